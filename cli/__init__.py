@@ -1,0 +1,1 @@
+"""pipeline-ctl: the operators' CLI and the local stack."""

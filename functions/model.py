@@ -1,4 +1,4 @@
-"""The pipeline's shared vocabulary: outcomes, error types, LogTable statuses, message attribute names, metrics.
+"""The pipeline's shared vocabulary: outcomes, error types, LogTable statuses, message attributes, metrics.
 
 Plain constants and enums only (no boto3, no Powertools) so that the CLI, the local stack and the Pulumi
 program's alarms can import them without pulling in Lambda-only dependencies.
@@ -29,6 +29,8 @@ class ErrorType(StrEnum):
     """An S3 object the transformer could not parse (not JSON, not UTF-8...)."""
     RETRIES_EXHAUSTED = "RetriesExhausted"
     """No ``error_type`` attribute: the message reached the DLQ through the queue's redrive."""
+    RECORD_TOO_LARGE = "RecordTooLarge"
+    """One record of an S3 object is larger than a queue message: it stays in S3, named in ``source``."""
 
 
 class LogStatus(StrEnum):
@@ -68,3 +70,18 @@ class Service(StrEnum):
 def outcome_metric(outcome: Outcome) -> str:
     """Metric name for a per-record outcome count, e.g. ``RecordsWritten``."""
     return f"Records{outcome.value.capitalize()}"
+
+
+# --- SQS limits the functions pack messages against -----------------------------------------------------
+# Defined here, not in infra/spec.py, because functions/ is deployed alone as the Lambda zip and must not
+# import infra; infra/spec.py re-exports these so there is one source.
+
+MAX_MESSAGE_BYTES = 262_144
+"""WriterQueue's and the DLQ's maximum message size (256 KiB): body plus attributes, in UTF-8 bytes."""
+
+SQS_BATCH_MAX_ENTRIES = 10
+"""SendMessageBatch / DeleteMessageBatch take at most 10 entries."""
+
+SQS_BATCH_MAX_BYTES = 1_048_576
+"""SendMessageBatch: the sum of the entries' sizes may not exceed 1 MiB (the API's own limit, whatever the
+queue's MaximumMessageSize): four full 256 KiB messages per call at most."""

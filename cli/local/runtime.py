@@ -1,0 +1,161 @@
+"""What Lambda's runtime gives a handler, reproduced for the dispatcher: environment, context, a log stream.
+
+Environment variables are per process, not per thread, so the dispatcher sets the union of the three
+functions' settings (DESIGN.md section 2 — each handler reads only its own) and re-applies them before every
+invocation: something else in the process (a test fixture, a CLI command) may have changed them meanwhile.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from functions.model import METRICS_NAMESPACE
+from infra import spec
+
+
+def lambda_environment(
+    *,
+    endpoint_url: str,
+    region: str,
+    credentials: Mapping[str, str],
+    writer_queue_url: str,
+    dlq_url: str,
+    account_table: str,
+    log_table: str,
+    log_retention_days: int = spec.DEFAULT_LOG_RETENTION_DAYS,
+) -> dict[str, str]:
+    """The variables the Pulumi program gives the functions, plus what Lambda itself sets (region, creds)."""
+    return {
+        "WRITER_QUEUE_URL": writer_queue_url,
+        "ACCOUNT_TABLE": account_table,
+        "DLQ_URL": dlq_url,
+        "LOG_TABLE": log_table,
+        "LOG_RETENTION_DAYS": str(log_retention_days),
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+    }
+
+
+_environment_lock = threading.Lock()
+
+
+def apply_environment(environment: Mapping[str, str]) -> None:
+    """Make ``os.environ`` hold ``environment`` (cheap when it already does)."""
+    if all(os.environ.get(name) == value for name, value in environment.items()):
+        return
+    with _environment_lock:
+        os.environ.update(environment)
+        # Lambda's credentials come as a set; a stray session token would not belong to the fake keys.
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    timeout_seconds: int
+    memory_limit_in_mb: int
+    region: str
+    alias: str | None = None
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = field(default=0.0, repr=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    @property
+    def invoked_function_arn(self) -> str:
+        arn = f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}"
+        return f"{arn}:{self.alias}" if self.alias else arn
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/[{self.function_version}]{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class FunctionOutput(io.TextIOBase):
+    """A ``sys.stdout`` that sends what handler threads print to the functions' log, the rest to the terminal.
+
+    Lambda sends a function's stdout (Powertools' JSON logs, EMF metrics) to CloudWatch Logs; locally it goes
+    to a log file, so the live panel and the demo's report are not buried under one JSON line per record.
+    One instance per process: a logging handler created while it was installed keeps a reference to it, so
+    it must outlive a stop/start (with no sink, everything goes to the terminal).
+    """
+
+    _local = threading.local()
+
+    def __init__(self, terminal: TextIO) -> None:
+        super().__init__()
+        self.terminal = terminal
+        self.sink: TextIO | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def handler_thread(cls, active: bool) -> None:
+        cls._local.active = active
+
+    def write(self, text: str) -> int:
+        if getattr(self._local, "active", False):
+            with self._lock:
+                if self.sink is not None:
+                    self.sink.write(text)
+                    return len(text)
+        return self.terminal.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self.sink is not None:
+                self.sink.flush()
+        self.terminal.flush()
+
+    def isatty(self) -> bool:
+        return self.terminal.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.terminal, "encoding", "utf-8")
+
+
+_output: FunctionOutput | None = None
+
+
+def install_function_output(sink: TextIO) -> None:
+    """Route handler threads' stdout to ``sink`` from now on."""
+    global _output
+    if _output is None:
+        _output = FunctionOutput(sys.stdout)
+    elif sys.stdout is not _output:
+        _output.terminal = sys.stdout
+    _output.sink = sink
+    sys.stdout = _output  # type: ignore[assignment]
+
+
+def uninstall_function_output() -> None:
+    """Give ``sys.stdout`` back; stray handler output now goes to the terminal."""
+    if _output is None:
+        return
+    with _output._lock:
+        _output.sink = None
+    if sys.stdout is _output:
+        sys.stdout = _output.terminal

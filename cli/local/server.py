@@ -1,0 +1,177 @@
+"""moto in server mode on 127.0.0.1, behind a thin WSGI layer that the local stack owns.
+
+Why not plain ``ThreadedMotoServer``: the local stack needs two things at the emulator's door, outside every
+Lambda code path — the fault switch (refuse chosen AccountTable ``PutItem`` calls with DynamoDB's own error
+JSON) and an account of what DynamoDB answered (written / stale / logged), which the live panel and the demo
+print. So this builds the same parts ``ThreadedMotoServer`` does (moto's ``DomainDispatcherApplication``,
+werkzeug's threaded server, ``MotoRequestHandler``) and wraps the app in :class:`EmulatorGate`.
+
+Why the handlers talk to it over HTTP rather than in-process through ``mock_aws``: ``mock_aws`` patches every
+botocore client in the process and resets moto's backends when it starts, which would also capture the CLI's
+and the tests' own clients and break "stop, then start again with the queued messages". Over HTTP the handlers
+run exactly as in Lambda (a real endpoint, real retries), faults apply at one place for every client (the
+dispatcher's handlers, ``pipeline-ctl``, the ``aws`` CLI), and ``bench/local_e2e.py`` shows the pipeline's own
+overhead stays small next to the emulator's write rate (DESIGN.md section 10).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from cli.local.faults import Fault, FaultSwitch
+from cli.local.ports import HOST
+
+_PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def silence_werkzeug() -> None:
+    """One log line per request would drown the live panel and the demo's output."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+class WriteTally:
+    """What the emulator's DynamoDB answered to ``PutItem`` on the two pipeline tables (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = {"written": 0, "stale": 0, "logged": 0, "faulted": 0}
+
+    def add(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+class EmulatorGate:
+    """WSGI middleware in front of moto: applies the fault switch and tallies PutItem outcomes.
+
+    Only DynamoDB ``PutItem`` requests are looked at (their ``X-Amz-Target`` header says so); everything else
+    goes straight to moto with its body untouched.
+    """
+
+    def __init__(
+        self, app: WsgiApp, *, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str
+    ) -> None:
+        self._app = app
+        self._faults = faults
+        self._tally = tally
+        self._account_table = account_table
+        self._log_table = log_table
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") != _PUT_ITEM_TARGET:
+            return self._app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return self._app(environ, start_response)
+        table = request.get("TableName")
+        if table == self._account_table:
+            account_id = request.get("Item", {}).get("account_id", {}).get("S")
+            fault = self._faults.decide(account_id)
+            if fault is not None:
+                self._tally.add("faulted")
+                return _refuse(fault, start_response)
+            return self._tallied(environ, start_response, ok="written", refused="stale")
+        if table == self._log_table:
+            return self._tallied(environ, start_response, ok="logged", refused=None)
+        return self._app(environ, start_response)
+
+    def _tallied(
+        self, environ: dict[str, Any], start_response: StartResponse, *, ok: str, refused: str | None
+    ) -> Iterable[bytes]:
+        status: list[str] = []
+
+        def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status.append(status_line)
+            return start_response(status_line, headers, exc_info)
+
+        chunks = b"".join(self._app(environ, capture))
+        if status and status[0].startswith("200"):
+            self._tally.add(ok)
+        elif refused and b"ConditionalCheckFailedException" in chunks:
+            self._tally.add(refused)
+        return [chunks]
+
+
+def _refuse(fault: Fault, start_response: StartResponse) -> Iterable[bytes]:
+    """DynamoDB's own error response, so botocore parses it (and retries it) as it would in AWS."""
+    payload = json.dumps({"__type": fault.type_name, "message": fault.message}).encode()
+    reason = "Bad Request" if fault.status == 400 else "Internal Server Error"
+    start_response(
+        f"{fault.status} {reason}",
+        [
+            ("Content-Type", "application/x-amz-json-1.0"),
+            ("Content-Length", str(len(payload))),
+            ("x-amzn-RequestId", "local-stack-fault"),
+        ],
+    )
+    return [payload]
+
+
+class EmulatorServer:
+    """moto's server app behind :class:`EmulatorGate`, served by werkzeug on its own thread.
+
+    moto's backends are module-level in the process, so stopping this server keeps every bucket, queue and
+    item; a new server started later in the same process serves them again.
+    """
+
+    def __init__(
+        self, *, port: int = 0, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str
+    ) -> None:
+        self._port = port
+        self._gate_args = {"faults": faults, "tally": tally, "account_table": account_table,
+                           "log_table": log_table}
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        # Imported here: moto's server app pulls in Flask and every backend index, which the CLI's other
+        # commands never need.
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+
+        silence_werkzeug()
+        app = EmulatorGate(DomainDispatcherApplication(create_backend_app), **self._gate_args)  # type: ignore[arg-type]
+        self._server = make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="local-emulator", daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None

@@ -2,7 +2,7 @@
 
 Permanent failures (a bad record, a body that is not JSON, a file that cannot be parsed) end in the DLQ and
 then LogTable with a precise reason; transient ones (throttling, service errors after the SDK's retries) are
-raised so that SQS redelivers or redrives the message. Each exception's ``str()`` is the reason an operator reads.
+raised so that SQS redelivers or redrives the message. Each exception's ``str()`` is the reason to show.
 """
 
 from __future__ import annotations

@@ -135,8 +135,12 @@ class EmulatorServer:
         self, *, port: int = 0, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str
     ) -> None:
         self._port = port
-        self._gate_args = {"faults": faults, "tally": tally, "account_table": account_table,
-                           "log_table": log_table}
+        self._gate_args = {
+            "faults": faults,
+            "tally": tally,
+            "account_table": account_table,
+            "log_table": log_table,
+        }
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 

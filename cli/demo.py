@@ -1,0 +1,250 @@
+"""``pipeline-ctl demo``: the whole pipeline, end to end, on an in-process local stack — and a check of it.
+
+What it shows, in order: a generated file (valid, invalid, duplicate and out-of-order records) uploaded to
+the bucket, a handful of records POSTed through the HTTP route (one invalid), three of them refused by the
+emulator's DynamoDB (the fault switch) so they reach the DLQ through the queue's redrive; then what landed
+where; then a replay of the ``RetriesExhausted`` errors once the fault is gone.
+
+Why the faulted records are POSTed ones: each POST is one message holding one record, so "this record was
+retried to exhaustion" and "this LogTable item" are the same thing and the accounting stays exact. (A fault
+on an uploaded record fails its whole envelope message, whose other records were already written: replaying it
+is harmless — writes are conditional — but would count them twice.)
+
+The accounting it checks, from DynamoDB's own answers and LogTable's content:
+``written + stale + records logged = records sent``, before and after the replay, and every account ends with
+its newest version. Any difference exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from cli.local.sample import Sample, generate_sample, parse_time
+from cli.local.stack import LocalStack
+from functions.model import ErrorType, LogStatus
+
+UPLOAD_KEY = "demo/accounts sample.json"
+"""A key with a folder and a space: S3 (and moto) URL-encode it in the event, the transformer decodes it."""
+FAULTED_IDS = ("demo-api-0001", "demo-api-0002", "demo-api-0003")
+IDLE_TIMEOUT_SECONDS = 60
+
+
+@dataclass
+class Tally:
+    written: int
+    stale: int
+    logged: int
+    """Records inside LogTable items (one per invalid record; one or more per exhausted message)."""
+    logged_new: int
+    """The same, for items not yet replayed."""
+    by_type: Counter[str]
+
+
+def run_demo(*, records: int = 3000, seed: int = 7, console: Console | None = None) -> int:
+    """Run the demo; the process exit code (0 when the accounting adds up, else 1)."""
+    console = console or Console()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="pipeline-demo-") as directory:
+        workdir = Path(directory)
+        try:
+            stack = LocalStack(workdir)
+            stack.start()
+        except OSError as error:
+            Console(stderr=True).print(f"Error: cannot start the local stack: {error}", markup=False)
+            return 1
+        try:
+            return _demo(stack, workdir, records=records, seed=seed, console=console, started=started)
+        finally:
+            stack.stop()
+
+
+def _demo(
+    stack: LocalStack, workdir: Path, *, records: int, seed: int, console: Console, started: float
+) -> int:
+    from cli.replay import replay
+    from cli.send import SendOptions, send
+    from cli.target import resolve_target
+
+    outputs = stack.outputs
+    console.print(
+        f"[bold]Local stack[/] on {outputs['endpoint_url']} (API {outputs['api_url']}) — "
+        f"bucket {outputs['data_bucket']}, tables {outputs['account_table']}, {outputs['log_table']}"
+    )
+    sample = generate_sample(records, seed=seed)
+    posted = api_records()
+    sent = len(sample.records) + len(posted)
+    console.print(
+        f"Sample: {len(sample.records)} records ({len(sample.invalid)} invalid, "
+        f"{sample.duplicates} duplicates, "
+        f"{sample.out_of_order} out-of-order older versions) + {len(posted)} POSTed (1 invalid, "
+        f"{len(FAULTED_IDS)} with writes failing)"
+    )
+
+    stack.faults.fail_account_ids(FAULTED_IDS)
+    path = workdir / "accounts.json"
+    path.write_text(json.dumps(sample.records))
+    stack.client("s3").upload_file(str(path), outputs["data_bucket"], UPLOAD_KEY)
+    console.print(f"Uploaded s3://{outputs['data_bucket']}/{UPLOAD_KEY} ({path.stat().st_size:,} bytes)")
+    target = resolve_target(workdir=workdir)
+    report = send(target, posted, options=SendOptions(concurrency=4))
+    console.print(f"POST /writer: {report.accepted} accepted, {sum(report.rejected.values())} rejected")
+
+    stack.wait_until_idle(IDLE_TIMEOUT_SECONDS)
+    first = tally(stack)
+    console.print(f"\n[bold]Drained[/] after {time.monotonic() - started:.1f}s")
+    ok = print_accounting(console, "after the first pass", first, sent)
+    print_accounts(console, stack, sample)
+    print_errors(console, stack)
+
+    stack.faults.clear()
+    replayed = replay(target, error_types=[ErrorType.RETRIES_EXHAUSTED.value])
+    stack.wait_until_idle(IDLE_TIMEOUT_SECONDS)
+    console.print(
+        f"\n[bold]Replayed[/] {len(replayed.entries)} RetriesExhausted errors with the fault switch off: "
+        + ", ".join(f"{entry.error_id[:8]}… {entry.result}" for entry in replayed.entries)
+    )
+    account_table = stack.client("dynamodb")
+    for account_id in FAULTED_IDS:
+        item = account_table.get_item(
+            TableName=outputs["account_table"], Key={"account_id": {"S": account_id}}
+        )
+        state = "written" if "Item" in item else "MISSING"
+        console.print(f"  {account_id}: {state}")
+        ok &= "Item" in item
+    second = tally(stack)
+    ok &= print_accounting(console, "after the replay", second, sent, new_only=True)
+    ok &= check_newest(console, stack, sample)
+    remaining = second.by_type
+    console.print(
+        "Left in LogTable with their reasons: "
+        + (", ".join(f"{count} {kind}" for kind, count in sorted(remaining.items())) or "nothing")
+    )
+    verdict = "[bold green]accounting adds up[/]" if ok else "[bold red]accounting does NOT add up[/]"
+    console.print(f"\n{verdict} — demo took {time.monotonic() - started:.1f}s")
+    return 0 if ok else 1
+
+
+def api_records() -> list[dict[str, Any]]:
+    """What the demo POSTs: two plain records, the faulted ones, and one that breaks the contract."""
+    base = {
+        "name": "API Customer",
+        "balance": "10.00",
+        "currency": "EUR",
+        "updated_at": "2026-02-01T12:00:00Z",
+    }
+    records = [
+        {**base, "account_id": f"demo-api-{n:04d}", "email": f"api{n}@example.com"} for n in range(1, 6)
+    ]
+    records.append({**base, "accountId": "demo-api-bad", "email": "api-bad@example", "balance": "1e999x"})
+    return records
+
+
+def tally(stack: LocalStack) -> Tally:
+    counts = stack.counters()
+    logged = logged_new = 0
+    by_type: Counter[str] = Counter()
+    for item in scan(stack.client("dynamodb"), stack.outputs["log_table"]):
+        records = body_records(item.get("body", {}).get("S", ""))
+        logged += records
+        if item.get("status", {}).get("S") == LogStatus.NEW.value:
+            logged_new += records
+            by_type[item.get("error_type", {}).get("S", "?")] += 1
+    return Tally(
+        written=counts.get("dynamodb.written", 0),
+        stale=counts.get("dynamodb.stale", 0),
+        logged=logged,
+        logged_new=logged_new,
+        by_type=by_type,
+    )
+
+
+def body_records(body: str) -> int:
+    """How many records a WriterQueue body holds (DESIGN.md section 4: object, array or envelope)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return 1
+    if isinstance(document, dict) and isinstance(document.get("records"), list):
+        return len(document["records"])
+    if isinstance(document, list):
+        return len(document)
+    return 1
+
+
+def print_accounting(
+    console: Console, when: str, counts: Tally, sent: int, *, new_only: bool = False
+) -> bool:
+    logged = counts.logged_new if new_only else counts.logged
+    total = counts.written + counts.stale + logged
+    mark = "=" if total == sent else "≠"
+    console.print(
+        f"Accounting {when}: written {counts.written} + stale {counts.stale} + logged {logged}"
+        f"{' (not replayed)' if new_only else ''} = {total} {mark} sent {sent}"
+    )
+    return total == sent
+
+
+def print_accounts(console: Console, stack: LocalStack, sample: Sample, limit: int = 5) -> None:
+    table = Table(title=f"AccountTable (first {limit} of the sample)", title_justify="left")
+    for column in ("account_id", "name", "email", "balance", "currency", "status", "updated_at", "source"):
+        table.add_column(column)
+    dynamodb = stack.client("dynamodb")
+    for account_id in list(sample.newest)[:limit]:
+        item = dynamodb.get_item(
+            TableName=stack.outputs["account_table"], Key={"account_id": {"S": account_id}}
+        ).get("Item", {})
+        table.add_row(*(_text(item.get(name)) for name in table.columns_names()))  # type: ignore[attr-defined]
+    console.print(table)
+
+
+def print_errors(console: Console, stack: LocalStack) -> None:
+    items = sorted(
+        scan(stack.client("dynamodb"), stack.outputs["log_table"]),
+        key=lambda item: (_text(item.get("error_type")), _text(item.get("failed_at"))),
+    )
+    table = Table(title=f"LogTable ({len(items)} errors)", title_justify="left")
+    for column in ("error_type", "error_id", "source", "reason"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(
+            _text(item.get("error_type")),
+            _text(item.get("error_id"))[:8] + "…",
+            _text(item.get("source")),
+            _text(item.get("error_message")),
+        )
+    console.print(table)
+
+
+def check_newest(console: Console, stack: LocalStack, sample: Sample) -> bool:
+    """Every account holds its newest version: duplicates and older updates never overwrote it."""
+    stored = {
+        _text(item.get("account_id")): parse_time(_text(item.get("updated_at")))
+        for item in scan(stack.client("dynamodb"), stack.outputs["account_table"])
+    }
+    wrong = [account for account, newest in sample.newest.items() if stored.get(account) != newest]
+    console.print(
+        f"Newest version kept for {len(sample.newest) - len(wrong)}/{len(sample.newest)} accounts"
+        + (f" — wrong: {', '.join(wrong[:5])}" if wrong else "")
+    )
+    return not wrong
+
+
+def scan(dynamodb: Any, table: str) -> Iterable[dict[str, Any]]:
+    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+        yield from page["Items"]
+
+
+def _text(value: dict[str, Any] | None) -> str:
+    if not value:
+        return ""
+    return str(next(iter(value.values())))

@@ -1,0 +1,102 @@
+"""serverless-pipeline on AWS, as one Pulumi program.
+
+Deploys (DESIGN.md section 1):
+  - Storage: DataBucket (private, SSE, TLS only), AccountTable, LogTable;
+  - Messaging: WriterQueue with redrive to DeadLetterQueue;
+  - Functions: Transformer (S3 .json uploads), Writer (WriterQueue, alias ``live``), ErrorHandler (DLQ),
+    their roles, log groups, dependency layer and triggers;
+  - Api: HTTP API ``POST /writer`` → WriterQueue, throttled, access-logged;
+  - Monitoring: alarms → SNS topic (optional email), one dashboard;
+  - Release: CodeDeploy canary of the Writer, started when a new version is published;
+  - Outputs: the stack outputs document, exported and written to SSM for ``pipeline-ctl``.
+Every resource goes through one AWS provider whose default tags are ``project`` and ``stack``.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import spec
+from infra.api import Api, ApiArgs
+from infra.config import load_config
+from infra.functions import Functions, FunctionsArgs
+from infra.messaging import Messaging, MessagingArgs
+from infra.monitoring import Monitoring, MonitoringArgs
+from infra.outputs import Outputs, OutputsArgs
+from infra.release import Release, ReleaseArgs
+from infra.storage import Storage, StorageArgs
+
+config = load_config()
+
+provider = aws.Provider(
+    "aws",
+    region=config.region,
+    default_tags={"tags": {"project": spec.PROJECT, "stack": config.stack}},
+)
+with_provider = pulumi.ResourceOptions(providers=[provider])
+
+storage = Storage("storage", StorageArgs(config=config), opts=with_provider)
+messaging = Messaging("messaging", MessagingArgs(config=config), opts=with_provider)
+functions = Functions(
+    "functions",
+    FunctionsArgs(
+        config=config,
+        bucket=storage.bucket,
+        writer_queue=messaging.writer_queue,
+        dlq=messaging.dlq,
+        account_table=storage.account_table,
+        log_table=storage.log_table,
+    ),
+    opts=with_provider,
+)
+api = Api("api", ApiArgs(config=config, writer_queue=messaging.writer_queue), opts=with_provider)
+monitoring = Monitoring(
+    "monitoring",
+    MonitoringArgs(
+        config=config,
+        functions={
+            "transformer": functions.transformer.function.name,
+            "writer": functions.writer.function.name,
+            "error_handler": functions.error_handler.function.name,
+        },
+        writer_queue_name=messaging.writer_queue.name,
+        dlq_name=messaging.dlq.name,
+        account_table_name=storage.account_table.name,
+        log_table_name=storage.log_table.name,
+        api_id=api.api.id,
+    ),
+    opts=with_provider,
+)
+release = Release(
+    "release",
+    ReleaseArgs(
+        config=config,
+        writer_function=functions.writer.function,
+        writer_alias=functions.writer_alias,
+        alarms=monitoring.release_alarms,
+    ),
+    opts=with_provider,
+)
+Outputs(
+    "outputs",
+    OutputsArgs(
+        config=config,
+        values={
+            "stack": config.stack,
+            "region": config.region,
+            "api_url": api.url,
+            "api_auth": config.api_auth.value,
+            "data_bucket": storage.bucket.bucket,
+            "writer_queue_url": messaging.writer_queue.url,
+            "dlq_url": messaging.dlq.url,
+            "account_table": storage.account_table.name,
+            "log_table": storage.log_table.name,
+            "transformer_function": functions.transformer.function.name,
+            "writer_function": functions.writer.function.name,
+            "error_handler_function": functions.error_handler.function.name,
+            "dashboard_name": monitoring.dashboard.dashboard_name,
+        },
+    ),
+    opts=with_provider,
+)

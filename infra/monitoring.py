@@ -1,0 +1,315 @@
+"""Alarms, their SNS topic and one dashboard.
+
+The Writer's alarms are scoped to the ``live`` alias (``Resource = <function>:live``) so that CodeDeploy,
+which watches them during a canary, reacts to the traffic the alias serves. Partial-batch failures never
+raise the Lambda ``Errors`` metric, so the Writer's own EMF outcome counts (``functions.model``) are alarmed on as well:
+any transient failure, and a share of invalid records high enough to mean a broken release rather than a
+client sending a few bad rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
+from infra import spec
+from infra.api import STAGE
+from infra.config import StackConfig
+from infra.naming import alarm_name, stem
+
+PERIOD_SECONDS = 60
+WRITER_QUEUE_MAX_AGE_SECONDS = 600
+"""Oldest WriterQueue message older than this: the Writer is not keeping up (or not polling)."""
+INVALID_SHARE_PERCENT = 50
+"""Alarm when more than this share of the Writer's records in 5 minutes are invalid."""
+
+WRITER_DIMENSIONS = {"service": Service.WRITER.value}
+"""Powertools' default dimension on every metric the Writer emits."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitoringArgs:
+    config: StackConfig
+    functions: Mapping[str, pulumi.Input[str]]
+    """Function names by role: ``transformer``, ``writer``, ``error_handler``."""
+    writer_queue_name: pulumi.Input[str]
+    dlq_name: pulumi.Input[str]
+    account_table_name: pulumi.Input[str]
+    log_table_name: pulumi.Input[str]
+    api_id: pulumi.Input[str]
+
+
+def _metric(namespace: str, name: str, dimensions: Mapping[str, str], stat: str = "Sum") -> list[Any]:
+    row: list[Any] = [namespace, name]
+    for key, value in dimensions.items():
+        row += [key, value]
+    return [*row, {"stat": stat}]
+
+
+def dashboard_body(
+    *,
+    region: str,
+    functions: Mapping[str, str],
+    writer_queue: str,
+    dlq: str,
+    tables: Sequence[str],
+    api_id: str,
+) -> str:
+    """The dashboard as CloudWatch's JSON: one row per concern, widgets 12 columns wide."""
+    widgets: list[dict[str, Any]] = []
+
+    def add(title: str, metrics: list[list[Any]]) -> None:
+        index = len(widgets)
+        widgets.append(
+            {
+                "type": "metric",
+                "x": (index % 2) * 12,
+                "y": (index // 2) * 6,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": region,
+                    "period": PERIOD_SECONDS,
+                    "metrics": metrics,
+                },
+            }
+        )
+
+    for role, name in functions.items():
+        dims = {"FunctionName": name}
+        add(
+            f"{role}: invocations, errors, throttles, duration",
+            [
+                _metric("AWS/Lambda", "Invocations", dims),
+                _metric("AWS/Lambda", "Errors", dims),
+                _metric("AWS/Lambda", "Throttles", dims),
+                _metric("AWS/Lambda", "Duration", dims, "p95"),
+            ],
+        )
+    for title, queue in (("WriterQueue", writer_queue), ("DeadLetterQueue", dlq)):
+        dims = {"QueueName": queue}
+        add(
+            f"{title}: depth and oldest message age",
+            [
+                _metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, "Maximum"),
+                _metric("AWS/SQS", "ApproximateAgeOfOldestMessage", dims, "Maximum"),
+            ],
+        )
+    for table in tables:
+        dims = {"TableName": table}
+        add(
+            f"{table}: consumed capacity and throttles",
+            [
+                _metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", dims),
+                _metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", dims),
+                _metric("AWS/DynamoDB", "WriteThrottleEvents", dims),
+                _metric("AWS/DynamoDB", "ReadThrottleEvents", dims),
+            ],
+        )
+    api_dims = {"ApiId": api_id, "Stage": STAGE}
+    add(
+        "API: requests, 4xx, 5xx, latency",
+        [
+            _metric("AWS/ApiGateway", "Count", api_dims),
+            _metric("AWS/ApiGateway", "4xx", api_dims),
+            _metric("AWS/ApiGateway", "5xx", api_dims),
+            _metric("AWS/ApiGateway", "Latency", api_dims, "p95"),
+        ],
+    )
+    add(
+        "Writer: records per outcome",
+        [_metric(METRICS_NAMESPACE, outcome_metric(outcome), WRITER_DIMENSIONS) for outcome in Outcome],
+    )
+    return json.dumps({"widgets": widgets}, sort_keys=True)
+
+
+class Monitoring(pulumi.ComponentResource):
+    """SNS topic (+ optional email), the alarms and the dashboard."""
+
+    topic: aws.sns.Topic
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
+    release_alarms: list[aws.cloudwatch.MetricAlarm]
+    dashboard: aws.cloudwatch.Dashboard
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-pipeline:infra:Monitoring", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.topic = aws.sns.Topic(f"{name}-alarms", opts=child)
+        if config.alarm_email:
+            # Email subscriptions stay "pending confirmation" until the recipient clicks the link AWS sends.
+            aws.sns.TopicSubscription(
+                f"{name}-alarm-email",
+                topic=self.topic.arn,
+                protocol="email",
+                endpoint=config.alarm_email,
+                opts=child,
+            )
+        self.alarms = {}
+
+        def alarm(suffix: str, description: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+            resource = aws.cloudwatch.MetricAlarm(
+                f"{name}-{suffix}",
+                name=alarm_name(config.stack, suffix),
+                alarm_description=description,
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                treat_missing_data="notBreaching",
+                opts=child,
+                **kwargs,
+            )
+            self.alarms[suffix] = resource
+            return resource
+
+        def lambda_alarm(role: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]]) -> None:
+            alarm(
+                f"{role.replace('_', '-')}-{metric.lower()}",
+                f"{role} {metric} > 0",
+                namespace="AWS/Lambda",
+                metric_name=metric,
+                dimensions=dict(dimensions),
+                statistic="Sum",
+                period=PERIOD_SECONDS,
+                evaluation_periods=1,
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+            )
+
+        for role, function in args.functions.items():
+            dimensions: dict[str, pulumi.Input[str]] = {"FunctionName": function}
+            if role == "writer":
+                # Alias-scoped: what CodeDeploy must judge during a canary is the traffic `live` serves.
+                dimensions["Resource"] = pulumi.Output.from_input(function).apply(
+                    lambda fn: f"{fn}:{spec.WRITER_ALIAS}"
+                )
+            lambda_alarm(role, "Errors", dimensions)
+            lambda_alarm(role, "Throttles", dimensions)
+
+        alarm(
+            "writer-failed-records",
+            "The Writer reported records failed (transient errors after retries): they go to the DLQ.",
+            namespace=METRICS_NAMESPACE,
+            metric_name=outcome_metric(Outcome.FAILED),
+            dimensions=WRITER_DIMENSIONS,
+            statistic="Sum",
+            period=PERIOD_SECONDS,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+        )
+
+        def outcome_query(outcome: Outcome) -> dict[str, Any]:
+            return {
+                "id": outcome.value,
+                "return_data": False,
+                "metric": {
+                    "namespace": METRICS_NAMESPACE,
+                    "metric_name": outcome_metric(outcome),
+                    "dimensions": WRITER_DIMENSIONS,
+                    "period": 5 * PERIOD_SECONDS,
+                    "stat": "Sum",
+                },
+            }
+
+        total = " + ".join(f"FILL({outcome.value}, 0)" for outcome in Outcome)
+        alarm(
+            "writer-invalid-records",
+            f"More than {INVALID_SHARE_PERCENT}% of the Writer's records were invalid in 5 minutes.",
+            metric_queries=[
+                *(outcome_query(outcome) for outcome in Outcome),
+                {
+                    "id": "invalid_share",
+                    "label": "invalid records, % of all",
+                    "expression": f"100 * FILL(invalid, 0) / ({total})",
+                    "return_data": True,
+                },
+            ],
+            evaluation_periods=1,
+            threshold=INVALID_SHARE_PERCENT,
+            comparison_operator="GreaterThanThreshold",
+        )
+        alarm(
+            "dlq-not-empty",
+            "Messages are waiting in the DLQ: the error handler is not draining it.",
+            namespace="AWS/SQS",
+            metric_name="ApproximateNumberOfMessagesVisible",
+            dimensions={"QueueName": args.dlq_name},
+            statistic="Maximum",
+            period=PERIOD_SECONDS,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+        )
+        alarm(
+            "writer-queue-age",
+            f"The oldest WriterQueue message is older than {WRITER_QUEUE_MAX_AGE_SECONDS}s.",
+            namespace="AWS/SQS",
+            metric_name="ApproximateAgeOfOldestMessage",
+            dimensions={"QueueName": args.writer_queue_name},
+            statistic="Maximum",
+            period=PERIOD_SECONDS,
+            evaluation_periods=3,
+            threshold=WRITER_QUEUE_MAX_AGE_SECONDS,
+            comparison_operator="GreaterThanThreshold",
+        )
+        alarm(
+            "api-5xx",
+            "POST /writer answered 5xx (integration or SQS errors).",
+            namespace="AWS/ApiGateway",
+            metric_name="5xx",
+            dimensions={"ApiId": args.api_id, "Stage": STAGE},
+            statistic="Sum",
+            period=PERIOD_SECONDS,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+        )
+        self.release_alarms = [
+            self.alarms[key]
+            for key in (
+                "writer-errors",
+                "writer-throttles",
+                "writer-failed-records",
+                "writer-invalid-records",
+            )
+        ]
+
+        roles = list(args.functions)
+        body = pulumi.Output.all(
+            *args.functions.values(),
+            args.writer_queue_name,
+            args.dlq_name,
+            args.account_table_name,
+            args.log_table_name,
+            args.api_id,
+        ).apply(
+            lambda values: dashboard_body(
+                region=config.region,
+                functions=dict(zip(roles, values[: len(roles)], strict=True)),
+                writer_queue=values[len(roles)],
+                dlq=values[len(roles) + 1],
+                tables=values[len(roles) + 2 : len(roles) + 4],
+                api_id=values[len(roles) + 4],
+            )
+        )
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-dashboard",
+            dashboard_name=stem(config.stack, "dashboard_name"),
+            dashboard_body=body,
+            opts=child,
+        )
+        self.register_outputs(
+            {
+                "topic_arn": self.topic.arn,
+                "alarm_names": [resource.name for resource in self.alarms.values()],
+                "dashboard_name": self.dashboard.dashboard_name,
+            }
+        )

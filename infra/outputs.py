@@ -1,0 +1,53 @@
+"""The stack outputs document (DESIGN.md section 6): exported, and written to the SSM parameter the CLI reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import spec
+from infra.config import StackConfig
+
+
+def outputs_document(values: Mapping[str, str]) -> str:
+    """The JSON the SSM parameter holds: exactly ``spec.OUTPUT_KEYS``, sorted for a stable diff."""
+    missing = [key for key in spec.OUTPUT_KEYS if key not in values]
+    extra = sorted(set(values) - set(spec.OUTPUT_KEYS))
+    if missing or extra:
+        raise KeyError(f"outputs document mismatch: missing {missing}, unexpected {extra}")
+    return json.dumps({key: values[key] for key in spec.OUTPUT_KEYS}, sort_keys=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputsArgs:
+    config: StackConfig
+    values: Mapping[str, pulumi.Input[str]]
+    """One value per ``spec.OUTPUT_KEYS`` key."""
+
+
+class Outputs(pulumi.ComponentResource):
+    """Writes the document to ``/serverless-pipeline/<stack>/outputs`` and exports each key."""
+
+    parameter: aws.ssm.Parameter
+
+    def __init__(self, name: str, args: OutputsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-pipeline:infra:Outputs", name, None, opts)
+        keys = list(args.values)
+        document = pulumi.Output.all(*args.values.values()).apply(
+            lambda resolved: outputs_document(dict(zip(keys, resolved, strict=True)))
+        )
+        self.parameter = aws.ssm.Parameter(
+            f"{name}-document",
+            name=spec.outputs_parameter_name(args.config.stack),
+            type="String",
+            value=document,
+            description="serverless-pipeline stack outputs (DESIGN.md section 6), read by pipeline-ctl",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for key, value in args.values.items():
+            pulumi.export(key, value)
+        self.register_outputs({"parameter": self.parameter.name, "document": document})

@@ -1,0 +1,149 @@
+"""DataBucket (uploads) and the two DynamoDB tables.
+
+The bucket is private by construction: all four public-access blocks, bucket-owner-enforced ownership (ACLs
+off), SSE-S3, and a policy denying any request not made over TLS. Table keys come from ``infra.spec`` through
+the same ``create_table_kwargs`` the local stack passes to boto3, so AWS and the laptop cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import spec
+from infra.config import StackConfig
+from infra.naming import stem
+
+
+def table_args(table_spec: spec.TableSpec) -> dict[str, Any]:
+    """Translate ``spec.create_table_kwargs`` (boto3 form) into ``aws.dynamodb.Table`` arguments."""
+    kwargs = spec.create_table_kwargs(table_spec, table_name="unused")
+    keys = {entry["KeyType"]: entry["AttributeName"] for entry in kwargs["KeySchema"]}
+    args: dict[str, Any] = {
+        "billing_mode": kwargs["BillingMode"],
+        "hash_key": keys["HASH"],
+        "range_key": keys.get("RANGE"),
+        "attributes": [
+            {"name": entry["AttributeName"], "type": entry["AttributeType"]}
+            for entry in kwargs["AttributeDefinitions"]
+        ],
+        "global_secondary_indexes": [
+            {
+                "name": index["IndexName"],
+                "key_schemas": [
+                    {"attribute_name": key["AttributeName"], "key_type": key["KeyType"]}
+                    for key in index["KeySchema"]
+                ],
+                "projection_type": index["Projection"]["ProjectionType"],
+            }
+            for index in kwargs.get("GlobalSecondaryIndexes", [])
+        ]
+        or None,
+        "point_in_time_recovery": {"enabled": table_spec.point_in_time_recovery},
+    }
+    if table_spec.ttl_attribute:
+        args["ttl"] = {"attribute_name": table_spec.ttl_attribute, "enabled": True}
+    return args
+
+
+def deny_insecure_transport(bucket_arn: str) -> str:
+    """Bucket policy: refuse every request that is not TLS, on the bucket and its objects."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageArgs:
+    config: StackConfig
+
+
+class Storage(pulumi.ComponentResource):
+    """DataBucket with its guards, AccountTable and LogTable."""
+
+    bucket: aws.s3.Bucket
+    account_table: aws.dynamodb.Table
+    log_table: aws.dynamodb.Table
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("serverless-pipeline:infra:Storage", name, None, opts)
+        config = args.config
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.bucket = aws.s3.Bucket(
+            stem(config.stack, "data_bucket"),
+            # With protection on, `pulumi destroy` fails on a non-empty bucket rather than deleting uploads.
+            force_destroy=not config.deletion_protection,
+            opts=child,
+        )
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-data-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-data-ownership",
+            bucket=self.bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=child,
+        )
+        self.encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-data-encryption",
+            bucket=self.bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        self.policy = aws.s3.BucketPolicy(
+            f"{name}-data-tls-only",
+            bucket=self.bucket.id,
+            policy=self.bucket.arn.apply(deny_insecure_transport),
+            # S3 rejects policy writes racing the public-access block; order them.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.public_access_block]),
+        )
+
+        self.account_table = aws.dynamodb.Table(
+            stem(config.stack, "account_table"),
+            **table_args(spec.ACCOUNT_TABLE),
+            server_side_encryption={"enabled": True},
+            deletion_protection_enabled=config.deletion_protection,
+            opts=child,
+        )
+        self.log_table = aws.dynamodb.Table(
+            stem(config.stack, "log_table"),
+            **table_args(spec.LOG_TABLE),
+            server_side_encryption={"enabled": True},
+            deletion_protection_enabled=config.deletion_protection,
+            opts=child,
+        )
+
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket.bucket,
+                "bucket_arn": self.bucket.arn,
+                "account_table_name": self.account_table.name,
+                "account_table_arn": self.account_table.arn,
+                "log_table_name": self.log_table.name,
+                "log_table_arn": self.log_table.arn,
+            }
+        )

@@ -1,0 +1,69 @@
+"""boto3 clients for the handlers: created on first use, cached per (service, region, endpoint).
+
+Why this shape:
+
+* Not at import: a client costs tens of milliseconds, and the cold start should only pay for it when a handler
+  actually talks to AWS. boto3 itself is imported here lazily for the same reason.
+* Cached: Lambda keeps the module alive between invocations (freeze/thaw), so the connection pool and the
+  credentials are reused instead of being rebuilt for every event.
+* Keyed by the region and ``AWS_ENDPOINT_URL`` *read at call time*: tests (moto) and the local stack point the
+  same process at different endpoints; a changed endpoint must yield a fresh client, not a stale one.
+* One ``Config``: standard retry mode (exponential backoff with jitter, throttling-aware), short connect and
+  read timeouts so a stuck call fails inside the Lambda timeout, and a connection pool as large as the
+  writer's thread pool so concurrent PutItems do not queue for connections.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+MAX_POOL_CONNECTIONS = 16
+"""Connections per client; at least the writer's concurrency (functions.writer.store.MAX_WORKERS)."""
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 10
+MAX_ATTEMPTS = 4
+"""Standard retry mode: 1 call + 3 retries with backoff on throttling and 5xx, then the error surfaces."""
+
+_clients: dict[tuple[str, str | None, str | None], Any] = {}
+_lock = threading.Lock()
+
+
+def _region() -> str | None:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def client(service: str) -> Any:
+    """The cached botocore client for ``service`` in the current region and endpoint (thread-safe)."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+    key = (service, _region(), endpoint)
+    cached = _clients.get(key)
+    if cached is not None:
+        return cached
+    with _lock:  # botocore sessions are not thread-safe while creating clients
+        cached = _clients.get(key)
+        if cached is None:
+            cached = _clients[key] = _create(service, region=key[1], endpoint=endpoint)
+        return cached
+
+
+def _create(service: str, *, region: str | None, endpoint: str | None) -> Any:
+    import boto3.session
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=READ_TIMEOUT_SECONDS,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
+    # A session per client: the default session is shared, mutable module state; ours stay independent.
+    session = boto3.session.Session(region_name=region)
+    return session.client(service, endpoint_url=endpoint, config=config)
+
+
+def clear_cache() -> None:
+    """Forget every cached client (tests that swap credentials or fault hooks start clean)."""
+    with _lock:
+        _clients.clear()

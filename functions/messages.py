@@ -1,0 +1,340 @@
+"""WriterQueue and DLQ messages: body shapes, JSON with exact decimals, envelope packing, batch sending.
+
+Body shapes (DESIGN.md section 4), all accepted by the writer:
+
+* one record object (what ``POST /writer`` usually carries);
+* a JSON array of records;
+* an envelope ``{"source": "...", "records": [...]}`` (what the transformer sends).
+
+An object with a ``records`` key is an envelope; any other object is one record.
+
+**Pre-failed messages.** The transformer sometimes knows a failure before any record reaches the writer: an
+S3 object that cannot be parsed (``UnreadableFile``), or one record too large for a message
+(``RecordTooLarge``). It then sends one WriterQueue message whose String message attributes carry the verdict:
+``error_type`` (an :class:`functions.model.ErrorType`), ``error_message``, ``source`` and ``failed_at``; the
+body is a small JSON document naming the file, the position and an excerpt. The writer does not parse such a
+message: it forwards body and attributes to the DLQ (adding ``origin_message_id``) and acknowledges it, so
+the failure is recorded in LogTable by the same path as every other one. Consequently a re-sent body
+(``pipeline-ctl replay-dlq``) must not carry ``error_type``, or the writer would forward it again instead of
+processing it.
+
+Sizes: SQS counts a message as its body plus every attribute's name, type and value, in UTF-8 bytes,
+against the queue's ``MaximumMessageSize`` (:data:`functions.model.MAX_MESSAGE_BYTES`); a ``SendMessageBatch``
+may hold 10 entries and 1 MiB in total. Records are encoded with ``ensure_ascii`` so the length of the text
+*is* its UTF-8 size (no encode per record) and no character SQS refuses (lone surrogates, U+FFFF…) reaches it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import Any, NamedTuple, Protocol
+
+from functions.errors import MalformedMessage, SendFailed
+from functions.model import (
+    API_SOURCE,
+    MAX_MESSAGE_BYTES,
+    SQS_BATCH_MAX_BYTES,
+    SQS_BATCH_MAX_ENTRIES,
+    MessageAttribute,
+)
+
+STRING = "String"
+ERROR_ATTRIBUTES_HEADROOM = 4096
+"""Bytes kept free in every transformer message so the writer can always forward one of its records to the
+DLQ with the error attributes (type, reason, source, timestamps, origin id) added."""
+MAX_ERROR_MESSAGE_CHARS = 2048
+"""An error_message attribute longer than this is cut: it is a reason for a human, the body holds the data."""
+SEND_ATTEMPTS = 4
+"""SendMessageBatch calls per entry (the SDK already retries whole calls; this retries failed entries)."""
+SEND_BACKOFF_SECONDS = 0.1
+ELLIPSIS = "…"
+
+
+# --- JSON with exact decimals ----------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_json(text: str | bytes) -> Any:
+    """``json.loads`` with numbers as exact ``Decimal``; ``NaN``/``Infinity`` refused (they are not JSON)."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def _encode_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # A string keeps every digit (a float would not); the contract accepts string balances.
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=_encode_default
+)
+encode_json: Callable[[Any], str] = _ENCODER.encode
+"""Compact, ASCII-only JSON (``len(text)`` is its UTF-8 size), ``Decimal`` as exact strings."""
+
+
+# --- bodies ------------------------------------------------------------------------------------------------
+
+
+class Body(NamedTuple):
+    """A parsed WriterQueue body: its records and the source the body names (envelopes only)."""
+
+    records: list[Any]
+    source: str | None
+    shape: str
+    """``record``, ``array`` or ``envelope``."""
+
+
+def parse_body(body: str) -> Body:
+    """Parse one WriterQueue body. Raises :class:`MalformedMessage` when it is not one of the three shapes."""
+    try:
+        value = decode_json(body)
+    except ValueError as error:  # JSONDecodeError, and int-too-long / NaN refusals
+        raise MalformedMessage(f"body is not JSON: {error}") from None
+    if isinstance(value, list):
+        return Body(value, None, "array")
+    if isinstance(value, dict):
+        if "records" not in value:
+            return Body([value], None, "record")
+        records, source = value["records"], value.get("source")
+        if not isinstance(records, list):
+            raise MalformedMessage(f"envelope: 'records' is a JSON {_json_kind(records)}, expected an array")
+        if source is not None and not isinstance(source, str):
+            raise MalformedMessage(f"envelope: 'source' is a JSON {_json_kind(source)}, expected a string")
+        return Body(records, source, "envelope")
+    raise MalformedMessage(
+        f"body is a JSON {_json_kind(value)}: expected a record object, an array of records or an envelope"
+    )
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "number"
+
+
+def string_attributes(message_attributes: Mapping[str, Any] | None) -> dict[str, str]:
+    """String values of an SQS message's attributes, from either the Lambda event shape (``stringValue``) or
+    the ReceiveMessage API shape (``StringValue``)."""
+    values: dict[str, str] = {}
+    for name, attribute in (message_attributes or {}).items():
+        value = attribute.get("stringValue", attribute.get("StringValue"))
+        if isinstance(value, str):
+            values[name] = value
+    return values
+
+
+def resolve_source(body_source: str | None, attributes: Mapping[str, str]) -> str:
+    """Where records came from: the envelope's own ``source``, else the ``source`` attribute, else the API."""
+    return body_source or attributes.get(MessageAttribute.SOURCE) or API_SOURCE
+
+
+# --- outgoing messages -------------------------------------------------------------------------------------
+
+
+class OutgoingMessage(NamedTuple):
+    """A message to send: body, String attributes, and its size as SQS counts it."""
+
+    body: str
+    attributes: Mapping[str, str]
+    size: int
+
+
+def utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def attributes_size(attributes: Mapping[str, str]) -> int:
+    """SQS counts each attribute's name, data type (``String``) and value."""
+    return sum(utf8_size(name) + len(STRING) + utf8_size(value) for name, value in attributes.items())
+
+
+def message(body: str, attributes: Mapping[str, str] | None = None) -> OutgoingMessage:
+    attributes = attributes or {}
+    return OutgoingMessage(body, attributes, utf8_size(body) + attributes_size(attributes))
+
+
+def failure_message(
+    body: str,
+    *,
+    error_type: str,
+    error_message: str,
+    source: str,
+    failed_at: str,
+    origin_message_id: str | None = None,
+    limit: int = MAX_MESSAGE_BYTES,
+) -> OutgoingMessage:
+    """A DLQ (or pre-failed WriterQueue) message: the body verbatim, the verdict in attributes.
+
+    The reason is cut when the whole would not fit ``limit``: the body is the evidence and is never altered.
+    Raises ``ValueError`` when even a one-character reason does not fit (a body at the size limit).
+    """
+    attributes = {
+        MessageAttribute.ERROR_TYPE.value: error_type,
+        MessageAttribute.SOURCE.value: source,
+        MessageAttribute.FAILED_AT.value: failed_at,
+    }
+    if origin_message_id:
+        attributes[MessageAttribute.ORIGIN_MESSAGE_ID.value] = origin_message_id
+    fixed = utf8_size(body) + attributes_size(attributes) + len(MessageAttribute.ERROR_MESSAGE) + len(STRING)
+    reason = error_message
+    if len(reason) > MAX_ERROR_MESSAGE_CHARS:
+        reason = reason[:MAX_ERROR_MESSAGE_CHARS] + ELLIPSIS
+    room = limit - fixed
+    if room < len(ELLIPSIS.encode()) + 1:
+        raise ValueError(f"a {utf8_size(body)}-byte body leaves no room for the error attributes")
+    encoded = reason.encode("utf-8", "surrogatepass")
+    if len(encoded) > room:
+        reason = encoded[: room - len(ELLIPSIS.encode())].decode("utf-8", "ignore") + ELLIPSIS
+    attributes[MessageAttribute.ERROR_MESSAGE.value] = reason
+    return OutgoingMessage(body, attributes, fixed + utf8_size(reason))
+
+
+class EnvelopePacker:
+    """Packs encoded records into envelope bodies no larger than ``limit`` bytes, counted exactly.
+
+    ``add`` takes a record already encoded with :func:`encode_json` (ASCII, so its length is its size); a full
+    envelope goes to ``emit`` as soon as the next record would not fit.
+    """
+
+    def __init__(
+        self, source: str, emit: Callable[[OutgoingMessage], None], *, limit: int = MAX_MESSAGE_BYTES
+    ) -> None:
+        self._prefix = '{"source":' + encode_json(source) + ',"records":['
+        self._suffix = "]}"
+        self._overhead = len(self._prefix) + len(self._suffix)
+        self._emit = emit
+        self._limit = limit
+        self._parts: list[str] = []
+        self._size = self._overhead
+        self.records = 0
+        self.messages = 0
+
+    @property
+    def record_limit(self) -> int:
+        """The largest encoded record one envelope can carry."""
+        return self._limit - self._overhead
+
+    def add(self, encoded: str) -> None:
+        size = len(encoded)
+        if size > self._limit - self._overhead:
+            raise ValueError(f"a {size}-byte record does not fit a {self._limit}-byte envelope")
+        if self._parts:
+            if self._size + 1 + size > self._limit:
+                self.flush()
+            else:
+                size += 1  # the comma before it
+        self._parts.append(encoded)
+        self._size += size
+        self.records += 1
+
+    def flush(self) -> None:
+        if not self._parts:
+            return
+        body = self._prefix + ",".join(self._parts) + self._suffix
+        self._emit(OutgoingMessage(body, {}, self._size))
+        self.messages += 1
+        self._parts = []
+        self._size = self._overhead
+
+
+# --- sending -----------------------------------------------------------------------------------------------
+
+
+class BatchSink(Protocol):
+    """Sends up to 10 entries (SendMessageBatch ``Entries`` shape); returns the entries SQS reported failed
+    (``Failed`` shape: ``Id``, ``Code``, ``Message``, ``SenderFault``)."""
+
+    def __call__(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+
+def sqs_sink(queue_url: str, sqs_client: Any) -> BatchSink:
+    """A :class:`BatchSink` that calls ``SendMessageBatch`` on ``queue_url``."""
+
+    def send(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(sqs_client.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", []))
+
+    return send
+
+
+def _entry(index: int, outgoing: OutgoingMessage) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Id": str(index), "MessageBody": outgoing.body}
+    if outgoing.attributes:
+        entry["MessageAttributes"] = {
+            name: {"DataType": STRING, "StringValue": value} for name, value in outgoing.attributes.items()
+        }
+    return entry
+
+
+class BatchSender:
+    """Buffers messages and sends them with as few ``SendMessageBatch`` calls as the limits allow.
+
+    A batch goes out at 10 entries or when the next message would take it over 1 MiB. Only the entries SQS
+    reports failed are re-sent (with backoff); entries still failing after ``attempts``, or failing through
+    the sender's fault (which a retry cannot fix), raise :class:`SendFailed` — the caller must fail so that
+    its own retry applies. Entries sent before that stay sent: downstream writes are idempotent.
+    """
+
+    def __init__(
+        self,
+        sink: BatchSink,
+        *,
+        attempts: int = SEND_ATTEMPTS,
+        backoff: float = SEND_BACKOFF_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._sink = sink
+        self._attempts = attempts
+        self._backoff = backoff
+        self._sleep = sleep
+        self._pending: list[OutgoingMessage] = []
+        self._pending_bytes = 0
+        self.calls = 0
+        self.sent = 0
+
+    def add(self, outgoing: OutgoingMessage) -> None:
+        full = len(self._pending) == SQS_BATCH_MAX_ENTRIES
+        if self._pending and (full or self._pending_bytes + outgoing.size > SQS_BATCH_MAX_BYTES):
+            self.flush()
+        self._pending.append(outgoing)
+        self._pending_bytes += outgoing.size
+
+    def add_all(self, messages: Iterable[OutgoingMessage]) -> None:
+        for outgoing in messages:
+            self.add(outgoing)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending, self._pending_bytes = self._pending, [], 0
+        entries = {str(index): _entry(index, outgoing) for index, outgoing in enumerate(batch)}
+        for attempt in range(1, self._attempts + 1):
+            self.calls += 1
+            failed = self._sink(list(entries.values()))
+            failed_ids = {item["Id"] for item in failed}
+            self.sent += len(entries) - len(failed_ids)
+            if not failed:
+                return
+            permanent = [item for item in failed if item.get("SenderFault")]
+            if permanent or attempt == self._attempts:
+                worst = (permanent or failed)[0]
+                raise SendFailed(
+                    f"{len(failed)} of {len(entries)} SendMessageBatch entries failed after {attempt} "
+                    f"attempt(s): {worst.get('Code')}: {worst.get('Message')}"
+                )
+            entries = {entry_id: entries[entry_id] for entry_id in failed_ids if entry_id in entries}
+            self._sleep(self._backoff * 2 ** (attempt - 1))

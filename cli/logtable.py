@@ -1,0 +1,107 @@
+"""Reading LogTable the way the operator commands need it: by day, through the ``by_day`` index.
+
+LogTable's only cheap access path besides GetItem is the ``by_day`` GSI (hash ``day``, range ``failed_at``),
+so "the errors of the last 36 hours" is a query per calendar day (UTC), newest or oldest day first, each
+with a ``failed_at`` lower bound. A Scan would read the whole table (90 days of errors by default) to answer
+a question about the last hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from infra.spec import LOG_TABLE_DAY_INDEX
+
+_deserializer = TypeDeserializer()
+_serializer = TypeSerializer()
+
+
+def iso(moment: datetime) -> str:
+    """The timestamp format of the pipeline (DESIGN.md section 3): ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def days_between(start: datetime, end: datetime) -> list[str]:
+    """Every UTC calendar day from ``start`` to ``end`` inclusive, oldest first, as ``YYYY-MM-DD``."""
+    first, last = start.astimezone(UTC).date(), end.astimezone(UTC).date()
+    return [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
+
+
+def item_to_python(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserializer.deserialize(value) for key, value in item.items()}
+
+
+def to_attribute(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(value)
+
+
+def query_window(
+    dynamodb: Any,
+    table: str,
+    *,
+    since: datetime,
+    until: datetime,
+    newest_first: bool,
+    status: str | None = None,
+    error_types: Sequence[str] = (),
+    after: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """LogTable items with ``failed_at`` in [since, until], day by day through ``by_day``, lazily.
+
+    ``after`` (exclusive lower bound on ``failed_at``) lets ``errors tail --follow`` ask only for what is new.
+    Filters run server-side; DynamoDB's ``Limit`` would apply before them, so the caller stops iterating
+    instead of passing a limit.
+    """
+    days = days_between(since, until)
+    if newest_first:
+        days.reverse()
+    lower = iso(since)
+    condition = "#day = :day AND #failed_at BETWEEN :lower AND :upper"
+    names = {"#day": "day", "#failed_at": "failed_at"}
+    values: dict[str, Any] = {":lower": {"S": lower}, ":upper": {"S": iso(until)}}
+    if after is not None and after > lower:
+        condition = "#day = :day AND #failed_at > :after"
+        values = {":after": {"S": after}}
+    filters = []
+    if status is not None:
+        filters.append("#status = :status")
+        names["#status"] = "status"
+        values[":status"] = {"S": status}
+    if error_types:
+        placeholders = [f":type{index}" for index in range(len(error_types))]
+        filters.append(f"#error_type IN ({', '.join(placeholders)})")
+        names["#error_type"] = "error_type"
+        for placeholder, value in zip(placeholders, error_types, strict=True):
+            values[placeholder] = {"S": value}
+    for day in days:
+        request: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": LOG_TABLE_DAY_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {**values, ":day": {"S": day}},
+            "ScanIndexForward": not newest_first,
+        }
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+        while True:
+            page = dynamodb.query(**request)
+            for item in page.get("Items", []):
+                yield item_to_python(item)
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def get_item(dynamodb: Any, table: str, error_id: str) -> dict[str, Any] | None:
+    found = dynamodb.get_item(TableName=table, Key={"error_id": {"S": error_id}}, ConsistentRead=True)
+    item = found.get("Item")
+    return item_to_python(item) if item else None

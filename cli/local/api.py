@@ -141,7 +141,9 @@ class ApiServer:
 
     def start(self) -> None:
         self._server = _ApiServer(self._port, sqs=self._sqs, queue_url=self._queue_url)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="local-api", daemon=True
+        )
         self._thread.start()
 
     @property

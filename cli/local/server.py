@@ -157,7 +157,9 @@ class EmulatorServer:
         app = EmulatorGate(DomainDispatcherApplication(create_backend_app), **self._gate_args)  # type: ignore[arg-type]
         self._server = make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="local-emulator", daemon=True
+        )
         self._thread.start()
 
     @property

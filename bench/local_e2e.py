@@ -1,0 +1,131 @@
+"""Throughput of the whole pipeline on the local stack, next to the emulator's own write limit.
+
+Three figures from one run, on one in-process local stack (moto server + dispatcher + real handlers):
+
+1. ``PutItem`` limit: plain conditional ``PutItem`` calls (the writer's exact condition) from a client pool,
+   straight at the emulator — the unavoidable cost of one record (DESIGN.md section 10: ~230–280/s here).
+2. Upload path: one S3 object of N records → notification → transformer → WriterQueue → writer → AccountTable;
+   records/s from the upload to "every queue drained".
+3. API path: the same number of records POSTed one per request with ``pipeline-ctl send``'s library function
+   at concurrency 8 → WriterQueue → writer → AccountTable.
+
+Target: upload path ≥ 0.7 × the PutItem limit — the pipeline's own overhead (S3 read, queues, dispatch) stays
+small next to the writes it cannot avoid.
+
+Run: ``.venv/bin/python bench/local_e2e.py [--records 5000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from cli.local.sample import generate_sample
+from cli.local.stack import LocalStack
+
+TARGET_RATIO = 0.7
+CONDITION = "attribute_not_exists(account_id) OR updated_at < :new"
+
+
+def put_item_rate(stack: LocalStack, count: int, concurrency: int) -> float:
+    """Conditional PutItems/s against the emulator (a table of its own, so the pipeline's stays clean)."""
+    dynamodb = stack.client("dynamodb")
+    table = f"bench-putitem-{concurrency}"
+    dynamodb.create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "account_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "account_id", "KeyType": "HASH"}],
+    )
+
+    def put(n: int) -> None:
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "account_id": {"S": f"bench-{n:06d}"},
+                "name": {"S": "Bench Customer"},
+                "email": {"S": f"bench{n}@example.com"},
+                "balance": {"N": "1234.56"},
+                "currency": {"S": "EUR"},
+                "status": {"S": "active"},
+                "updated_at": {"S": "2026-01-01T00:00:00.000000Z"},
+            },
+            ConditionExpression=CONDITION,
+            ExpressionAttributeValues={":new": {"S": "2026-01-01T00:00:00.000000Z"}},
+        )
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(put, range(count)))
+    return count / (time.perf_counter() - started)
+
+
+def upload_rate(stack: LocalStack, records: list[dict[str, Any]], workdir: Path) -> tuple[float, int]:
+    path = workdir / "bench-upload.json"
+    path.write_text(json.dumps(records))
+    before = stack.counters()
+    started = time.perf_counter()
+    stack.client("s3").upload_file(str(path), stack.outputs["data_bucket"], "bench/upload.json")
+    stack.wait_until_idle(600)
+    elapsed = time.perf_counter() - started
+    written = stack.counters()["dynamodb.written"] - before["dynamodb.written"]
+    return len(records) / elapsed, written
+
+
+def api_rate(stack: LocalStack, records: list[dict[str, Any]], workdir: Path) -> tuple[float, int, int]:
+    from cli.send import SendOptions, send
+    from cli.target import resolve_target
+
+    target = resolve_target(workdir=workdir)
+    before = stack.counters()
+    started = time.perf_counter()
+    report = send(target, records, options=SendOptions(concurrency=8))
+    stack.wait_until_idle(600)
+    elapsed = time.perf_counter() - started
+    written = stack.counters()["dynamodb.written"] - before["dynamodb.written"]
+    return len(records) / elapsed, report.accepted, written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--putitems", type=int, default=2000)
+    args = parser.parse_args()
+    shares = {"invalid_share": 0.0, "duplicate_share": 0.0, "out_of_order_share": 0.0}
+    upload_records = generate_sample(args.records, prefix="up", **shares).records
+    api_records = generate_sample(args.records, prefix="api", **shares).records
+    with tempfile.TemporaryDirectory(prefix="bench-local-") as directory:
+        workdir = Path(directory)
+        with LocalStack(workdir) as stack:
+            limits = {c: put_item_rate(stack, args.putitems, c) for c in (1, 8)}
+            limit = max(limits.values())
+            upload, upload_written = upload_rate(stack, upload_records, workdir)
+            api, accepted, api_written = api_rate(stack, api_records, workdir)
+
+    ratio = upload / limit
+    print(f"local stack, {args.records} records per path (moto server on 127.0.0.1, real handlers)")
+    for concurrency, rate in limits.items():
+        print(f"  conditional PutItem, {concurrency} client thread(s): {rate:8.0f} /s")
+    print(f"  PutItem limit (best of the above):         {limit:8.0f} /s")
+    print(f"  upload → AccountTable:                     {upload:8.0f} records/s  ({upload_written} written)")
+    print(
+        f"  POST /writer (send, concurrency 8) → table: {api:7.0f} records/s  "
+        f"({accepted} accepted, {api_written} written)"
+    )
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    print(f"  upload / PutItem limit = {ratio:.2f}  (target ≥ {TARGET_RATIO}: {verdict})")
+    print(f"  POST / PutItem limit   = {api / limit:.2f}")
+    complete = upload_written == args.records and api_written == args.records
+    if not complete:
+        print("  ERROR: not every record was written", file=sys.stderr)
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Faults on the real pipeline: failed writes, a crashed handler, a restart, a repeated S3 event.
+
+Each test gets its own clean local stack (some need a different writer in front of the real one, and they
+count DynamoDB answers, which must not mix). Faults are injected where the local stack allows it — at the
+emulator's DynamoDB door, or around the real handler as Lambda's runtime would fail it — never inside
+``functions/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli.local.stack import LocalStack
+from cli.replay import replay
+from cli.target import resolve_target
+from functions.model import ErrorType
+from tests.corpus.corpus import base_record
+from tests.reliability.conftest import IDLE_TIMEOUT, fresh_stack
+from tests.reliability.pipeline import accounts, log_items, post, put_object
+
+StackFactory = Callable[..., LocalStack]
+
+
+@pytest.fixture
+def make_stack(tmp_path: Path) -> Iterator[StackFactory]:
+    started: list[LocalStack] = []
+
+    def make(**options: Any) -> LocalStack:
+        stack = fresh_stack(tmp_path / f"stack-{len(started)}", **options)
+        started.append(stack)
+        return stack
+
+    yield make
+    for stack in started:
+        stack.stop()
+
+
+def _records(prefix: str, count: int, **overrides: Any) -> list[dict[str, Any]]:
+    return [base_record(f"{prefix}-{index:03d}", **overrides) for index in range(count)]
+
+
+def _delta(before: dict[str, int], after: dict[str, int], name: str) -> int:
+    return after.get(name, 0) - before.get(name, 0)
+
+
+def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(make_stack: StackFactory) -> None:
+    # GIVEN a stack whose DynamoDB refuses every write of two accounts, and throttles 30 % of the others
+    stack = make_stack()
+    doomed = ["fault-doomed-1", "fault-doomed-2"]
+    stack.faults.fail_account_ids(doomed)
+    stack.faults.fail_writes(0.3, seed=7)
+    healthy = _records("fault-ok", 20)
+    # WHEN records arrive through both entry points
+    for record in [*healthy[:10], *(base_record(account_id) for account_id in doomed)]:
+        assert post(stack.api_url, json.dumps(record).encode())[0] == 200
+    put_object(stack, "faults/healthy.json", json.dumps(healthy[10:]).encode())
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    # THEN the throttled writes were retried by the SDK and written; the doomed ones went through the redrive
+    stored = accounts(stack)
+    assert {r["account_id"] for r in healthy} <= set(stored)
+    assert not set(doomed) & set(stored)
+    exhausted = [item for item in log_items(stack) if item["error_type"] == ErrorType.RETRIES_EXHAUSTED]
+    assert sorted(d for item in exhausted for d in doomed if d in str(item["body"])) == doomed
+    assert all(item["status"] == "NEW" for item in exhausted)
+    assert stack.counters()["dynamodb.faulted"] > 0
+
+    # WHEN the faults are cleared and the failures replayed once
+    stack.faults.clear()
+    report = replay(resolve_target("local", workdir=stack.workdir))
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    # THEN every account is written and every LogTable item is marked replayed; nothing new failed
+    assert report.ok and report.counts["replayed"] == len(exhausted)
+    assert set(doomed) <= set(accounts(stack))
+    after = log_items(stack)
+    assert len(after) == len(exhausted)
+    assert all(item["status"] == "REPLAYED" and item.get("replay_message_id") for item in after)
+
+
+def _crash_mid_batch(crashes: list[int]) -> Callable[[dict[str, Any], Any], Any]:
+    """The real writer, killed once half-way through a batch of several messages.
+
+    What Lambda does when the runtime dies mid-invocation (a timeout, an out-of-memory kill): the writes
+    already made stay made, the function returns nothing, and the event source mapping treats the whole batch
+    as failed. Here the first half of the batch really goes through the real writer, then the invocation
+    raises, which the local dispatcher (like Lambda) turns into "every message failed".
+    """
+    real = importlib.import_module("functions.writer.handler").handler
+
+    def writer(event: dict[str, Any], context: Any) -> Any:
+        records = event["Records"]
+        if not crashes and len(records) > 1:
+            half = len(records) // 2
+            crashes.append(half)
+            real({**event, "Records": records[:half]}, context)
+            raise RuntimeError(f"Runtime exited after {half} of {len(records)} messages (simulated timeout)")
+        return real(event, context)
+
+    return writer
+
+
+def test_a_writer_crash_mid_batch_loses_and_duplicates_nothing(make_stack: StackFactory) -> None:
+    # GIVEN a writer that dies once, after handling half of a batch
+    crashes: list[int] = []
+    stack = make_stack(handlers={"writer": _crash_mid_batch(crashes)})
+    records = _records("crash", 10)
+    before = stack.counters()
+    # WHEN ten messages land on WriterQueue together (so the first receive is a batch of several)
+    stack.client("sqs").send_message_batch(
+        QueueUrl=stack.outputs["writer_queue_url"],
+        Entries=[{"Id": str(i), "MessageBody": json.dumps(record)} for i, record in enumerate(records)],
+    )
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    assert crashes, "the writer never saw a batch of several messages"
+    # THEN the crashed batch went through the redrive, and replaying it writes the rest exactly once
+    report = replay(resolve_target("local", workdir=stack.workdir))
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    assert report.ok
+    stored = accounts(stack)
+    assert sorted(stored) == sorted(r["account_id"] for r in records)
+    after = stack.counters()
+    # Each account written once; the messages handled before the crash and replayed after it are stale.
+    assert _delta(before, after, "dynamodb.written") == len(records)
+    assert _delta(before, after, "dynamodb.stale") == crashes[0]
+    logged = log_items(stack)
+    assert {item["error_type"] for item in logged} == {ErrorType.RETRIES_EXHAUSTED}
+    assert all(item["status"] == "REPLAYED" for item in logged)
+
+
+def test_queued_messages_survive_a_stop_and_are_processed_after_restart(make_stack: StackFactory) -> None:
+    # GIVEN a running stack with about 8 seconds of work (1,000 writes) just sent
+    stack = make_stack()
+    for number in range(3):
+        body = json.dumps(_records(f"restart-{number}", 300)).encode()
+        put_object(stack, f"restart/part-{number}.json", body)
+    for record in _records("restart-api", 100):
+        assert post(stack.api_url, json.dumps(record).encode())[0] == 200
+    # WHEN it is stopped at once, and started again in the same process
+    stack.stop()
+    written_before_restart = stack.counters()["dynamodb.written"]
+    stack.start()
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    # THEN the stop interrupted real work, and every record is written after the restart
+    assert written_before_restart < 1_000
+    stored = accounts(stack)
+    assert len(stored) == 1_000
+    assert not log_items(stack)
+
+
+def test_the_same_s3_event_twice_writes_and_counts_once(make_stack: StackFactory) -> None:
+    # GIVEN a file that is uploaded, and then the very same object uploaded again (two S3 events)
+    stack = make_stack()
+    records = _records("twice", 25)
+    body = json.dumps(records).encode()
+    before = stack.counters()
+    put_object(stack, "twice/same.json", body)
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    put_object(stack, "twice/same.json", body)
+    # ... and the same POST body delivered twice
+    duplicate_post = json.dumps(base_record("twice-api")).encode()
+    assert post(stack.api_url, duplicate_post)[0] == 200
+    assert post(stack.api_url, duplicate_post)[0] == 200
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    after = stack.counters()
+    # THEN each account is written once, every repeat is stale, nothing is logged as an error
+    assert _delta(before, after, "transformer.objects") == 2
+    assert len(accounts(stack)) == len(records) + 1
+    assert _delta(before, after, "dynamodb.written") == len(records) + 1
+    assert _delta(before, after, "dynamodb.stale") == len(records) + 1
+    assert not log_items(stack)

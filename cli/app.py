@@ -103,28 +103,23 @@ def _duration(value: str) -> timedelta:
         raise typer.BadParameter(str(error)) from None
 
 
-StackOption = Annotated[
-    str | None,
-    typer.Option(
-        "--stack", envvar="PIPELINE_STACK", help="Target stack: 'local' (default) or a deployed Pulumi stack."
-    ),
+STACK_HELP = "Target stack: 'local' (default) or a deployed Pulumi stack."
+REGION_HELP = "AWS region (default: the stack's, or AWS_REGION)."
+PROFILE_HELP = "AWS profile (default: AWS_PROFILE)."
+JSON_HELP = "Machine output: one JSON document, JSON Lines for streams."
+
+# Before the command the options also read their environment variable; after it they do not, so that an
+# explicit `status --stack x` wins and PIPELINE_STACK cannot silently override `--stack x status`.
+RootStackOption = Annotated[str | None, typer.Option("--stack", envvar="PIPELINE_STACK", help=STACK_HELP)]
+RootRegionOption = Annotated[str | None, typer.Option("--region", envvar="PIPELINE_REGION", help=REGION_HELP)]
+RootProfileOption = Annotated[
+    str | None, typer.Option("--profile", envvar="PIPELINE_PROFILE", help=PROFILE_HELP)
 ]
-RegionOption = Annotated[
-    str | None,
-    typer.Option(
-        "--region", envvar="PIPELINE_REGION", help="AWS region (default: the stack's, or AWS_REGION)."
-    ),
-]
-ProfileOption = Annotated[
-    str | None,
-    typer.Option("--profile", envvar="PIPELINE_PROFILE", help="AWS profile (default: AWS_PROFILE)."),
-]
-JsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json", envvar="PIPELINE_JSON", help="Machine output: one JSON document, JSON Lines for streams."
-    ),
-]
+RootJsonOption = Annotated[bool, typer.Option("--json", envvar="PIPELINE_JSON", help=JSON_HELP)]
+StackOption = Annotated[str | None, typer.Option("--stack", help=STACK_HELP + " [env var: PIPELINE_STACK]")]
+RegionOption = Annotated[str | None, typer.Option("--region", help=REGION_HELP)]
+ProfileOption = Annotated[str | None, typer.Option("--profile", help=PROFILE_HELP)]
+JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP + " [env var: PIPELINE_JSON]")]
 SinceOption = Annotated[
     timedelta | None,
     typer.Option(
@@ -176,10 +171,10 @@ def _invocation(
 @app.callback()
 def _root(
     ctx: typer.Context,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
+    stack: RootStackOption = None,
+    region: RootRegionOption = None,
+    profile: RootProfileOption = None,
+    json_mode: RootJsonOption = False,
 ) -> None:
     """Operate the serverless ingestion pipeline: send and upload data, follow errors, replay failures.
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -144,9 +146,25 @@ def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]
     return {key: str(value) for key, value in document.items()}
 
 
-def _session(*, profile: str | None, region: str | None) -> boto3.Session:
-    """An unknown profile raises botocore's ProfileNotFound here; the app turns it into a usage error."""
-    return boto3.Session(profile_name=profile, region_name=region)
+_SHARED_LOADER = botocore.loaders.create_loader()
+"""One model loader for every session in the process: the demo, the local stack and tests resolve targets
+many times, and each new botocore session would otherwise parse the service JSON models again (~50 ms a
+client). The loader only caches immutable model data."""
+
+
+def _session(
+    *, profile: str | None, region: str | None, credentials: tuple[str, str] | None = None
+) -> boto3.Session:
+    """An unknown profile raises botocore's ProfileNotFound when used; the app makes it a usage error."""
+    core = botocore.session.Session(profile=profile)
+    core.register_component("data_loader", _SHARED_LOADER)
+    access_key, secret_key = credentials or (None, None)
+    return boto3.Session(
+        botocore_session=core,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
 
 
 def _parse(text: str, *, where: str) -> Any:

@@ -13,8 +13,10 @@ Semantics copied from Lambda, because the pipeline's failure handling depends on
   passed on encoded as S3 encodes it, and a handler that raises is retried twice more (Lambda's async retry
   policy) before the event is given up — counted, and logged to the functions' log, never silently.
 
-Queues are polled continuously (moto's SQS slows down with depth), with short polls and a short idle sleep so
-that shutdown takes well under a second.
+Queues are polled continuously (moto's SQS slows down with depth) with 1-second long polls: moto wakes a
+waiting receive as soon as a message is sent, an idle poller costs one request a second (short polls in a
+loop cost the emulator, which shares the GIL with everything here, about half its write rate), and shutdown
+takes at most a second. A message made visible again is not a wake-up in moto: it is taken by the next poll.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 ASYNC_MAX_ATTEMPTS = 3
 """Lambda invokes an asynchronous event (S3 → transformer) at most three times."""
 
-IDLE_SLEEP_SECONDS = 0.05
+POLL_WAIT_SECONDS = 1
 ERROR_SLEEP_SECONDS = 0.2
 
 logger = logging.getLogger("cli.local.dispatcher")
@@ -139,6 +141,7 @@ class Dispatcher:
                     MaxNumberOfMessages=batch_size,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
+                    WaitTimeSeconds=POLL_WAIT_SECONDS,
                 ).get("Messages", [])
             except Exception:
                 if self._stop.is_set():
@@ -147,7 +150,6 @@ class Dispatcher:
                 self._stop.wait(ERROR_SLEEP_SECONDS)
                 continue
             if not messages:
-                self._stop.wait(IDLE_SLEEP_SECONDS)
                 continue
             self._mark(route.name, +1)
             try:

@@ -1,4 +1,4 @@
-"""The stack outputs document (DESIGN.md section 6): exported, and written to the SSM parameter the CLI reads."""
+"""The stack outputs document (DESIGN.md section 6): exported, and written to SSM for pipeline-ctl."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ class Outputs(pulumi.ComponentResource):
             f"{name}-document",
             name=spec.outputs_parameter_name(args.config.stack),
             type="String",
-            value=document,
+            # Not a secret: `insecure_value` keeps the document readable in state and in preview diffs
+            # (`value` would be stored as a secret).
+            insecure_value=document,
             description="serverless-pipeline stack outputs (DESIGN.md section 6), read by pipeline-ctl",
             opts=pulumi.ResourceOptions(parent=self),
         )

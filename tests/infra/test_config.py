@@ -1,0 +1,108 @@
+"""Config parsing: defaults from named constants, and a precise error for every kind of bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import config as cfg
+from infra import spec
+from infra.config import ApiAuth, ConfigError, parse_config
+
+
+def test_defaults_come_from_the_named_constants() -> None:
+    parsed = parse_config({}, stack="dev", region="eu-west-1")
+
+    assert parsed.api_auth is ApiAuth.AWS_IAM
+    assert parsed.api_throttle_rate == cfg.DEFAULT_API_THROTTLE_RATE
+    assert parsed.api_throttle_burst == cfg.DEFAULT_API_THROTTLE_BURST
+    assert parsed.max_receive_count == spec.DEFAULT_MAX_RECEIVE_COUNT == 1
+    assert parsed.writer_batch_size == spec.DEFAULT_WRITER_BATCH_SIZE
+    assert parsed.writer_max_concurrency == spec.DEFAULT_WRITER_MAX_CONCURRENCY
+    assert parsed.error_retention_days == spec.DEFAULT_LOG_RETENTION_DAYS
+    assert parsed.deployment_config_name == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    assert parsed.alarm_email is None and parsed.powertools_layer_arn is None
+    assert parsed.deletion_protection is True
+
+
+def test_values_are_parsed_from_pulumi_strings() -> None:
+    parsed = parse_config(
+        {
+            "apiAuth": "NONE",
+            "apiThrottleRate": "12.5",
+            "apiThrottleBurst": "30",
+            "maxReceiveCount": "3",
+            "writerMaxConcurrency": "7",
+            "deploymentPreference": "AllAtOnce",
+            "alarmEmail": " ops@example.com ",
+            "deletionProtection": "False",
+        },
+        stack="dev",
+        region="eu-west-1",
+    )
+
+    assert parsed.api_auth is ApiAuth.NONE
+    assert (parsed.api_throttle_rate, parsed.api_throttle_burst) == (12.5, 30)
+    assert (parsed.max_receive_count, parsed.writer_max_concurrency) == (3, 7)
+    assert parsed.deployment_config_name == "CodeDeployDefault.LambdaAllAtOnce"
+    assert parsed.alarm_email == "ops@example.com"
+    assert parsed.deletion_protection is False
+
+
+def test_config_is_frozen() -> None:
+    parsed = parse_config({}, stack="dev", region="eu-west-1")
+    with pytest.raises(AttributeError):
+        parsed.api_auth = ApiAuth.NONE  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        pytest.param(
+            {"apiAuth": "IAM"},
+            "serverless-pipeline:apiAuth must be one of AWS_IAM, NONE; got 'IAM'",
+            id="auth",
+        ),
+        pytest.param({"apiThrottleRate": "0"}, "apiThrottleRate must be > 0", id="rate-zero"),
+        pytest.param(
+            {"apiThrottleRate": "fast"}, "apiThrottleRate must be a positive number", id="rate-text"
+        ),
+        pytest.param(
+            {"apiThrottleBurst": "0"}, "apiThrottleBurst must be between 1 and 5000, got 0", id="burst-zero"
+        ),
+        pytest.param(
+            {"maxReceiveCount": "x"}, "maxReceiveCount must be an integer between 1 and 1000", id="mrc"
+        ),
+        pytest.param(
+            {"writerMaxConcurrency": "1"}, "writerMaxConcurrency must be between 2 and 1000", id="conc"
+        ),
+        pytest.param(
+            {"logRetentionDays": "10"}, "logRetentionDays must be one of CloudWatch's values", id="ret"
+        ),
+        pytest.param({"deploymentPreference": "Canary"}, "deploymentPreference must be one of", id="pref"),
+        pytest.param({"alarmEmail": "ops"}, "alarmEmail must be an email address, got 'ops'", id="email"),
+        pytest.param(
+            {"powertoolsLayerArn": "arn:aws:lambda:x"}, "powertoolsLayerArn must be a versioned", id="arn"
+        ),
+        pytest.param({"deletionProtection": "yes"}, "deletionProtection must be true or false", id="bool"),
+        pytest.param(
+            {"apiThrotleRate": "5"}, "unknown config key serverless-pipeline:apiThrotleRate", id="typo"
+        ),
+    ],
+)
+def test_bad_values_name_the_key_and_what_is_accepted(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(values, stack="dev", region="eu-west-1")
+    assert message in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("stack", "region", "message"),
+    [
+        pytest.param("dev", None, "aws:region is not set", id="no-region"),
+        pytest.param("local", "eu-west-1", "reserved for the local stack", id="local"),
+        pytest.param("Prod_1", "eu-west-1", "must be 1-20 characters", id="bad-stack"),
+    ],
+)
+def test_stack_and_region_are_checked(stack: str, region: str | None, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({}, stack=stack, region=region)

@@ -1,0 +1,86 @@
+"""DataBucket guards and the two tables, as the inputs AWS receives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import spec
+
+from .conftest import Program
+
+BUCKET = "aws:s3/bucket:Bucket"
+TABLE = "aws:dynamodb/table:Table"
+
+
+def test_bucket_blocks_all_public_access(dev: Program) -> None:
+    bucket = dev.one(BUCKET)
+    block = dev.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+
+    assert block.inputs["bucket"] == bucket.outputs["bucket"]
+    for setting in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        assert block.inputs[setting] is True, setting
+
+
+def test_bucket_is_encrypted_at_rest(dev: Program) -> None:
+    bucket = dev.one(BUCKET)
+    sse = dev.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+
+    assert sse.inputs["bucket"] == bucket.outputs["bucket"]
+    assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+
+
+def test_bucket_policy_denies_non_tls_requests_on_bucket_and_objects(dev: Program) -> None:
+    bucket = dev.one(BUCKET)
+    policy = dev.one("aws:s3/bucketPolicy:BucketPolicy")
+    document = json.loads(policy.inputs["policy"])
+    arn = bucket.outputs["arn"]
+
+    assert policy.inputs["bucket"] == bucket.outputs["bucket"]
+    [statement] = document["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert sorted(statement["Resource"]) == sorted([arn, f"{arn}/*"])
+
+
+def test_bucket_ownership_is_enforced(dev: Program) -> None:
+    ownership = dev.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["bucket"] == dev.one(BUCKET).outputs["bucket"]
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+
+
+def test_account_table_keys_billing_and_pitr(dev: Program) -> None:
+    table = dev.one(TABLE, "accounts")
+
+    assert table.inputs["hashKey"] == spec.ACCOUNT_TABLE.hash_key == "account_id"
+    assert table.inputs["attributes"] == [{"name": "account_id", "type": "S"}]
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+    assert table.inputs["serverSideEncryption"] == {"enabled": True}
+
+
+def test_log_table_has_ttl_and_the_by_day_index(dev: Program) -> None:
+    table = dev.one(TABLE, "errors")
+
+    assert table.inputs["hashKey"] == "error_id"
+    assert {a["name"] for a in table.inputs["attributes"]} == {"error_id", "day", "failed_at"}
+    assert table.inputs["ttl"] == {"attributeName": "ttl", "enabled": True}
+    [index] = table.inputs["globalSecondaryIndexes"]
+    assert index["name"] == spec.LOG_TABLE_DAY_INDEX
+    assert index["keySchemas"] == [
+        {"attributeName": "day", "keyType": "HASH"},
+        {"attributeName": "failed_at", "keyType": "RANGE"},
+    ]
+    assert index["projectionType"] == "ALL"
+    assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
+def test_deletion_protection_follows_config(program_runner, stack: str, protected: bool) -> None:
+    program = program_runner(stack)
+
+    for table in program.resources_of_type(TABLE):
+        assert table.inputs["deletionProtectionEnabled"] is protected, table.name
+    assert program.one(BUCKET).inputs["forceDestroy"] is (not protected)

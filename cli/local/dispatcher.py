@@ -249,7 +249,6 @@ class Dispatcher:
     # --- invocation ---------------------------------------------------------------------------------------
 
     def _invoke(self, route: Route, event: dict[str, Any]) -> Any:
-        handler = self._handler(route)
         context = LambdaContext(
             function_name=route.function_name,
             timeout_seconds=route.timeout_seconds,
@@ -261,7 +260,7 @@ class Dispatcher:
         self.counters.add(f"{route.name}.invocations")
         FunctionOutput.handler_thread(True)
         try:
-            return handler(event, context)
+            return self._handler(route)(event, context)
         except Exception:
             self.counters.add(f"{route.name}.errors")
             # As in Lambda, the traceback lands in the function's log, not on the operator's terminal.

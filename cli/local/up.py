@@ -39,17 +39,19 @@ def run_up(workdir: Path, *, port: int, api_port: int) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stopping.set()
 
-    previous = signal.signal(signal.SIGTERM, on_signal)
+    # Both signals explicitly: a process started in the background inherits SIGINT ignored.
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         console.print(header(stack))
         with Live(panel(stack), console=console, refresh_per_second=4, redirect_stdout=False) as live:
             while not stopping.wait(REFRESH_SECONDS):
                 live.update(panel(stack))
-    except KeyboardInterrupt:
-        pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         stack.stop()
+    if not console.is_terminal:
+        console.line()  # Live leaves its last frame without a newline when output is piped
     console.print(f"Local stack stopped; removed {stack.outputs_path}.")
     return 0
 

@@ -77,20 +77,23 @@ class ReleaseStatus:
 
 
 def _client(service: str, session: boto3.Session | None, endpoint_url: str | None) -> Any:
-    return (session or boto3.Session()).client(service, endpoint_url=endpoint_url)
+    if session is None:
+        # boto3's default session keeps its loaded service models: cheap to call repeatedly while polling.
+        return boto3.client(service, endpoint_url=endpoint_url)
+    return session.client(service, endpoint_url=endpoint_url)
 
 
-def _call(description: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
+def _call(what: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
     """Run one AWS call; an AWS or transport error becomes a one-line ``ReleaseError``."""
     try:
         return operation(**kwargs)
     except ClientError as error:
         info = error.response.get("Error", {})
         raise ReleaseError(
-            f"{description} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}"
+            f"{what} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}"
         ) from error
     except BotoCoreError as error:
-        raise ReleaseError(f"{description} failed: {error}") from error
+        raise ReleaseError(f"{what} failed: {error}") from error
 
 
 def _version_number(version: str) -> int:

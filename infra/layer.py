@@ -77,9 +77,12 @@ def deterministic_zip(source: Path, destination: Path, *, prefix: str = "python"
     runtime compiles on import, and ``.pyc`` files embed timestamps.
     """
     files = sorted(
-        path
-        for path in source.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        (
+            path
+            for path in source.rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        ),
+        key=lambda path: path.relative_to(source).as_posix(),  # by entry name, independent of the filesystem
     )
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_suffix(".partial")

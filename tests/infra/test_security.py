@@ -23,8 +23,7 @@ UNSCOPABLE_ACTIONS = {
 
 VARIANTS = [
     pytest.param(("dev", {}), id="dev"),
-    pytest.param(("prod", {}), id="prod"),
-    pytest.param(("prod", {"alarmEmail": "ops@example.com", "maxReceiveCount": "2"}), id="prod-email"),
+    pytest.param(("prod", {"alarmEmail": "ops@example.com", "maxReceiveCount": "2"}), id="prod-with-email"),
 ]
 
 

@@ -21,6 +21,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy __main__.py infra
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -31,8 +31,10 @@ POWERTOOLS_LAYER_PARAMETER = (
 TRANSFORMER_MAX_RETRIES = 2
 """Lambda's async retries for a failed S3 event before the on-failure destination receives it."""
 
-TRACING = {"mode": "Active"}
-LOG_FORMAT = {"log_format": "JSON", "application_log_level": "INFO", "system_log_level": "WARN"}
+TRACING_MODE = "Active"
+LOG_FORMAT = "JSON"
+APPLICATION_LOG_LEVEL = "INFO"
+SYSTEM_LOG_LEVEL = "WARN"
 SQS_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 """What an SQS event source mapping needs on its queue (the mapping polls with the function's role)."""
 
@@ -48,7 +50,12 @@ class FunctionsArgs:
 
 
 @dataclass(frozen=True, kw_only=True)
-class _FunctionSpec:
+class LambdaFunctionArgs:
+    """One function's settings; ``key`` is its ``infra.spec.resource_names`` key (its physical name)."""
+
+    config: StackConfig
+    code: pulumi.Archive
+    layers: Sequence[pulumi.Input[str]]
     key: str
     service: Service
     handler: str
@@ -63,16 +70,10 @@ class LambdaFunction(pulumi.ComponentResource):
     """One function with its log group, role and policy: the unit every function here is built from."""
 
     def __init__(
-        self,
-        name: str,
-        *,
-        config: StackConfig,
-        fn: _FunctionSpec,
-        code: pulumi.Archive,
-        layers: Sequence[pulumi.Input[str]],
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("serverless-pipeline:infra:LambdaFunction", name, None, opts)
+        fn, config = args, args.config
         child = pulumi.ResourceOptions(parent=self)
         physical = function_name(config.stack, fn.key)
 
@@ -97,7 +98,7 @@ class LambdaFunction(pulumi.ComponentResource):
             policy=policy_document([logs, traces, *fn.statements]),
             opts=child,
         )
-        environment = {
+        environment: dict[str, pulumi.Input[str]] = {
             **fn.environment,
             "POWERTOOLS_SERVICE_NAME": fn.service.value,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -108,14 +109,19 @@ class LambdaFunction(pulumi.ComponentResource):
             runtime=spec.LAMBDA_RUNTIME,
             architectures=[spec.LAMBDA_ARCHITECTURE],
             handler=fn.handler,
-            code=code,
-            layers=list(layers),
+            code=fn.code,
+            layers=list(fn.layers),
             role=self.role.arn,
             timeout=fn.timeout,
             memory_size=fn.memory,
-            environment={"variables": environment},
-            logging_config={**LOG_FORMAT, "log_group": self.log_group.name},
-            tracing_config=TRACING,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format=LOG_FORMAT,
+                log_group=self.log_group.name,
+                application_log_level=APPLICATION_LOG_LEVEL,
+                system_log_level=SYSTEM_LOG_LEVEL,
+            ),
+            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=TRACING_MODE),
             publish=fn.publish,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
@@ -157,8 +163,10 @@ class Functions(pulumi.ComponentResource):
 
         self.transformer = LambdaFunction(
             "transformer",
-            config=config,
-            fn=_FunctionSpec(
+            LambdaFunctionArgs(
+                config=config,
+                code=code,
+                layers=layers,
                 key="transformer_function",
                 service=Service.TRANSFORMER,
                 handler="functions.transformer.handler.handler",
@@ -181,14 +189,14 @@ class Functions(pulumi.ComponentResource):
                     ),
                 ],
             ),
-            code=code,
-            layers=layers,
             opts=child,
         )
         self.writer = LambdaFunction(
             "writer",
-            config=config,
-            fn=_FunctionSpec(
+            LambdaFunctionArgs(
+                config=config,
+                code=code,
+                layers=layers,
                 key="writer_function",
                 service=Service.WRITER,
                 handler="functions.writer.handler.handler",
@@ -209,14 +217,14 @@ class Functions(pulumi.ComponentResource):
                 ],
                 publish=True,  # every code change is a new version for CodeDeploy to shift traffic to
             ),
-            code=code,
-            layers=layers,
             opts=child,
         )
         self.error_handler = LambdaFunction(
             "error-handler",
-            config=config,
-            fn=_FunctionSpec(
+            LambdaFunctionArgs(
+                config=config,
+                code=code,
+                layers=layers,
                 key="error_handler_function",
                 service=Service.ERROR_HANDLER,
                 handler="functions.error_handler.handler.handler",
@@ -233,8 +241,6 @@ class Functions(pulumi.ComponentResource):
                     Statement(sid="ConsumeDlq", actions=SQS_CONSUMER_ACTIONS, resources=[args.dlq.arn]),
                 ],
             ),
-            code=code,
-            layers=layers,
             opts=child,
         )
 

@@ -196,32 +196,35 @@ def print_accounting(
 
 def print_accounts(console: Console, stack: LocalStack, sample: Sample, limit: int = 5) -> None:
     table = Table(title=f"AccountTable (first {limit} of the sample)", title_justify="left")
-    for column in ("account_id", "name", "email", "balance", "currency", "status", "updated_at", "source"):
+    columns = ("account_id", "name", "email", "balance", "currency", "status", "updated_at")
+    for column in columns:
         table.add_column(column)
     dynamodb = stack.client("dynamodb")
     for account_id in list(sample.newest)[:limit]:
         item = dynamodb.get_item(
             TableName=stack.outputs["account_table"], Key={"account_id": {"S": account_id}}
         ).get("Item", {})
-        table.add_row(*(_text(item.get(name)) for name in table.columns_names()))  # type: ignore[attr-defined]
+        table.add_row(*(_text(item.get(name)) for name in columns))
     console.print(table)
 
 
 def print_errors(console: Console, stack: LocalStack) -> None:
-    items = sorted(
-        scan(stack.client("dynamodb"), stack.outputs["log_table"]),
-        key=lambda item: (_text(item.get("error_type")), _text(item.get("failed_at"))),
-    )
-    table = Table(title=f"LogTable ({len(items)} errors)", title_justify="left")
-    for column in ("error_type", "error_id", "source", "reason"):
-        table.add_column(column, overflow="fold")
-    for item in items:
-        table.add_row(
-            _text(item.get("error_type")),
-            _text(item.get("error_id"))[:8] + "…",
-            _text(item.get("source")),
-            _text(item.get("error_message")),
-        )
+    """LogTable grouped by reason: the generated sample repeats each kind of mistake many times."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for item in scan(stack.client("dynamodb"), stack.outputs["log_table"]):
+        key = (_text(item.get("error_type")), _text(item.get("error_message")), _text(item.get("source")))
+        groups.setdefault(key, []).append(_text(item.get("error_id")))
+    total = sum(len(ids) for ids in groups.values())
+    table = Table(title=f"LogTable: {total} errors, by reason", title_justify="left")
+    table.add_column("count", justify="right")
+    table.add_column("error_type")
+    table.add_column("reason", overflow="fold")
+    table.add_column("source", overflow="fold")
+    table.add_column("e.g. error_id")
+    for (error_type, reason, source), ids in sorted(
+        groups.items(), key=lambda group: (group[0][0], -len(group[1]))
+    ):
+        table.add_row(str(len(ids)), error_type, reason, source or "-", min(ids)[:8] + "…")
     console.print(table)
 
 
@@ -229,7 +232,9 @@ def check_newest(console: Console, stack: LocalStack, sample: Sample) -> bool:
     """Every account holds its newest version: duplicates and older updates never overwrote it."""
     stored = {
         _text(item.get("account_id")): parse_time(_text(item.get("updated_at")))
-        for item in scan(stack.client("dynamodb"), stack.outputs["account_table"])
+        for item in scan(
+            stack.client("dynamodb"), stack.outputs["account_table"], projection="account_id, updated_at"
+        )
     }
     wrong = [account for account, newest in sample.newest.items() if stored.get(account) != newest]
     console.print(
@@ -239,8 +244,9 @@ def check_newest(console: Console, stack: LocalStack, sample: Sample) -> bool:
     return not wrong
 
 
-def scan(dynamodb: Any, table: str) -> Iterable[dict[str, Any]]:
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+def scan(dynamodb: Any, table: str, *, projection: str | None = None) -> Iterable[dict[str, Any]]:
+    arguments = {"TableName": table} | ({"ProjectionExpression": projection} if projection else {})
+    for page in dynamodb.get_paginator("scan").paginate(**arguments):
         yield from page["Items"]
 
 

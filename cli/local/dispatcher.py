@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 from cli.local.resources import is_test_event
-from cli.local.runtime import FunctionOutput, LambdaContext, apply_environment
+from cli.local.runtime import LambdaContext, apply_environment, mark_handler_thread
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -258,7 +258,7 @@ class Dispatcher:
         )
         apply_environment(self._environment)
         self.counters.add(f"{route.name}.invocations")
-        FunctionOutput.handler_thread(True)
+        mark_handler_thread(True)
         try:
             return self._handler(route)(event, context)
         except Exception:
@@ -267,7 +267,7 @@ class Dispatcher:
             logging.getLogger(f"cli.local.functions.{route.name}").exception("%s raised", route.function_name)
             raise
         finally:
-            FunctionOutput.handler_thread(False)
+            mark_handler_thread(False)
 
     def _handler(self, route: Route) -> Handler:
         if callable(route.handler):

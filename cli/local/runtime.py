@@ -94,6 +94,18 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_handler_thread = threading.local()
+
+
+def mark_handler_thread(active: bool) -> None:
+    """Set while the thread runs a handler: output routing and in-process calls key on it."""
+    _handler_thread.active = active
+
+
+def in_handler_thread() -> bool:
+    return getattr(_handler_thread, "active", False)
+
+
 class FunctionOutput(io.TextIOBase):
     """A ``sys.stdout`` that sends what handler threads print to the functions' log, the rest to the terminal.
 
@@ -103,20 +115,14 @@ class FunctionOutput(io.TextIOBase):
     it must outlive a stop/start (with no sink, everything goes to the terminal).
     """
 
-    _local = threading.local()
-
     def __init__(self, terminal: TextIO) -> None:
         super().__init__()
         self.terminal = terminal
         self.sink: TextIO | None = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def handler_thread(cls, active: bool) -> None:
-        cls._local.active = active
-
     def write(self, text: str) -> int:
-        if getattr(self._local, "active", False):
+        if in_handler_thread():
             with self._lock:
                 if self.sink is not None:
                     self.sink.write(text)

@@ -6,12 +6,9 @@ JSON) and an account of what DynamoDB answered (written / stale / logged), which
 print. So this builds the same parts ``ThreadedMotoServer`` does (moto's ``DomainDispatcherApplication``,
 werkzeug's threaded server, ``MotoRequestHandler``) and wraps the app in :class:`EmulatorGate`.
 
-Why the handlers talk to it over HTTP rather than in-process through ``mock_aws``: ``mock_aws`` patches every
-botocore client in the process and resets moto's backends when it starts, which would also capture the CLI's
-and the tests' own clients and break "stop, then start again with the queued messages". Over HTTP the handlers
-run exactly as in Lambda (a real endpoint, real retries), faults apply at one place for every client (the
-dispatcher's handlers, ``pipeline-ctl``, the ``aws`` CLI), and ``bench/local_e2e.py`` shows the pipeline's own
-overhead stays small next to the emulator's write rate (DESIGN.md section 10).
+Every other client (``pipeline-ctl``, the ``aws`` CLI, tests, the API stand-in, the dispatcher's own queue
+calls) reaches moto through this server. The handlers' calls may take a shortcut into the same backends
+(``cli.local.inprocess``); they meet the same :class:`PutItemWatch` there.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from cli.local.faults import Fault, FaultSwitch
 from cli.local.ports import HOST
 
-_PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
+PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -55,46 +52,66 @@ class WriteTally:
             return dict(self._counts)
 
 
-class EmulatorGate:
-    """WSGI middleware in front of moto: applies the fault switch and tallies PutItem outcomes.
+class PutItemWatch:
+    """What the local stack does with a DynamoDB ``PutItem``: refuse it (fault switch) and tally its answer.
 
-    Only DynamoDB ``PutItem`` requests are looked at (their ``X-Amz-Target`` header says so); everything else
-    goes straight to moto with its body untouched.
+    Shared by the HTTP gate below and the in-process bridge (``cli.local.inprocess``), so a write meets the
+    same faults and is counted the same way whichever road it takes.
     """
 
-    def __init__(
-        self, app: WsgiApp, *, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str
-    ) -> None:
-        self._app = app
+    def __init__(self, *, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str) -> None:
         self._faults = faults
         self._tally = tally
         self._account_table = account_table
         self._log_table = log_table
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") != _PUT_ITEM_TARGET:
-            return self._app(environ, start_response)
-        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-        environ["wsgi.input"] = io.BytesIO(body)
+    def admit(self, body: bytes | str | None) -> tuple[Fault | None, tuple[str, str | None] | None]:
+        """Before the write: a fault to answer with, or the tally names (ok, refused) to count its answer."""
         try:
-            request = json.loads(body)
+            request = json.loads(body or b"{}")
         except ValueError:
-            return self._app(environ, start_response)
-        table = request.get("TableName")
+            return None, None
+        table = request.get("TableName") if isinstance(request, dict) else None
         if table == self._account_table:
             account_id = request.get("Item", {}).get("account_id", {}).get("S")
             fault = self._faults.decide(account_id)
             if fault is not None:
                 self._tally.add("faulted")
-                return _refuse(fault, start_response)
-            return self._tallied(environ, start_response, ok="written", refused="stale")
+                return fault, None
+            return None, ("written", "stale")
         if table == self._log_table:
-            return self._tallied(environ, start_response, ok="logged", refused=None)
-        return self._app(environ, start_response)
+            return None, ("logged", None)
+        return None, None
 
-    def _tallied(
-        self, environ: dict[str, Any], start_response: StartResponse, *, ok: str, refused: str | None
-    ) -> Iterable[bytes]:
+    def answered(self, names: tuple[str, str | None], status: int, body: bytes) -> None:
+        ok, refused = names
+        if status == 200:
+            self._tally.add(ok)
+        elif refused and b"ConditionalCheckFailedException" in body:
+            self._tally.add(refused)
+
+
+class EmulatorGate:
+    """WSGI middleware in front of moto: applies :class:`PutItemWatch` to DynamoDB ``PutItem`` requests.
+
+    Only those are looked at (their ``X-Amz-Target`` header says so); everything else goes straight to moto
+    with its body untouched.
+    """
+
+    def __init__(self, app: WsgiApp, *, watch: PutItemWatch) -> None:
+        self._app = app
+        self._watch = watch
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") != PUT_ITEM_TARGET:
+            return self._app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["wsgi.input"] = io.BytesIO(body)
+        fault, names = self._watch.admit(body)
+        if fault is not None:
+            return _refuse(fault, start_response)
+        if names is None:
+            return self._app(environ, start_response)
         status: list[str] = []
 
         def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -102,25 +119,25 @@ class EmulatorGate:
             return start_response(status_line, headers, exc_info)
 
         chunks = b"".join(self._app(environ, capture))
-        if status and status[0].startswith("200"):
-            self._tally.add(ok)
-        elif refused and b"ConditionalCheckFailedException" in chunks:
-            self._tally.add(refused)
+        self._watch.answered(names, int(status[0].split()[0]) if status else 500, chunks)
         return [chunks]
 
 
-def _refuse(fault: Fault, start_response: StartResponse) -> Iterable[bytes]:
+def fault_response(fault: Fault) -> tuple[int, dict[str, str], bytes]:
     """DynamoDB's own error response, so botocore parses it (and retries it) as it would in AWS."""
     payload = json.dumps({"__type": fault.type_name, "message": fault.message}).encode()
-    reason = "Bad Request" if fault.status == 400 else "Internal Server Error"
-    start_response(
-        f"{fault.status} {reason}",
-        [
-            ("Content-Type", "application/x-amz-json-1.0"),
-            ("Content-Length", str(len(payload))),
-            ("x-amzn-RequestId", "local-stack-fault"),
-        ],
-    )
+    headers = {
+        "Content-Type": "application/x-amz-json-1.0",
+        "Content-Length": str(len(payload)),
+        "x-amzn-RequestId": "local-stack-fault",
+    }
+    return fault.status, headers, payload
+
+
+def _refuse(fault: Fault, start_response: StartResponse) -> Iterable[bytes]:
+    status, headers, payload = fault_response(fault)
+    reason = "Bad Request" if status == 400 else "Internal Server Error"
+    start_response(f"{status} {reason}", list(headers.items()))
     return [payload]
 
 
@@ -131,16 +148,9 @@ class EmulatorServer:
     item; a new server started later in the same process serves them again.
     """
 
-    def __init__(
-        self, *, port: int = 0, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str
-    ) -> None:
+    def __init__(self, *, port: int = 0, watch: PutItemWatch) -> None:
         self._port = port
-        self._gate_args = {
-            "faults": faults,
-            "tally": tally,
-            "account_table": account_table,
-            "log_table": log_table,
-        }
+        self._watch = watch
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -154,7 +164,7 @@ class EmulatorServer:
         )
 
         silence_werkzeug()
-        app = EmulatorGate(DomainDispatcherApplication(create_backend_app), **self._gate_args)  # type: ignore[arg-type]
+        app = EmulatorGate(DomainDispatcherApplication(create_backend_app), watch=self._watch)
         self._server = make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(

@@ -19,6 +19,7 @@ from typing import IO, Any
 from cli.local.api import ApiServer
 from cli.local.dispatcher import Counters, Dispatcher, Handler, Route
 from cli.local.faults import FaultSwitch
+from cli.local.inprocess import InProcessBridge, attach, detach
 from cli.local.resources import (
     LOCAL_CREDENTIALS,
     LOCAL_REGION,
@@ -31,14 +32,15 @@ from cli.local.runtime import (
     lambda_environment,
     uninstall_function_output,
 )
-from cli.local.server import EmulatorServer, WriteTally
+from cli.local.server import EmulatorServer, PutItemWatch, WriteTally
 from infra import spec
 
 FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
 """Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs."""
 
-DEFAULT_WRITER_WORKERS = 2
-"""Concurrent writer pollers. More buys nothing here: every handler shares one GIL with the emulator."""
+DEFAULT_WRITER_WORKERS = 4
+"""Concurrent writer pollers (Lambda's writerMaxConcurrency is 5). Not for speed — every handler shares one
+GIL with the emulator — but so that one batch sleeping in the SDK's retry backoff does not stall the queue."""
 
 HANDLERS: dict[str, str] = {
     "transformer": "functions.transformer.handler.handler",
@@ -59,6 +61,7 @@ class LocalStack:
         write_outputs: bool = True,
         handlers: Mapping[str, str | Handler] | None = None,
         writer_workers: int = DEFAULT_WRITER_WORKERS,
+        in_process: bool = True,
     ) -> None:
         self.workdir = Path(workdir)
         self._port = port
@@ -69,6 +72,14 @@ class LocalStack:
         self.names = spec.resource_names(spec.LOCAL_STACK)
         self.faults = FaultSwitch()
         self._tally = WriteTally()
+        self._watch = PutItemWatch(
+            faults=self.faults,
+            tally=self._tally,
+            account_table=self.names["account_table"],
+            log_table=self.names["log_table"],
+        )
+        self._in_process = in_process
+        self._bridge: InProcessBridge | None = None
         self._counters = Counters()
         self._emulator: EmulatorServer | None = None
         self._api: ApiServer | None = None
@@ -106,16 +117,13 @@ class LocalStack:
 
     def _start(self) -> None:
         self._open_function_log()
-        self._emulator = EmulatorServer(
-            port=self._port,
-            faults=self.faults,
-            tally=self._tally,
-            account_table=self.names["account_table"],
-            log_table=self.names["log_table"],
-        )
+        self._emulator = EmulatorServer(port=self._port, watch=self._watch)
         self._emulator.start()
         endpoint = self._emulator.endpoint_url
         resources = self._resources = ensure_resources(endpoint)
+        if self._in_process:
+            self._bridge = InProcessBridge(endpoint, watch=self._watch)
+            attach(self._bridge)
         self._sqs = local_client("sqs", endpoint)
         self._api = ApiServer(port=self._api_port, sqs=self._sqs, queue_url=resources.writer_queue_url)
         self._api.start()
@@ -148,6 +156,9 @@ class LocalStack:
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        if self._bridge is not None:
+            detach(self._bridge)
+            self._bridge = None
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None

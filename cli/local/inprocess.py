@@ -1,0 +1,125 @@
+"""A shortcut for the handlers' AWS calls: straight into moto's backends, in this process, no socket.
+
+Why: the emulator's write rate bounds everything here (DESIGN.md section 10: ~230–280 ``PutItem``/s over HTTP
+on two cores, ~3–4× more in-process), and on a loaded machine the demo's few thousand records took longer
+than its 30-second budget. Most of an HTTP call's cost is the HTTP — botocore's urllib3 on one side,
+werkzeug and Flask on the other, all under one GIL — not moto's work.
+
+How, and why it stays honest:
+
+* A botocore ``before-send`` hook (the mechanism ``mock_aws`` itself uses) answers a request only when the
+  current thread is running a handler for the dispatcher *and* the request is addressed to this stack's
+  emulator. Every other client in the process (``pipeline-ctl``, tests, the API stand-in) goes over HTTP as
+  before; nothing in ``functions/`` knows about it — the handlers still build their clients from
+  ``AWS_ENDPOINT_URL`` and still see botocore's retries, errors and parsing.
+* The request is handed to moto's own request processing (``BotocoreStubber.process_request``, what
+  ``mock_aws`` runs), against the same module-level backends the server serves: one state, two doors.
+  ``mock_aws`` itself is never started — it would reset the backends and capture every client.
+* Faults and the write tally are applied by the same :class:`~cli.local.server.PutItemWatch` as on the HTTP
+  door, so an injected throttle reaches the writer exactly as before.
+
+``LocalStack(in_process=False)`` turns it off (every call over HTTP); ``bench/local_e2e.py`` measures both.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+from cli.local.runtime import in_handler_thread
+from cli.local.server import PUT_ITEM_TARGET, PutItemWatch, fault_response
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+
+_lock = threading.Lock()
+_bridges: dict[str, InProcessBridge] = {}
+_installed = False
+
+
+class InProcessBridge:
+    """Answers requests addressed to one emulator endpoint from moto's backends directly."""
+
+    def __init__(self, endpoint_url: str, *, watch: PutItemWatch) -> None:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        self.netloc = urlsplit(endpoint_url).netloc
+        self._watch = watch
+        self._stubber = BotocoreStubber()
+
+    def send(self, request: AWSPreparedRequest) -> AWSResponse | None:
+        scope = _SCOPE.search(str(request.headers.get("Authorization", "")))
+        if scope is None:
+            return None  # unsigned: let it go over HTTP, where moto's server knows what to do
+        original_url = request.url
+        names = None
+        if request.headers.get("X-Amz-Target") in (PUT_ITEM_TARGET, PUT_ITEM_TARGET.encode()):
+            fault, names = self._watch.admit(_body(request))
+            if fault is not None:
+                return _response(original_url, *fault_response(fault))
+        request.url = aws_url(original_url, service=scope["service"], region=scope["region"])
+        try:
+            answer = self._stubber.process_request(request)
+        finally:
+            request.url = original_url
+        if answer is None:
+            return None
+        status, headers, body = answer
+        payload = body.encode() if isinstance(body, str) else bytes(body or b"")
+        if names is not None:
+            self._watch.answered(names, int(status), payload)
+        return _response(original_url, int(status), dict(headers), payload)
+
+
+def aws_url(url: str, *, service: str, region: str) -> str:
+    """The AWS address moto's request routing expects for a request sent to the local endpoint."""
+    parts = urlsplit(url)
+    host = "s3.amazonaws.com" if service == "s3" else f"{service}.{region}.amazonaws.com"
+    return f"https://{host}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
+
+
+def _body(request: AWSPreparedRequest) -> bytes:
+    body = request.body
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, bytes | bytearray):
+        return bytes(body)
+    data = body.read()
+    body.seek(0)
+    return data if isinstance(data, bytes) else str(data).encode()
+
+
+def _response(url: str, status: int, headers: dict[str, Any], payload: bytes) -> AWSResponse:
+    from moto.core.botocore_stubber import MockRawResponse
+
+    return AWSResponse(url, status, headers, MockRawResponse(payload))  # type: ignore[arg-type]
+
+
+def _before_send(request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
+    if not in_handler_thread():
+        return None
+    bridge = _bridges.get(urlsplit(request.url).netloc)
+    return bridge.send(request) if bridge is not None else None
+
+
+def attach(bridge: InProcessBridge) -> None:
+    """Route handler threads' calls to the bridge's endpoint through it (clients created from now on)."""
+    global _installed
+    with _lock:
+        if not _installed:
+            from botocore.handlers import BUILTIN_HANDLERS
+
+            BUILTIN_HANDLERS.append(("before-send", _before_send))
+            _installed = True
+        _bridges[bridge.netloc] = bridge
+
+
+def detach(bridge: InProcessBridge) -> None:
+    with _lock:
+        if _bridges.get(bridge.netloc) is bridge:
+            del _bridges[bridge.netloc]

@@ -42,9 +42,19 @@ class PipelineGroup(TyperGroup):
     boxed panel. Anything else is a bug and keeps its traceback.
     """
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
+            )
         except click_exceptions.UsageError as error:
             if type(error).__name__ == "NoArgsIsHelpError":  # the help is already printed: exit like Click
                 return self._fail("", error.exit_code, standalone_mode)

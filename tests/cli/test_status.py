@@ -61,6 +61,8 @@ def test_deployed_status_reports_queues_logs_alarms_and_ages(invoke, deployed: S
                 "MetricName": "ApproximateAgeOfOldestMessage",
                 "Dimensions": [{"Name": "QueueName", "Value": queue_name}],
                 "Value": 42.0,
+                "Timestamp": datetime.now(UTC)
+                - timedelta(seconds=30),  # moto's EndTime is truncated to seconds
                 "Unit": "Seconds",
             }
         ],

@@ -49,11 +49,16 @@ class InProcessBridge:
         self.netloc = urlsplit(endpoint_url).netloc
         self._watch = watch
         self._stubber = BotocoreStubber()
+        self._count_lock = threading.Lock()
+        self.requests = 0
+        """Requests answered in-process so far (the panel and the tests show it)."""
 
     def send(self, request: AWSPreparedRequest) -> AWSResponse | None:
         scope = _SCOPE.search(str(request.headers.get("Authorization", "")))
         if scope is None:
             return None  # unsigned: let it go over HTTP, where moto's server knows what to do
+        with self._count_lock:
+            self.requests += 1
         original_url = request.url
         names = None
         if request.headers.get("X-Amz-Target") in (PUT_ITEM_TARGET, PUT_ITEM_TARGET.encode()):

@@ -203,6 +203,7 @@ class LocalStack:
         values = {f"dynamodb.{name}": count for name, count in self._tally.snapshot().items()}
         values.update(self._counters.snapshot())
         values["api.accepted"] = self._api.accepted if self._api else 0
+        values["inprocess.requests"] = self._bridge.requests if self._bridge else 0
         return values
 
     def queue_depths(self) -> dict[str, dict[str, int]]:

@@ -332,6 +332,46 @@ def test_fault_rate_refuses_a_seeded_share_and_leaves_other_tables_alone(stack: 
         stack.faults.fail_account_ids(["x"], error="Nope")
 
 
+def test_handlers_calls_take_the_in_process_road_and_still_meet_the_faults(
+    stack: LocalStack, handlers: dict[str, Scripted]
+) -> None:
+    """A handler's boto3 client (built from AWS_ENDPOINT_URL, as functions/aws.py does) goes in-process."""
+    import os
+
+    answers: list[str] = []
+
+    def write(event: dict[str, Any]) -> None:
+        dynamodb = boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        for account_id in ("bridge-ok", "bridge-faulty"):
+            try:
+                dynamodb.put_item(
+                    TableName=stack.outputs["account_table"], Item={"account_id": {"S": account_id}}
+                )
+                answers.append("written")
+            except ClientError as error:
+                answers.append(error.response["Error"]["Code"])
+
+    handlers["writer"].behaviour = write
+    stack.faults.fail_account_ids(["bridge-faulty"])
+    before = stack.counters()
+    stack.client("sqs").send_message(QueueUrl=stack.outputs["writer_queue_url"], MessageBody="bridge")
+    stack.wait_until_idle(10)
+    after = stack.counters()
+
+    assert answers == ["written", "ProvisionedThroughputExceededException"]
+    assert after["inprocess.requests"] - before["inprocess.requests"] == 2
+    assert after["dynamodb.written"] - before["dynamodb.written"] == 1
+    assert after["dynamodb.faulted"] - before["dynamodb.faulted"] == 1
+    stored = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["account_table"], Key={"account_id": {"S": "bridge-ok"}}
+    )
+    assert "Item" in stored, "the HTTP door sees what the in-process door wrote: one set of backends"
+
+
 def test_put_item_answers_are_tallied(stack: LocalStack) -> None:
     dynamodb = _single_attempt_dynamodb(stack)
     table = stack.outputs["account_table"]

@@ -1,0 +1,78 @@
+"""Transformer throughput: parse → normalise → pack, against plain json.loads + json.dumps of the same bytes.
+
+Run from the repository root: ``python bench/transformer_throughput.py``. SQS is replaced by a counting sink
+(the real packing and batching code runs; only the network call is gone). The baseline is the least any
+transformer must do: ``json.dumps(json.loads(data))`` of the whole file in C. Each side is timed three
+times, alternating, and the best run counts (the machine is shared).
+
+Targets: throughput ratio (transformer / baseline) >= 0.5; SendMessageBatch calls per 1,000 records <= 1.
+Prints PASS/FAIL per target; exits 0 either way (it is a measurement, not a test).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.transformer_data import records
+from functions.transformer.core import transform_stream
+
+RECORDS = 200_000
+RUNS = 3
+TARGET_RATIO = 0.5
+TARGET_CALLS_PER_1000 = 1.0
+
+
+class CountingSink:
+    """Stands in for SendMessageBatch: counts calls, entries and bytes, accepts everything."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.entries = 0
+        self.bytes = 0
+
+    def __call__(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.calls += 1
+        self.entries += len(entries)
+        self.bytes += sum(len(entry["MessageBody"]) for entry in entries)
+        return []
+
+
+def main() -> int:
+    data = ("[" + ",".join(json.dumps(record) for record in records(RECORDS)) + "]").encode()
+    print(f"input: {RECORDS:,} records, {len(data):,} bytes ({len(data) / RECORDS:.0f} bytes/record)")
+    baseline_times, transformer_times = [], []
+    sink = CountingSink()
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        json.dumps(json.loads(data))
+        baseline_times.append(time.perf_counter() - start)
+        sink = CountingSink()
+        start = time.perf_counter()
+        report = transform_stream(io.BytesIO(data), source="s3://bench/records.json", sink=sink)
+        transformer_times.append(time.perf_counter() - start)
+        assert report.valid == RECORDS, report
+    baseline = RECORDS / min(baseline_times)
+    transformer = RECORDS / min(transformer_times)
+    ratio = transformer / baseline
+    calls_per_1000 = sink.calls / RECORDS * 1000
+    print(f"json.loads + json.dumps : {baseline:12,.0f} records/s (best of {RUNS})")
+    print(f"transformer             : {transformer:12,.0f} records/s (best of {RUNS})")
+    print(f"ratio                   : {ratio:.2f}  target >= {TARGET_RATIO}  "
+          f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
+    average = sink.bytes / max(sink.entries, 1)
+    print(f"messages                : {sink.entries:,} ({average:,.0f} bytes each), "
+          f"SendMessageBatch calls: {sink.calls:,}")
+    print(f"calls per 1,000 records : {calls_per_1000:.3f}  target <= {TARGET_CALLS_PER_1000}  "
+          f"{'PASS' if calls_per_1000 <= TARGET_CALLS_PER_1000 else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,137 @@
+"""The transformer's work on one object: read → normalise → pack → send, as a plain function over a stream.
+
+Tests and benchmarks call :func:`transform_stream` with a file and a counting sink; the handler calls it with
+the S3 ``StreamingBody`` and an SQS sink.
+
+Records that pass the contract travel normalised; records that fail it travel *raw*, unchanged, because the
+writer is where every failure is recorded (it re-runs the contract and sends the record to the DLQ with the
+reason). What the writer could never receive is sent as a pre-failed message instead (see
+:mod:`functions.messages`): an unreadable file or part of one (``UnreadableFile``), a record too large for a
+message (``RecordTooLarge``; the record stays in S3, named in ``source``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.contract import format_timestamp, normalise_with_stats
+from functions.errors import InvalidRecord
+from functions.messages import (
+    ERROR_ATTRIBUTES_HEADROOM,
+    BatchSender,
+    BatchSink,
+    EnvelopePacker,
+    encode_json,
+    failure_message,
+)
+from functions.model import MAX_MESSAGE_BYTES, ErrorType
+from functions.transformer.reader import ParseFailure, ReadableStream, RecordReader
+
+EXCERPT_CHARS = 2048
+"""How much of an oversized record travels in its RecordTooLarge message."""
+GROUP = 64
+"""Records encoded per JSON-encoder call (see ``EnvelopePacker.add_group``)."""
+
+
+@dataclass(kw_only=True)
+class TransformReport:
+    """What one object produced; logged by the handler, asserted on by tests, printed by the benchmarks."""
+
+    source: str
+    shape: str = ""
+    records: int = 0
+    valid: int = 0
+    invalid: int = 0
+    too_large: int = 0
+    unreadable: int = 0
+    dropped_keys: int = 0
+    messages: int = 0
+    send_calls: int = 0
+    bytes_read: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def transform_stream(
+    stream: ReadableStream,
+    *,
+    source: str,
+    sink: BatchSink,
+    now: datetime | None = None,
+    message_limit: int = MAX_MESSAGE_BYTES,
+) -> TransformReport:
+    """Send every record of ``stream`` to the writer through ``sink``; return what happened.
+
+    ``source`` names the object (``s3://bucket/key``) in every message. ``now`` is the ingestion time (the
+    default ``updated_at`` and the ``failed_at`` of pre-failed messages). Raises
+    :class:`functions.errors.SendFailed` when SQS keeps refusing messages: what was sent stays sent (the
+    writer's conditional writes make a re-run harmless).
+    """
+    now = now or datetime.now(UTC)
+    failed_at = format_timestamp(now)
+    report = TransformReport(source=source)
+    sender = BatchSender(sink)
+    packer = EnvelopePacker(source, sender.add, limit=message_limit)
+    record_limit = packer.record_limit - ERROR_ATTRIBUTES_HEADROOM
+    reader = RecordReader(stream)
+    report.shape = reader.shape
+
+    def fail(error_type: ErrorType, reason: str, details: dict[str, Any]) -> None:
+        body = encode_json({"file": source, "error": reason, **details})
+        sender.add(failure_message(body, error_type=error_type, error_message=reason, source=source,
+                                   failed_at=failed_at, limit=message_limit))
+
+    def add_one(number: int, line: int | None, value: Any) -> None:
+        encoded = encode_json(value)
+        if len(encoded) <= record_limit:
+            packer.add(encoded)
+            return
+        report.too_large += 1
+        where = f"record {number}" + (f" (line {line})" if line else "")
+        reason = (f"{where}: {len(encoded)} bytes, over the {record_limit}-byte limit for one record "
+                  f"(a {message_limit}-byte message less envelope and error headroom); "
+                  f"the record stays in {source}")
+        fail(ErrorType.RECORD_TOO_LARGE, reason,
+             {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]})
+
+    def add_group(group: list[tuple[int, int | None, Any]]) -> None:
+        encoded = encode_json([value for _, _, value in group])[1:-1]
+        if len(encoded) > record_limit or not packer.add_group(encoded, len(group)):
+            for number, line, value in group:  # at an envelope's edge, or a large record among them
+                add_one(number, line, value)
+
+    # Hot loop: counters are locals, records are encoded GROUP at a time.
+    group: list[tuple[int, int | None, Any]] = []
+    records = valid = dropped = 0
+    for item in reader:
+        if item.__class__ is ParseFailure:
+            report.unreadable += 1
+            before = f"after record {item.records_before}" if item.records_before else "before any record"
+            reason = f"{source}: {item.reason} at {item.position} ({before})"
+            fail(ErrorType.UNREADABLE_FILE, reason,
+                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt})
+            continue
+        number, value, line = item
+        records += 1
+        try:
+            record, unknown = normalise_with_stats(value, now=now)
+        except InvalidRecord:
+            group.append((number, line, value))  # raw: the writer records the failure with its reasons
+        else:
+            valid += 1
+            dropped += unknown
+            group.append((number, line, record))
+        if len(group) == GROUP:
+            add_group(group)
+            group = []
+    if group:
+        add_group(group)
+    report.records, report.valid, report.invalid = records, valid, records - valid
+    report.dropped_keys = dropped
+    report.messages = sender.sent
+    report.send_calls = sender.calls
+    report.bytes_read = reader.bytes_read
+    return report

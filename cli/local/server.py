@@ -6,7 +6,7 @@ JSON) and an account of what DynamoDB answered (written / stale / logged), which
 print. So this builds the same parts ``ThreadedMotoServer`` does (moto's ``DomainDispatcherApplication``,
 werkzeug's threaded server, ``MotoRequestHandler``) and wraps the app in :class:`EmulatorGate`.
 
-Every other client (``pipeline-ctl``, the ``aws`` CLI, tests, the API stand-in, the dispatcher's own queue
+Everything else (``pipeline-ctl``, the ``aws`` CLI, tests, the API stand-in, the dispatcher's own queue
 calls) reaches moto through this server. The handlers' calls may take a shortcut into the same backends
 (``cli.local.inprocess``); they meet the same :class:`PutItemWatch` there.
 """

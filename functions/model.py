@@ -82,6 +82,9 @@ MAX_MESSAGE_BYTES = 262_144
 SQS_BATCH_MAX_ENTRIES = 10
 """SendMessageBatch / DeleteMessageBatch take at most 10 entries."""
 
+DATA_SUFFIX = ".json"
+"""Only keys with this (case-sensitive, as S3 filters are) suffix are transformed."""
+
 SQS_BATCH_MAX_BYTES = 1_048_576
 """SendMessageBatch: the sum of the entries' sizes may not exceed 1 MiB (the API's own limit, whatever the
 queue's MaximumMessageSize): four full 256 KiB messages per call at most."""

@@ -18,10 +18,12 @@ PROJECT = "serverless-pipeline"
 # MAX_MESSAGE_BYTES: SQS maximum message size (256 KiB). WriterQueue is created with it, so every body fits in
 # one LogTable item. SQS_BATCH_MAX_ENTRIES: SendMessageBatch / DeleteMessageBatch take at most 10 entries.
 # Both live in functions/model.py (the Lambda zip holds functions/ alone, without infra): one source.
-from functions.model import MAX_MESSAGE_BYTES, SQS_BATCH_MAX_ENTRIES  # noqa: E402, F401 (re-exported)
-
-DATA_SUFFIX = ".json"
-"""Only keys with this (case-sensitive, as S3 filters are) suffix are transformed."""
+# DATA_SUFFIX: only keys with this (case-sensitive, as S3 filters are) suffix are transformed.
+from functions.model import (  # noqa: E402, F401 (re-exported)
+    DATA_SUFFIX,
+    MAX_MESSAGE_BYTES,
+    SQS_BATCH_MAX_ENTRIES,
+)
 
 # --- Function settings ----------------------------------------------------------------------------------
 

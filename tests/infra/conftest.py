@@ -14,11 +14,14 @@ How a program run works under mocks with pulumi 3.272 (found by reading ``pulumi
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import runpy
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,14 +238,33 @@ def run_program(stack: str = "dev", config: Mapping[str, str | None] | None = No
     values.setdefault("aws:region", REGION)
     region = values["aws:region"]
 
-    pulumi.runtime.set_all_config(values)
-    pulumi_settings.ROOT.set(None)
-    pulumi_settings.SETTINGS.outputs.clear()
     mocks = RecordingMocks(region)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=spec.PROJECT, stack=stack, preview=False, monitor=monitor)
-    root = pulumi_settings.get_root_resource()
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
+
+    def run() -> tuple[Any, dict[str, Any]]:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return run_in_loop()
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def run_in_loop() -> tuple[Any, dict[str, Any]]:
+        pulumi.runtime.set_all_config(values)
+        pulumi_settings.ROOT.set(None)
+        pulumi_settings.SETTINGS.outputs.clear()
+        pulumi.runtime.set_mocks(mocks, project=spec.PROJECT, stack=stack, preview=False, monitor=monitor)
+        root = pulumi_settings.get_root_resource()
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
+        exported = getattr(root, "outputs", {})
+        return root, {key: _resolve(value) for key, value in exported.items()}
+
+    # In a fresh thread and context: Pulumi walks the Python stack on every registration to record source
+    # positions, and pytest's ~50 frames made that a quarter of each run. The context copy keeps Pulumi's
+    # context variables (settings, config, root stack) away from other tests.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        _, outputs = pool.submit(contextvars.copy_context().run, run).result()
 
     for resource in mocks.resources:
         meta = monitor.meta.get((resource.type, resource.name), {})
@@ -250,7 +272,6 @@ def run_program(stack: str = "dev", config: Mapping[str, str | None] | None = No
         resource.parent = meta.get("parent", "")
         resource.dependencies = meta.get("dependencies", [])
         resource.ignore_changes = meta.get("ignore_changes", [])
-    outputs = {key: _resolve(value) for key, value in getattr(root, "outputs", {}).items()}
     return Program(mocks=mocks, outputs=outputs, config=values)
 
 

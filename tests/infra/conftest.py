@@ -1,6 +1,7 @@
 """One recording Mocks class and a fixture that runs the real Pulumi program (``__main__.py``) under it.
 
 How a program run works under mocks with pulumi 3.272 (found by reading ``pulumi.runtime.mocks``/``stack``):
+  0. each run gets its own thread, event loop and copy of the context variables Pulumi keeps its state in;
   1. ``pulumi.runtime.set_all_config`` installs the stack's config (``project:key`` → string);
   2. the root-resource context variable is cleared, then ``pulumi.runtime.set_mocks(mocks, monitor=...)``
      creates a fresh root ``Stack`` wired to a ``MockMonitor``;
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 import runpy
 import shutil
 import subprocess
@@ -194,8 +196,6 @@ class Program:
         return other.urn in resource.dependencies
 
     def policy_of_role(self, role: Recorded) -> dict[str, Any]:
-        import json
-
         policies = [
             p
             for p in self.resources_of_type("aws:iam/rolePolicy:RolePolicy")

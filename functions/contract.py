@@ -162,8 +162,9 @@ def _balance(value: Any) -> Decimal:
             while digits[significant - 1] == 0:
                 significant -= 1
             if significant > MAX_BALANCE_DIGITS:
-                raise _Reject(f"more than {MAX_BALANCE_DIGITS} significant digits ({significant}): "
-                              f"{_show(value)}")
+                raise _Reject(
+                    f"more than {MAX_BALANCE_DIGITS} significant digits ({significant}): {_show(value)}"
+                )
             # Only trailing zeros beyond 38 digits: drop them (exact) so DynamoDB accepts the number.
             number = Decimal((sign, digits[:significant], int(exponent) + len(digits) - significant))
     if not MIN_BALANCE_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_BALANCE_ADJUSTED_EXPONENT:
@@ -196,7 +197,13 @@ def format_timestamp(moment: datetime) -> str:
     if offset:
         moment = moment - offset  # same fields as the UTC instant; the tzinfo is not read below
     return _TIMESTAMP_FORMAT % (
-        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
     )
 
 
@@ -359,9 +366,17 @@ def _generate_normaliser(fields: tuple[Field, ...]) -> tuple[str, Callable[..., 
     ``NORMALISER_SOURCE`` for reading and debugging; the table stays the only place the rules live.
     """
     namespace: dict[str, Any] = {
-        "Mapping": Mapping, "Normalised": Normalised, "InvalidRecord": InvalidRecord, "_Reject": _Reject,
-        "M": _MISSING, "CONFLICT": _CONFLICT, "KNOWN": _KNOWN_KEYS, "_not_an_object": _not_an_object,
-        "_conflict": _conflict, "_absent": _absent, "_rejected": _rejected,
+        "Mapping": Mapping,
+        "Normalised": Normalised,
+        "InvalidRecord": InvalidRecord,
+        "_Reject": _Reject,
+        "M": _MISSING,
+        "CONFLICT": _CONFLICT,
+        "KNOWN": _KNOWN_KEYS,
+        "_not_an_object": _not_an_object,
+        "_conflict": _conflict,
+        "_absent": _absent,
+        "_rejected": _rejected,
     }
     lines = [
         "def normalise_with_stats(raw, *, now=None):",

@@ -82,6 +82,9 @@ MAX_MESSAGE_BYTES = 262_144
 SQS_BATCH_MAX_ENTRIES = 10
 """SendMessageBatch / DeleteMessageBatch take at most 10 entries."""
 
+DEFAULT_LOG_RETENTION_DAYS = 90
+"""LogTable items expire (TTL) after this many days unless LOG_RETENTION_DAYS says otherwise."""
+
 DATA_SUFFIX = ".json"
 """Only keys with this (case-sensitive, as S3 filters are) suffix are transformed."""
 

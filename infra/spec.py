@@ -132,8 +132,7 @@ LOG_TABLE = TableSpec(
     ttl_attribute="ttl",
 )
 
-DEFAULT_LOG_RETENTION_DAYS = 90
-"""LogTable items expire (TTL) after this many days unless LOG_RETENTION_DAYS says otherwise."""
+from functions.model import DEFAULT_LOG_RETENTION_DAYS  # noqa: E402, F401 (re-exported; the error handler reads it)
 
 
 def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, Any]:

@@ -81,8 +81,16 @@ def transform_stream(
 
     def fail(error_type: ErrorType, reason: str, details: dict[str, Any]) -> None:
         body = encode_json({"file": source, "error": reason, **details})
-        sender.add(failure_message(body, error_type=error_type, error_message=reason, source=source,
-                                   failed_at=failed_at, limit=message_limit))
+        sender.add(
+            failure_message(
+                body,
+                error_type=error_type,
+                error_message=reason,
+                source=source,
+                failed_at=failed_at,
+                limit=message_limit,
+            )
+        )
 
     def add_one(number: int, line: int | None, value: Any) -> None:
         encoded = encode_json(value)
@@ -91,11 +99,16 @@ def transform_stream(
             return
         report.too_large += 1
         where = f"record {number}" + (f" (line {line})" if line else "")
-        reason = (f"{where}: {len(encoded)} bytes, over the {record_limit}-byte limit for one record "
-                  f"(a {message_limit}-byte message less envelope and error headroom); "
-                  f"the record stays in {source}")
-        fail(ErrorType.RECORD_TOO_LARGE, reason,
-             {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]})
+        reason = (
+            f"{where}: {len(encoded)} bytes, over the {record_limit}-byte limit for one record "
+            f"(a {message_limit}-byte message less envelope and error headroom); "
+            f"the record stays in {source}"
+        )
+        fail(
+            ErrorType.RECORD_TOO_LARGE,
+            reason,
+            {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]},
+        )
 
     def add_group(group: list[tuple[int, int | None, Any]]) -> None:
         encoded = encode_json([value for _, _, value in group])[1:-1]
@@ -111,8 +124,11 @@ def transform_stream(
             report.unreadable += 1
             before = f"after record {item.records_before}" if item.records_before else "before any record"
             reason = f"{source}: {item.reason} at {item.position} ({before})"
-            fail(ErrorType.UNREADABLE_FILE, reason,
-                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt})
+            fail(
+                ErrorType.UNREADABLE_FILE,
+                reason,
+                {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt},
+            )
             continue
         number, value, line = item
         records += 1

@@ -134,7 +134,7 @@ def _detect(stream: ReadableStream) -> tuple[str, _Source]:
     while True:
         chunk = stream.read(CHUNK_BYTES)
         head += chunk
-        stripped = head[len(BOM):] if head.startswith(BOM) else head
+        stripped = head[len(BOM) :] if head.startswith(BOM) else head
         if stripped.lstrip(_WHITESPACE) or not chunk:
             break
     base = len(BOM) if head.startswith(BOM) else 0

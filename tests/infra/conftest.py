@@ -31,6 +31,7 @@ from typing import Any
 import pulumi
 import pulumi.runtime.settings as pulumi_settings
 import pytest
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -147,6 +148,7 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.meta: dict[tuple[str, str], dict[str, Any]] = {}
+        self.registered_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -158,6 +160,10 @@ class RecordingMonitor(MockMonitor):
         }
         return response
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.registered_outputs[request.urn] = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
 
 @dataclass
 class Program:
@@ -166,6 +172,8 @@ class Program:
     mocks: RecordingMocks
     outputs: dict[str, Any]
     config: dict[str, str]
+    component_outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``register_outputs`` of each component, by URN (values as sent on the wire)."""
 
     @property
     def resources(self) -> list[Recorded]:
@@ -272,7 +280,7 @@ def run_program(stack: str = "dev", config: Mapping[str, str | None] | None = No
         resource.parent = meta.get("parent", "")
         resource.dependencies = meta.get("dependencies", [])
         resource.ignore_changes = meta.get("ignore_changes", [])
-    return Program(mocks=mocks, outputs=outputs, config=values)
+    return Program(mocks=mocks, outputs=outputs, config=values, component_outputs=monitor.registered_outputs)
 
 
 def pytest_configure(config: pytest.Config) -> None:

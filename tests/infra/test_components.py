@@ -1,4 +1,4 @@
-"""The program's shape: every resource belongs to one of our components, and each component reports outputs."""
+"""The program's shape: every resource belongs to one of our components, each reporting its outputs."""
 
 from __future__ import annotations
 

@@ -23,10 +23,16 @@ from infra.iam import Statement, UnscopedStatement, assume_role_policy, policy_d
 from infra.layer import build_layer
 from infra.naming import function_name, log_group_name
 
+POWERTOOLS_VERSION = "3.37.0"
+"""The Powertools release the functions run in Lambda: the one the tests and the local stack run too.
+
+Pinned rather than ``latest``: a new Powertools layer would change every function's configuration, publish a
+Writer version and start a canary although our tree did not change."""
+
 POWERTOOLS_LAYER_PARAMETER = (
-    f"/aws/service/powertools/python/{spec.LAMBDA_ARCHITECTURE}/{spec.LAMBDA_RUNTIME}/latest"
+    f"/aws/service/powertools/python/{spec.LAMBDA_ARCHITECTURE}/{spec.LAMBDA_RUNTIME}/{POWERTOOLS_VERSION}"
 )
-"""AWS's public SSM parameter holding the newest Powertools v3 layer ARN for our runtime and architecture."""
+"""AWS's public SSM parameter holding that release's layer ARN for our runtime and architecture."""
 
 TRANSFORMER_MAX_RETRIES = 2
 """Lambda's async retries for a failed S3 event before the on-failure destination receives it."""

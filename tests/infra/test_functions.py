@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+
 import pulumi
 import pytest
 
 from functions.model import METRICS_NAMESPACE
 from infra import layer, spec
-from infra.functions import POWERTOOLS_LAYER_PARAMETER
+from infra.functions import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
 
 from .conftest import POWERTOOLS_ARN, SSM_PARAMETER_TOKEN, Program
 
@@ -118,9 +120,16 @@ def test_layers_are_our_cached_zip_and_powertools_from_ssm(dev: Program, seeded_
     assert deps.inputs["compatibleRuntimes"] == ["python3.13"]
     assert deps.inputs["compatibleArchitectures"] == ["arm64"]
     assert (SSM_PARAMETER_TOKEN, {"name": POWERTOOLS_LAYER_PARAMETER}) in dev.mocks.invokes
-    assert POWERTOOLS_LAYER_PARAMETER == "/aws/service/powertools/python/arm64/python3.13/latest"
+    assert (
+        f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}" == POWERTOOLS_LAYER_PARAMETER
+    )
     for key in KEYS:
         assert dev.function(key).inputs["layers"] == [deps.outputs["arn"], POWERTOOLS_ARN]
+
+
+def test_lambda_runs_the_powertools_release_the_tests_run() -> None:
+    """The layer version is pinned to what is installed here, so local results hold in Lambda."""
+    assert importlib.metadata.version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
 def test_powertools_layer_override_skips_the_ssm_lookup(program_runner) -> None:

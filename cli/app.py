@@ -396,7 +396,10 @@ def tail_command(
             for item in items:
                 run.out.json_line(item)
         elif items:
-            run.out.print(run.out.table(None, render.ERROR_COLUMNS, render.error_rows(items)))
+            table = run.out.table(
+                None, render.ERROR_COLUMNS, render.error_rows(items), no_wrap=render.ERROR_NO_WRAP
+            )
+            run.out.print(table)
         else:
             run.out.print("no errors")
         return

@@ -97,6 +97,8 @@ def follow(
 
 def show(target: Target, error_id: str) -> dict[str, Any]:
     """One LogTable item, whole."""
+    if not error_id.strip():
+        raise UsageError("the error id is empty", hint="list recent ones with `pipeline-ctl errors tail`")
     item = get_item(target.client("dynamodb"), target.outputs["log_table"], error_id)
     if item is None:
         raise OperationError(

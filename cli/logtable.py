@@ -52,11 +52,9 @@ def query_window(
     newest_first: bool,
     status: str | None = None,
     error_types: Sequence[str] = (),
-    after: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """LogTable items with ``failed_at`` in [since, until], day by day through ``by_day``, lazily.
 
-    ``after`` (exclusive lower bound on ``failed_at``) lets ``errors tail --follow`` ask only for what is new.
     Filters run server-side; DynamoDB's ``Limit`` would apply before them, so the caller stops iterating
     instead of passing a limit.
     """
@@ -67,9 +65,6 @@ def query_window(
     condition = "#day = :day AND #failed_at BETWEEN :lower AND :upper"
     names = {"#day": "day", "#failed_at": "failed_at"}
     values: dict[str, Any] = {":lower": {"S": lower}, ":upper": {"S": iso(until)}}
-    if after is not None and after > lower:
-        condition = "#day = :day AND #failed_at > :after"
-        values = {":after": {"S": after}}
     filters = []
     if status is not None:
         filters.append("#status = :status")

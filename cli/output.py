@@ -106,10 +106,18 @@ class Output:
     def error(self, line: str) -> None:
         self.err_console.print(line, markup=False)
 
-    def table(self, title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
+    def table(
+        self,
+        title: str | None,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        no_wrap: Sequence[str] = (),
+    ) -> Table:
+        """A table whose long cells fold, except the ``no_wrap`` columns (ids, timestamps: copied whole)."""
         table = Table(title=title, title_justify="left", show_lines=False)
         for column in columns:
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
         return table

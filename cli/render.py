@@ -17,6 +17,7 @@ from cli.status import StatusReport
 from cli.upload import UploadedFile, WaitReport
 
 ERROR_COLUMNS = ("failed at", "type", "message", "source", "status", "error id")
+ERROR_NO_WRAP = ("failed at", "type", "status", "error id")
 SHOW_ORDER = (
     "error_id",
     "status",

@@ -134,6 +134,8 @@ def replay(
         raise UsageError(f"unknown source {source!r}", hint="use --from logtable or --from dlq")
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
+    if any(not error_id.strip() for error_id in ids):
+        raise UsageError("--id must not be empty")
     report = ReplayReport(source=source, dry_run=dry_run)
     run = _from_logtable if source == "logtable" else _from_dlq
     run(target, report, limit=limit, since=since, error_types=error_types, ids=ids, clock=clock)

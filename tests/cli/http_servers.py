@@ -119,7 +119,7 @@ def serve(gateway: Gateway) -> Iterator[Gateway]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     gateway.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:

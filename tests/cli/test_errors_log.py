@@ -118,3 +118,10 @@ def test_show_unknown_id_is_exit_1(invoke, deployed: Stack) -> None:
         result.stderr
         == f"Error: no error nope in {table} (list recent ones with `pipeline-ctl errors tail`)\n"
     )
+
+
+def test_show_empty_id_is_a_usage_error(invoke, deployed: Stack) -> None:
+    result = invoke("errors", "show", " ")
+
+    assert result.exit_code == 2
+    assert result.stderr == "Error: the error id is empty (list recent ones with `pipeline-ctl errors tail`)\n"

@@ -223,3 +223,9 @@ def test_bad_source_is_a_usage_error(invoke, deployed: Stack) -> None:
     result = invoke("replay-dlq", "--from", "s3")
 
     assert (result.exit_code, result.stderr) == (2, "Error: --from must be logtable or dlq, not 's3'\n")
+
+
+def test_empty_id_is_a_usage_error(invoke, deployed: Stack) -> None:
+    result = invoke("replay-dlq", "--id", "")
+
+    assert (result.exit_code, result.stderr) == (2, "Error: --id must not be empty\n")

@@ -15,13 +15,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 TERMINAL_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
+ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
+"""Every status before a terminal one (``Baking``/``Ready`` belong to other platforms; harmless to ask)."""
 """CodeDeploy statuses after which nothing more happens to a deployment."""
 
 DEFAULT_WAIT_TIMEOUT = 900.0
@@ -231,22 +233,26 @@ def release_status(
     session: boto3.Session | None = None,
     endpoint_url: str | None = None,
 ) -> ReleaseStatus | None:
-    """The newest deployment of the group, or ``None`` when it never had one."""
+    """The group's running deployment if there is one, else its newest, else ``None``.
+
+    ListDeployments promises no order and pages 100 ids at a time, so the running one is asked for first
+    (a group runs at most one deployment at a time); otherwise the newest of the first page is reported.
+    """
     codedeploy = _client("codedeploy", session, endpoint_url)
-    ids = _call(
-        f"listing deployments of {application}/{deployment_group}",
-        codedeploy.list_deployments,
-        applicationName=application,
-        deploymentGroupName=deployment_group,
-    ).get("deployments", [])
-    if not ids:
-        return None
-    infos = _call("reading deployments", codedeploy.batch_get_deployments, deploymentIds=ids[:25]).get(
-        "deploymentsInfo", []
-    )
+    where = f"listing deployments of {application}/{deployment_group}"
+    group = {"applicationName": application, "deploymentGroupName": deployment_group}
+    ids = _call(where, codedeploy.list_deployments, **group, includeOnlyStatuses=list(ACTIVE_STATUSES)).get(
+        "deployments", []
+    ) or _call(where, codedeploy.list_deployments, **group).get("deployments", [])
+    infos: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 25):  # BatchGetDeployments takes at most 25 ids
+        chunk = ids[start : start + 25]
+        infos += _call("reading deployments", codedeploy.batch_get_deployments, deploymentIds=chunk).get(
+            "deploymentsInfo", []
+        )
     if not infos:
         return None
-    newest = max(infos, key=lambda info: info.get("createTime") or datetime.min)
+    newest = max(infos, key=lambda info: info.get("createTime") or datetime.min.replace(tzinfo=UTC))
     return _status_of(newest)
 
 

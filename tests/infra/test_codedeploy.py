@@ -143,6 +143,23 @@ def _set_status(deployment_id: str, status: str) -> None:
     codedeploy_backends[ACCOUNT][REGION].deployments[deployment_id].status = status
 
 
+def test_status_follows_the_running_deployment_then_the_newest(aws: dict[str, Any]) -> None:
+    first = start()
+    _set_status(first.deployment_id or "", "Succeeded")
+    aws["lambda"].update_alias(FunctionName=FUNCTION, Name="live", FunctionVersion="2")
+    aws["lambda"].update_function_code(FunctionName=FUNCTION, ZipFile=_code("v3"))
+    aws["lambda"].publish_version(FunctionName=FUNCTION)
+    second = start()
+
+    running = codedeploy.release_status(**GROUP)
+    _set_status(second.deployment_id or "", "Failed")
+    finished = codedeploy.release_status(**GROUP)
+
+    assert running and running.deployment_id == second.deployment_id and running.status == "Created"
+    assert (running.current_version, running.target_version) == ("2", "3")
+    assert finished and finished.deployment_id == second.deployment_id and finished.status == "Failed"
+
+
 def test_wait_returns_the_finished_deployment(aws: dict[str, Any]) -> None:
     result = start()
     assert result.deployment_id

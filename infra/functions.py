@@ -79,9 +79,9 @@ class LambdaFunction(pulumi.ComponentResource):
         self, name: str, args: LambdaFunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("serverless-pipeline:infra:LambdaFunction", name, None, opts)
-        fn, config = args, args.config
+        config = args.config
         child = pulumi.ResourceOptions(parent=self)
-        physical = function_name(config.stack, fn.key)
+        physical = function_name(config.stack, args.key)
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -101,12 +101,12 @@ class LambdaFunction(pulumi.ComponentResource):
         self.policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=self.role.id,
-            policy=policy_document([logs, traces, *fn.statements]),
+            policy=policy_document([logs, traces, *args.statements]),
             opts=child,
         )
         environment: dict[str, pulumi.Input[str]] = {
-            **fn.environment,
-            "POWERTOOLS_SERVICE_NAME": fn.service.value,
+            **args.environment,
+            "POWERTOOLS_SERVICE_NAME": args.service.value,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
         self.function = aws.lambda_.Function(
@@ -114,12 +114,12 @@ class LambdaFunction(pulumi.ComponentResource):
             name=physical,
             runtime=spec.LAMBDA_RUNTIME,
             architectures=[spec.LAMBDA_ARCHITECTURE],
-            handler=fn.handler,
-            code=fn.code,
-            layers=list(fn.layers),
+            handler=args.handler,
+            code=args.code,
+            layers=list(args.layers),
             role=self.role.arn,
-            timeout=fn.timeout,
-            memory_size=fn.memory,
+            timeout=args.timeout,
+            memory_size=args.memory,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format=LOG_FORMAT,
@@ -128,7 +128,7 @@ class LambdaFunction(pulumi.ComponentResource):
                 system_log_level=SYSTEM_LOG_LEVEL,
             ),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=TRACING_MODE),
-            publish=fn.publish,
+            publish=args.publish,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
         self.register_outputs(

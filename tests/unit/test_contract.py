@@ -1,0 +1,273 @@
+"""The record contract (DESIGN.md section 3): an example per rule, and the properties that always hold."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from functions.contract import FIELDS, json_schema, normalise, normalise_with_stats
+from functions.errors import InvalidRecord
+from functions.messages import decode_json, encode_json
+from tests.unit.conftest import record
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def reasons(raw: Any) -> dict[str, str]:
+    with pytest.raises(InvalidRecord) as caught:
+        normalise(raw, now=NOW)
+    return {error.field: error.reason for error in caught.value.errors}
+
+
+# --- normalisation, field by field ---------------------------------------------------------------------
+
+
+def test_valid_record_is_normalised_field_by_field() -> None:
+    # GIVEN a messy but valid record in camelCase with an unknown key
+    raw = {
+        "accountId": "  acct_1.A-b ",
+        "name": "  Ada \t  King\nLovelace ",
+        "email": " Ada@Example.COM ",
+        "balance": "-0012.50",
+        "currency": " gbp ",
+        "status": " Suspended",
+        "updatedAt": "2026-01-01T01:30:00+01:30",
+        "favouriteColour": "blue",
+    }
+    # WHEN it is normalised
+    result = normalise_with_stats(raw, now=NOW)
+    # THEN every field has its canonical form and the unknown key is dropped and counted
+    assert result.record == {
+        "account_id": "acct_1.A-b",
+        "name": "Ada King Lovelace",
+        "email": "ada@example.com",
+        "balance": Decimal("-12.50"),
+        "currency": "GBP",
+        "status": "suspended",
+        "updated_at": "2026-01-01T00:00:00.000000Z",
+    }
+    assert result.dropped == 1
+
+
+def test_defaults_status_active_and_updated_at_ingestion_time() -> None:
+    normalised = normalise(record(status=None, updated_at=None), now=NOW)
+    assert normalised["status"] == "active"
+    assert normalised["updated_at"] == "2026-03-01T12:00:00.123456Z"
+
+
+def test_null_optional_fields_take_their_defaults() -> None:
+    normalised = normalise(
+        record(status=None, updated_at=None) | {"status": None, "updatedAt": None}, now=NOW
+    )
+    assert (normalised["status"], normalised["updated_at"]) == ("active", "2026-03-01T12:00:00.123456Z")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(0.1, Decimal("0.1"), id="json-float-0.1-is-exact"),
+        pytest.param(Decimal("0.1"), Decimal("0.1"), id="decimal"),
+        pytest.param("0.1", Decimal("0.1"), id="string"),
+        pytest.param(" 1e3 ", Decimal("1E+3"), id="exponent-string"),
+        pytest.param(42, Decimal(42), id="integer"),
+        pytest.param("-0", Decimal("0"), id="negative-zero"),
+        pytest.param(Decimal("-0.00"), Decimal("0.00"), id="negative-zero-scale-kept"),
+        pytest.param("1" + "0" * 45, Decimal("1E+45"), id="trailing-zeros-beyond-38-digits"),
+        pytest.param("9" * 38, Decimal("9" * 38), id="38-digits"),
+    ],
+)
+def test_balance_is_an_exact_decimal(value: Any, expected: Decimal) -> None:
+    balance = normalise(record(balance=value), now=NOW)["balance"]
+    assert isinstance(balance, Decimal)
+    assert balance == expected
+    assert str(balance) == str(expected)
+    assert not balance.is_signed() or balance < 0
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param("abc", "not a decimal: 'abc'", id="letters"),
+        pytest.param("NaN", "not a decimal: 'NaN'", id="nan-string"),
+        pytest.param("Infinity", "not a decimal: 'Infinity'", id="infinity-string"),
+        pytest.param("1_000", "not a decimal: '1_000'", id="underscores"),
+        pytest.param(float("nan"), "not a finite decimal: nan", id="nan-float"),
+        pytest.param(float("inf"), "not a finite decimal: inf", id="inf-float"),
+        pytest.param(True, "not a decimal: boolean True", id="boolean"),
+        pytest.param([1], "not a decimal: array", id="array"),
+        pytest.param("1" * 39, "more than 38 significant digits (39): '" + "1" * 39 + "'", id="39-digits"),
+        pytest.param("1e200", "outside DynamoDB's number range (1E-130 to 1E+126): '1e200'", id="too-big"),
+    ],
+)
+def test_balance_rejections_name_the_reason(value: Any, reason: str) -> None:
+    assert reasons(record(balance=value)) == {"balance": reason}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("account_id", "  ", "empty"),
+        ("account_id", "a" * 65, "longer than 64 characters (65)"),
+        ("account_id", "acct 1", "characters outside A-Z a-z 0-9 _ - .: 'acct 1'"),
+        ("account_id", "acct/1", "characters outside A-Z a-z 0-9 _ - .: 'acct/1'"),
+        ("account_id", 123, "expected a string, got number 123"),
+        ("name", " \t ", "empty"),
+        ("name", "x" * 201, "longer than 200 characters (201)"),
+        ("name", None, "required, got null"),
+        ("email", "ada.example.com", "not an email address (local@domain.tld): 'ada.example.com'"),
+        ("email", "ada@localhost", "not an email address (local@domain.tld): 'ada@localhost'"),
+        ("email", "a b@example.com", "not an email address (local@domain.tld): 'a b@example.com'"),
+        ("email", "a@" + "b" * 250 + ".com", "longer than 254 characters (256)"),
+        ("email", {"at": "x"}, "expected a string, got object"),
+        ("currency", "US", "not 3 letters: 'US'"),
+        ("currency", "US1", "not 3 letters: 'US1'"),
+        ("currency", "€UR", "not 3 letters: '€UR'"),
+        ("status", "deleted", "not one of active, suspended, closed: 'deleted'"),
+        ("status", 1, "expected a string, got number 1"),
+        ("updated_at", "yesterday", "not an ISO 8601 timestamp: 'yesterday'"),
+        ("updated_at", "2026-02-30T00:00:00Z", "not an ISO 8601 timestamp: '2026-02-30T00:00:00Z'"),
+        ("updated_at", 1767225600, "expected a string, got number 1767225600"),
+        (
+            "updated_at",
+            "0001-01-01T00:00:00+01:00",
+            "outside the representable UTC range: '0001-01-01T00:00:00+01:00'",
+        ),
+    ],
+)
+def test_each_rule_rejects_with_field_and_reason(field: str, value: Any, reason: str) -> None:
+    assert reasons(record() | {field: value}) == {field: reason}
+
+
+def test_every_failing_field_is_reported_in_table_order() -> None:
+    # GIVEN a record failing four rules and missing one field
+    raw = {"accountId": "", "name": "Ada", "balance": "abc", "currency": "US", "status": "x"}
+    # WHEN it is normalised THEN the error names every failure, in the contract's field order
+    with pytest.raises(InvalidRecord) as caught:
+        normalise(raw, now=NOW)
+    assert str(caught.value) == (
+        "account_id: empty; email: required; balance: not a decimal: 'abc'; currency: not 3 letters: 'US'; "
+        "status: not one of active, suspended, closed: 'x'"
+    )
+    assert caught.value.fields == ["account_id", "email", "balance", "currency", "status"]
+
+
+def test_both_spellings_with_the_same_value_are_accepted() -> None:
+    normalised = normalise(record() | {"accountId": "acct-1", "updatedAt": "2026-01-01T00:00:00Z"}, now=NOW)
+    assert normalised["account_id"] == "acct-1"
+
+
+def test_both_spellings_with_different_values_are_rejected_naming_the_field() -> None:
+    assert reasons(record() | {"accountId": "acct-2"}) == {
+        "account_id": "given twice with different values: account_id='acct-1', accountId='acct-2'"
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"), [([], "array"), ("x", "string 'x'"), (None, "null"), (5, "number 5")]
+)
+def test_a_record_that_is_not_an_object_is_rejected(raw: Any, kind: str) -> None:
+    assert reasons(raw) == {"record": f"expected a JSON object, got {kind}"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000000Z"),
+        ("2026-01-01T00:00:00", "2026-01-01T00:00:00.000000Z"),  # naive = UTC
+        ("2026-01-01 00:00:00.5", "2026-01-01T00:00:00.500000Z"),
+        ("2026-01-01T00:30:00+02:00", "2025-12-31T22:30:00.000000Z"),
+        ("2025-12-31T20:00:00.1234567-05:00", "2026-01-01T01:00:00.123456Z"),
+        ("2026-01-01", "2026-01-01T00:00:00.000000Z"),
+        ("0999-01-01T00:00:00Z", "0999-01-01T00:00:00.000000Z"),  # zero padded: sorts as it should
+        (datetime(2026, 1, 1, 3, tzinfo=UTC), "2026-01-01T03:00:00.000000Z"),
+    ],
+)
+def test_updated_at_becomes_fixed_width_utc(value: Any, expected: str) -> None:
+    assert normalise(record(updated_at=value), now=NOW)["updated_at"] == expected
+
+
+# --- schema ----------------------------------------------------------------------------------------------
+
+
+def test_json_schema_is_valid_2020_12_and_derived_from_the_table() -> None:
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for field in FIELDS:
+        assert field.name in schema["properties"]
+        assert field.camel in schema["properties"]
+    assert schema["required"] == ["name", "email", "balance", "currency"]
+    assert {"anyOf": [{"required": ["account_id"]}, {"required": ["accountId"]}]} in schema["allOf"]
+
+
+def test_json_schema_rejects_what_the_contract_rejects_on_simple_cases() -> None:
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert validator.is_valid(record())
+    for bad in (record(currency="US"), record(status="deleted"), record(account_id="a b"), record(name=None)):
+        assert not validator.is_valid(bad)
+
+
+# --- properties --------------------------------------------------------------------------------------------
+
+_letters = st.characters(
+    min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")
+)
+_valid_records = st.fixed_dictionaries(
+    {
+        "account_id": st.from_regex(r"\A[A-Za-z0-9_.\-]{1,64}\Z"),
+        "name": st.lists(st.text(_letters, min_size=1, max_size=12), min_size=1, max_size=8).map(" ".join),
+        "email": st.from_regex(r"\A[a-zA-Z0-9._%+\-]{1,20}@[a-z0-9]{1,10}\.[a-z]{2,6}\Z"),
+        "balance": st.one_of(
+            st.decimals(
+                allow_nan=False, allow_infinity=False, places=2, min_value=-(10**12), max_value=10**12
+            ),
+            st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15).map(
+                lambda f: round(f, 6)
+            ),
+            st.integers(min_value=-(10**30), max_value=10**30),
+            st.decimals(
+                allow_nan=False, allow_infinity=False, places=4, min_value=-(10**6), max_value=10**6
+            ).map(str),
+        ),
+        "currency": st.from_regex(r"\A[A-Za-z]{3}\Z"),
+    },
+    optional={
+        "status": st.sampled_from(["active", "Suspended", "CLOSED"]),
+        "updatedAt": st.datetimes(
+            min_value=datetime(1970, 1, 2),
+            max_value=datetime(2200, 1, 1),
+            timezones=st.sampled_from([UTC, None]),
+        ).map(lambda d: d.isoformat()),
+        "extra": st.integers(),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_records)
+def test_normalising_twice_equals_normalising_once(raw: dict[str, Any]) -> None:
+    once = normalise(raw, now=NOW)
+    assert normalise(once, now=NOW) == once
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_records)
+def test_a_valid_record_survives_a_json_round_trip_unchanged(raw: dict[str, Any]) -> None:
+    normalised = normalise(raw, now=NOW)
+    travelled = decode_json(encode_json(normalised))
+    assert normalise(travelled, now=NOW) == normalised
+    assert decode_json(json.dumps(travelled)) == travelled
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_records)
+def test_schema_admits_every_generated_valid_record(raw: dict[str, Any]) -> None:
+    normalised = normalise(raw, now=NOW)
+    as_json = decode_json(encode_json(normalised))
+    assert jsonschema.Draft202012Validator(json_schema()).is_valid(json.loads(json.dumps(as_json)))

@@ -27,6 +27,7 @@ MAX_ATTEMPTS = 4
 """Standard retry mode: 1 call + 3 retries with backoff on throttling and 5xx, then the error surfaces."""
 
 _clients: dict[tuple[str, str | None, str | None], Any] = {}
+_sessions: dict[str | None, Any] = {}
 _lock = threading.Lock()
 
 
@@ -58,12 +59,15 @@ def _create(service: str, *, region: str | None, endpoint: str | None) -> Any:
         read_timeout=READ_TIMEOUT_SECONDS,
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
-    # A session per client: the default session is shared, mutable module state; ours stay independent.
-    session = boto3.session.Session(region_name=region)
+    # Our own session (boto3's default one is shared, mutable module state), one per region and reused:
+    # a session caches the parsed service models, which are most of what creating a client costs.
+    session = _sessions.get(region)
+    if session is None:
+        session = _sessions[region] = boto3.session.Session(region_name=region)
     return session.client(service, endpoint_url=endpoint, config=config)
 
 
 def clear_cache() -> None:
-    """Forget every cached client (tests that swap credentials or fault hooks start clean)."""
+    """Forget every cached client (tests that install fault hooks on a client start clean)."""
     with _lock:
         _clients.clear()

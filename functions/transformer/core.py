@@ -145,6 +145,8 @@ def transform_stream(
             group = []
     if group:
         add_group(group)
+    packer.flush()
+    sender.flush()
     report.records, report.valid, report.invalid = records, valid, records - valid
     report.dropped_keys = dropped
     report.messages = sender.sent

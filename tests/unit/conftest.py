@@ -22,6 +22,8 @@ from functions import aws
 from infra import spec
 
 EVENTS = Path(__file__).parent / "events"
+_SESSION = boto3.session.Session(region_name="us-east-1")
+"""One session for the tests' own clients: it caches the service models, so each test's clients are cheap."""
 BUCKET = "data-bucket"
 
 
@@ -129,9 +131,9 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Bucket, WriterQueue (redriving to the DLQ), DLQ and both tables, as infra/spec.py defines them."""
     aws.clear_cache()
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        s3 = _SESSION.client("s3")
+        sqs = _SESSION.client("sqs")
+        dynamodb = _SESSION.client("dynamodb")
         s3.create_bucket(Bucket=BUCKET)
         dlq_url = sqs.create_queue(QueueName="dlq", Attributes=spec.dlq_attributes())["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][

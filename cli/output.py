@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -27,6 +27,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 PIPED_WIDTH = 160
 """Width of human output when it is not a terminal: wide enough that tables in logs are not cut at 80."""
@@ -113,14 +114,18 @@ class Output:
         rows: Sequence[Sequence[Any]],
         *,
         no_wrap: Sequence[str] = (),
-    ) -> Table:
-        """A table whose long cells fold, except the ``no_wrap`` columns (ids, timestamps: copied whole)."""
-        table = Table(title=title, title_justify="left", show_lines=False)
+    ) -> RenderableType:
+        """A table whose long cells fold, except the ``no_wrap`` columns (ids, timestamps: copied whole).
+
+        The title is a plain line above the table rather than rich's table title, which is padded to the
+        table's width with trailing spaces that end up in logs and pasted transcripts.
+        """
+        table = Table(show_lines=False)
         for column in columns:
             table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
         for row in rows:
             table.add_row(*("" if cell is None else str(cell) for cell in row))
-        return table
+        return table if title is None else Group(Text(title), table)
 
     @contextmanager
     def progress(self, description: str, total: float | None, *, bytes_: bool = False) -> Iterator[Ticker]:

@@ -44,12 +44,12 @@ def own_log_and_trace_grants(program: Program, function_key: str) -> set[tuple[s
     }
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_python313_on_arm64_with_xray(dev: Program, key: str) -> None:
-    function = dev.function(key)
-    assert function.inputs["runtime"] == "python3.13"
-    assert function.inputs["architectures"] == ["arm64"]
-    assert function.inputs["tracingConfig"] == {"mode": "Active"}
+def test_python313_on_arm64_with_xray(dev: Program) -> None:
+    for key in KEYS:
+        function = dev.function(key)
+        assert function.inputs["runtime"] == "python3.13", key
+        assert function.inputs["architectures"] == ["arm64"], key
+        assert function.inputs["tracingConfig"] == {"mode": "Active"}, key
 
 
 def test_handlers_are_the_packaged_modules(dev: Program) -> None:
@@ -89,16 +89,16 @@ def test_writer_metrics_carry_the_service_dimension_the_alarms_read(dev: Program
     assert variables["POWERTOOLS_SERVICE_NAME"] == "writer"
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_log_group_exists_first_with_retention_and_json_format(dev: Program, key: str) -> None:
-    function = dev.function(key)
-    log_group = dev.one(LOG_GROUP, key.removesuffix("_function").replace("_", "-") + "-logs")
+def test_log_group_exists_first_with_retention_and_json_format(dev: Program) -> None:
+    for key in KEYS:
+        function = dev.function(key)
+        log_group = dev.one(LOG_GROUP, key.removesuffix("_function").replace("_", "-") + "-logs")
 
-    assert log_group.inputs["name"] == f"/aws/lambda/{function.inputs['name']}"
-    assert log_group.inputs["retentionInDays"] == int(dev.config["serverless-pipeline:logRetentionDays"])
-    assert dev.depends_on(function, log_group)
-    assert function.inputs["loggingConfig"]["logFormat"] == "JSON"
-    assert function.inputs["loggingConfig"]["logGroup"] == log_group.outputs["name"]
+        assert log_group.inputs["name"] == f"/aws/lambda/{function.inputs['name']}"
+        assert log_group.inputs["retentionInDays"] == int(dev.config["serverless-pipeline:logRetentionDays"])
+        assert dev.depends_on(function, log_group), key
+        assert function.inputs["loggingConfig"]["logFormat"] == "JSON"
+        assert function.inputs["loggingConfig"]["logGroup"] == log_group.outputs["name"]
 
 
 def test_code_is_the_functions_package_without_bytecode(dev: Program) -> None:

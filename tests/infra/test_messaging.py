@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from infra import spec
 
 from .conftest import Program
@@ -33,11 +31,11 @@ def test_writer_queue_visibility_is_at_least_six_writer_timeouts(dev: Program) -
     assert writer_queue.inputs["visibilityTimeoutSeconds"] >= 6 * writer.inputs["timeout"]
 
 
-@pytest.mark.parametrize("name", ["writer-queue", "-dlq"])
-def test_queues_take_256_kib_messages_and_are_encrypted(dev: Program, name: str) -> None:
-    queue = dev.one(QUEUE, name)
-    assert queue.inputs["maxMessageSize"] == spec.MAX_MESSAGE_BYTES == 262144
-    assert queue.inputs["sqsManagedSseEnabled"] is True
+def test_queues_take_256_kib_messages_and_are_encrypted(dev: Program) -> None:
+    for name in ("writer-queue", "-dlq"):
+        queue = dev.one(QUEUE, name)
+        assert queue.inputs["maxMessageSize"] == spec.MAX_MESSAGE_BYTES == 262144
+        assert queue.inputs["sqsManagedSseEnabled"] is True
 
 
 def test_dlq_keeps_messages_fourteen_days(dev: Program) -> None:

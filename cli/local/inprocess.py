@@ -7,11 +7,12 @@ werkzeug and Flask on the other, all under one GIL — not moto's work.
 
 How, and why it stays honest:
 
-* A botocore ``before-send`` hook (the mechanism ``mock_aws`` itself uses) answers a request only when the
-  current thread is running a handler for the dispatcher *and* the request is addressed to this stack's
-  emulator. Every other client in the process (``pipeline-ctl``, tests, the API stand-in) goes over HTTP as
-  before; nothing in ``functions/`` knows about it — the handlers still build their clients from
-  ``AWS_ENDPOINT_URL`` and still see botocore's retries, errors and parsing.
+* The handlers are given their own address for the emulator: ``AWS_ENDPOINT_URL=http://localhost:PORT``
+  where every other client uses ``http://127.0.0.1:PORT``. A botocore ``before-send`` hook (the mechanism
+  ``mock_aws`` itself uses) answers requests addressed to ``localhost:PORT`` only — so it covers the threads a
+  handler starts itself (the writer's PutItem pool), and nothing else: ``pipeline-ctl``, tests, the API
+  stand-in and other processes go over HTTP as before. Nothing in ``functions/`` knows about it — the handlers
+  still build their clients from ``AWS_ENDPOINT_URL`` and see botocore's retries, errors and parsing.
 * The request is handed to moto's own request processing (``BotocoreStubber.process_request``, what
   ``mock_aws`` runs), against the same module-level backends the server serves: one state, two doors.
   ``mock_aws`` itself is never started — it would reset the backends and capture every client.
@@ -30,8 +31,11 @@ from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from cli.local.runtime import in_handler_thread
 from cli.local.server import PUT_ITEM_TARGET, PutItemWatch, fault_response
+
+BRIDGE_HOST = "localhost"
+"""The handlers' name for the emulator. Should the bridge ever decline a request, it still reaches the same
+server over HTTP (localhost is loopback)."""
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
 
@@ -43,10 +47,12 @@ _installed = False
 class InProcessBridge:
     """Answers requests addressed to one emulator endpoint from moto's backends directly."""
 
-    def __init__(self, endpoint_url: str, *, watch: PutItemWatch) -> None:
+    def __init__(self, port: int, *, watch: PutItemWatch) -> None:
         from moto.core.botocore_stubber import BotocoreStubber
 
-        self.netloc = urlsplit(endpoint_url).netloc
+        self.endpoint_url = f"http://{BRIDGE_HOST}:{port}"
+        """The address to give the handlers: requests to it are answered in-process."""
+        self.netloc = urlsplit(self.endpoint_url).netloc
         self._watch = watch
         self._stubber = BotocoreStubber()
         self._count_lock = threading.Lock()
@@ -106,8 +112,6 @@ def _response(url: str, status: int, headers: dict[str, Any], payload: bytes) ->
 
 
 def _before_send(request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:
-    if not in_handler_thread():
-        return None
     bridge = _bridges.get(urlsplit(request.url).netloc)
     return bridge.send(request) if bridge is not None else None
 

@@ -80,6 +80,7 @@ class LocalStack:
         )
         self._in_process = in_process
         self._bridge: InProcessBridge | None = None
+        self._handler_endpoint: str | None = None
         self._counters = Counters()
         self._emulator: EmulatorServer | None = None
         self._api: ApiServer | None = None
@@ -121,14 +122,17 @@ class LocalStack:
         self._emulator.start()
         endpoint = self._emulator.endpoint_url
         resources = self._resources = ensure_resources(endpoint)
+        handler_endpoint = endpoint
         if self._in_process:
-            self._bridge = InProcessBridge(endpoint, watch=self._watch)
+            self._bridge = InProcessBridge(self._emulator.port, watch=self._watch)
             attach(self._bridge)
+            handler_endpoint = self._bridge.endpoint_url
+        self._handler_endpoint = handler_endpoint
         self._sqs = local_client("sqs", endpoint)
         self._api = ApiServer(port=self._api_port, sqs=self._sqs, queue_url=resources.writer_queue_url)
         self._api.start()
         environment = lambda_environment(
-            endpoint_url=endpoint,
+            endpoint_url=handler_endpoint,
             region=LOCAL_REGION,
             credentials=LOCAL_CREDENTIALS,
             writer_queue_url=resources.writer_queue_url,
@@ -189,6 +193,13 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return self.outputs["api_url"]
+
+    @property
+    def handler_endpoint_url(self) -> str:
+        """The handlers' ``AWS_ENDPOINT_URL``: the in-process road (``cli.local.inprocess``) when it is on."""
+        if self._handler_endpoint is None:
+            raise RuntimeError("the local stack is not running")
+        return self._handler_endpoint
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulator (fake credentials, fixed region)."""

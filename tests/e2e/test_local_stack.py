@@ -212,7 +212,7 @@ def test_handlers_run_with_the_environment_lambda_gives_them(
         "ACCOUNT_TABLE": stack.outputs["account_table"],
         "DLQ_URL": stack.outputs["dlq_url"],
         "LOG_TABLE": stack.outputs["log_table"],
-        "AWS_ENDPOINT_URL": stack.endpoint_url,
+        "AWS_ENDPOINT_URL": stack.handler_endpoint_url,
         "AWS_REGION": stack.outputs["region"],
     }
 
@@ -335,10 +335,17 @@ def test_fault_rate_refuses_a_seeded_share_and_leaves_other_tables_alone(stack: 
 def test_handlers_calls_take_the_in_process_road_and_still_meet_the_faults(
     stack: LocalStack, handlers: dict[str, Scripted]
 ) -> None:
-    """A handler's boto3 client (built from AWS_ENDPOINT_URL, as functions/aws.py does) goes in-process."""
+    """A handler's boto3 client (built from AWS_ENDPOINT_URL, as functions/aws.py does) goes in-process, also
+    from a thread the handler starts itself."""
     import os
 
     answers: list[str] = []
+
+    def write_from_a_pool(event: dict[str, Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(write, event).result()
 
     def write(event: dict[str, Any]) -> None:
         dynamodb = boto3.session.Session().client(
@@ -355,7 +362,7 @@ def test_handlers_calls_take_the_in_process_road_and_still_meet_the_faults(
             except ClientError as error:
                 answers.append(error.response["Error"]["Code"])
 
-    handlers["writer"].behaviour = write
+    handlers["writer"].behaviour = write_from_a_pool
     stack.faults.fail_account_ids(["bridge-faulty"])
     before = stack.counters()
     stack.client("sqs").send_message(QueueUrl=stack.outputs["writer_queue_url"], MessageBody="bridge")

@@ -2,8 +2,8 @@
 
 A typo in ``Pulumi.<stack>.yaml`` should fail ``pulumi preview`` with a message naming the key and the
 accepted values, not surface minutes later as an AWS API error (or, worse, as an API stage throttled
-to 0 requests/s). ``parse_config`` is pure so tests and tools can validate a settings mapping without a Pulumi engine;
-``load_config`` is the thin adapter that reads ``pulumi.Config``.
+to 0 requests/s). ``parse_config`` is pure so tests and tools can validate a settings mapping without
+a Pulumi engine; ``load_config`` is the thin adapter that reads ``pulumi.Config``.
 """
 
 from __future__ import annotations

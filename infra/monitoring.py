@@ -2,9 +2,9 @@
 
 The Writer's alarms are scoped to the ``live`` alias (``Resource = <function>:live``) so that CodeDeploy,
 which watches them during a canary, reacts to the traffic the alias serves. Partial-batch failures never
-raise the Lambda ``Errors`` metric, so the Writer's own EMF outcome counts (``functions.model``) are alarmed on as well:
-any transient failure, and a share of invalid records high enough to mean a broken release rather than a
-client sending a few bad rows.
+raise the Lambda ``Errors`` metric, so the Writer's own EMF outcome counts (``functions.model``) are alarmed
+on as well: any transient failure, and a share of invalid records high enough to mean a broken release
+rather than a client sending a few bad rows.
 """
 
 from __future__ import annotations

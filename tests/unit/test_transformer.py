@@ -205,7 +205,9 @@ def test_envelopes_fill_up_to_the_limit_counted_in_utf8_bytes() -> None:
 
 
 def test_a_record_over_the_message_limit_becomes_a_precise_failure() -> None:
-    data = json.dumps([record("small"), record("huge", currency="not-a-currency", junk="y" * 300_000)]).encode()
+    data = json.dumps(
+        [record("small"), record("huge", currency="not-a-currency", junk="y" * 300_000)]
+    ).encode()
     sink = CountingSink()
     report = transform_stream(io.BytesIO(data), source="s3://b/big.json", sink=sink)
     entries = [entry for call in sink.calls for entry in call]

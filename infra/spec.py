@@ -82,7 +82,7 @@ def writer_queue_attributes(
 
 
 def dlq_attributes() -> dict[str, str]:
-    """DeadLetterQueue attributes in SQS API form (its redrive-allow policy is set once WriterQueue exists)."""
+    """DeadLetterQueue attributes in SQS API form (its redrive-allow policy needs WriterQueue's ARN first)."""
     return {
         "VisibilityTimeout": str(DLQ_VISIBILITY_TIMEOUT_SECONDS),
         "MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS),

@@ -1,0 +1,24 @@
+"""The policy builder refuses what the security checks forbid, before any document is rendered."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.iam import Statement, UnscopedStatement
+
+
+@pytest.mark.parametrize("action", ["*", "sqs:*", "dynamodb:Put*"])
+def test_wildcard_actions_are_refused(action: str) -> None:
+    with pytest.raises(ValueError, match="wildcard action"):
+        Statement(actions=(action,), resources=["arn:aws:sqs:eu-west-1:123456789012:q"])
+
+
+def test_statements_need_actions_and_resources() -> None:
+    with pytest.raises(ValueError, match="at least one action and one resource"):
+        Statement(actions=("sqs:SendMessage",), resources=[])
+
+
+def test_only_unscopable_actions_may_be_granted_on_everything() -> None:
+    assert UnscopedStatement(actions=("xray:PutTraceSegments",)).resources == ("*",)
+    with pytest.raises(ValueError, match=r"\['sqs:SendMessage'\] support resource-level permissions"):
+        UnscopedStatement(actions=("xray:PutTraceSegments", "sqs:SendMessage"))

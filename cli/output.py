@@ -120,11 +120,14 @@ class Output:
         The title is a plain line above the table rather than rich's table title, which is padded to the
         table's width with trailing spaces that end up in logs and pasted transcripts.
         """
+        cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
         table = Table(show_lines=False)
-        for column in columns:
-            table.add_column(column, overflow="fold", no_wrap=column in no_wrap)
-        for row in rows:
-            table.add_row(*("" if cell is None else str(cell) for cell in row))
+        for index, column in enumerate(columns):
+            whole = column in no_wrap
+            width = max([len(column)] + [len(row[index]) for row in cells]) if whole else None
+            table.add_column(column, overflow="fold", no_wrap=whole, min_width=width)
+        for row in cells:
+            table.add_row(*row)
         return table if title is None else Group(Text(title), table)
 
     @contextmanager

@@ -59,16 +59,14 @@ def replay(out: Output, report: ReplayReport) -> None:
         (
             entry.error_id,
             entry.error_type,
-            entry.failed_at,
             entry.source,
             _result(entry.result, entry.detail),
             entry.replay_message_id,
         )
         for entry in report.entries
     ]
-    out.print(
-        out.table(title, ("error id", "type", "failed at", "source", "result", "replay message id"), rows)
-    )
+    columns = ("error id", "type", "source", "result", "replay message id")
+    out.print(out.table(title, columns, rows, no_wrap=("error id", "type", "replay message id")))
     out.print(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
 
 

@@ -105,7 +105,7 @@ def main() -> int:
     http_records = generate_sample(args.records, prefix="http", **shares).records
     with tempfile.TemporaryDirectory(prefix="bench-local-") as directory:
         workdir = Path(directory)
-        with LocalStack(workdir) as stack:
+        with LocalStack(workdir, fresh=True) as stack:
             limits = {c: put_item_rate(stack, args.putitems, c) for c in (1, 8)}
             limit = max(limits.values())
             upload, upload_written = upload_rate(stack, upload_records, workdir)

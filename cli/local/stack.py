@@ -49,6 +49,17 @@ HANDLERS: dict[str, str] = {
 }
 
 
+def wipe_emulator() -> None:
+    """Forget every bucket, queue and item moto holds in this process (what ``/moto-api/reset`` does).
+
+    For tests and benchmarks that need empty tables: every LocalStack uses the same resource names, and moto's
+    state outlives a stack object.
+    """
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
 class LocalStack:
     """The whole pipeline on 127.0.0.1. Use as a context manager, or call :meth:`start` / :meth:`stop`."""
 
@@ -62,6 +73,7 @@ class LocalStack:
         handlers: Mapping[str, str | Handler] | None = None,
         writer_workers: int = DEFAULT_WRITER_WORKERS,
         in_process: bool = True,
+        fresh: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self._port = port
@@ -79,6 +91,7 @@ class LocalStack:
             log_table=self.names["log_table"],
         )
         self._in_process = in_process
+        self._fresh = fresh
         self._bridge: InProcessBridge | None = None
         self._handler_endpoint: str | None = None
         self._counters = Counters()
@@ -119,6 +132,10 @@ class LocalStack:
     def _start(self) -> None:
         self._open_function_log()
         self._emulator = EmulatorServer(port=self._port, watch=self._watch)
+        if self._fresh:
+            # Only before this object's first start: a later start must find what was queued.
+            self._fresh = False
+            wipe_emulator()
         self._emulator.start()
         endpoint = self._emulator.endpoint_url
         resources = self._resources = ensure_resources(endpoint)

@@ -15,8 +15,8 @@ from cli.local.stack import LocalStack
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The local stack exactly as ``pipeline-ctl local up`` runs it (real handlers), on free ports."""
-    with LocalStack(tmp_path_factory.mktemp("pipeline")) as stack:
+    """The local stack as `pipeline-ctl local up` runs it (real handlers), on free ports and empty tables."""
+    with LocalStack(tmp_path_factory.mktemp("pipeline"), fresh=True) as stack:
         yield stack
 
 

@@ -22,7 +22,7 @@ def test_demo_runs_end_to_end_and_its_accounting_adds_up(tmp_path: Path) -> None
     environment["HOME"] = str(tmp_path)  # no ~/.aws: the demo must not need an AWS account
     environment["COLUMNS"] = "160"
     result = subprocess.run(
-        [str(PIPELINE_CTL), "demo", "--records", "600"],
+        [str(PIPELINE_CTL), "demo", "--records", "300"],
         cwd=tmp_path,
         env=environment,
         capture_output=True,

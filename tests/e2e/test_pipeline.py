@@ -107,7 +107,7 @@ def test_duplicates_and_older_updates_never_overwrite_the_newest(pipeline: Local
 
 def test_every_record_of_a_mixed_file_is_written_stale_or_logged(pipeline: LocalStack, prefix: str) -> None:
     """The accounting invariant over a mixed file: written + stale + logged = sent, newest kept."""
-    sample = generate_sample(1500, seed=11, prefix=prefix)
+    sample = generate_sample(1000, seed=11, prefix=prefix)
     before = pipeline.counters()
     key = f"{prefix}/mixed.json"
     upload(pipeline, key, sample.records)

@@ -5,10 +5,11 @@ the bucket, a handful of records POSTed through the HTTP route (one invalid), th
 emulator's DynamoDB (the fault switch) so they reach the DLQ through the queue's redrive; then what landed
 where; then a replay of the ``RetriesExhausted`` errors once the fault is gone.
 
-Why the faulted records are POSTed ones: each POST is one message holding one record, so "this record was
-retried to exhaustion" and "this LogTable item" are the same thing and the accounting stays exact. (A fault
-on an uploaded record fails its whole envelope message, whose other records were already written: replaying it
-is harmless — writes are conditional — but would count them twice.)
+Why the faulted records are POSTed together, as one JSON array: that is one WriterQueue message, so they fail,
+travel to the DLQ, land in one LogTable item and are replayed together, and the accounting stays exact (a
+fault on an uploaded record would fail its whole envelope of a thousand records, whose others were written:
+replaying it is harmless — writes are conditional — but would count them twice). It also keeps the demo
+short: the SDK retries the refused writes of one message concurrently, with one round of backoff.
 
 The accounting it checks, from DynamoDB's own answers and LogTable's content:
 ``written + stale + records logged = records sent``, before and after the replay, and every account ends with
@@ -50,7 +51,7 @@ class Tally:
     by_type: Counter[str]
 
 
-def run_demo(*, records: int = 3000, seed: int = 7, console: Console | None = None) -> int:
+def run_demo(*, records: int = 2000, seed: int = 7, console: Console | None = None) -> int:
     """Run the demo; the process exit code (0 when the accounting adds up, else 1)."""
     console = console or Console()
     started = time.monotonic()
@@ -81,13 +82,13 @@ def _demo(
         f"bucket {outputs['data_bucket']}, tables {outputs['account_table']}, {outputs['log_table']}"
     )
     sample = generate_sample(records, seed=seed)
-    posted = api_records()
-    sent = len(sample.records) + len(posted)
+    plain, faulted = api_records()
+    sent = len(sample.records) + len(plain) + len(faulted)
     console.print(
         f"Sample: {len(sample.records)} records ({len(sample.invalid)} invalid, "
         f"{sample.duplicates} duplicates, "
-        f"{sample.out_of_order} out-of-order older versions) + {len(posted)} POSTed (1 invalid, "
-        f"{len(FAULTED_IDS)} with writes failing)"
+        f"{sample.out_of_order} out-of-order older versions) + {len(plain) + len(faulted)} POSTed "
+        f"(1 invalid, {len(faulted)} with writes failing)"
     )
 
     stack.faults.fail_account_ids(FAULTED_IDS)
@@ -96,8 +97,15 @@ def _demo(
     stack.client("s3").upload_file(str(path), outputs["data_bucket"], UPLOAD_KEY)
     console.print(f"Uploaded s3://{outputs['data_bucket']}/{UPLOAD_KEY} ({path.stat().st_size:,} bytes)")
     target = resolve_target(workdir=workdir)
-    report = send(target, posted, options=SendOptions(concurrency=4))
-    console.print(f"POST /writer: {report.accepted} accepted, {sum(report.rejected.values())} rejected")
+    reports = [
+        send(target, plain, options=SendOptions(concurrency=4)),
+        send(target, faulted, options=SendOptions(batch=len(faulted))),
+    ]
+    console.print(
+        f"POST /writer: {sum(r.accepted for r in reports)} records accepted in "
+        f"{sum(r.accepted_requests for r in reports)} requests, "
+        f"{sum(sum(r.rejected.values()) for r in reports)} rejected"
+    )
 
     stack.wait_until_idle(IDLE_TIMEOUT_SECONDS)
     first = tally(stack)
@@ -134,19 +142,19 @@ def _demo(
     return 0 if ok else 1
 
 
-def api_records() -> list[dict[str, Any]]:
-    """What the demo POSTs: two plain records, the faulted ones, and one that breaks the contract."""
+def api_records() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the demo POSTs: two plain records and one that breaks the contract (one request each), and the
+    records whose writes will fail (one request, a JSON array)."""
     base = {
         "name": "API Customer",
         "balance": "10.00",
         "currency": "EUR",
         "updated_at": "2026-02-01T12:00:00Z",
     }
-    records = [
-        {**base, "account_id": f"demo-api-{n:04d}", "email": f"api{n}@example.com"} for n in range(1, 6)
-    ]
-    records.append({**base, "accountId": "demo-api-bad", "email": "api-bad@example", "balance": "1e999x"})
-    return records
+    plain = [{**base, "account_id": f"demo-api-{n:04d}", "email": f"api{n}@example.com"} for n in (4, 5)]
+    plain.append({**base, "accountId": "demo-api-bad", "email": "api-bad@example", "balance": "1e999x"})
+    faulted = [{**base, "account_id": account_id, "email": "flaky@example.com"} for account_id in FAULTED_IDS]
+    return plain, faulted
 
 
 def tally(stack: LocalStack) -> Tally:

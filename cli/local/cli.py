@@ -49,7 +49,7 @@ def up_command(
 def demo_command(
     records: Annotated[
         int, typer.Option("--records", "-n", min=100, help="How many records the generated sample holds.")
-    ] = 3000,
+    ] = 2000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generated sample and of the faults.")] = 7,
 ) -> None:
     """Run the pipeline end to end on an in-process local stack and print what landed where.

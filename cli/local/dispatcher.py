@@ -9,6 +9,10 @@ Semantics copied from Lambda, because the pipeline's failure handling depends on
 * What stays in the queue is made visible again at once (``ChangeMessageVisibility 0``) instead of after the
   visibility timeout: with ``maxReceiveCount`` 1 the next receive moves it to the DLQ, and moto's redrive only
   happens on a receive (DESIGN.md section 10).
+* One execution environment per function: invocations of one function never overlap, as in one Lambda
+  sandbox. The handlers keep per-invocation state at module level (Powertools' batch processor and metrics),
+  which Lambda allows and a thread pool of concurrent invocations in one process would corrupt. Functions
+  run concurrently with each other.
 * S3 → transformer is an asynchronous invoke in AWS: the notification waits in an internal queue, the key is
   passed on encoded as S3 encodes it, and a handler that raises is retried twice more (Lambda's async retry
   policy) before the event is given up — counted, and logged to the functions' log, never silently.
@@ -104,6 +108,8 @@ class Dispatcher:
         self._busy_lock = threading.Lock()
         self._busy: dict[str, int] = {}
         self._handlers: dict[str, Handler] = {}
+        self._environments = {route.name: threading.Lock() for route in routes}
+        """One lock per function: its single execution environment."""
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -256,18 +262,21 @@ class Dispatcher:
             region=self._region,
             alias=route.alias,
         )
-        apply_environment(self._environment)
-        self.counters.add(f"{route.name}.invocations")
-        mark_handler_thread(True)
-        try:
-            return self._handler(route)(event, context)
-        except Exception:
-            self.counters.add(f"{route.name}.errors")
-            # As in Lambda, the traceback lands in the function's log, not on the operator's terminal.
-            logging.getLogger(f"cli.local.functions.{route.name}").exception("%s raised", route.function_name)
-            raise
-        finally:
-            mark_handler_thread(False)
+        with self._environments[route.name]:
+            apply_environment(self._environment)
+            self.counters.add(f"{route.name}.invocations")
+            mark_handler_thread(True)
+            try:
+                return self._handler(route)(event, context)
+            except Exception:
+                self.counters.add(f"{route.name}.errors")
+                # As in Lambda, the traceback lands in the function's log, not on the operator's terminal.
+                logging.getLogger(f"cli.local.functions.{route.name}").exception(
+                    "%s raised", route.function_name
+                )
+                raise
+            finally:
+                mark_handler_thread(False)
 
     def _handler(self, route: Route) -> Handler:
         if callable(route.handler):

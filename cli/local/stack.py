@@ -38,9 +38,9 @@ from infra import spec
 FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
 """Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs."""
 
-DEFAULT_WRITER_WORKERS = 4
-"""Concurrent writer pollers (Lambda's writerMaxConcurrency is 5). Not for speed — every handler shares one
-GIL with the emulator — but so that one batch sleeping in the SDK's retry backoff does not stall the queue."""
+DEFAULT_WRITER_WORKERS = 1
+"""Writer pollers. One, because the writer has one execution environment here (see ``cli.local.dispatcher``):
+a second poller would only hold messages in flight while it waits its turn."""
 
 HANDLERS: dict[str, str] = {
     "transformer": "functions.transformer.handler.handler",

@@ -33,8 +33,9 @@ from cli.errors import OperationError, UsageError
 from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
 
 LOCAL_CREDENTIALS = ("local", "local")
-"""The local stack (moto) accepts any credentials; these are used only when none are configured, so that
-``make demo`` works on a machine that never saw an AWS account."""
+"""The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
+that never saw an AWS account, and an operator's expired SSO profile cannot break a local run (nor does
+botocore spend seconds probing the instance metadata service for credentials that are not needed)."""
 
 PULUMI_TIMEOUT_SECONDS = 120
 LOCAL_HINT = "start it with `pipeline-ctl local up`"
@@ -92,12 +93,10 @@ def resolve_target(
         )
     region = region or outputs["region"]
     # The session, not only the clients, must be in the stack's region: infra.codedeploy takes a session.
-    session = _session(profile=profile, region=region)
-    if stack == LOCAL_STACK and session.get_credentials() is None:
-        access_key, secret_key = LOCAL_CREDENTIALS
-        session = boto3.Session(
-            aws_access_key_id=access_key, aws_secret_access_key=secret_key, region_name=region
-        )
+    if stack == LOCAL_STACK:
+        session = _session(profile=None, region=region, credentials=LOCAL_CREDENTIALS)
+    else:
+        session = _session(profile=profile, region=region)
     return Target(stack=stack, outputs=outputs, session=session, endpoint_url=endpoint_url, region=region)
 
 
@@ -156,7 +155,10 @@ def _session(
     *, profile: str | None, region: str | None, credentials: tuple[str, str] | None = None
 ) -> boto3.Session:
     """An unknown profile raises botocore's ProfileNotFound when used; the app makes it a usage error."""
-    core = botocore.session.Session(profile=profile)
+    # With fixed credentials (the local stack) the AWS_PROFILE variable must not even be read: a profile
+    # missing from this machine's config would fail the session for nothing.
+    ignore_profile = {"profile": (None, None, None, None)} if credentials else None
+    core = botocore.session.Session(profile=profile, session_vars=ignore_profile)
     core.register_component("data_loader", _SHARED_LOADER)
     access_key, secret_key = credentials or (None, None)
     return boto3.Session(

@@ -124,4 +124,5 @@ def test_show_empty_id_is_a_usage_error(invoke, deployed: Stack) -> None:
     result = invoke("errors", "show", " ")
 
     assert result.exit_code == 2
-    assert result.stderr == "Error: the error id is empty (list recent ones with `pipeline-ctl errors tail`)\n"
+    hint = "(list recent ones with `pipeline-ctl errors tail`)"
+    assert result.stderr == f"Error: the error id is empty {hint}\n"

@@ -123,7 +123,7 @@ def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_two_concurrent_replays_send_each_body_exactly_once(
     deployed: Stack, now: datetime, atomic_dynamodb
 ) -> None:
-    ids = [f"e-{n:02d}" for n in range(30)]
+    ids = [f"e-{n:02d}" for n in range(16)]
     for n, error_id in enumerate(ids):
         deployed.put_error(error_id, failed_at=now - timedelta(minutes=60 - n), body=json.dumps({"n": n}))
     operators = [resolve_target(DEPLOYED_STACK), resolve_target(DEPLOYED_STACK)]

@@ -62,13 +62,14 @@ def test_local_target_uses_the_documents_endpoint_and_region(local: Stack) -> No
     assert target.client("sqs").get_queue_url(QueueName=local.outputs["dlq_url"].rsplit("/", 1)[1])
 
 
-def test_local_target_works_without_any_aws_credentials(local: Stack, monkeypatch) -> None:
+def test_local_target_never_uses_the_operators_credentials(local: Stack, monkeypatch) -> None:
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_PROFILE", "expired-sso-profile")  # not even read for the local stack
 
     target = resolve_target("local")
 
-    assert target.session.get_credentials() is not None
+    assert target.session.get_credentials().access_key == "local"
     assert target.client("dynamodb").describe_table(TableName=local.outputs["log_table"])
 
 

@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +29,13 @@ from typing import Any
 import pytest
 
 from cli.local.stack import LocalStack
+from functions.model import MAX_MESSAGE_BYTES
+from functions.transformer.events import ObjectRef
+from functions.transformer.handler import transform_object
 from tests.corpus.corpus import Case, base_record, load_cases, write_big_array
 from tests.reliability.conftest import IDLE_TIMEOUT
 from tests.reliability.pipeline import (
     accounts,
-    as_decimal,
     log_items,
     post,
     put_object,
@@ -44,9 +47,28 @@ PIPELINE_CASES = [case for case in CASES if case.via in ("api", "s3") and not ca
 CLI_CASES = [case for case in CASES if case.via == "cli"]
 BIG_ARRAY = next(case for case in CASES if case.separate)
 
-KNOWN_DEVIATIONS: dict[str, str] = {}
+KNOWN_DEVIATIONS: dict[str, str] = {
+    # Reported to the lead / DATA PATH. Each is the code disagreeing with the contract, not a test to bend.
+    "api-deep-nesting-100k": (
+        "json.loads raises RecursionError (not caught as MalformedMessage) in the writer, so the message is "
+        "redriven; the error handler then raises the same RecursionError reading its source, so the message "
+        "cycles in the DLQ and never reaches LogTable (in AWS: lost silently when the DLQ's retention ends)"
+    ),
+    "api-unknown-field-named-records": (
+        "the writer reads any object with a 'records' key as an envelope (MalformedMessage), but DESIGN §3 "
+        "says unknown keys are dropped, never an error"
+    ),
+    "api-envelope-claiming-s3-source": (
+        "a POSTed envelope's own 'source' is stored as the records' source: API clients can make their "
+        "records look like a bucket's (DESIGN §3: source is s3://bucket/key or api, by origin)"
+    ),
+}
 """case id → how the code disagrees with the contract (reported to the lead; strict xfail until fixed)."""
 
+GROUP_SIZE = 10
+GROUP_SETTLE_SECONDS = 30.0
+"""A group of ten cases settles in 1-3 s; past this something is stuck, not slow."""
+KNOWN_DEVIATION_SETTLE_SECONDS = 8.0
 SENTINEL_API = "c-sentinel-api"
 SENTINEL_S3 = "c-sentinel-s3"
 PIPELINE_CTL = Path(sys.executable).with_name("pipeline-ctl")
@@ -75,6 +97,8 @@ class CorpusRun:
     logs: list[dict[str, Any]]
     counters: dict[str, int]
     seconds: float
+    unsettled: dict[str, str]
+    """case id → what was still busy when the case was given up on."""
 
     def claimed_by(self, case: Case) -> list[dict[str, Any]]:
         return [item for item in self.logs if claims(case, item, self.bucket)]
@@ -107,11 +131,17 @@ def send(stack: LocalStack, case: Case) -> int | None:
 def corpus_run(stack: LocalStack) -> CorpusRun:
     started = time.monotonic()
     statuses: dict[str, int] = {}
-    for case in PIPELINE_CASES:
-        status = send(stack, case)
-        if status is not None:
-            statuses[case.id] = status
-        stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    unsettled: dict[str, str] = {}
+    for group, settle in _groups():
+        for case in group:
+            status = send(stack, case)
+            if status is not None:
+                statuses[case.id] = status
+        try:
+            stack.wait_until_idle(timeout=settle)
+        except TimeoutError as error:
+            unsettled.update(dict.fromkeys((case.id for case in group), str(error)))
+            _purge(stack)
     # The pipeline keeps running after all of that: one valid record through each entry point.
     status, _ = post(stack.api_url, _json(base_record(SENTINEL_API)))
     assert status == 200
@@ -124,7 +154,27 @@ def corpus_run(stack: LocalStack) -> CorpusRun:
         logs=log_items(stack),
         counters=stack.counters(),
         seconds=time.monotonic() - started,
+        unsettled=unsettled,
     )
+
+
+def _groups() -> list[tuple[list[Case], float]]:
+    """Cases in groups of ``GROUP_SIZE``, drained between groups, so that a case that crashes a handler
+    can only spoil its own group's batches; the known deviations go last, one at a time."""
+    regular = [case for case in PIPELINE_CASES if case.id not in KNOWN_DEVIATIONS]
+    known = [case for case in PIPELINE_CASES if case.id in KNOWN_DEVIATIONS]
+    groups = [(regular[i : i + GROUP_SIZE], GROUP_SETTLE_SECONDS) for i in range(0, len(regular), GROUP_SIZE)]
+    return groups + [([case], KNOWN_DEVIATION_SETTLE_SECONDS) for case in known]
+
+
+def _purge(stack: LocalStack) -> None:
+    """A case that never settles (a poison message cycling between a queue and a failing handler) would
+    make every later wait time out: record it against that case, empty the queues, go on."""
+    sqs = stack.client("sqs")
+    resources = stack.resources
+    for url in (resources.notification_queue_url, resources.writer_queue_url, resources.dlq_url):
+        sqs.purge_queue(QueueUrl=url)
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
 
 
 def _json(value: Any) -> bytes:
@@ -133,7 +183,16 @@ def _json(value: Any) -> bytes:
 
 @pytest.mark.parametrize("case", _marked(PIPELINE_CASES))
 def test_case_ends_as_the_contract_says(corpus_run: CorpusRun, case: Case) -> None:
-    expect = case.expect
+    assert case.id not in corpus_run.unsettled, (
+        f"{case.id} ({case.kind}) never settled, its messages were purged: {corpus_run.unsettled[case.id]}"
+    )
+    found = [_problems(corpus_run, case, expect) for expect in case.alternatives]
+    if all(found):
+        detail = "\n  -- or --\n  ".join("\n  ".join(problems) for problems in found)
+        pytest.fail(f"{case.id} ({case.kind}):\n  {detail}\n  contract: {case.why}")
+
+
+def _problems(corpus_run: CorpusRun, case: Case, expect: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     if "status" in expect and corpus_run.statuses.get(case.id) != expect["status"]:
         problems.append(f"HTTP status {corpus_run.statuses.get(case.id)}, expected {expect['status']}")
@@ -145,7 +204,7 @@ def test_case_ends_as_the_contract_says(corpus_run: CorpusRun, case: Case) -> No
         if account_id in corpus_run.accounts:
             problems.append(f"{account_id} was written but must not be: {corpus_run.accounts[account_id]}")
     problems += _log_problems(corpus_run.claimed_by(case), expect.get("logged", []))
-    assert not problems, f"{case.id} ({case.kind}):\n  " + "\n  ".join(problems) + f"\n  contract: {case.why}"
+    return problems
 
 
 def _fill(value: Any, bucket: str) -> Any:
@@ -268,18 +327,82 @@ def test_cli_bad_input_is_one_line_and_exit_2(cli_results: dict[str, CliResult],
 # --- the 100k-record array ------------------------------------------------------------------------------
 
 
-def test_an_array_of_100k_records_is_written_whole(
-    stack: LocalStack, corpus_run: CorpusRun, tmp_path: Path
+def test_an_array_of_100k_records_is_streamed_into_messages_whole(
+    stack: LocalStack, corpus_run: CorpusRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Streamed, packed and written: every one of the 100,000 records, with its own balance."""
+    """A 100,000-record array object on the stack's S3, read by the real transformer into a scratch queue:
+    every record arrives exactly once, valid, in messages within the 256 KiB limit.
+
+    Why a scratch queue rather than the whole way to AccountTable: the emulator writes ~250 conditional
+    PutItem/s (DESIGN.md section 10), so 100k writes would take ~7 minutes. The writer's side at volume is
+    what bench/load.py (20k records) and test_load_small.py check.
+    """
     count = BIG_ARRAY.expect["generated_accounts"]
     path = tmp_path / "array-100k.json"
-    write_big_array(path, count)
-    stack.client("s3").upload_file(str(path), stack.outputs["data_bucket"], BIG_ARRAY.entry["key"])
-    stack.wait_until_idle(timeout=IDLE_TIMEOUT * 3)
-    stored = {k: v for k, v in accounts(stack).items() if k.startswith("big-")}
-    assert len(stored) == count
-    wrong = [k for k, v in stored.items() if as_decimal(v["balance"]) != int(k.removeprefix("big-"))]
-    assert not wrong[:10]
-    source = f"s3://{stack.outputs['data_bucket']}/{BIG_ARRAY.entry['key']}"
-    assert not [item for item in log_items(stack) if item.get("source") == source]
+    size = write_big_array(path, count)
+    bucket = stack.outputs["data_bucket"]
+    key = BIG_ARRAY.entry["key"] + ".staged"  # not *.json: the bucket's notification leaves it alone
+    stack.client("s3").upload_file(str(path), bucket, key)
+    sqs = stack.client("sqs")
+    scratch = sqs.create_queue(
+        QueueName="corpus-100k-scratch", Attributes={"MaximumMessageSize": str(MAX_MESSAGE_BYTES)}
+    )["QueueUrl"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint_url)
+
+    report = transform_object(ObjectRef(bucket, key), scratch)
+
+    seen: Counter[str] = Counter()
+    messages = 0
+    while batch := sqs.receive_message(QueueUrl=scratch, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            messages += 1
+            assert len(message["Body"].encode()) <= MAX_MESSAGE_BYTES
+            records = json.loads(message["Body"])["records"]
+            seen.update(record["account_id"] for record in records)
+        sqs.delete_message_batch(
+            QueueUrl=scratch,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+        )
+    assert (report.records, report.valid, report.invalid, report.unreadable) == (count, count, 0, 0)
+    assert report.bytes_read == size
+    assert messages == report.messages
+    assert len(seen) == count and set(seen.values()) == {1}
+
+
+# --- a hostile file against the transformer's memory ---------------------------------------------------
+
+HOSTILE_MEMORY_BYTES = 1 << 30
+"""Address-space cap for the child: twice the transformer's 512 MB, room for the interpreter and boto3."""
+_HOSTILE_CHILD = """
+import io, json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
+from functions.transformer.core import transform_stream
+from tests.corpus.corpus import deeply_nested
+data = deeply_nested("c-hostile", as_array=True)
+sent = []
+def sink(entries):
+    sent.extend(entries)
+    return []
+report = transform_stream(io.BytesIO(data), source="s3://bucket/hostile.json", sink=sink)
+print(json.dumps(report.to_dict()))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known deviation, reported to DATA PATH: ijson's prefixes grow with depth, so reading a 200 KB "
+    "object nested 100,000 levels needs ~25 GB; in Lambda the transformer is killed, retried twice and the "
+    "event given up, the file silently unprocessed. Fix: bound the depth in the reader (UnreadableFile).",
+)
+def test_a_200kb_file_nested_100k_levels_is_read_within_lambda_memory() -> None:
+    """Within the memory Lambda gives the transformer, the file ends as 1 record or 1 UnreadableFile."""
+    done = subprocess.run(
+        [sys.executable, "-c", _HOSTILE_CHILD.format(limit=HOSTILE_MEMORY_BYTES)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["valid"] + report["unreadable"] == 1, report

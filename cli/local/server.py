@@ -166,7 +166,6 @@ class EmulatorServer:
         silence_werkzeug()
         app = EmulatorGate(DomainDispatcherApplication(create_backend_app), watch=self._watch)
         self._server = make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
-        self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="local-emulator", daemon=True
         )

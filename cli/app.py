@@ -14,18 +14,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
-from cli import render
 from cli.durations import parse_duration
 from cli.errors import CliError, UsageError, error_line, from_botocore
 from cli.local.cli import demo_command, local_app
 from cli.output import Output
-from cli.target import Target, resolve_target
 from infra.spec import LOCAL_STACK
+
+if TYPE_CHECKING:
+    from cli.target import Target
 
 try:  # Typer >= 0.17 vendors Click; older versions use the click package.
     from typer._click import exceptions as click_exceptions
@@ -162,6 +163,8 @@ class Invocation:
     out: Output
 
     def target(self) -> Target:
+        from cli.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
+
         return resolve_target(self.stack, region=self.region, profile=self.profile)
 
 
@@ -224,6 +227,7 @@ def send_command(
 
     Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
     """
+    from cli import render
     from cli.send import SendOptions, parse_record_option, parse_records, send
 
     run = _invocation(ctx, stack, region, profile, json_mode)
@@ -287,6 +291,7 @@ def upload_command(
 
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
+    from cli import render
     from cli.upload import check_files, upload, wait_processed
 
     run = _invocation(ctx, stack, region, profile, json_mode)
@@ -335,6 +340,7 @@ def replay_command(
 
     Example: pipeline-ctl replay-dlq --since 6h --error-type RetriesExhausted --limit 100
     """
+    from cli import render
     from cli.replay import replay
 
     run = _invocation(ctx, stack, region, profile, json_mode)
@@ -383,6 +389,7 @@ def tail_command(
 
     Example: pipeline-ctl errors tail --since 1h --error-type InvalidRecord --follow
     """
+    from cli import render
     from cli.errors_log import DEFAULT_SINCE, tail
     from cli.errors_log import follow as follow_errors
     from cli.logtable import now_utc
@@ -438,6 +445,7 @@ def show_command(
 
     Example: pipeline-ctl errors show 0f6b3c1e-3c5d-4a57-9d0e-2f1c7d0b9a11
     """
+    from cli import render
     from cli.errors_log import show
 
     run = _invocation(ctx, stack, region, profile, json_mode)
@@ -460,6 +468,7 @@ def status_command(
 
     Example: pipeline-ctl --stack dev status
     """
+    from cli import render
     from cli.status import status
 
     run = _invocation(ctx, stack, region, profile, json_mode)
@@ -487,6 +496,7 @@ def release_command(
 
     Example: pipeline-ctl --stack dev release wait --timeout 600
     """
+    from cli import render
     from cli.release import Action, release
 
     if action not in {member.value for member in Action}:
@@ -513,8 +523,15 @@ def schema_command() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point (``pipeline-ctl = cli.app:main``)."""
-    app(args=list(argv) if argv is not None else None, prog_name="pipeline-ctl")
+    """Console-script entry point (``pipeline-ctl = cli.app:main``).
+
+    Ctrl-C inside a command is handled by Typer (exit 130); this also covers one that lands while the
+    command line is still being built, so an impatient Ctrl-C never prints a traceback either.
+    """
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="pipeline-ctl")
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -75,11 +75,17 @@ def test_schema_prints_the_contracts_json_schema(invoke) -> None:
     assert json.loads(result.stdout) == json_schema()
 
 
-def test_shell_completion_is_available(invoke) -> None:
-    result = invoke("--show-completion", "bash")
+def test_shell_completion_is_available(runner, invoke) -> None:
+    script = invoke("--show-completion", "bash")
 
-    assert result.exit_code == 0
-    assert "_PIPELINE_CTL_COMPLETE" in result.stdout or "complete" in result.stdout
+    def complete(words: str, index: int) -> str:
+        env = {"_PIPELINE_CTL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)}
+        return runner.invoke(app, [], prog_name="pipeline-ctl", env=env).stdout
+
+    assert script.exit_code == 0
+    assert "complete -o default -F _pipeline_ctl_completion pipeline-ctl" in script.stdout
+    assert complete("pipeline-ctl err", 1) == "errors\n"
+    assert complete("pipeline-ctl replay-dlq --fr", 2) == "--from\n"
 
 
 def test_console_script_prints_one_line_and_no_traceback(tmp_path: Path) -> None:

@@ -54,8 +54,8 @@ def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None
         doomed = set(account_ids)
 
         def hook(params: dict[str, Any], **_: Any) -> Any:
-            item = json.loads(params["body"])["Item"]
-            if item["account_id"]["S"] in doomed:
+            request = json.loads(params["body"])
+            if request["TableName"] == world.account_table and request["Item"]["account_id"]["S"] in doomed:
                 http = type("Response", (), {"status_code": 400, "headers": {}})()
                 return http, {
                     "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},

@@ -64,13 +64,19 @@ def main() -> int:
     calls_per_1000 = sink.calls / RECORDS * 1000
     print(f"json.loads + json.dumps : {baseline:12,.0f} records/s (best of {RUNS})")
     print(f"transformer             : {transformer:12,.0f} records/s (best of {RUNS})")
-    print(f"ratio                   : {ratio:.2f}  target >= {TARGET_RATIO}  "
-          f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}")
+    print(
+        f"ratio                   : {ratio:.2f}  target >= {TARGET_RATIO}  "
+        f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}"
+    )
     average = sink.bytes / max(sink.entries, 1)
-    print(f"messages                : {sink.entries:,} ({average:,.0f} bytes each), "
-          f"SendMessageBatch calls: {sink.calls:,}")
-    print(f"calls per 1,000 records : {calls_per_1000:.3f}  target <= {TARGET_CALLS_PER_1000}  "
-          f"{'PASS' if calls_per_1000 <= TARGET_CALLS_PER_1000 else 'FAIL'}")
+    print(
+        f"messages                : {sink.entries:,} ({average:,.0f} bytes each), "
+        f"SendMessageBatch calls: {sink.calls:,}"
+    )
+    print(
+        f"calls per 1,000 records : {calls_per_1000:.3f}  target <= {TARGET_CALLS_PER_1000}  "
+        f"{'PASS' if calls_per_1000 <= TARGET_CALLS_PER_1000 else 'FAIL'}"
+    )
     return 0
 
 

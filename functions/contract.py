@@ -53,6 +53,10 @@ _UTC_TIMESTAMP_RE = re.compile(
     r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d{1,6})\d*)?(?:[Zz]|[+-]00:00)?", re.ASCII
 )
 """Timestamps already in UTC (or naive): rewritten by slicing, no datetime arithmetic or formatting."""
+_WHOLE_HOUR_OFFSET_RE = re.compile(
+    r"(\d{4}-\d\d-\d\d)[Tt ](\d\d)(:\d\d:\d\d)(?:\.(\d{1,6})\d*)?([+-])(\d\d):00", re.ASCII
+)
+"""Offsets of whole hours (most of them): when the shift stays within the day, only the hour changes."""
 _STATUS_SET = frozenset(STATUSES)
 _TIMESTAMP_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 _MAX_SHOWN = 60
@@ -220,6 +224,12 @@ def _updated_at(value: Any) -> str:
         if utc is not None:  # fromisoformat validated the values; only the shape needs rewriting
             date, time, fraction = utc.groups()
             return f"{date}T{time}.{(fraction or '').ljust(6, '0')}Z"
+        shifted = _WHOLE_HOUR_OFFSET_RE.fullmatch(text)
+        if shifted is not None:
+            date, hour, rest, fraction, sign, offset = shifted.groups()
+            utc_hour = int(hour) - int(offset) if sign == "+" else int(hour) + int(offset)
+            if 0 <= utc_hour < 24:  # same UTC day: no date arithmetic needed
+                return f"{date}T{utc_hour:02d}{rest}.{(fraction or '').ljust(6, '0')}Z"
     try:
         return format_timestamp(moment)
     except (OverflowError, ValueError):

@@ -204,7 +204,7 @@ def print_accounting(
 
 def print_accounts(console: Console, stack: LocalStack, sample: Sample, limit: int = 5) -> None:
     table = Table(title=f"AccountTable (first {limit} of the sample)", title_justify="left")
-    columns = ("account_id", "name", "balance", "currency", "status", "updated_at")
+    columns = ("account_id", "name", "email", "balance", "currency", "status", "updated_at")
     for column in columns:
         table.add_column(column)
     dynamodb = stack.client("dynamodb")

@@ -23,9 +23,21 @@ from functions.transformer.events import ObjectRef, Skipped, object_refs
 logger = Logger(service=Service.TRANSFORMER)
 
 
-def transform_object(ref: ObjectRef, queue_url: str) -> TransformReport:
-    """Stream one S3 object through the transformer into ``queue_url``."""
-    body = aws.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)["Body"]
+def transform_object(ref: ObjectRef, queue_url: str) -> TransformReport | None:
+    """Stream one S3 object through the transformer into ``queue_url``; None if the object is gone.
+
+    An object deleted (or overwritten by a delete marker) before its event is handled holds no records to
+    lose: that is logged and skipped. Any other S3 error raises, so Lambda retries the event.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        body = aws.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)["Body"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            logger.warning("object no longer exists: skipped", extra={"source": ref.url})
+            return None
+        raise
     try:
         return transform_stream(body, source=ref.url, sink=sqs_sink(queue_url, aws.client("sqs")))
     finally:
@@ -43,8 +55,9 @@ def process_event(event: dict[str, Any]) -> list[TransformReport]:
         if not queue_url:
             raise MissingSetting("WRITER_QUEUE_URL", "the WriterQueue URL the transformer sends records to")
         report = transform_object(ref, queue_url)
-        logger.info("transformed", extra=report.to_dict())
-        reports.append(report)
+        if report is not None:
+            logger.info("transformed", extra=report.to_dict())
+            reports.append(report)
     return reports
 
 

@@ -175,6 +175,12 @@ def test_invalid_records_travel_raw_and_valid_ones_normalised(world: World, cont
     assert (report["shape"], report["valid"], report["invalid"]) == (FileShape.ENVELOPE, 1, 2)
 
 
+def test_an_object_deleted_before_its_event_is_skipped(world: World, context: FakeContext) -> None:
+    world.put_object("kept.json", json.dumps([record("k")]))
+    result = transformer.handler(s3_event(world.bucket, "gone.json", "kept.json"), context)
+    assert [o["source"] for o in result["objects"]] == ["s3://data-bucket/kept.json"]
+
+
 def test_missing_queue_setting_is_named(
     world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:

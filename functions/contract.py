@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from functions.errors import FieldError, InvalidRecord
+from functions.timestamps import format_timestamp
 
 MAX_ACCOUNT_ID_LENGTH = 64
 MAX_NAME_LENGTH = 200
@@ -58,7 +59,6 @@ _WHOLE_HOUR_OFFSET_RE = re.compile(
 )
 """Offsets of whole hours (most of them): when the shift stays within the day, only the hour changes."""
 _STATUS_SET = frozenset(STATUSES)
-_TIMESTAMP_FORMAT = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
 _MAX_SHOWN = 60
 """Values quoted in a reason are cut to this many characters: reasons travel in 256 KiB messages."""
 
@@ -188,27 +188,6 @@ def _status(value: Any) -> str:
     if text not in _STATUS_SET:
         raise _Reject(f"not one of {', '.join(STATUSES)}: {_show(value)}")
     return text
-
-
-def format_timestamp(moment: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC; a naive datetime is read as UTC.
-
-    Fixed width and zero padded (unlike ``strftime('%Y')`` for years below 1000), so the strings sort like
-    the instants they name: the writer's ``updated_at < :new`` condition relies on it. Formatted by hand:
-    ``astimezone`` + ``replace`` + ``isoformat`` cost several times more, on every record of a file.
-    """
-    offset = moment.utcoffset()
-    if offset:
-        moment = moment - offset  # same fields as the UTC instant; the tzinfo is not read below
-    return _TIMESTAMP_FORMAT % (
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-    )
 
 
 def _updated_at(value: Any) -> str:

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from functions import aws
-from functions.contract import format_timestamp
 from functions.errors import MalformedMessage, MissingSetting
 from functions.messages import parse_body, resolve_source
 from functions.model import DEFAULT_LOG_RETENTION_DAYS, ErrorType, LogStatus, MessageAttribute
+from functions.timestamps import format_timestamp
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 

@@ -29,7 +29,12 @@ def record_handler(record: SQSRecord) -> None:
         record.message_id, record.body or "", string_attributes(raw.get("messageAttributes")), receive_count
     )
     item = log_item(message, retention_days=config.retention_days)
-    stored = store(item, config.log_table)
+    try:
+        stored = store(item, config.log_table)
+    except Exception:
+        # Reported in batchItemFailures by the processor; the message stays in the DLQ. Say so in the log.
+        logger.exception("error not logged: left in the DLQ", extra={"error_id": record.message_id})
+        raise
     logger.info(
         "error logged" if stored else "error already logged",
         extra={

@@ -269,7 +269,8 @@ def run_load(
     target = resolve_target("local", workdir=stack.workdir)
     rng = random.Random(seed)
     accounts = sorted(plan.newest)
-    sticky = rng.sample(accounts, k=int(len(accounts) * sticky_share)) if accounts else []
+    # At least one account when asked for any: a small run must still exercise the DLQ and the replay.
+    sticky = rng.sample(accounts, k=max(1, int(len(accounts) * sticky_share))) if sticky_share else []
     stack.faults.fail_writes(fault_rate, seed=seed)
     stack.faults.fail_account_ids(sticky)
 

@@ -4,12 +4,19 @@ In AWS the route is a direct service integration (no Lambda): the body goes to W
 client gets SQS's answer. This server does the same over real HTTP on 127.0.0.1, with the same refusals — an
 empty body (400), one over SQS's 256 KiB limit (413), any other path (404) or method (405). ``GET
 /openapi.json`` serves the route's description when the repository ships one.
+
+Backpressure, the local counterpart of API Gateway's throttling: while WriterQueue holds more than
+``max_backlog`` messages the route answers 429 ``Too Many Requests`` with ``Retry-After`` (clients such as
+``pipeline-ctl send`` retry it). moto's SQS scans every stored message on each send and receive, so an
+unbounded backlog slows the whole emulator down quadratically (DESIGN.md section 10); a bounded one keeps
+intake at the pace the local writer drains.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +24,12 @@ from typing import Any
 
 from cli.local.ports import HOST
 from infra.spec import MAX_MESSAGE_BYTES
+
+DEFAULT_MAX_BACKLOG = 200
+"""WriterQueue depth above which POST /writer answers 429: a few seconds of the local writer's work."""
+BACKLOG_CHECK_SECONDS = 0.1
+"""How stale the depth the route looks at may be (each look costs moto a scan of the queue)."""
+RETRY_AFTER_SECONDS = 1
 
 WRITER_ROUTE = "/writer"
 OPENAPI_ROUTE = "/openapi.json"
@@ -59,6 +72,13 @@ class _ApiHandler(BaseHTTPRequestHandler):
         if not raw.strip():
             self._reply(HTTPStatus.BAD_REQUEST, {"message": "Request body is empty"})
             return
+        if self.server.over_backlog():
+            self._reply(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                {"message": "Too Many Requests"},
+                retry_after=RETRY_AFTER_SECONDS,
+            )
+            return
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -100,15 +120,26 @@ class _ApiHandler(BaseHTTPRequestHandler):
         elif length:
             self.close_connection = True
 
-    def _reply(self, status: HTTPStatus, document: dict[str, Any], *, allow: str | None = None) -> None:
-        self._send(status, json.dumps(document).encode(), allow=allow)
+    def _reply(
+        self,
+        status: HTTPStatus,
+        document: dict[str, Any],
+        *,
+        allow: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        self._send(status, json.dumps(document).encode(), allow=allow, retry_after=retry_after)
 
-    def _send(self, status: HTTPStatus, payload: bytes, *, allow: str | None = None) -> None:
+    def _send(
+        self, status: HTTPStatus, payload: bytes, *, allow: str | None = None, retry_after: int | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         if allow:
             self.send_header("Allow", allow)
+        if retry_after is not None:
+            self.send_header("Retry-After", str(retry_after))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -117,12 +148,32 @@ class _ApiHandler(BaseHTTPRequestHandler):
 class _ApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, *, sqs: Any, queue_url: str) -> None:
+    def __init__(self, port: int, *, sqs: Any, queue_url: str, max_backlog: int | None) -> None:
         super().__init__((HOST, port), _ApiHandler)
         self.sqs = sqs
         self.queue_url = queue_url
+        self.max_backlog = max_backlog
         self.accepted = 0
+        self.throttled = 0
         self._lock = threading.Lock()
+        self._depth = 0
+        self._depth_at = 0.0
+
+    def over_backlog(self) -> bool:
+        """True (and counted) when WriterQueue holds more than ``max_backlog`` visible messages."""
+        if self.max_backlog is None:
+            return False
+        with self._lock:
+            if time.monotonic() - self._depth_at >= BACKLOG_CHECK_SECONDS:
+                attributes = self.sqs.get_queue_attributes(
+                    QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]
+                self._depth = int(attributes["ApproximateNumberOfMessages"])
+                self._depth_at = time.monotonic()
+            over = self._depth > self.max_backlog
+            if over:
+                self.throttled += 1
+            return over
 
     def count_accepted(self) -> None:
         with self._lock:
@@ -132,15 +183,20 @@ class _ApiServer(ThreadingHTTPServer):
 class ApiServer:
     """Serves the route on its own thread until :meth:`stop`."""
 
-    def __init__(self, *, port: int = 0, sqs: Any, queue_url: str) -> None:
+    def __init__(
+        self, *, port: int = 0, sqs: Any, queue_url: str, max_backlog: int | None = DEFAULT_MAX_BACKLOG
+    ) -> None:
         self._port = port
         self._sqs = sqs
         self._queue_url = queue_url
+        self._max_backlog = max_backlog
         self._server: _ApiServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._server = _ApiServer(self._port, sqs=self._sqs, queue_url=self._queue_url)
+        self._server = _ApiServer(
+            self._port, sqs=self._sqs, queue_url=self._queue_url, max_backlog=self._max_backlog
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="local-api", daemon=True
         )
@@ -160,6 +216,21 @@ class ApiServer:
     def accepted(self) -> int:
         """Bodies sent to WriterQueue since start."""
         return self._server.accepted if self._server else 0
+
+    @property
+    def throttled(self) -> int:
+        """Requests answered 429 since start."""
+        return self._server.throttled if self._server else 0
+
+    @property
+    def max_backlog(self) -> int | None:
+        return self._max_backlog
+
+    @max_backlog.setter
+    def max_backlog(self, value: int | None) -> None:
+        self._max_backlog = value
+        if self._server is not None:
+            self._server.max_backlog = value
 
     def stop(self) -> None:
         if self._server is None:

@@ -83,6 +83,7 @@ def panel(stack: LocalStack) -> Panel:
     totals.add_column("count", justify="right")
     for label, key in (
         ("POST /writer accepted", "api.accepted"),
+        ("POST /writer throttled (429)", "api.throttled"),
         ("objects transformed", "transformer.objects"),
         ("writer batches", "writer.invocations"),
         ("records written", "dynamodb.written"),

@@ -273,6 +273,26 @@ def test_a_body_of_exactly_256_kib_is_accepted(stack: LocalStack, handlers: dict
     assert len(handlers["writer"].records()[0]["body"]) == spec.MAX_MESSAGE_BYTES
 
 
+def test_post_writer_pushes_back_with_429_while_the_queue_is_backlogged(
+    stack: LocalStack, handlers: dict[str, Scripted]
+) -> None:
+    release = threading.Event()
+    handlers["writer"].behaviour = lambda event: release.wait(10) and None
+    previous, stack.api.max_backlog = stack.api.max_backlog, 1
+    try:
+        statuses = [_request(stack, "POST", "/writer", f'"backlog-{n}"'.encode())[0] for n in range(3)]
+        time.sleep(0.15)  # the route looks at the queue depth at most every 0.1 s
+        status, answer = _request(stack, "POST", "/writer", b'"one-too-many"')
+    finally:
+        stack.api.max_backlog = previous
+        release.set()
+    stack.wait_until_idle(10)
+    assert statuses[0] == 200
+    assert (status, answer) == (429, {"message": "Too Many Requests"})
+    assert "one-too-many" not in bodies(handlers["writer"]), "a refused request sends nothing"
+    assert stack.counters()["api.throttled"] >= 1
+
+
 def test_openapi_description_is_served_when_the_repository_ships_one(stack: LocalStack) -> None:
     shipped = Path(__file__).resolve().parents[2] / "openapi.json"
     status, document = _request(stack, "GET", "/openapi.json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,3 +169,31 @@ def record(account_id: str = "acct-1", **overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return {key: value for key, value in base.items() if value is not None}
+
+
+@pytest.fixture
+def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None]]:
+    """Make PutItem fail, after the SDK's retries, for chosen account ids (a botocore before-call hook on the
+    writer's real client: the writer's code runs unchanged)."""
+    client = aws.client("dynamodb")
+    registered: list[Callable[..., Any]] = []
+
+    def install(account_ids: Iterable[str], code: str = "ProvisionedThroughputExceededException") -> None:
+        doomed = set(account_ids)
+
+        def hook(params: dict[str, Any], **_: Any) -> Any:
+            request = json.loads(params["body"])
+            if request["TableName"] == world.account_table and request["Item"]["account_id"]["S"] in doomed:
+                http = type("Response", (), {"status_code": 400, "headers": {}})()
+                return http, {
+                    "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                }
+            return None
+
+        client.meta.events.register("before-call.dynamodb.PutItem", hook)
+        registered.append(hook)
+
+    yield install
+    for hook in registered:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)

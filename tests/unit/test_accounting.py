@@ -17,7 +17,6 @@ from functions.model import ErrorType
 from functions.transformer import handler as transformer
 from functions.writer import handler as writer
 from tests.unit.conftest import FakeContext, World, record, s3_event, sqs_event
-from tests.unit.test_writer import fail_put_items  # noqa: F401  (fixture)
 
 
 def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], context: FakeContext) -> None:
@@ -44,7 +43,7 @@ def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], 
 def test_every_record_is_written_stale_or_logged_exactly_once(
     world: World,
     context: FakeContext,
-    fail_put_items: Callable[..., None],  # noqa: F811
+    fail_put_items: Callable[..., None],
 ) -> None:
     # GIVEN files and API bodies with every kind of record
     fresh = [record(f"acct-{i}", balance=f"{i}.01") for i in range(40)]

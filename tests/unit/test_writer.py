@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from functions import aws
 from functions.messages import decode_json, encode_json
 from functions.model import ErrorType, MessageAttribute
 from functions.writer import handler as writer
@@ -41,34 +40,6 @@ def dlq(world: World) -> list[dict[str, Any]]:
         | {"body": m["Body"]}
         for m in world.receive_all(world.dlq_url)
     ]
-
-
-@pytest.fixture
-def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None]]:
-    """Make PutItem fail, after the SDK's retries, for chosen account ids (a botocore before-call hook on the
-    writer's real client: the writer's code runs unchanged)."""
-    client = aws.client("dynamodb")
-    registered: list[Callable[..., Any]] = []
-
-    def install(account_ids: Iterable[str], code: str = "ProvisionedThroughputExceededException") -> None:
-        doomed = set(account_ids)
-
-        def hook(params: dict[str, Any], **_: Any) -> Any:
-            request = json.loads(params["body"])
-            if request["TableName"] == world.account_table and request["Item"]["account_id"]["S"] in doomed:
-                http = type("Response", (), {"status_code": 400, "headers": {}})()
-                return http, {
-                    "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                }
-            return None
-
-        client.meta.events.register("before-call.dynamodb.PutItem", hook)
-        registered.append(hook)
-
-    yield install
-    for hook in registered:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
 
 
 def test_one_record_body_is_written_with_source_and_exact_balance(world: World, context: FakeContext) -> None:

@@ -155,8 +155,11 @@ def _balance(value: Any) -> Decimal:
     if not number.is_finite():
         raise _Reject(f"not a finite decimal: {_show(value)}")
     if number.is_zero():
-        # -0 and 0 are the same balance; keep the scale ('0.00') but drop the sign.
-        return number.copy_abs()
+        # -0 and 0 are the same balance; keep a sensible scale ('0.00') but drop the sign. A zero with an
+        # exponent outside DynamoDB's range ('0e999999999') is stored as 0: boto3 could not read it back.
+        exponent = int(number.as_tuple().exponent)
+        in_range = MIN_BALANCE_ADJUSTED_EXPONENT <= exponent <= MAX_BALANCE_ADJUSTED_EXPONENT
+        return number.copy_abs() if in_range else Decimal(0)
     # Every coefficient digit appears in str(number), so a short string means few digits: the common case
     # skips as_tuple(), which costs more than all the other checks together.
     if len(str(number)) > MAX_BALANCE_DIGITS:

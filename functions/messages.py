@@ -110,6 +110,8 @@ def parse_body(body: str) -> Body:
         value = decode_json(body)
     except ValueError as error:  # JSONDecodeError, and int-too-long / NaN refusals
         raise MalformedMessage(f"body is not JSON: {error}") from None
+    except RecursionError:  # a permanent property of the body: retrying would cycle it through the DLQ
+        raise MalformedMessage("body is nested too deeply to parse") from None
     if isinstance(value, list):
         return Body(value, None, "array")
     if isinstance(value, dict):

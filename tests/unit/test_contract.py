@@ -79,6 +79,7 @@ def test_null_optional_fields_take_their_defaults() -> None:
         pytest.param(42, Decimal(42), id="integer"),
         pytest.param("-0", Decimal("0"), id="negative-zero"),
         pytest.param(Decimal("-0.00"), Decimal("0.00"), id="negative-zero-scale-kept"),
+        pytest.param("0e999999999", Decimal("0"), id="zero-with-an-exponent-dynamodb-cannot-hold"),
         pytest.param("1" + "0" * 45, Decimal("1E+45"), id="trailing-zeros-beyond-38-digits"),
         pytest.param("9" * 38, Decimal("9" * 38), id="38-digits"),
     ],

@@ -145,8 +145,9 @@ def test_a_single_invalid_record_keeps_its_body_verbatim(world: World, context: 
         ),
         ('{"records": {"a": 1}}', "envelope: 'records' is a JSON object, expected an array"),
         ('[{"balance": NaN}]', "body is not JSON: NaN is not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "body is nested too deeply to parse"),
     ],
-    ids=["not-json", "scalar", "envelope-records-not-array", "nan"],
+    ids=["not-json", "scalar", "envelope-records-not-array", "nan", "nested-100000-deep"],
 )
 def test_malformed_body_is_an_invalid_message(
     world: World, context: FakeContext, body: str, reason: str

@@ -33,7 +33,13 @@ from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from cli.local.server import PUT_ITEM_TARGET, PutItemWatch, fault_response
+from cli.local.server import (
+    DYNAMODB_WRITE_TARGETS,
+    DYNAMODB_WRITES,
+    PUT_ITEM_TARGET,
+    PutItemWatch,
+    fault_response,
+)
 
 BRIDGE_HOST = "localhost"
 """The handlers' name for the emulator. Should the bridge ever decline a request, it still reaches the same
@@ -67,9 +73,20 @@ class InProcessBridge:
             return None  # unsigned: let it go over HTTP, where moto's server knows what to do
         with self._count_lock:
             self.requests += 1
+        target = request.headers.get("X-Amz-Target")
+        if isinstance(target, bytes):
+            target = target.decode()
+        if target in DYNAMODB_WRITE_TARGETS:
+            with DYNAMODB_WRITES:
+                return self._answer(request, scope, target)
+        return self._answer(request, scope, target)
+
+    def _answer(
+        self, request: AWSPreparedRequest, scope: re.Match[str], target: str | None
+    ) -> AWSResponse | None:
         original_url = request.url
         names = None
-        if request.headers.get("X-Amz-Target") in (PUT_ITEM_TARGET, PUT_ITEM_TARGET.encode()):
+        if target == PUT_ITEM_TARGET:
             fault, names = self._watch.admit(_body(request))
             if fault is not None:
                 return _response(original_url, *fault_response(fault))

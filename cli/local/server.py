@@ -26,6 +26,20 @@ from cli.local.faults import Fault, FaultSwitch
 from cli.local.ports import HOST
 
 PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
+DYNAMODB_WRITE_TARGETS = frozenset(
+    f"DynamoDB_20120810.{operation}"
+    for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+)
+
+DYNAMODB_WRITES = threading.Lock()
+"""One DynamoDB write at a time, at both doors of the emulator (HTTP here, ``cli.local.inprocess``).
+
+moto evaluates a ``ConditionExpression`` and then writes, with nothing in between to stop a concurrent
+write: two conditional writes can both pass their check. DynamoDB makes each conditional write atomic, and
+the pipeline relies on it twice — the writer's ``updated_at`` guard and ``replay-dlq``'s claim on a LogTable
+item (two operators replaying at once must not both win). Serialising writes costs little here: moto runs
+under one GIL anyway.
+"""
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -92,7 +106,8 @@ class PutItemWatch:
 
 
 class EmulatorGate:
-    """WSGI middleware in front of moto: applies :class:`PutItemWatch` to DynamoDB ``PutItem`` requests.
+    """WSGI middleware in front of moto: applies :class:`PutItemWatch` to DynamoDB ``PutItem`` requests and
+    runs every DynamoDB write under :data:`DYNAMODB_WRITES`.
 
     Only those are looked at (their ``X-Amz-Target`` header says so); everything else goes straight to moto
     with its body untouched.
@@ -103,15 +118,22 @@ class EmulatorGate:
         self._watch = watch
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("HTTP_X_AMZ_TARGET") != PUT_ITEM_TARGET:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target not in DYNAMODB_WRITE_TARGETS:
             return self._app(environ, start_response)
+        with DYNAMODB_WRITES:
+            if target != PUT_ITEM_TARGET:
+                return list(self._app(environ, start_response))
+            return self._put_item(environ, start_response)
+
+    def _put_item(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
         environ["wsgi.input"] = io.BytesIO(body)
         fault, names = self._watch.admit(body)
         if fault is not None:
             return _refuse(fault, start_response)
         if names is None:
-            return self._app(environ, start_response)
+            return list(self._app(environ, start_response))
         status: list[str] = []
 
         def capture(status_line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -328,6 +330,43 @@ def test_fault_switch_answers_with_dynamodbs_own_error(stack: LocalStack, error:
     stack.faults.clear()
     dynamodb.put_item(TableName=table, Item={"account_id": {"S": faulty}})
     assert "Item" in dynamodb.get_item(TableName=table, Key={"account_id": {"S": faulty}})
+
+
+@pytest.mark.parametrize("door", ["http", "in-process"])
+def test_concurrent_conditional_writes_of_one_key_have_one_winner(stack: LocalStack, door: str) -> None:
+    """As in DynamoDB, a conditional write is atomic: of many concurrent ``attribute_not_exists`` writes of
+    the same key, one wins. moto alone checks then writes with nothing in between; replay-dlq's claim and the
+    writer's ``updated_at`` guard rely on the emulator serialising writes, at both of its doors."""
+    endpoint = stack.endpoint_url if door == "http" else stack.handler_endpoint_url
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    single_attempt = Config(retries={"total_max_attempts": 1})
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=single_attempt)
+    table = stack.outputs["account_table"]
+
+    def claim(key: str, contender: int) -> bool:
+        try:
+            dynamodb.put_item(
+                TableName=table,
+                Item={"account_id": {"S": key}, "contender": {"N": str(contender)}},
+                ConditionExpression="attribute_not_exists(account_id)",
+            )
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+        return True
+
+    # Switch threads every microsecond (default 5 ms) so that, without the emulator's lock, contenders
+    # interleave between moto's check and its write within a few races.
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for race in range(20):
+                key = f"race-{door}-{race}"
+                winners = sum(pool.map(lambda contender, key=key: claim(key, contender), range(8)))
+                assert winners == 1, f"{key}: {winners} concurrent conditional writes succeeded"
+    finally:
+        sys.setswitchinterval(switch_interval)
 
 
 def test_fault_rate_refuses_a_seeded_share_and_leaves_other_tables_alone(stack: LocalStack) -> None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.contract import format_timestamp, normalise_with_stats
+from functions.contract import format_timestamp, normalise_many_with_stats
 from functions.errors import InvalidRecord
 from functions.messages import (
     ERROR_ATTRIBUTES_HEADROOM,
@@ -27,12 +27,14 @@ from functions.messages import (
     failure_message,
 )
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
-from functions.transformer.reader import ParseFailure, ReadableStream, RecordReader
+from functions.transformer.reader import ParseFailure, ReadableStream, Record, RecordReader
 
 EXCERPT_CHARS = 2048
 """How much of an oversized record travels in its RecordTooLarge message."""
 GROUP = 64
 """Records encoded per JSON-encoder call (see ``EnvelopePacker.add_group``)."""
+BLOCK = 512
+"""Records normalised per ``normalise_many`` call: the contract checks a block column by column, in C."""
 
 
 @dataclass(kw_only=True)
@@ -110,17 +112,37 @@ def transform_stream(
             {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]},
         )
 
-    def add_group(group: list[tuple[int, int | None, Any]]) -> None:
-        encoded = encode_json([value for _, _, value in group])[1:-1]
-        if len(encoded) > record_limit or not packer.add_group(encoded, len(group)):
-            for number, line, value in group:  # at an envelope's edge, or a large record among them
-                add_one(number, line, value)
+    def add_group(items: list[Record], values: list[Any]) -> None:
+        encoded = encode_json(values)[1:-1]
+        if len(encoded) > record_limit or not packer.add_group(encoded, len(values)):
+            for (number, _, line), value in zip(items, values, strict=True):  # at an envelope's edge, or a
+                add_one(number, line, value)  # large record among them: one at a time
 
-    # Hot loop: counters are locals, records are encoded GROUP at a time.
-    group: list[tuple[int, int | None, Any]] = []
-    records = valid = dropped = 0
+    counts = [0, 0]  # valid records, unknown keys they dropped
+
+    def add_block(block: list[Record]) -> None:
+        """Normalise a block, then encode it GROUP records at a time: valid records normalised, the others
+        raw (the writer records each failure with its reasons)."""
+        raws = [value for _, value, _ in block]
+        results, dropped = normalise_many_with_stats(raws, now=now)
+        invalid = list(map(type, results)).count(InvalidRecord)
+        if invalid:
+            results = [
+                raw if result.__class__ is InvalidRecord else result
+                for raw, result in zip(raws, results, strict=True)
+            ]
+        for start in range(0, len(block), GROUP):
+            add_group(block[start : start + GROUP], results[start : start + GROUP])
+        counts[0] += len(block) - invalid
+        counts[1] += dropped
+
+    block: list[Record] = []
+    records = 0
     for item in reader:
         if item.__class__ is ParseFailure:
+            if block:  # what was read before the failure is sent first, in order
+                add_block(block)
+                block = []
             report.unreadable += 1
             before = f"after record {item.records_before}" if item.records_before else "before any record"
             reason = f"{source}: {item.reason} at {item.position} ({before})"
@@ -130,25 +152,17 @@ def transform_stream(
                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt},
             )
             continue
-        number, value, line = item
         records += 1
-        try:
-            record, unknown = normalise_with_stats(value, now=now)
-        except InvalidRecord:
-            group.append((number, line, value))  # raw: the writer records the failure with its reasons
-        else:
-            valid += 1
-            dropped += unknown
-            group.append((number, line, record))
-        if len(group) == GROUP:
-            add_group(group)
-            group = []
-    if group:
-        add_group(group)
+        block.append(item)
+        if len(block) == BLOCK:
+            add_block(block)
+            block = []
+    if block:
+        add_block(block)
     packer.flush()
     sender.flush()
+    valid, report.dropped_keys = counts
     report.records, report.valid, report.invalid = records, valid, records - valid
-    report.dropped_keys = dropped
     report.messages = sender.sent
     report.send_calls = sender.calls
     report.bytes_read = reader.bytes_read

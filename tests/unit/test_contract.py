@@ -12,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from functions.contract import FIELDS, json_schema, normalise, normalise_with_stats
+from functions.contract import (
+    FIELDS,
+    format_timestamp,
+    json_schema,
+    normalise,
+    normalise_many,
+    normalise_many_with_stats,
+    normalise_with_stats,
+)
 from functions.errors import InvalidRecord
 from functions.messages import decode_json, encode_json
 from tests.unit.conftest import record
@@ -275,3 +283,126 @@ def test_schema_admits_every_generated_valid_record(raw: dict[str, Any]) -> None
     normalised = normalise(raw, now=NOW)
     as_json = decode_json(encode_json(normalised))
     assert jsonschema.Draft202012Validator(json_schema()).is_valid(json.loads(json.dumps(as_json)))
+
+
+# --- normalise_many: the block (columnar) path gives exactly what normalise gives, record by record ------
+
+_whitespace = st.sampled_from([" ", "  ", "\t", "\n", "\u00a0", "\u2028", "\x1f", "\u3000"])
+_wild_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+_zones = st.sampled_from(["", "Z", "z", "+00:00", "-00:00", "+02:00", "-05:00", "+23:00", "+24:00", "+05:30"])
+_timestamps = st.builds(
+    lambda year, month, day, sep, hour, minute, second, fraction, zone: (
+        f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
+    ),
+    st.sampled_from([0, 1, 2024, 2025, 9999]),
+    st.integers(1, 13),
+    st.integers(1, 32),
+    st.sampled_from(["T", "t", " ", "_"]),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.sampled_from(["", ".1", ".123456", ".1234567"]),
+    _zones,
+)
+
+
+def _clean_or_wild(clean: st.SearchStrategy[Any], *wild: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Mostly values the block path takes whole, sometimes anything, so both paths and their mix run."""
+    return st.one_of(clean, clean, clean, *wild, st.none(), _wild_text, st.integers(-5, 5))
+
+
+def _padded(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda a, v, b: a + v + b, st.just("") | _whitespace, values, st.just("") | _whitespace)
+
+
+_FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "account_id": _clean_or_wild(st.from_regex(r"\A[A-Za-z0-9_.\-]{1,65}\Z"), _padded(st.just("a b"))),
+    "name": _clean_or_wild(
+        st.lists(st.text(_letters, min_size=1, max_size=5), min_size=1, max_size=4).map(" ".join),
+        st.lists(st.one_of(st.text(_letters, min_size=1, max_size=4), _whitespace), max_size=6).map("".join),
+    ),
+    "email": _clean_or_wild(
+        st.from_regex(r"\A[a-zA-Z0-9.+\-]{1,8}@[a-zA-Z0-9]{1,6}\.(?:[a-zA-Z]{1,4}|xn--[a-z0-9]{1,4})\Z"),
+        _padded(st.just("A@B.co")),
+        st.just("\u0130@x.com"),
+        st.just("a\u03a3@x.com"),
+    ),
+    "balance": _clean_or_wild(
+        st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.sampled_from([Decimal("0"), Decimal("-0.00"), Decimal("1E+5"), Decimal("0.0000001"), 1.5, True]),
+        st.from_regex(r"\A\s?-?\d{1,40}(\.\d{0,3})?\Z"),
+    ),
+    "currency": _clean_or_wild(
+        st.sampled_from(["usd", "EUR", "gbp", "Chf"]),
+        _padded(st.just("usd")),
+        st.sampled_from(["\ufb00a", "US"]),
+    ),
+    "status": _clean_or_wild(
+        st.sampled_from(["active", "Suspended", "CLOSED"]), _padded(st.just("closed")), st.just("gone")
+    ),
+    "updated_at": _clean_or_wild(_timestamps, _padded(_timestamps)),
+}
+
+
+@st.composite
+def _mixed_record(draw: st.DrawFn) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for field in FIELDS:
+        spelling = draw(st.sampled_from(["name", "camel", "both", "both-differ", "absent"]))
+        value = draw(_FIELD_VALUES[field.name])
+        if spelling == "absent":
+            continue
+        if spelling in ("name", "both", "both-differ"):
+            raw[field.name] = value
+        if spelling in ("camel", "both", "both-differ"):
+            raw[field.camel] = draw(_FIELD_VALUES[field.name]) if spelling == "both-differ" else value
+    if draw(st.booleans()):
+        raw["extra"] = 1
+    return raw
+
+
+def _outcome(raw: Any) -> tuple[str, int]:
+    try:
+        record, dropped = normalise_with_stats(raw, now=NOW)
+    except InvalidRecord as invalid:
+        return f"invalid: {invalid}", 0
+    return repr(record), dropped  # repr: Decimal('1.0') and Decimal('1.00') must not pass for each other
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.lists(_mixed_record(), min_size=1, max_size=12),
+        st.lists(_valid_records, min_size=1, max_size=12),
+        st.lists(st.one_of(_valid_records, st.integers(), st.lists(st.integers(), max_size=2)), max_size=4),
+    )
+)
+def test_normalise_many_equals_normalise_record_by_record(raws: list[Any]) -> None:
+    # GIVEN a block of records, valid and invalid, clean and messy, in both spellings
+    expected = [_outcome(raw) for raw in raws]
+    # WHEN the block is normalised at once
+    results, dropped = normalise_many_with_stats(raws, now=NOW)
+    # THEN each result is what normalise gives (or the InvalidRecord it raises, with the same reasons)
+    actual = [
+        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result) for result in results
+    ]
+    assert actual == [outcome for outcome, _ in expected]
+    assert dropped == sum(unknown for _, unknown in expected)
+    assert [repr(r) for r in normalise_many(raws, now=NOW)] == [repr(r) for r in results]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_timestamps)
+def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
+    try:
+        expected = format_timestamp(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        expected = None
+    result = normalise_many([record(updated_at=text)], now=NOW)[0]
+    if expected is None:
+        assert isinstance(result, InvalidRecord)
+    else:
+        assert not isinstance(result, InvalidRecord)
+        assert result["updated_at"] == expected
+        assert normalise(record(updated_at=text), now=NOW)["updated_at"] == expected

@@ -6,7 +6,15 @@ Body shapes (DESIGN.md section 4), all accepted by the writer:
 * a JSON array of records;
 * an envelope ``{"source": "...", "records": [...]}`` (what the transformer sends).
 
-An object with a ``records`` key is an envelope; any other object is one record.
+An object whose keys are ``records`` (and optionally ``source``) is an envelope; any other object is one
+record, so a record that happens to carry an unknown ``records`` key is a record, its extra key dropped
+(DESIGN.md section 3: unknown keys are never an error).
+
+**Provenance.** Where records came from is the message's ``source`` *attribute*, never the body: the
+transformer sets it on every message it sends (``s3://bucket/key``), replays keep it, and a message without
+one came through ``POST /writer`` (API Gateway's SQS integration sends the body alone), so its records are
+``api`` whatever an envelope in the body claims. Otherwise a client of the API could make its records look
+like a bucket's in AccountTable and LogTable.
 
 **Pre-failed messages.** The transformer sometimes knows a failure before any record reaches the writer: an
 S3 object that cannot be parsed (``UnreadableFile``), or one record too large for a message
@@ -77,9 +85,11 @@ _ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=_encode_default
 )
 # JSONEncoder.encode builds a new C encoder on every call, a third of the cost for a small record: build the
-# C encoder once (check_circular off: records come from a JSON parser and cannot be cyclic).
+# C encoder once (check_circular off: records come from a JSON parser and cannot be cyclic). Its ``default``
+# is ``Decimal.__str__`` itself, a C call per balance instead of a Python one; it raises TypeError for any
+# other type, and encode_json then lets the Python encoder raise with the message naming the type.
 _C_ENCODER = (
-    c_make_encoder(None, _encode_default, encode_basestring_ascii, None, ":", ",", False, False, False)
+    c_make_encoder(None, Decimal.__str__, encode_basestring_ascii, None, ":", ",", False, False, False)
     if c_make_encoder is not None
     else None
 )
@@ -89,14 +99,21 @@ def encode_json(value: Any) -> str:
     """Compact, ASCII-only JSON (``len(text)`` is its UTF-8 size), ``Decimal`` as exact strings."""
     if _C_ENCODER is None or value.__class__ is str:  # the C encoder wants a container at the top level
         return _ENCODER.encode(value)
-    return "".join(_C_ENCODER(value, 0))
+    try:
+        return "".join(_C_ENCODER(value, 0))
+    except TypeError:  # not JSON serialisable: the same refusal, worded by _encode_default
+        return _ENCODER.encode(value)
 
 
 # --- bodies ------------------------------------------------------------------------------------------------
 
 
+_ENVELOPE_KEYS = frozenset({"source", "records"})
+
+
 class Body(NamedTuple):
-    """A parsed WriterQueue body: its records and the source the body names (envelopes only)."""
+    """A parsed WriterQueue body: its records and the source the body names (envelopes only; informative,
+    not trusted: see :func:`resolve_source`)."""
 
     records: list[Any]
     source: str | None
@@ -115,7 +132,7 @@ def parse_body(body: str) -> Body:
     if isinstance(value, list):
         return Body(value, None, "array")
     if isinstance(value, dict):
-        if "records" not in value:
+        if "records" not in value or not value.keys() <= _ENVELOPE_KEYS:
             return Body([value], None, "record")
         records, source = value["records"], value.get("source")
         if not isinstance(records, list):
@@ -153,9 +170,9 @@ def string_attributes(message_attributes: Mapping[str, Any] | None) -> dict[str,
     return values
 
 
-def resolve_source(body_source: str | None, attributes: Mapping[str, str]) -> str:
-    """Where records came from: the envelope's own ``source``, else the ``source`` attribute, else the API."""
-    return body_source or attributes.get(MessageAttribute.SOURCE) or API_SOURCE
+def resolve_source(attributes: Mapping[str, str]) -> str:
+    """Where records came from: the ``source`` attribute, else the API (module docstring, "Provenance")."""
+    return attributes.get(MessageAttribute.SOURCE) or API_SOURCE
 
 
 # --- outgoing messages -------------------------------------------------------------------------------------
@@ -231,7 +248,9 @@ class EnvelopePacker:
     ) -> None:
         self._prefix = '{"source":' + encode_json(source) + ',"records":['
         self._suffix = "]}"
-        self._overhead = len(self._prefix) + len(self._suffix)
+        self._attributes = {MessageAttribute.SOURCE.value: source}
+        """Provenance travels as an attribute (module docstring); SQS counts it in the message's size."""
+        self._overhead = len(self._prefix) + len(self._suffix) + attributes_size(self._attributes)
         self._emit = emit
         self._limit = limit
         self._parts: list[str] = []
@@ -276,7 +295,7 @@ class EnvelopePacker:
         if not self._parts:
             return
         body = self._prefix + ",".join(self._parts) + self._suffix
-        self._emit(OutgoingMessage(body, {}, self._size))
+        self._emit(OutgoingMessage(body, self._attributes, self._size))
         self.messages += 1
         self._parts = []
         self._size = self._overhead

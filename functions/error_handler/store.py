@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from functions import aws
-from functions.errors import MalformedMessage, MissingSetting
-from functions.messages import parse_body, resolve_source
+from functions.errors import MissingSetting
+from functions.messages import resolve_source
 from functions.model import DEFAULT_LOG_RETENTION_DAYS, ErrorType, LogStatus, MessageAttribute
 from functions.timestamps import format_timestamp
 
@@ -67,7 +67,7 @@ def log_item(message: DlqMessage, *, retention_days: int, now: datetime | None =
         "day": {"S": failed_at[:10]},
         "error_type": {"S": error_type},
         "error_message": {"S": error_message},
-        "source": {"S": attributes.get(MessageAttribute.SOURCE) or _body_source(message.body)},
+        "source": {"S": resolve_source(attributes)},
         "body": {"S": message.body},
         "receive_count": {"N": str(message.receive_count)},
         "status": {"S": LogStatus.NEW.value},
@@ -77,15 +77,6 @@ def log_item(message: DlqMessage, *, retention_days: int, now: datetime | None =
         if attributes.get(name):
             item[name.value] = {"S": attributes[name]}
     return item
-
-
-def _body_source(body: str) -> str:
-    """A redriven message has no source attribute: an envelope names its source, anything else came from
-    the API."""
-    try:
-        return resolve_source(parse_body(body).source, {})
-    except MalformedMessage:
-        return resolve_source(None, {})
 
 
 def store(item: dict[str, Any], table: str) -> bool:

@@ -92,12 +92,12 @@ def handle_message(
     try:
         body = parse_body(message.body)
     except MalformedMessage as error:
-        source = resolve_source(None, attributes)
+        source = resolve_source(attributes)
         result = MessageResult(message.message_id, source, "malformed")
         _to_dlq(result, config, [(message.body, ErrorType.MALFORMED_MESSAGE, str(error))], message, stamp)
         return result
 
-    source = resolve_source(body.source, attributes)
+    source = resolve_source(attributes)
     result = MessageResult(message.message_id, source, body.shape)
     valid: list[dict[str, Any]] = []
     invalid: list[tuple[str, ErrorType, str]] = []
@@ -153,7 +153,7 @@ def _to_dlq(
 def _forward_prefailed(message: WriterMessage, config: WriterSettings, stamp: str) -> MessageResult:
     """A verdict the transformer already reached (functions.messages, "pre-failed"): forward it as is."""
     attributes = message.attributes
-    source = resolve_source(None, attributes)
+    source = resolve_source(attributes)
     result = MessageResult(message.message_id, source, "pre-failed")
     error_type = attributes[MessageAttribute.ERROR_TYPE]
     reason = attributes.get(MessageAttribute.ERROR_MESSAGE, error_type)

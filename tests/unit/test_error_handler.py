@@ -66,8 +66,9 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
 
 
 def test_message_without_error_type_is_retries_exhausted(world: World, context: FakeContext) -> None:
+    # GIVEN a transformer envelope the queue's redrive moved to the DLQ (attributes travel with it)
     body = json.dumps({"source": "s3://bucket/f.json", "records": [record("r")]})
-    error_handler.handler(sqs_event([dlq_message(body, "redriven", 2)]), context)
+    error_handler.handler(sqs_event([dlq_message(body, "redriven", 2, source="s3://bucket/f.json")]), context)
     [item] = [plain(i) for i in world.log_items()]
     assert item["error_type"] == ErrorType.RETRIES_EXHAUSTED
     assert item["source"] == "s3://bucket/f.json"
@@ -111,3 +112,16 @@ def test_bad_retention_setting_is_named(
     failed = error_handler.handler(sqs_event([dlq_message("{}", "m")]), context)
     assert failed == {"batchItemFailures": [{"itemIdentifier": "m"}]}
     assert world.log_items() == []
+
+
+def test_an_envelope_posted_through_the_api_is_logged_as_api_whatever_it_claims(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a POSTed envelope (no source attribute: API Gateway sends the body alone) that names a bucket
+    body = json.dumps({"source": "s3://someone-elses-bucket/f.json", "records": [record("r")]})
+    # WHEN the redrive brings it to the error handler
+    error_handler.handler(sqs_event([dlq_message(body, "spoofed", 2)]), context)
+    # THEN its provenance is the API, and the body is kept verbatim as evidence
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["source"] == "api"
+    assert item["body"] == body

@@ -18,14 +18,20 @@ from functions.transformer.reader import FileShape
 from tests.unit.conftest import FakeContext, World, load_event, record, s3_event
 
 
+def is_failure(message: dict[str, Any]) -> bool:
+    """A pre-failed message carries an ``error_type`` attribute; an envelope carries only its ``source``."""
+    return "error_type" in (message.get("MessageAttributes") or {})
+
+
 def envelopes(world: World) -> list[dict[str, Any]]:
-    return [m for m in world.receive_all(world.writer_queue_url) if "MessageAttributes" not in m]
+    return [m for m in world.receive_all(world.writer_queue_url) if not is_failure(m)]
 
 
 def records_sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for m in messages:
-        if "MessageAttributes" not in m:
+        if not is_failure(m):
+            assert m["MessageAttributes"]["source"]["StringValue"] == decode_json(m["Body"])["source"]
             out += decode_json(m["Body"])["records"]
     return out
 
@@ -34,7 +40,7 @@ def failures(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
     return [
         {name: value["StringValue"] for name, value in m["MessageAttributes"].items()} | {"body": m["Body"]}
         for m in messages
-        if "MessageAttributes" in m
+        if is_failure(m)
     ]
 
 
@@ -217,12 +223,13 @@ def test_a_record_over_the_message_limit_becomes_a_precise_failure() -> None:
     sink = CountingSink()
     report = transform_stream(io.BytesIO(data), source="s3://b/big.json", sink=sink)
     entries = [entry for call in sink.calls for entry in call]
-    [failure] = [entry for entry in entries if "MessageAttributes" in entry]
-    [envelope] = [entry for entry in entries if "MessageAttributes" not in entry]
+    [failure] = [entry for entry in entries if is_failure(entry)]
+    [envelope] = [entry for entry in entries if not is_failure(entry)]
     assert [r["account_id"] for r in decode_json(envelope["MessageBody"])["records"]] == ["small"]
     attributes = {k: v["StringValue"] for k, v in failure["MessageAttributes"].items()}
     assert attributes["error_type"] == ErrorType.RECORD_TOO_LARGE
-    limit = MAX_MESSAGE_BYTES - len('{"source":"s3://b/big.json","records":[]}') - 4096
+    source_attribute = len("source") + len("String") + len("s3://b/big.json")  # SQS counts attributes too
+    limit = MAX_MESSAGE_BYTES - len('{"source":"s3://b/big.json","records":[]}') - source_attribute - 4096
     assert attributes["error_message"].startswith("record 2: 300")
     assert f"bytes, over the {limit}-byte limit for one record" in attributes["error_message"]
     assert attributes["error_message"].endswith("the record stays in s3://b/big.json")

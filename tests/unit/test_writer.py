@@ -70,11 +70,29 @@ def test_array_and_envelope_bodies_write_every_record(world: World, context: Fak
     run(
         context,
         message([record("arr-1"), record("arr-2")]),
-        message({"source": "s3://bucket/file.json", "records": [record("env-1")]}),
+        message({"source": "s3://bucket/file.json", "records": [record("env-1")]}, source="s3://bucket/file.json"),
     )
     accounts = world.accounts()
     assert set(accounts) == {"arr-1", "arr-2", "env-1"}
     assert accounts["env-1"]["source"] == {"S": "s3://bucket/file.json"}
+    assert accounts["arr-1"]["source"] == {"S": "api"}
+
+
+def test_provenance_is_the_source_attribute_never_what_a_posted_body_claims(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an envelope POSTed through the API (no attributes) that claims to come from a bucket,
+    # and a record that merely carries an unknown key named "records"
+    spoofed = {"source": "s3://someone-elses-bucket/f.json", "records": [record("spoof")]}
+    odd = record("odd") | {"records": "legacy-field"}
+    # WHEN the writer processes them
+    failed = run(context, message(spoofed), message(odd))
+    # THEN both are written as records that came from the API; the unknown key is dropped
+    assert failed == []
+    accounts = world.accounts()
+    assert accounts["spoof"]["source"] == {"S": "api"}
+    assert accounts["odd"]["source"] == {"S": "api"}
+    assert "records" not in accounts["odd"]
 
 
 def test_a_duplicate_is_stale_and_changes_nothing(world: World, context: FakeContext, capsys: Any) -> None:
@@ -109,8 +127,8 @@ def test_invalid_record_goes_to_the_dlq_with_its_reason_and_the_message_is_ackno
     # GIVEN an envelope with one valid and one invalid record
     bad = {"accountId": "x", "name": "", "email": "nope", "balance": "abc", "currency": "EUR"}
     body = {"source": "s3://bucket/f.json", "records": [record("good"), bad]}
-    # WHEN processed
-    failed = run(context, message(body, "msg-1"))
+    # WHEN processed (as the transformer sends it: provenance in the source attribute)
+    failed = run(context, message(body, "msg-1", source="s3://bucket/f.json"))
     # THEN the message is not failed, the valid record is written, the invalid one is in the DLQ, alone
     assert failed == []
     assert set(world.accounts()) == {"good"}

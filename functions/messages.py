@@ -85,11 +85,9 @@ _ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=True, allow_nan=False, default=_encode_default
 )
 # JSONEncoder.encode builds a new C encoder on every call, a third of the cost for a small record: build the
-# C encoder once (check_circular off: records come from a JSON parser and cannot be cyclic). Its ``default``
-# is ``Decimal.__str__`` itself, a C call per balance instead of a Python one; it raises TypeError for any
-# other type, and encode_json then lets the Python encoder raise with the message naming the type.
+# C encoder once (check_circular off: records come from a JSON parser and cannot be cyclic).
 _C_ENCODER = (
-    c_make_encoder(None, Decimal.__str__, encode_basestring_ascii, None, ":", ",", False, False, False)
+    c_make_encoder(None, _encode_default, encode_basestring_ascii, None, ":", ",", False, False, False)
     if c_make_encoder is not None
     else None
 )
@@ -99,10 +97,7 @@ def encode_json(value: Any) -> str:
     """Compact, ASCII-only JSON (``len(text)`` is its UTF-8 size), ``Decimal`` as exact strings."""
     if _C_ENCODER is None or value.__class__ is str:  # the C encoder wants a container at the top level
         return _ENCODER.encode(value)
-    try:
-        return "".join(_C_ENCODER(value, 0))
-    except TypeError:  # not JSON serialisable: the same refusal, worded by _encode_default
-        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 # --- bodies ------------------------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ Semantics copied from Lambda, because the pipeline's failure handling depends on
   run concurrently with each other.
 * S3 → transformer is an asynchronous invoke in AWS: the notification waits in an internal queue, the key is
   passed on encoded as S3 encodes it, and a handler that raises is retried twice more (Lambda's async retry
-  policy) before the event is given up — counted, and logged to the functions' log, never silently.
+  policy) before the event is given up — then, as the Pulumi program's on-failure destination does in AWS,
+  Lambda's invocation record (the event, the condition, the last error) goes to the DLQ, where the error
+  handler records it in LogTable. Counted, and logged to the functions' log: never silent.
 
 Queues are polled continuously (moto's SQS slows down with depth) with 1-second long polls: moto wakes a
 waiting receive as soon as a message is sent, an idle poller costs one request a second (short polls in a
@@ -31,6 +33,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +71,9 @@ class Route:
     s3_notifications: bool = False
     """The queue holds S3 notifications: invoke asynchronously with an S3 event, one at a time."""
     alias: str | None = None
+    on_failure_queue_url: str | None = None
+    """Asynchronous invokes only: where a given-up event's invocation record goes (Lambda's on-failure
+    destination)."""
 
 
 class Counters:
@@ -242,7 +248,7 @@ class Dispatcher:
         self.counters.add(f"{route.name}.objects", len(event["Records"]))
         try:
             self._invoke(route, event)
-        except Exception:
+        except Exception as error:
             attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
             if attempts < ASYNC_MAX_ATTEMPTS:
                 self._release(route.queue_url, [message])
@@ -250,6 +256,11 @@ class Dispatcher:
             keys = [record["s3"]["object"]["key"] for record in event["Records"]]
             logger.error("%s failed %d times on %s; event given up", route.function_name, attempts, keys)
             self.counters.add(f"{route.name}.given_up")
+            if route.on_failure_queue_url:
+                record = invocation_record(route, event, error, attempts=attempts, region=self._region)
+                # Sent before the notification is deleted: a crash in between repeats the record, never
+                # loses it (the error handler stores one LogTable item per DLQ message id).
+                self._sqs.send_message(QueueUrl=route.on_failure_queue_url, MessageBody=json.dumps(record))
         self._acknowledge(route.queue_url, [message])
 
     # --- invocation ---------------------------------------------------------------------------------------
@@ -287,6 +298,33 @@ class Dispatcher:
             handler = getattr(importlib.import_module(module_name), attribute)
             self._handlers[route.name] = handler
         return handler
+
+
+def invocation_record(
+    route: Route, event: Mapping[str, Any], error: BaseException, *, attempts: int, region: str
+) -> dict[str, Any]:
+    """What Lambda sends an on-failure destination for an asynchronous invoke it gave up on.
+
+    Same shape as AWS's (``requestContext.condition`` ``RetriesExhausted``, ``requestPayload`` = the event,
+    ``responsePayload`` = the error), so the error handler reads it the same way in both places.
+    """
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + ".000Z"
+    return {
+        "version": "1.0",
+        "timestamp": stamp,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{region}:123456789012:function:{route.function_name}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+        },
+    }
 
 
 def failed_message_ids(response: Any, batch_ids: set[str]) -> set[str]:

@@ -304,6 +304,7 @@ class LocalStack:
                 timeout_seconds=spec.TRANSFORMER_TIMEOUT_SECONDS,
                 memory_mb=spec.TRANSFORMER_MEMORY_MB,
                 s3_notifications=True,
+                on_failure_queue_url=resources.dlq_url,
             ),
             Route(
                 name="writer",

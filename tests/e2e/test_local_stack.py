@@ -173,6 +173,28 @@ def test_a_handler_that_raises_leaves_its_whole_batch_for_the_redrive(
     assert stack.counters()["writer.errors"] >= 1
 
 
+def test_an_s3_event_the_transformer_keeps_failing_reaches_the_dlq_as_lambdas_invocation_record(
+    stack: LocalStack, handlers: dict[str, Scripted]
+) -> None:
+    """Lambda's async retries (3 invokes in all), then the on-failure destination: the DLQ."""
+
+    def boom(event: dict[str, Any]) -> None:
+        raise MemoryError("killed at 512 MB")
+
+    handlers["transformer"].behaviour = boom
+    stack.client("s3").put_object(Bucket=stack.outputs["data_bucket"], Key="in/doomed file.json", Body=b"[]")
+    stack.wait_until_idle(15)
+
+    assert len(handlers["transformer"].records()) == 3
+    [body] = bodies(handlers["error_handler"])
+    record = json.loads(body)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestPayload"]["Records"][0]["s3"]["object"]["key"] == "in/doomed+file.json"
+    assert record["responsePayload"] == {"errorMessage": "killed at 512 MB", "errorType": "MemoryError"}
+    assert stack.counters()["transformer.given_up"] == 1
+
+
 def test_an_unknown_item_identifier_fails_the_whole_batch(
     stack: LocalStack, handlers: dict[str, Scripted]
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from functions.error_handler import handler as error_handler
 from functions.model import ErrorType, LogStatus
-from tests.unit.conftest import FakeContext, World, record, sqs_event
+from tests.unit.conftest import EVENTS, FakeContext, World, record, sqs_event
 
 
 def dlq_message(body: str, message_id: str, receive_count: int = 1, **attributes: str) -> dict[str, Any]:
@@ -124,4 +124,23 @@ def test_an_envelope_posted_through_the_api_is_logged_as_api_whatever_it_claims(
     # THEN its provenance is the API, and the body is kept verbatim as evidence
     [item] = [plain(i) for i in world.log_items()]
     assert item["source"] == "api"
+    assert item["body"] == body
+
+
+def test_a_transformer_event_lambda_gave_up_on_is_logged_against_its_object(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN the invocation record Lambda's on-failure destination puts in the DLQ (AWS's documented shape)
+    body = (EVENTS / "lambda_destination_failure.json").read_text()
+    # WHEN the error handler stores it
+    error_handler.handler(sqs_event([dlq_message(body, "gave-up", 1)]), context)
+    # THEN the item names the object (key decoded) and the last error, and tells the operator what to do
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["error_type"] == ErrorType.RETRIES_EXHAUSTED
+    assert item["source"] == "s3://data-bucket/in/deep fileç.json"
+    assert item["error_message"] == (
+        "serverless-pipeline-dev-transformer gave up on s3://data-bucket/in/deep fileç.json after 3 attempts "
+        "(RetriesExhausted): Runtime.ExitError: RequestId: e4b46cbf Error: Runtime exited with error: "
+        "signal: killed; upload the object again to retry"
+    )
     assert item["body"] == body

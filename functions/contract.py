@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise, repeat
+from operator import contains, is_
 from typing import Any, NamedTuple
 
 from functions.errors import FieldError, InvalidRecord
@@ -274,6 +276,36 @@ _MONTH_DAYS = frozenset(
     for day in range(1, days + 1)
 )
 """Month-days valid in every year (29 February is left to the per-value path)."""
+_UTC_SHIFT: dict[tuple[str, str], tuple[str, int]] = {
+    (f"{hour:02d}", zone): (f"{(hour - shift) % 24:02d}", (hour - shift) // 24)
+    for hour in range(24)
+    for shift, zone in [
+        (0, ""),
+        (0, "Z"),
+        *[
+            (sign * offset, f"{'+' if sign > 0 else '-'}{offset:02d}:00")
+            for offset in range(24)
+            for sign in (1, -1)
+        ],
+    ]
+}
+"""(local hour, whole-hour zone) → (UTC hour, days to add: -1, 0 or 1): a fixed table, built once."""
+_ORDERED_MONTH_DAYS = sorted(_MONTH_DAYS)
+_SHIFTED_MONTH_DAY: dict[tuple[str, int], str] = {
+    **{(month_day, 0): month_day for month_day in _MONTH_DAYS},
+    **{
+        (month_day, 1): following
+        for month_day, following in pairwise(_ORDERED_MONTH_DAYS)
+        if month_day != "02-28"  # 29 February or 1 March: the year decides
+    },
+    **{
+        (month_day, -1): previous
+        for previous, month_day in pairwise(_ORDERED_MONTH_DAYS)
+        if month_day != "03-01"
+    },
+}
+"""(month-day, days to add) → month-day, within one year and never across 29 February: a fixed table.
+What it lacks (a new year, a leap day) takes the per-value path."""
 _ZERO = Decimal(0)
 
 
@@ -360,14 +392,16 @@ def _updated_at_column(values: list[Any]) -> list[Any] | None:
     matches = _TIMESTAMP_LINE_RE.findall(text)
     if len(matches) != len(values):  # one match per line at most: every line has the fast shape
         return None
-    utc_hours, month_days = _UTC_HOUR, _MONTH_DAYS
+    shifts, month_days = _UTC_SHIFT, _SHIFTED_MONTH_DAY
     timestamps = []
     for index, (date, hour, rest, fraction, zone) in enumerate(matches):
-        utc_hour = utc_hours.get((hour, zone or None))
-        if utc_hour is not None and date[5:] in month_days and date[:4] != "0000":
-            timestamps.append(f"{date}T{utc_hour}{rest}.{fraction.ljust(6, '0')}Z")
-            continue
-        try:  # another UTC day, 29 February, an hour or offset out of range: the per-value path decides
+        shift = shifts.get((hour, zone))
+        if shift is not None and date[:4] != "0000":
+            month_day = month_days.get((date[5:], shift[1]))
+            if month_day is not None:
+                timestamps.append(f"{date[:5]}{month_day}T{shift[0]}{rest}.{fraction.ljust(6, '0')}Z")
+                continue
+        try:  # a new year, 29 February, an hour or offset out of range: the per-value path decides
             timestamps.append(_updated_at(values[index]))
         except _Reject:  # out of range near year 1 or 9999: the per-value path reports it
             return None
@@ -598,11 +632,12 @@ def normalise(raw: Mapping[str, Any], *, now: datetime | None = None) -> dict[st
 
 
 def _merge_spellings(
-    field: Field, values: list[Any], others: list[Any], errors: list[list[FieldError] | None]
+    field: Field, values: list[Any], others: list[Any], given: int, errors: list[list[FieldError] | None]
 ) -> list[Any]:
-    """One column from the snake_case and camelCase columns, with the per-record rules for both given."""
+    """One column from the snake_case and camelCase columns (``given`` values in both together), with the
+    per-record rules for a field given twice."""
     merged = [value if other is _MISSING else other for value, other in zip(values, others, strict=True)]
-    if values.count(_MISSING) + others.count(_MISSING) == len(values) and _MISSING not in merged:
+    if given == len(values) and not any(map(is_, merged, repeat(_MISSING))):
         return merged  # every record spells the field exactly one way
     merged = []
     for index, (value, other) in enumerate(zip(values, others, strict=True)):
@@ -680,15 +715,19 @@ def normalise_many_with_stats(
     columns: list[list[Any]] = []
     known = 0  # known keys present, over the block
     for field in FIELDS:
-        values = [raw.get(field.name, _MISSING) for raw in raws]
-        known += count - values.count(_MISSING)
-        if field.camel != field.name:
-            others = [raw.get(field.camel, _MISSING) for raw in raws]
-            absent = others.count(_MISSING)
-            if absent != count:
-                known += count - absent
-                only_camel = values.count(_MISSING) == count
-                values = others if only_camel else _merge_spellings(field, values, others, errors)
+        # Presence is counted with `in` (list.count would compare every value with ==: slow for Decimals).
+        name, camel = field.name, field.camel
+        given = sum(map(contains, raws, repeat(name, count)))
+        values = [raw.get(name, _MISSING) for raw in raws]
+        known += given
+        if camel != name:
+            given_camel = sum(map(contains, raws, repeat(camel, count)))
+            if given_camel:
+                known += given_camel
+                others = [raw.get(camel, _MISSING) for raw in raws]
+                values = (
+                    _merge_spellings(field, values, others, given + given_camel, errors) if given else others
+                )
         converted = field.column(values)
         columns.append(_convert_each(field, values, errors, now) if converted is None else converted)
     records: list[dict[str, Any] | InvalidRecord] = list(_assemble(columns))

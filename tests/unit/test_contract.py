@@ -13,16 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from functions.contract import (
+    FIELD_NAMES,
     FIELDS,
     format_timestamp,
     json_schema,
     normalise,
+    normalise_block,
     normalise_many,
     normalise_many_with_stats,
     normalise_with_stats,
 )
 from functions.errors import InvalidRecord
-from functions.messages import decode_json, encode_json
+from functions.messages import decode_json, encode_columns, encode_json
 from tests.unit.conftest import record
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -406,3 +408,16 @@ def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
         assert not isinstance(result, InvalidRecord)
         assert result["updated_at"] == expected
         assert normalise(record(updated_at=text), now=NOW)["updated_at"] == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(_mixed_record(), _valid_records), min_size=1, max_size=12))
+def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
+    # GIVEN a block normalised column by column, its valid rows kept
+    block = normalise_block(raws, now=NOW)
+    valid = [index for index, invalid in enumerate(block.invalid) if invalid is None]
+    columns = [[column[index] for index in valid] for column in block.columns]
+    records = [record for record in block.records() if not isinstance(record, InvalidRecord)]
+    # WHEN the columns are encoded directly (the transformer's path)
+    # THEN the text is what encoding the record dicts gives, byte for byte
+    assert encode_columns(FIELD_NAMES, columns) == (encode_json(records)[1:-1] if records else "")

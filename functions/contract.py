@@ -52,37 +52,44 @@ _EMAIL_SCHEMA_PATTERN = (
 )
 _CURRENCY_RE = re.compile(r"[A-Z]{3}", re.ASCII)
 _DECIMAL_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
-_UTC_TIMESTAMP_RE = re.compile(
-    r"(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d)(?:\.(\d{1,6})\d*)?(?:[Zz]|[+-]00:00)?", re.ASCII
+_TIMESTAMP_RE = re.compile(
+    r"^(\d{4}-\d\d-\d\d)[Tt ](\d\d)(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d:00)?$",
+    re.ASCII | re.MULTILINE,
 )
-"""Timestamps already in UTC (or naive): rewritten by slicing, no datetime arithmetic or formatting."""
-_WHOLE_HOUR_OFFSET_RE = re.compile(
-    r"(\d{4}-\d\d-\d\d)[Tt ](\d\d)(:\d\d:\d\d)(?:\.(\d{1,6})\d*)?([+-])(\d\d):00", re.ASCII
+"""The common timestamp shapes; date and hour ranges are left to the tables below (cheaper than in the
+pattern). ``fullmatch`` checks one value; with MULTILINE, ``findall`` checks a newline-joined column."""
+_MONTH_DAYS = frozenset(
+    f"{month:02d}-{day:02d}"
+    for month, days in enumerate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+    for day in range(1, days + 1)
 )
-"""Offsets of whole hours (most of them): when the shift stays within the day, only the hour changes."""
-_FAST_TIMESTAMP_RE = re.compile(
-    r"((?!0000)\d{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31))"
-    r"[Tt ]([01]\d|2[0-3])(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?(Z|[+-](?:[01]\d|2[0-3]):00)?",
-    re.ASCII,
-)
-"""The common timestamp shapes, with every field range in the pattern: a match is a value ``fromisoformat``
-accepts (29 February and other rare shapes take the general path), so it is rewritten without parsing."""
-_UTC_HOUR: dict[tuple[str, str | None], str] = {
-    (f"{hour:02d}", zone): f"{hour - shift:02d}"
+"""Month-days valid in every year (29 February is left to the per-value path)."""
+_HOURS = [f"{hour:02d}" for hour in range(24)]
+_ZONES = [(0, ""), (0, "Z")] + [
+    (sign * int(hour), f"{'+' if sign > 0 else '-'}{hour}:00") for hour in _HOURS for sign in (1, -1)
+]
+_UTC_SHIFT: dict[tuple[str, str], tuple[str, int]] = {
+    (_HOURS[hour], zone): (_HOURS[(hour - shift) % 24], (hour - shift) // 24)
     for hour in range(24)
-    for shift, zone in [
-        (0, None),
-        (0, "Z"),
-        *[
-            (sign * offset, f"{'+' if sign > 0 else '-'}{offset:02d}:00")
-            for offset in range(24)
-            for sign in (1, -1)
-        ],
-    ]
-    if 0 <= hour - shift < 24
+    for shift, zone in _ZONES
 }
-"""(local hour, zone) → UTC hour, for whole-hour zones when the UTC time falls on the same day (a fixed
-table of 24 x 49 entries, built once: no date arithmetic and no int parsing per record)."""
+"""(local hour, whole-hour zone) → (UTC hour, days to add: -1, 0 or 1): a fixed table, built once."""
+_ORDERED_MONTH_DAYS = sorted(_MONTH_DAYS)
+_SHIFTED_MONTH_DAY: dict[tuple[str, int], str] = {
+    **{(month_day, 0): month_day for month_day in _MONTH_DAYS},
+    **{
+        (month_day, 1): following
+        for month_day, following in pairwise(_ORDERED_MONTH_DAYS)
+        if month_day != "02-28"  # 29 February or 1 March: the year decides
+    },
+    **{
+        (month_day, -1): previous
+        for previous, month_day in pairwise(_ORDERED_MONTH_DAYS)
+        if month_day != "03-01"
+    },
+}
+"""(month-day, days to add) → month-day, within one year and never across 29 February: a fixed table.
+What it lacks (a new year, a leap day) takes the per-value path."""
 _STATUS_SET = frozenset(STATUSES)
 _MAX_SHOWN = 60
 """Values quoted in a reason are cut to this many characters: reasons travel in 256 KiB messages."""
@@ -220,12 +227,9 @@ def _status(value: Any) -> str:
 
 def _updated_at(value: Any) -> str:
     if value.__class__ is str:
-        fast = _FAST_TIMESTAMP_RE.fullmatch(value)
+        fast = _fast_utc(value)
         if fast is not None:
-            date, hour, rest, fraction, zone = fast.groups()
-            utc_hour = _UTC_HOUR.get((hour, zone))
-            if utc_hour is not None:  # else the UTC time is on another day: the general path does the dates
-                return f"{date}T{utc_hour}{rest}.{'000000' if fraction is None else fraction.ljust(6, '0')}Z"
+            return fast
     if isinstance(value, datetime):
         moment = value
     else:
@@ -234,20 +238,28 @@ def _updated_at(value: Any) -> str:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise _Reject(f"not an ISO 8601 timestamp: {_show(value)}") from None
-        utc = _UTC_TIMESTAMP_RE.fullmatch(text)
-        if utc is not None:  # fromisoformat validated the values; only the shape needs rewriting
-            date, time, fraction = utc.groups()
-            return f"{date}T{time}.{(fraction or '').ljust(6, '0')}Z"
-        shifted = _WHOLE_HOUR_OFFSET_RE.fullmatch(text)
-        if shifted is not None:
-            date, hour, rest, fraction, sign, offset = shifted.groups()
-            utc_hour = int(hour) - int(offset) if sign == "+" else int(hour) + int(offset)
-            if 0 <= utc_hour < 24:  # same UTC day: no date arithmetic needed
-                return f"{date}T{utc_hour:02d}{rest}.{(fraction or '').ljust(6, '0')}Z"
     try:
         return format_timestamp(moment)
     except (OverflowError, ValueError):
         raise _Reject(f"outside the representable UTC range: {_show(value)}") from None
+
+
+def _fast_utc(text: str) -> str | None:
+    """The common shapes (``…T12:00:00Z``, ``…+02:00``, naive) rewritten from tables, without parsing; None
+    for anything else (the general path decides)."""
+    fast = _TIMESTAMP_RE.fullmatch(text)
+    if fast is None:
+        return None
+    date, hour, rest, fraction, zone = fast.groups()
+    shift = _UTC_SHIFT.get((hour, zone or ""))
+    if shift is None or date[:4] == "0000":
+        return None
+    month_day = _SHIFTED_MONTH_DAY.get((date[5:], shift[1]))
+    if month_day is None:
+        return None
+    return (
+        f"{date[:5]}{month_day}T{shift[0]}{rest}.{'000000' if fraction is None else fraction.ljust(6, '0')}Z"
+    )
 
 
 # --- column converters: a whole column of values in, the converted column out, or None ---------------------
@@ -265,47 +277,6 @@ _CURRENCY_BLOCK_RE = re.compile(r"[A-Z]{3}(?:\n[A-Z]{3})*", re.ASCII)
 _STATUS_ALTERNATIVES = "|".join(STATUSES)
 _STATUS_BLOCK_RE = re.compile(rf"(?:{_STATUS_ALTERNATIVES})(?:\n(?:{_STATUS_ALTERNATIVES}))*")
 _PLAIN_DECIMALS_BLOCK_RE = re.compile(r"-?[0-9.]+(?:\n-?[0-9.]+)*", re.ASCII)
-_TIMESTAMP_LINE_RE = re.compile(
-    r"^(\d{4}-\d\d-\d\d)[Tt ](\d\d)(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d:00)?$",
-    re.ASCII | re.MULTILINE,
-)
-"""The fast timestamp shape, date and hour ranges left to table lookups (cheaper than in the pattern)."""
-_MONTH_DAYS = frozenset(
-    f"{month:02d}-{day:02d}"
-    for month, days in enumerate((31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
-    for day in range(1, days + 1)
-)
-"""Month-days valid in every year (29 February is left to the per-value path)."""
-_UTC_SHIFT: dict[tuple[str, str], tuple[str, int]] = {
-    (f"{hour:02d}", zone): (f"{(hour - shift) % 24:02d}", (hour - shift) // 24)
-    for hour in range(24)
-    for shift, zone in [
-        (0, ""),
-        (0, "Z"),
-        *[
-            (sign * offset, f"{'+' if sign > 0 else '-'}{offset:02d}:00")
-            for offset in range(24)
-            for sign in (1, -1)
-        ],
-    ]
-}
-"""(local hour, whole-hour zone) → (UTC hour, days to add: -1, 0 or 1): a fixed table, built once."""
-_ORDERED_MONTH_DAYS = sorted(_MONTH_DAYS)
-_SHIFTED_MONTH_DAY: dict[tuple[str, int], str] = {
-    **{(month_day, 0): month_day for month_day in _MONTH_DAYS},
-    **{
-        (month_day, 1): following
-        for month_day, following in pairwise(_ORDERED_MONTH_DAYS)
-        if month_day != "02-28"  # 29 February or 1 March: the year decides
-    },
-    **{
-        (month_day, -1): previous
-        for previous, month_day in pairwise(_ORDERED_MONTH_DAYS)
-        if month_day != "03-01"
-    },
-}
-"""(month-day, days to add) → month-day, within one year and never across 29 February: a fixed table.
-What it lacks (a new year, a leap day) takes the per-value path."""
 _ZERO = Decimal(0)
 
 
@@ -389,7 +360,7 @@ def _updated_at_column(values: list[Any]) -> list[Any] | None:
     text = _joined(values)
     if text is None:
         return None
-    matches = _TIMESTAMP_LINE_RE.findall(text)
+    matches = _TIMESTAMP_RE.findall(text)
     if len(matches) != len(values):  # one match per line at most: every line has the fast shape
         return None
     shifts, month_days = _UTC_SHIFT, _SHIFTED_MONTH_DAY

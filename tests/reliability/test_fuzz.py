@@ -45,6 +45,8 @@ class Expected:
     account_ids: set[str] = field(default_factory=set)
     log_types: Counter[str] = field(default_factory=Counter)
     non_objects: int = 0
+    maybe_ids: set[str] = field(default_factory=set)
+    """Valid records of a message that failed as a whole (known deviation): written or not, both fine."""
     """Array elements that are not objects: rejected alone, as InvalidRecord or MalformedMessage (the
     contract does not say which), one LogTable item each."""
     bodies: int = 0
@@ -56,19 +58,31 @@ class Expected:
         except MalformedMessage:
             self.log_types[ErrorType.MALFORMED_MESSAGE] += 1
             return
+        ids: set[str] = set()
+        invalid = non_objects = 0
         for record in records:
             if not isinstance(record, dict):
-                self.non_objects += 1
+                non_objects += 1
                 continue
             try:
-                self.account_ids.add(normalise(record)["account_id"])
+                ids.add(normalise(record)["account_id"])
             except InvalidRecord:
-                self.log_types[ErrorType.INVALID_RECORD] += 1
+                invalid += 1
             except ArithmeticError:
                 # Known deviation (reported; corpus case api-balance-exponent-overflow): the contract raises
-                # decimal.InvalidOperation instead of InvalidRecord for exponents beyond 10**18, so the
-                # writer reports the message failed and it reaches LogTable through the redrive.
+                # decimal.InvalidOperation, not InvalidRecord, for exponents beyond 10**18, so the writer
+                # reports the whole message failed: it reaches LogTable once through the redrive, and its
+                # valid records may or may not have been written before the failure.
+                self.maybe_ids |= ids | {
+                    str(r.get("account_id", r.get("accountId", ""))).strip()
+                    for r in records
+                    if isinstance(r, dict)
+                }
                 self.log_types[ErrorType.RETRIES_EXHAUSTED] += 1
+                return
+        self.account_ids |= ids
+        self.log_types[ErrorType.INVALID_RECORD] += invalid
+        self.non_objects += non_objects
 
     def matches(self, logged: Counter[str]) -> bool:
         rejected = {ErrorType.INVALID_RECORD.value, ErrorType.MALFORMED_MESSAGE.value}
@@ -121,8 +135,8 @@ def test_every_fuzzed_body_the_route_accepts_is_accounted_for(stack: LocalStack)
 
     assert expected.bodies >= MAX_EXAMPLES // 4, statuses
     stored = set(accounts(stack))
-    assert expected.account_ids <= stored, sorted(expected.account_ids - stored)[:10]
-    assert stored <= expected.account_ids, sorted(stored - expected.account_ids)[:10]
+    assert expected.account_ids - expected.maybe_ids <= stored, sorted(expected.account_ids - stored)[:10]
+    assert stored <= expected.account_ids | expected.maybe_ids, sorted(stored - expected.account_ids)[:10]
     logged = log_items(stack)
     by_type = Counter(str(item["error_type"]) for item in logged)
     assert expected.matches(by_type), (by_type, expected.log_types, expected.non_objects)

@@ -1,7 +1,8 @@
 """The record contract (DESIGN.md section 3): the only place where field rules live.
 
-One table, ``FIELDS``, drives both :func:`normalise` (used by the transformer and the writer) and
-:func:`json_schema` (what ``pipeline-ctl schema`` prints), so the two cannot drift apart.
+One table, ``FIELDS``, drives :func:`normalise` (the writer, one record at a time), :func:`normalise_block` /
+:func:`normalise_many` (the transformer, 512 records at a time, column by column, with the same results) and
+:func:`json_schema` (what ``pipeline-ctl schema`` prints), so they cannot drift apart.
 
 Why it is written the way it is:
 

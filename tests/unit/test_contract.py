@@ -372,7 +372,7 @@ def _outcome(raw: Any) -> tuple[str, int]:
     return repr(record), dropped  # repr: Decimal('1.0') and Decimal('1.00') must not pass for each other
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.one_of(
         st.lists(_mixed_record(), min_size=1, max_size=12),
@@ -410,7 +410,7 @@ def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
         assert normalise(record(updated_at=text), now=NOW)["updated_at"] == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(_mixed_record(), _valid_records), min_size=1, max_size=12))
 def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
     # GIVEN a block normalised column by column, its valid rows kept

@@ -1,18 +1,39 @@
 """Writer Lambda: WriterQueue batches → AccountTable, invalid records → DLQ, partial batch failures.
 
 Entry point ``functions.writer.handler.handler``. Settings: ``ACCOUNT_TABLE``, ``DLQ_URL``. Powertools'
-BatchProcessor turns a raised exception into that message's ``batchItemFailures`` entry; everything else
-about a message is :func:`functions.writer.process.handle_message`.
+AsyncBatchProcessor turns a raised exception into that message's ``batchItemFailures`` entry; everything
+else about a message is :func:`functions.writer.process.handle_message`.
+
+Why the messages of a batch run concurrently: a message whose writes are throttled waits in the SDK's retry
+backoff (seconds). Processed one after another, a batch with several such messages costs the *sum* of their
+backoffs, and one execution environment (Lambda runs a sandbox one invocation at a time) falls to a few
+records per second. Concurrently, a batch costs about its slowest message.
+
+Bound: at most ``MESSAGE_WORKERS`` messages at once, each on a thread of this module's own pool (never on
+the write pool of :mod:`functions.writer.store`, so a message waiting for its writes can never starve the
+pool that would run them). A one-record message writes on its message thread; a multi-record message
+submits its writes to the shared write pool of ``store.MAX_WORKERS`` threads. So at most
+``MESSAGE_WORKERS + store.MAX_WORKERS`` PutItems are in flight per environment, which is
+``functions.aws.MAX_POOL_CONNECTIONS`` (no request waits for, or discards, a pooled connection).
+
+The tally of outcomes is only touched on the event loop's thread, after the awaited message is done.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.errors import TransientWriteError
@@ -20,20 +41,38 @@ from functions.messages import string_attributes
 from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
 from functions.writer.process import WriterMessage, handle_message, settings
 
+MESSAGE_WORKERS = 10
+"""Messages of one batch processed at once: the WriterQueue event source's batch size
+(infra.spec.DEFAULT_WRITER_BATCH_SIZE), so a default batch runs entirely in parallel."""
+
 logger = Logger(service=Service.WRITER)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=Service.WRITER)
 # Report every failed message, even when all of them failed (the default would raise instead).
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _tally: Counter[Outcome] = Counter()
 """Outcomes of the current invocation, emitted as one metric value each (handlers run one at a time)."""
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
 
 
-def record_handler(record: SQSRecord) -> None:
+def _message_pool() -> ThreadPoolExecutor:
+    """Created on first use and kept across invocations (Lambda freezes and thaws the module)."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(MESSAGE_WORKERS, thread_name_prefix="writer-message")
+    return _executor
+
+
+async def record_handler(record: SQSRecord) -> None:
     message = WriterMessage(
         record.message_id, record.body or "", string_attributes(record.raw_event.get("messageAttributes"))
     )
-    result = handle_message(message, settings())
-    _tally.update(result.counts)
+    config = settings()
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(_message_pool(), handle_message, message, config)
+    _tally.update(result.counts)  # on the loop's thread: no lock needed
     logger.info("message processed", extra=result.log_fields())
     if result.failure:
         raise TransientWriteError(f"message {record.message_id} from {result.source}: {result.failure}")
@@ -44,7 +83,7 @@ def record_handler(record: SQSRecord) -> None:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     _tally.clear()
     try:
-        return process_partial_response(
+        return async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
     finally:

@@ -6,7 +6,9 @@ UTC strings, which sort like the instants they name. A failed condition is the *
 
 Writes of one message run on a small shared thread pool: a transformer envelope carries up to ~1,300
 records and each PutItem is a network round trip; the pool is bounded (``MAX_WORKERS``) so a batch cannot
-exhaust the client's connection pool (functions.aws.MAX_POOL_CONNECTIONS) or DynamoDB's patience.
+exhaust the client's connection pool (functions.aws.MAX_POOL_CONNECTIONS) or DynamoDB's patience. The
+handler runs several messages at once (functions.writer.handler.MESSAGE_WORKERS) and they share this pool;
+message work itself never runs on it, so a message waiting for its writes cannot starve them.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from typing import Any, NamedTuple
 from functions import aws
 from functions.model import Outcome
 
-MAX_WORKERS = 8
-"""Concurrent PutItems per writer process (≤ functions.aws.MAX_POOL_CONNECTIONS)."""
+MAX_WORKERS = 6
+"""Concurrent PutItems of multi-record messages per writer process; with the handler's MESSAGE_WORKERS
+(one-record messages write on their own thread) the sum is functions.aws.MAX_POOL_CONNECTIONS."""
 CONDITION = "attribute_not_exists(account_id) OR updated_at < :new"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 

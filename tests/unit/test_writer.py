@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from functions import aws
 from functions.messages import decode_json, encode_json
 from functions.model import ErrorType, MessageAttribute
 from functions.writer import handler as writer
+from functions.writer import store
 from tests.unit.conftest import FakeContext, World, record, sqs_event
 
 
@@ -239,6 +242,37 @@ def test_missing_setting_fails_the_messages_naming_the_variable(
     monkeypatch.delenv("ACCOUNT_TABLE")
     assert run(context, message(record("s"), "m")) == ["m"]
     assert world.accounts() == {}
+
+
+def test_messages_of_one_batch_are_processed_concurrently(world: World, context: FakeContext) -> None:
+    # GIVEN a batch where the first message's write can only finish once the second message is being written
+    # (one after the other, the first would wait out the timeout: a throttled message stalls a whole batch)
+    second_started = threading.Event()
+    waited: list[bool] = []
+    client = aws.client("dynamodb")
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        account = json.loads(params["body"])["Item"]["account_id"]["S"]
+        if account == "first":
+            waited.append(second_started.wait(timeout=10))
+        elif account == "second":
+            second_started.set()
+
+    client.meta.events.register("before-call.dynamodb.PutItem", hook)
+    try:
+        # WHEN the writer processes the batch
+        failed = run(context, message(record("first"), "m-1"), message([record("second")], "m-2"))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+    # THEN the first write saw the second one start, and both are written
+    assert waited == [True]
+    assert failed == []
+    assert set(world.accounts()) == {"first", "second"}
+
+
+def test_concurrent_writes_fit_the_clients_connection_pool() -> None:
+    # one-record messages write on their message thread, the others on the shared write pool
+    assert writer.MESSAGE_WORKERS + store.MAX_WORKERS <= aws.MAX_POOL_CONNECTIONS
 
 
 def emitted_metrics(stdout: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import pairwise, repeat
 from operator import contains, is_
 from typing import Any, NamedTuple
@@ -175,7 +175,10 @@ def _balance(value: Any) -> Decimal:
         # Decimal() alone would also take 'NaN', 'Infinity' and '1_000': only plain decimal notation passes.
         if _DECIMAL_RE.fullmatch(text) is None:
             raise _Reject(f"not a decimal: {_show(value)}")
-        number = Decimal(text)
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal can hold at all (|e| > 10**18)
+            raise _Reject(f"outside DynamoDB's number range (1E-130 to 1E+126): {_show(value)}") from None
     elif isinstance(value, bool):
         raise _Reject(f"not a decimal: {_describe(value)}")
     elif isinstance(value, int):

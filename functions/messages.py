@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, NamedTuple, Protocol
@@ -70,9 +70,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _decimal(text: str) -> Decimal | str:
+    """A JSON number with a fraction or exponent as an exact ``Decimal``.
+
+    A number whose exponent ``Decimal`` cannot hold at all (``1e99999999999999999999``) is valid JSON but no
+    decimal: it stays text, so the record is rejected naming the field and the value, instead of the whole
+    message failing to parse.
+    """
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text
+
+
 def decode_json(text: str | bytes) -> Any:
     """``json.loads`` with numbers as exact ``Decimal``; ``NaN``/``Infinity`` refused (they are not JSON)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    return json.loads(text, parse_float=_decimal, parse_constant=_reject_constant)
 
 
 def _encode_default(value: Any) -> Any:

@@ -24,14 +24,16 @@ array or an object nothing more can be read; in JSON Lines the next line is read
 
 from __future__ import annotations
 
+import decimal
 import io
 import json
 import re
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 import ijson
+
+from functions.messages import decode_json
 
 CHUNK_BYTES = 64 * 1024
 """Read size for ijson and the JSON Lines splitter: large enough to amortise the S3 stream's per-read cost."""
@@ -207,11 +209,33 @@ def _expand(value: Any) -> list[Any]:
     return [value]
 
 
+_LENIENT_DECIMALS = decimal.Context(traps=[])
+"""For ijson's number conversions: a number whose exponent no ``Decimal`` can hold
+(``1e99999999999999999999``) becomes ``Decimal('NaN')``, which the contract rejects for that record, instead
+of an exception that would end the stream and take every later record of the file with it."""
+
+
+def _lenient_next(values: Iterator[Any]) -> Any:
+    # Set around each step only: a context set inside this generator would also govern the consumer's code
+    # between two yields.
+    saved = decimal.getcontext()
+    decimal.setcontext(_LENIENT_DECIMALS)
+    try:
+        return next(values, _END)
+    finally:
+        decimal.setcontext(saved)
+
+
+_END: Any = object()
+
+
 def _ijson_values(source: _Source, prefix: str, *, expand: bool) -> Iterator[Record | ParseFailure]:
     number = 0
     try:
-        values = ijson.items(source, prefix, multiple_values=expand, use_float=False, buf_size=CHUNK_BYTES)
-        for value in values:
+        values = iter(
+            ijson.items(source, prefix, multiple_values=expand, use_float=False, buf_size=CHUNK_BYTES)
+        )
+        while (value := _lenient_next(values)) is not _END:
             if expand:
                 for item in _expand(value):
                     number += 1
@@ -273,7 +297,7 @@ def _json_lines(source: _Source) -> Iterator[Record | ParseFailure]:
             if not line.strip(_WHITESPACE):
                 continue
             try:
-                value = json.loads(line, parse_float=Decimal, parse_constant=_reject_constant)
+                value = decode_json(line)
             except json.JSONDecodeError as error:
                 position = f"line {line_number}, column {error.colno}"
                 yield ParseFailure(position, error.msg, _excerpt(line), number, fatal=False)
@@ -287,6 +311,3 @@ def _json_lines(source: _Source) -> Iterator[Record | ParseFailure]:
         if not chunk:
             return
 
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")

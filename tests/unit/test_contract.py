@@ -115,6 +115,16 @@ def test_balance_is_an_exact_decimal(value: Any, expected: Decimal) -> None:
         pytest.param([1], "not a decimal: array", id="array"),
         pytest.param("1" * 39, "more than 38 significant digits (39): '" + "1" * 39 + "'", id="39-digits"),
         pytest.param("1e200", "outside DynamoDB's number range (1E-130 to 1E+126): '1e200'", id="too-big"),
+        pytest.param(
+            "1e99999999999999999999",
+            "outside DynamoDB's number range (1E-130 to 1E+126): '1e99999999999999999999'",
+            id="exponent-beyond-decimal",
+        ),
+        pytest.param(
+            "-1e-99999999999999999999",
+            "outside DynamoDB's number range (1E-130 to 1E+126): '-1e-99999999999999999999'",
+            id="negative-exponent-beyond-decimal",
+        ),
     ],
 )
 def test_balance_rejections_name_the_reason(value: Any, reason: str) -> None:
@@ -421,3 +431,12 @@ def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
     # WHEN the columns are encoded directly (the transformer's path)
     # THEN the text is what encoding the record dicts gives, byte for byte
     assert encode_columns(FIELD_NAMES, columns) == (encode_json(records)[1:-1] if records else "")
+
+
+def test_a_json_number_beyond_decimal_is_a_field_error_not_an_unparseable_body() -> None:
+    # GIVEN valid JSON whose balance no Decimal can hold (found by fuzzing POST /writer)
+    [raw] = [decode_json('{"balance": 1e99999999999999999999}')["balance"]]
+    # THEN the body still parses, and the record is rejected naming the balance and its value
+    assert reasons(record(balance=raw)) == {
+        "balance": "outside DynamoDB's number range (1E-130 to 1E+126): '1e99999999999999999999'"
+    }

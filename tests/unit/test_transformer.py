@@ -279,3 +279,19 @@ def test_decimal_balances_are_exact_end_to_end_of_the_transformer() -> None:
     transform_stream(io.BytesIO(data), source="s3://b/d.json", sink=sink)
     [sent] = decode_json(sink.calls[0][0]["MessageBody"])["records"]
     assert Decimal(sent["balance"]) == Decimal("0.1000000000000000055511151231257827")
+
+
+@pytest.mark.parametrize("shape", ["array", "json-lines"])
+def test_a_number_beyond_decimal_rejects_its_record_and_the_file_reads_on(shape: str) -> None:
+    # GIVEN a file whose first record's balance no Decimal can hold, then a valid record
+    doomed = json.dumps(record("doomed")).replace('"balance": "10.50"', '"balance": 1e99999999999999999999')
+    assert "1e99999999999999999999" in doomed
+    fine = json.dumps(record("fine"))
+    data = (f"[{doomed},{fine}]" if shape == "array" else f"{doomed}\n{fine}\n").encode()
+    sink = CountingSink()
+    # WHEN transformed
+    report = transform_stream(io.BytesIO(data), source="s3://b/f.json", sink=sink)
+    # THEN the doomed record travels on as invalid (the writer logs it), and the stream was not cut short
+    records = [r for call in sink.calls for e in call for r in decode_json(e["MessageBody"])["records"]]
+    assert [r["account_id"] for r in records] == ["doomed", "fine"]
+    assert (report.valid, report.invalid) == (1, 1)

@@ -6,14 +6,32 @@ on a shared machine wall time mostly measures the neighbours, CPU time measures 
 imports boto3 lazily (on its first AWS call), so its side is measured as ``import handler; import boto3``:
 the figure is what a cold start really pays before the first call, not a number flattered by laziness.
 
-**Target: (handler + boto3) / boto3 <= 1.3** for each handler. Prints PASS/FAIL; exits 0 either way.
+Why the handlers are measured from a compiled copy. boto3, botocore and Powertools were installed by pip,
+which compiles every module to ``.pyc`` at install time, so ``import boto3`` only unmarshals bytecode. This
+project is installed editable and the environment sets ``PYTHONDONTWRITEBYTECODE=1``, so in place our
+modules would be compiled from source in every fresh interpreter: the comparison would charge our side for
+the compiler and not the other. The like-for-like figure copies ``functions/`` into a temporary directory and
+compiles it exactly as pip does (``compileall``, default optimisation, timestamp invalidation), which is
+also what a Lambda deployment package built with ``pip install`` or with ``compileall`` ships. **The target
+applies to that figure: (handler + boto3) / boto3 <= 1.3.** The second line per handler imports an
+uncompiled copy: what a zip without ``.pyc`` pays on its very first import (Lambda's code directory is
+read-only, so it pays it on every cold start). It is printed for information, not judged.
+
+Nothing is written into the repository: both copies live in a temporary directory, every child runs with
+``PYTHONDONTWRITEBYTECODE=1`` and without ``PYTHONPYCACHEPREFIX`` (so the copies' own ``__pycache__`` is
+what is read, and the uncompiled copy stays uncompiled), and each child checks that the handler really came
+from its copy, not from the editable install. Runs are interleaved (baseline, compiled, source, per round)
+so a busy moment on the shared machine hits every side alike. Prints PASS/FAIL; exits 0 either way.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,36 +42,78 @@ HANDLERS = (
     "functions.writer.handler",
     "functions.error_handler.handler",
 )
-PROGRAM = "import time; start = time.process_time(); {imports}; print(time.process_time() - start)"
+PROGRAM = (
+    "import time; start = time.process_time(); {imports}; elapsed = time.process_time() - start\n"
+    "import os, sys, functions\n"
+    "assert os.path.dirname(functions.__file__).startswith(os.getcwd()), functions.__file__\n"
+    "print(elapsed)"
+)
 
 
-def run_once(imports: str) -> float:
-    """Seconds a fresh interpreter spends executing ``imports``."""
+def copy_package(destination: Path, *, compiled: bool) -> Path:
+    """``functions/`` copied under ``destination`` without any ``.pyc``; compiled as pip would if asked."""
+    destination.mkdir()
+    no_cache = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "functions", destination / "functions", ignore=no_cache)
+    if compiled:  # in a child with the children's environment: a PYTHONPYCACHEPREFIX here must not apply
+        command = [sys.executable, "-m", "compileall", "-q", str(destination / "functions")]
+        subprocess.run(command, check=True, env=child_environment())
+    return destination
+
+
+def child_environment() -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPYCACHEPREFIX", "PYTHONSAFEPATH")}
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    return environment
+
+
+def run_once(imports: str, cwd: Path, environment: dict[str, str]) -> float:
+    """CPU seconds a fresh interpreter started in ``cwd`` spends executing ``imports``."""
     output = subprocess.run(
         [sys.executable, "-c", PROGRAM.format(imports=imports)],
         check=True,
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
+        env=environment,
     ).stdout
     return float(output.strip().splitlines()[-1])
 
 
-def main() -> int:
-    programs = {"boto3": "import boto3", **{module: f"import {module}; import boto3" for module in HANDLERS}}
-    times: dict[str, list[float]] = {name: [] for name in programs}
-    for _ in range(RUNS):  # interleaved, so a busy moment on a shared machine hits every side alike
-        for name, imports in programs.items():
-            times[name].append(run_once(imports))
-    baseline = statistics.median(times["boto3"])
-    print(f"import boto3                                    : {baseline * 1000:7.1f} ms (median of {RUNS})")
+def measure(compiled: Path, source: Path) -> dict[tuple[str, str], list[float]]:
+    """Interleaved runs: per round, the baseline and every handler from each copy."""
+    environment = child_environment()
+    programs = [("boto3", "baseline", "import boto3", compiled)]
     for module in HANDLERS:
-        seconds = statistics.median(times[module])
+        programs.append((module, "compiled", f"import {module}; import boto3", compiled))
+        programs.append((module, "source", f"import {module}; import boto3", source))
+    times: dict[tuple[str, str], list[float]] = {(name, kind): [] for name, kind, _, _ in programs}
+    for _ in range(RUNS):
+        for name, kind, imports, cwd in programs:
+            times[name, kind].append(run_once(imports, cwd, environment))
+    return times
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
+        compiled = copy_package(Path(scratch) / "compiled", compiled=True)
+        source = copy_package(Path(scratch) / "source", compiled=False)
+        times = measure(compiled, source)
+    baseline = statistics.median(times["boto3", "baseline"])
+    print(f"{'import boto3':<47} : {baseline * 1000:7.1f} ms (median of {RUNS}, CPU time)")
+    for module in HANDLERS:
+        seconds = statistics.median(times[module, "compiled"])
         ratio = seconds / baseline
         verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
         print(
             f"import {module:<32} + boto3 : {seconds * 1000:7.1f} ms  ratio {ratio:.2f}  "
-            f"target <= {TARGET_RATIO}  {verdict}"
+            f"target <= {TARGET_RATIO}  {verdict}  (.pyc, as pip installs)"
+        )
+        seconds = statistics.median(times[module, "source"])
+        label = "  same, compiled from source"
+        print(
+            f"{label:<47} : {seconds * 1000:7.1f} ms  ratio {seconds / baseline:.2f}  "
+            "(informational: a zip without .pyc)"
         )
     return 0
 

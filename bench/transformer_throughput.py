@@ -2,8 +2,13 @@
 
 Run from the repository root: ``python bench/transformer_throughput.py``. SQS is replaced by a counting sink
 (the real packing and batching code runs; only the network call is gone). The baseline is the least any
-transformer must do: ``json.dumps(json.loads(data))`` of the whole file in C. Each side is timed three
-times, alternating, and the best run counts (the machine is shared).
+transformer must do: ``json.dumps(json.loads(data))`` of the whole file in C.
+
+The machine is shared and noisy, so the two sides run in alternating rounds (baseline, then transformer,
+``RUNS`` times) and two ratios are printed: best transformer run over best baseline run (the least
+disturbed run of each side), and the median of the per-round ratios (each round's two runs are adjacent in
+time, so a busy spell tends to slow both). What is measured is the same in both: the same bytes, the same
+code. The target is judged on each; a PASS on one and FAIL on the other says the result is within the noise.
 
 Targets: throughput ratio (transformer / baseline) >= 0.5; SendMessageBatch calls per 1,000 records <= 1.
 Prints PASS/FAIL per target; exits 0 either way (it is a measurement, not a test).
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -24,7 +30,7 @@ from bench.transformer_data import records
 from functions.transformer.core import transform_stream
 
 RECORDS = 200_000
-RUNS = 3
+RUNS = 7
 TARGET_RATIO = 0.5
 TARGET_CALLS_PER_1000 = 1.0
 
@@ -61,13 +67,13 @@ def main() -> int:
     baseline = RECORDS / min(baseline_times)
     transformer = RECORDS / min(transformer_times)
     ratio = transformer / baseline
+    paired = statistics.median(b / t for b, t in zip(baseline_times, transformer_times, strict=True))
     calls_per_1000 = sink.calls / RECORDS * 1000
     print(f"json.loads + json.dumps : {baseline:12,.0f} records/s (best of {RUNS})")
     print(f"transformer             : {transformer:12,.0f} records/s (best of {RUNS})")
-    print(
-        f"ratio                   : {ratio:.2f}  target >= {TARGET_RATIO}  "
-        f"{'PASS' if ratio >= TARGET_RATIO else 'FAIL'}"
-    )
+    for label, value in (("ratio, best of each", ratio), ("ratio, median of rounds", paired)):
+        verdict = "PASS" if value >= TARGET_RATIO else "FAIL"
+        print(f"{label:<24}: {value:.2f}  target >= {TARGET_RATIO}  {verdict}")
     average = sink.bytes / max(sink.entries, 1)
     print(
         f"messages                : {sink.entries:,} ({average:,.0f} bytes each), "

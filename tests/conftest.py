@@ -7,7 +7,12 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "PIPELINE_STACK"):
+    inherited = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL")
+    for name in (*inherited, "PIPELINE_STACK"):
+        monkeypatch.delenv(name, raising=False)
+    # The terminal the suite runs in (or none, in CI and xdist workers) must not decide how wide the CLI's
+    # tables are: without COLUMNS, piped output has the CLI's documented width.
+    for name in ("COLUMNS", "LINES"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

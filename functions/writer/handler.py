@@ -11,10 +11,9 @@ records per second. Concurrently, a batch costs about its slowest message.
 
 Bound: at most ``MESSAGE_WORKERS`` messages at once, each on a thread of this module's own pool (never on
 the write pool of :mod:`functions.writer.store`, so a message waiting for its writes can never starve the
-pool that would run them). A one-record message writes on its message thread; a multi-record message
-submits its writes to the shared write pool of ``store.MAX_WORKERS`` threads. So at most
-``MESSAGE_WORKERS + store.MAX_WORKERS`` PutItems are in flight per environment, which is
-``functions.aws.MAX_POOL_CONNECTIONS`` (no request waits for, or discards, a pooled connection).
+pool that would run them). Every PutItem of every message runs on that shared write pool, so at most
+``store.MAX_WORKERS`` (= ``functions.aws.MAX_POOL_CONNECTIONS``) PutItems are in flight per environment,
+however many messages are running.
 
 The tally of outcomes is only touched on the event loop's thread, after the awaited message is done.
 """

@@ -4,11 +4,13 @@
 duplicate or an older update must never overwrite a newer one. The timestamps are the contract's fixed-width
 UTC strings, which sort like the instants they name. A failed condition is the *stale* outcome, not an error.
 
-Writes of one message run on a small shared thread pool: a transformer envelope carries up to ~1,300
-records and each PutItem is a network round trip; the pool is bounded (``MAX_WORKERS``) so a batch cannot
-exhaust the client's connection pool (functions.aws.MAX_POOL_CONNECTIONS) or DynamoDB's patience. The
-handler runs several messages at once (functions.writer.handler.MESSAGE_WORKERS) and they share this pool;
-message work itself never runs on it, so a message waiting for its writes cannot starve them.
+Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries up to
+~1,300 records and each PutItem is a network round trip, and the handler runs several messages at once
+(functions.writer.handler.MESSAGE_WORKERS), all submitting here. The bound is the client's connection pool
+(functions.aws.MAX_POOL_CONNECTIONS): at most that many PutItems in flight per execution environment, so no
+request waits for, or discards, a pooled connection. A throttled write sleeps in the SDK's retry backoff on
+its pool thread; the other threads keep writing. Message work itself never runs on this pool, so a message
+waiting for its writes cannot starve the threads that would run them.
 """
 
 from __future__ import annotations
@@ -21,9 +23,8 @@ from typing import Any, NamedTuple
 from functions import aws
 from functions.model import Outcome
 
-MAX_WORKERS = 6
-"""Concurrent PutItems of multi-record messages per writer process; with the handler's MESSAGE_WORKERS
-(one-record messages write on their own thread) the sum is functions.aws.MAX_POOL_CONNECTIONS."""
+MAX_WORKERS = aws.MAX_POOL_CONNECTIONS
+"""Concurrent PutItems per writer process, every message's writes included."""
 CONDITION = "attribute_not_exists(account_id) OR updated_at < :new"
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
@@ -80,9 +81,10 @@ def _pool() -> ThreadPoolExecutor:
 def put_records(
     table: str, records: Sequence[Mapping[str, Any]], *, source: str, ingested_at: str
 ) -> list[WriteResult]:
-    """Write ``records`` (concurrently when there are several); results in the same order."""
-    if len(records) <= 1:
-        return [put_record(table, record, source=source, ingested_at=ingested_at) for record in records]
+    """Write ``records`` on the shared pool (concurrently); results in the same order. Never call this
+    from a thread of that pool (it would wait on itself)."""
+    if not records:
+        return []
     aws.client("dynamodb")  # create the client once, before the threads race for it
     pool = _pool()
     futures = [

@@ -73,7 +73,7 @@ def main() -> int:
     print(f"transformer             : {transformer:12,.0f} records/s (best of {RUNS})")
     for label, value in (("ratio, best of each", ratio), ("ratio, median of rounds", paired)):
         verdict = "PASS" if value >= TARGET_RATIO else "FAIL"
-        print(f"{label:<24}: {value:.2f}  target >= {TARGET_RATIO}  {verdict}")
+        print(f"{label:<24}: {value:.3f}  target >= {TARGET_RATIO}  {verdict}")
     average = sink.bytes / max(sink.entries, 1)
     print(
         f"messages                : {sink.entries:,} ({average:,.0f} bytes each), "

@@ -59,6 +59,9 @@ INVALID_MUTATIONS: tuple[tuple[str, Any], ...] = (
 S3_FILE_RECORDS = 500
 FILE_SHAPES = ("array", "lines", "envelope")
 IDLE_TIMEOUT = 3600.0
+SEND_RETRIES = 200
+"""Retries per POST on 429/5xx: the local API answers 429 while WriterQueue holds a backlog (API Gateway's
+throttling, locally), and a bulk sender faster than the writer must wait for it, not give up."""
 
 
 # --- the records and their ground truth ------------------------------------------------------------------
@@ -260,6 +263,7 @@ def run_load(
     sticky_share: float = 0.01,
     concurrency: int = 8,
     batch: int = 25,
+    send_retries: int = SEND_RETRIES,
     seed: int = 1,
     idle_timeout: float = IDLE_TIMEOUT,
 ) -> Accounting:
@@ -287,7 +291,7 @@ def run_load(
 
     uploader = threading.Thread(target=upload, name="bench-upload")
     uploader.start()
-    options = SendOptions(batch=batch, concurrency=concurrency)
+    options = SendOptions(batch=batch, concurrency=concurrency, retries=send_retries)
     report = send(target, [sent.record for sent in plan.api], options=options)
     uploader.join()
     if upload_error:
@@ -346,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--batch", type=int, default=25, help="records per POST (a JSON array)")
+    parser.add_argument("--send-retries", type=int, default=SEND_RETRIES, help="retries per POST on 429/5xx")
     parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT, help="drain wait (s)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     args = parser.parse_args(argv)
@@ -359,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
                 sticky_share=args.sticky_share,
                 concurrency=args.concurrency,
                 batch=args.batch,
+                send_retries=args.send_retries,
                 seed=args.seed,
                 idle_timeout=args.idle_timeout,
             )

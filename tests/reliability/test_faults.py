@@ -1,9 +1,11 @@
 """Faults on the real pipeline: failed writes, a crashed handler, a restart, a repeated S3 event.
 
-Each test gets its own clean local stack (some need a different writer in front of the real one, and they
-count DynamoDB answers, which must not mix). Faults are injected where the local stack allows it — at the
-emulator's DynamoDB door, or around the real handler as Lambda's runtime would fail it — never inside
-``functions/``.
+The tests share the module's clean local stack (starting one costs seconds) and stay apart by account-id
+prefix, by counter deltas and by the LogTable items that are new since they began; the crash test alone
+gets its own stack, because it puts a different writer in front of the real one: it runs last and stops
+the shared stack first (two stacks in one process share the emulator's queues and tables). Faults are
+injected where the local stack allows it — at the emulator's DynamoDB door, or around the real handler as
+Lambda's runtime would fail it — never inside ``functions/``.
 """
 
 from __future__ import annotations
@@ -49,9 +51,29 @@ def _delta(before: dict[str, int], after: dict[str, int], name: str) -> int:
     return after.get(name, 0) - before.get(name, 0)
 
 
-def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(make_stack: StackFactory) -> None:
+def _log_ids(stack: LocalStack) -> set[str]:
+    return {item["error_id"] for item in log_items(stack)}
+
+
+def _new_log_items(stack: LocalStack, before: set[str]) -> list[dict[str, Any]]:
+    """LogTable items written since ``before`` (a :func:`_log_ids` snapshot): this test's own."""
+    return [item for item in log_items(stack) if item["error_id"] not in before]
+
+
+def _stored(stack: LocalStack, prefix: str) -> dict[str, dict[str, Any]]:
+    return {key: item for key, item in accounts(stack).items() if key.startswith(prefix)}
+
+
+def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(stack: LocalStack) -> None:
+    try:
+        _failed_writes_then_replay(stack)
+    finally:
+        stack.faults.clear()  # the module's other tests share this stack
+
+
+def _failed_writes_then_replay(stack: LocalStack) -> None:
     # GIVEN a stack whose DynamoDB refuses every write of one account, and throttles 10 % of the others
-    stack = make_stack()
+    logged_before = _log_ids(stack)
     doomed = "fault-doomed"
     stack.faults.fail_account_ids([doomed])
     stack.faults.fail_writes(0.1, seed=7)
@@ -67,7 +89,7 @@ def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(make_stack: Stac
     stored = accounts(stack)
     assert {r["account_id"] for r in healthy} <= set(stored)
     assert doomed not in stored
-    exhausted = log_items(stack)
+    exhausted = _new_log_items(stack, logged_before)
     assert [item["error_type"] for item in exhausted] == [ErrorType.RETRIES_EXHAUSTED]
     assert doomed in str(exhausted[0]["body"]) and exhausted[0]["status"] == "NEW"
     assert stack.counters()["dynamodb.faulted"] > 0
@@ -75,7 +97,7 @@ def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(make_stack: Stac
     # WHEN the faults are cleared and the failures replayed once
     stack.faults.clear()
     before = stack.counters()
-    report = replay(resolve_target("local", workdir=stack.workdir))
+    report = replay(resolve_target("local", workdir=stack.workdir), ids=[exhausted[0]["error_id"]])
     stack.wait_until_idle(timeout=IDLE_TIMEOUT)
     # THEN the doomed account is written, its already-written neighbours are stale (not written twice), and
     # the LogTable item is marked replayed; nothing new failed
@@ -84,8 +106,58 @@ def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(make_stack: Stac
     after = stack.counters()
     assert _delta(before, after, "dynamodb.written") == 1
     assert _delta(before, after, "dynamodb.stale") == 3
-    logged = log_items(stack)
+    logged = _new_log_items(stack, logged_before)
     assert len(logged) == 1 and logged[0]["status"] == "REPLAYED" and logged[0].get("replay_message_id")
+
+
+def test_queued_messages_survive_a_stop_and_are_processed_after_restart(stack: LocalStack) -> None:
+    # GIVEN a running stack with 120 messages just queued on WriterQueue (what 120 POSTs leave there), more
+    # than its writer pollers can hold in hand: stopping finishes the batches in hand, no more
+    before = stack.counters()
+    logged_before = _log_ids(stack)
+    records = _records("restart", 120)
+    sqs = stack.client("sqs")
+    for start in range(0, len(records), 10):
+        sqs.send_message_batch(
+            QueueUrl=stack.outputs["writer_queue_url"],
+            Entries=[
+                {"Id": str(i), "MessageBody": json.dumps(record)}
+                for i, record in enumerate(records[start : start + 10])
+            ],
+        )
+    # WHEN it is stopped at once, and started again in the same process
+    stack.stop()
+    written_before_restart = _delta(before, stack.counters(), "dynamodb.written")
+    stack.start()
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    # THEN the stop left real work queued, and every record is written after the restart, once
+    assert written_before_restart < len(records)
+    assert len(_stored(stack, "restart-")) == len(records)
+    assert _delta(before, stack.counters(), "dynamodb.written") == len(records)
+    assert not _new_log_items(stack, logged_before)
+
+
+def test_the_same_s3_event_twice_writes_and_counts_once(stack: LocalStack) -> None:
+    # GIVEN a file that is uploaded, and then the very same object uploaded again (two S3 events)
+    logged_before = _log_ids(stack)
+    records = _records("twice", 25)
+    body = json.dumps(records).encode()
+    before = stack.counters()
+    put_object(stack, "twice/same.json", body)
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    put_object(stack, "twice/same.json", body)
+    # ... and the same POST body delivered twice
+    duplicate_post = json.dumps(base_record("twice-api")).encode()
+    assert post(stack.api_url, duplicate_post)[0] == 200
+    assert post(stack.api_url, duplicate_post)[0] == 200
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    after = stack.counters()
+    # THEN each account is written once, every repeat is stale, nothing is logged as an error
+    assert _delta(before, after, "transformer.objects") == 2
+    assert len(_stored(stack, "twice-")) == len(records) + 1
+    assert _delta(before, after, "dynamodb.written") == len(records) + 1
+    assert _delta(before, after, "dynamodb.stale") == len(records) + 1
+    assert not _new_log_items(stack, logged_before)
 
 
 def _crash_mid_batch(crashes: list[int]) -> Callable[[dict[str, Any], Any], Any]:
@@ -110,7 +182,12 @@ def _crash_mid_batch(crashes: list[int]) -> Callable[[dict[str, Any], Any], Any]
     return writer
 
 
-def test_a_writer_crash_mid_batch_loses_and_duplicates_nothing(make_stack: StackFactory) -> None:
+def test_a_writer_crash_mid_batch_loses_and_duplicates_nothing(
+    stack: LocalStack, make_stack: StackFactory
+) -> None:
+    # Last in the module: its own stack uses the same resource names in the same emulator, so the shared
+    # stack must stop polling first (and its state is wiped by the new stack's reset).
+    stack.stop()
     # GIVEN a writer that dies once, after handling half of a batch
     crashes: list[int] = []
     stack = make_stack(handlers={"writer": _crash_mid_batch(crashes)})
@@ -136,52 +213,3 @@ def test_a_writer_crash_mid_batch_loses_and_duplicates_nothing(make_stack: Stack
     logged = log_items(stack)
     assert {item["error_type"] for item in logged} == {ErrorType.RETRIES_EXHAUSTED}
     assert all(item["status"] == "REPLAYED" for item in logged)
-
-
-def test_queued_messages_survive_a_stop_and_are_processed_after_restart(make_stack: StackFactory) -> None:
-    # GIVEN a running stack with 120 messages just queued on WriterQueue (what 120 POSTs leave there), more
-    # than its writer pollers can hold in hand (4 x 10): stopping finishes the batches in hand, no more
-    stack = make_stack()
-    records = _records("restart", 120)
-    sqs = stack.client("sqs")
-    for start in range(0, len(records), 10):
-        sqs.send_message_batch(
-            QueueUrl=stack.outputs["writer_queue_url"],
-            Entries=[
-                {"Id": str(i), "MessageBody": json.dumps(record)}
-                for i, record in enumerate(records[start : start + 10])
-            ],
-        )
-    # WHEN it is stopped at once, and started again in the same process
-    stack.stop()
-    written_before_restart = stack.counters()["dynamodb.written"]
-    stack.start()
-    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
-    # THEN the stop left real work queued, and every record is written after the restart, once
-    assert written_before_restart < len(records)
-    assert len(accounts(stack)) == len(records)
-    assert stack.counters()["dynamodb.written"] == len(records)
-    assert not log_items(stack)
-
-
-def test_the_same_s3_event_twice_writes_and_counts_once(make_stack: StackFactory) -> None:
-    # GIVEN a file that is uploaded, and then the very same object uploaded again (two S3 events)
-    stack = make_stack()
-    records = _records("twice", 25)
-    body = json.dumps(records).encode()
-    before = stack.counters()
-    put_object(stack, "twice/same.json", body)
-    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
-    put_object(stack, "twice/same.json", body)
-    # ... and the same POST body delivered twice
-    duplicate_post = json.dumps(base_record("twice-api")).encode()
-    assert post(stack.api_url, duplicate_post)[0] == 200
-    assert post(stack.api_url, duplicate_post)[0] == 200
-    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
-    after = stack.counters()
-    # THEN each account is written once, every repeat is stale, nothing is logged as an error
-    assert _delta(before, after, "transformer.objects") == 2
-    assert len(accounts(stack)) == len(records) + 1
-    assert _delta(before, after, "dynamodb.written") == len(records) + 1
-    assert _delta(before, after, "dynamodb.stale") == len(records) + 1
-    assert not log_items(stack)

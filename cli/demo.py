@@ -19,6 +19,7 @@ its newest version. Any difference exits 1.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ from rich.table import Table
 
 from cli.local.sample import Sample, generate_sample, parse_time
 from cli.local.stack import LocalStack
+from cli.output import piped_width
 from functions.model import ErrorType, LogStatus
 
 UPLOAD_KEY = "demo/accounts sample.json"
@@ -53,7 +55,7 @@ class Tally:
 
 def run_demo(*, records: int = 2000, seed: int = 7, console: Console | None = None) -> int:
     """Run the demo; the process exit code (0 when the accounting adds up, else 1)."""
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else piped_width())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pipeline-demo-") as directory:
         workdir = Path(directory)

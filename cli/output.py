@@ -81,7 +81,7 @@ class Output:
             file=sys.stdout,
             highlight=False,
             soft_wrap=False,
-            width=None if stdout_tty else _piped_width(),
+            width=None if stdout_tty else piped_width(),
             no_color=not stdout_tty or "NO_COLOR" in os.environ,
         )
         self.err_console = Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=True)
@@ -143,7 +143,9 @@ class Output:
             yield _Bar(bar, bar.add_task(description, total=total))
 
 
-def _piped_width() -> int:
+def piped_width() -> int:
+    """Width of output going to a pipe or a file: COLUMNS if set, else PIPED_WIDTH (rich alone would use 80
+    and fold ids and reasons in logs and CI output)."""
     try:
         return int(os.environ.get("COLUMNS", PIPED_WIDTH))
     except ValueError:

@@ -722,13 +722,14 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
         # Presence is counted with `in` (list.count would compare every value with ==: slow for Decimals).
         name, camel = field.name, field.camel
         given = sum(map(contains, raws, repeat(name, count)))
-        values = [raw.get(name, _MISSING) for raw in raws]
+        # map(dict.get, ...) reads a column without a Python frame per record (every raw is a dict here).
+        values = list(map(dict.get, raws, repeat(name, count), repeat(_MISSING, count)))
         known += given
         if camel != name:
             given_camel = sum(map(contains, raws, repeat(camel, count)))
             if given_camel:
                 known += given_camel
-                others = [raw.get(camel, _MISSING) for raw in raws]
+                others = list(map(dict.get, raws, repeat(camel, count), repeat(_MISSING, count)))
                 values = (
                     _merge_spellings(field, values, others, given + given_camel, errors) if given else others
                 )

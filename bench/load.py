@@ -13,8 +13,8 @@ What it does, on a local stack started in-process:
    ``--fault-rate`` (throttling, which the SDK retries), and every write of ``--sticky-share`` of the
    accounts fails until cleared (so some messages surely exhaust their one receive and reach the DLQ).
 3. Sends half the records with ``cli.send`` (the library behind ``pipeline-ctl send``; arrays of
-   ``--batch`` records, concurrency 8) while uploading the other half as S3 files (arrays, JSON Lines,
-   envelopes), at the same time; waits until the stack is idle.
+   ``--batch`` records, concurrency 8, waiting out the API's 429 backpressure) while uploading the other
+   half as S3 files (arrays, JSON Lines, envelopes), at the same time; waits until the stack is idle.
 4. Clears the faults, runs ``cli.replay.replay`` on the ``RetriesExhausted`` LogTable items (what
    ``pipeline-ctl replay-dlq --error-type RetriesExhausted`` does), waits until idle.
 5. Accounts, from the ground truth (definitions in :class:`Accounting`), and prints the figures.

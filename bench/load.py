@@ -264,6 +264,7 @@ def run_load(
     concurrency: int = 8,
     batch: int = 25,
     send_retries: int = SEND_RETRIES,
+    sticky_error: str = "ProvisionedThroughputExceededException",
     seed: int = 1,
     idle_timeout: float = IDLE_TIMEOUT,
 ) -> Accounting:
@@ -276,7 +277,7 @@ def run_load(
     # At least one account when asked for any: a small run must still exercise the DLQ and the replay.
     sticky = rng.sample(accounts, k=max(1, int(len(accounts) * sticky_share))) if sticky_share else []
     stack.faults.fail_writes(fault_rate, seed=seed)
-    stack.faults.fail_account_ids(sticky)
+    stack.faults.fail_account_ids(sticky, error=sticky_error)
 
     started = time.monotonic()
     upload_error: list[BaseException] = []

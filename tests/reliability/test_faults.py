@@ -72,10 +72,11 @@ def test_failed_writes_reach_the_dlq_and_one_replay_writes_them(stack: LocalStac
 
 
 def _failed_writes_then_replay(stack: LocalStack) -> None:
-    # GIVEN a stack whose DynamoDB refuses every write of one account, and throttles 10 % of the others
+    # GIVEN a stack whose DynamoDB refuses every write of one account (a 5xx: the SDK's retries of those back
+    # off in milliseconds, where a throttle's take seconds), and throttles 10 % of the others
     logged_before = _log_ids(stack)
     doomed = "fault-doomed"
-    stack.faults.fail_account_ids([doomed])
+    stack.faults.fail_account_ids([doomed], error="InternalServerError")
     stack.faults.fail_writes(0.1, seed=7)
     healthy = _records("fault-ok", 12)
     # WHEN records arrive through both entry points, the doomed one in an array with healthy ones

@@ -27,14 +27,13 @@ from functions.messages import (
     failure_message,
 )
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
-from functions.transformer.reader import ParseFailure, ReadableStream, Record, RecordReader
+from functions.transformer.reader import Block, ParseFailure, ReadableStream, RecordReader
 
 EXCERPT_CHARS = 2048
 """How much of an oversized record travels in its RecordTooLarge message."""
 GROUP = 64
-"""Records encoded per JSON-encoder call (see ``EnvelopePacker.add_group``)."""
-BLOCK = 512
-"""Records normalised per ``normalise_many`` call: the contract checks a block column by column, in C."""
+"""Records encoded per JSON-encoder call (see ``EnvelopePacker.add_group``). The reader's blocks (up to 512
+records) are normalised whole: the contract checks a block column by column, in C."""
 
 
 @dataclass(kw_only=True)
@@ -112,27 +111,28 @@ def transform_stream(
             {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]},
         )
 
-    def add_group(items: list[Record], values: list[Any]) -> None:
+    def add_group(block: Block, start: int, values: list[Any]) -> None:
         encoded = encode_json(values)[1:-1]
         if len(encoded) > record_limit or not packer.add_group(encoded, len(values)):
-            for (number, _, line), value in zip(items, values, strict=True):  # at an envelope's edge, or a
-                add_one(number, line, value)  # large record among them: one at a time
+            for index, value in enumerate(values, start):  # at an envelope's edge, or a large record
+                add_one(*block.position(index), value)  # among them: one at a time
 
-    counts = [0, 0]  # valid records, unknown keys they dropped
+    counts = [0, 0, 0]  # records, valid records, unknown keys they dropped
 
-    def add_block(block: list[Record]) -> None:
+    def add_block(block: Block) -> None:
         """Normalise a block, then encode it GROUP records at a time: valid records normalised (straight
         from the columns), the others raw (the writer records each failure with its reasons)."""
-        raws = [value for _, value, _ in block]
+        raws = block.values
         normalised = normalise_block(raws, now=now)
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
-        for start in range(0, len(block), GROUP):
+        for start in range(0, len(raws), GROUP):
             stop = start + GROUP
-            items, group_columns = block[start:stop], [column[start:stop] for column in columns]
+            group_columns = [column[start:stop] for column in columns]
             if failed and any(invalid[start:stop]):
                 add_group(
-                    items,
+                    block,
+                    start,
                     [
                         raw if error is not None else dict(zip(FIELD_NAMES, row, strict=True))
                         for raw, error, row in zip(
@@ -145,20 +145,16 @@ def transform_stream(
                 )
                 continue
             encoded = encode_columns(FIELD_NAMES, group_columns)
-            if len(encoded) > record_limit or not packer.add_group(encoded, len(items)):
+            if len(encoded) > record_limit or not packer.add_group(encoded, len(group_columns[0])):
                 rows = zip(*group_columns, strict=True)
-                for (number, _, line), row in zip(items, rows, strict=True):  # as add_group does
-                    add_one(number, line, dict(zip(FIELD_NAMES, row, strict=True)))
-        counts[0] += len(block) - failed
-        counts[1] += normalised.dropped
+                for index, row in enumerate(rows, start):  # as add_group does
+                    add_one(*block.position(index), dict(zip(FIELD_NAMES, row, strict=True)))
+        counts[0] += len(raws)
+        counts[1] += len(raws) - failed
+        counts[2] += normalised.dropped
 
-    block: list[Record] = []
-    records = 0
-    for item in reader:
-        if item.__class__ is ParseFailure:
-            if block:  # what was read before the failure is sent first, in order
-                add_block(block)
-                block = []
+    for item in reader:  # blocks and failures, in file order
+        if isinstance(item, ParseFailure):
             report.unreadable += 1
             before = f"after record {item.records_before}" if item.records_before else "before any record"
             reason = f"{source}: {item.reason} at {item.position} ({before})"
@@ -167,18 +163,12 @@ def transform_stream(
                 reason,
                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt},
             )
-            continue
-        records += 1
-        block.append(item)
-        if len(block) == BLOCK:
-            add_block(block)
-            block = []
-    if block:
-        add_block(block)
+        else:
+            add_block(item)
     packer.flush()
     sender.flush()
-    valid, report.dropped_keys = counts
-    report.records, report.valid, report.invalid = records, valid, records - valid
+    report.records, report.valid, report.dropped_keys = counts
+    report.invalid = report.records - report.valid
     report.messages = sender.sent
     report.send_calls = sender.calls
     report.bytes_read = reader.bytes_read

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from functions.contract import (
@@ -431,6 +431,26 @@ def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
     # WHEN the columns are encoded directly (the transformer's path)
     # THEN the text is what encoding the record dicts gives, byte for byte
     assert encode_columns(FIELD_NAMES, columns) == (encode_json(records)[1:-1] if records else "")
+
+
+_column_values = st.one_of(
+    st.lists(st.text(alphabet=st.characters(codec="utf-8")), min_size=3, max_size=3),
+    st.lists(st.text(alphabet=' az~"\\', max_size=3), min_size=3, max_size=3),  # printable, " and \\
+    st.lists(st.from_regex(r"[A-Za-z0-9_.@:+-]{0,12}", fullmatch=True), min_size=3, max_size=3),  # plain
+    st.lists(st.decimals(allow_nan=False, allow_infinity=False), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), min_size=3, max_size=3),  # mixed
+)
+
+
+@given(st.lists(_column_values, min_size=1, max_size=5))
+@example([['"', "a", "b"], ["a\\", "b", "c"]])
+@example([["a", "b\nc", "d"], ["a", "b", "\x7f"], ["\t", "b", "c"], ["é", "b", "c"]])
+def test_any_columns_encode_as_the_records_do(rows_by_column: list[list[Any]]) -> None:
+    # GIVEN columns of three values each: any text, text needing no escapes, decimals, mixed kinds
+    names = [f"k{index}\"" if index % 2 else f"k{index}" for index in range(len(rows_by_column))]
+    records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
+    # THEN encoding the columns gives what encoding the records gives, byte for byte
+    assert encode_columns(names, rows_by_column) == encode_json(records)[1:-1]
 
 
 def test_a_json_number_beyond_decimal_is_a_field_error_not_an_unparseable_body() -> None:

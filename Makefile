@@ -21,12 +21,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy __main__.py infra
+	$(BIN)/mypy __main__.py infra functions cli
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy __main__.py infra
+	$(BIN)/mypy __main__.py infra functions cli
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

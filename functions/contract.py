@@ -199,7 +199,7 @@ def _balance(value: Any) -> Decimal:
     # Every coefficient digit appears in str(number), so a short string means few digits: the common case
     # skips as_tuple(), which costs more than all the other checks together.
     if len(str(number)) > MAX_BALANCE_DIGITS:
-        sign, digits, exponent = number.as_tuple()
+        sign, digits, digits_exponent = number.as_tuple()
         if len(digits) > MAX_BALANCE_DIGITS:
             significant = len(digits)
             while digits[significant - 1] == 0:
@@ -209,7 +209,7 @@ def _balance(value: Any) -> Decimal:
                     f"more than {MAX_BALANCE_DIGITS} significant digits ({significant}): {_show(value)}"
                 )
             # Only trailing zeros beyond 38 digits: drop them (exact) so DynamoDB accepts the number.
-            number = Decimal((sign, digits[:significant], int(exponent) + len(digits) - significant))
+            number = Decimal((sign, digits[:significant], int(digits_exponent) + len(digits) - significant))
     if not MIN_BALANCE_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_BALANCE_ADJUSTED_EXPONENT:
         raise _Reject(f"outside DynamoDB's number range (1E-130 to 1E+126): {_show(value)}")
     return number
@@ -630,7 +630,8 @@ def _convert_each(
     field: Field, values: list[Any], errors: list[list[FieldError] | None], now: datetime | None
 ) -> list[Any]:
     """The column value by value, exactly as the per-record normaliser does it (defaults, reasons)."""
-    convert, name, converted = field.convert, field.name, []
+    convert, name = field.convert, field.name
+    converted: list[Any] = []
     for index, value in enumerate(values):
         if value is _MISSING or value is None:
             if field.default is None:
@@ -738,10 +739,10 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
     if not any(errors):
         invalid = [None] * count
     else:
-        invalid = [None if error is None else InvalidRecord(error) for error in errors]
+        invalid = [None if reasons is None else InvalidRecord(reasons) for reasons in errors]
         for column in columns:  # an invalid record's row holds partial values: None throughout instead
-            for index, error in enumerate(errors):
-                if error is not None:
+            for index, reasons in enumerate(errors):
+                if reasons is not None:
                     column[index] = None
     if sum(map(len, raws)) == known:  # no record has a key the contract does not know
         return NormalisedBlock(columns, invalid, 0)

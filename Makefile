@@ -19,9 +19,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/pipeline-ctl demo
 
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/mypy __main__.py infra functions cli
+test: lint
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)

@@ -111,13 +111,10 @@ def transform_stream(
             {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]},
         )
 
-    def add_group(block: Block, start: int, values: list[Any]) -> None:
-        encoded = encode_json(values)[1:-1]
-        if len(encoded) > record_limit or not packer.add_group(encoded, len(values)):
-            for index, value in enumerate(values, start):  # at an envelope's edge, or a large record
-                add_one(*block.position(index), value)  # among them: one at a time
-
-    counts = [0, 0, 0]  # records, valid records, unknown keys they dropped
+    def add_each(block: Block, start: int, values: list[Any]) -> None:
+        """At an envelope's edge, or with a large record among them: one record at a time."""
+        for index, value in enumerate(values, start):
+            add_one(*block.position(index), value)
 
     def add_block(block: Block) -> None:
         """Normalise a block, then encode it GROUP records at a time: valid records normalised (straight
@@ -129,29 +126,22 @@ def transform_stream(
         for start in range(0, len(raws), GROUP):
             stop = start + GROUP
             group_columns = [column[start:stop] for column in columns]
+            rows = zip(*group_columns, strict=True)
             if failed and any(invalid[start:stop]):
-                add_group(
-                    block,
-                    start,
-                    [
-                        raw if error is not None else dict(zip(FIELD_NAMES, row, strict=True))
-                        for raw, error, row in zip(
-                            raws[start:stop],
-                            invalid[start:stop],
-                            zip(*group_columns, strict=True),
-                            strict=True,
-                        )
-                    ],
-                )
+                values = [
+                    raw if error is not None else dict(zip(FIELD_NAMES, row, strict=True))
+                    for raw, error, row in zip(raws[start:stop], invalid[start:stop], rows, strict=True)
+                ]
+                encoded = encode_json(values)[1:-1]
+                if len(encoded) > record_limit or not packer.add_group(encoded, len(values)):
+                    add_each(block, start, values)
                 continue
             encoded = encode_columns(FIELD_NAMES, group_columns)
             if len(encoded) > record_limit or not packer.add_group(encoded, len(group_columns[0])):
-                rows = zip(*group_columns, strict=True)
-                for index, row in enumerate(rows, start):  # as add_group does
-                    add_one(*block.position(index), dict(zip(FIELD_NAMES, row, strict=True)))
-        counts[0] += len(raws)
-        counts[1] += len(raws) - failed
-        counts[2] += normalised.dropped
+                add_each(block, start, [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows])
+        report.records += len(raws)
+        report.valid += len(raws) - failed
+        report.dropped_keys += normalised.dropped
 
     for item in reader:  # blocks and failures, in file order
         if isinstance(item, ParseFailure):
@@ -167,7 +157,6 @@ def transform_stream(
             add_block(item)
     packer.flush()
     sender.flush()
-    report.records, report.valid, report.dropped_keys = counts
     report.invalid = report.records - report.valid
     report.messages = sender.sent
     report.send_calls = sender.calls

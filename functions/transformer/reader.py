@@ -253,10 +253,6 @@ def _lenient_block(values: Iterator[Any]) -> tuple[list[Any], ijson.JSONError | 
 
 def _split(first: int, values: list[Any], lines: list[int] | None) -> Iterator[Block]:
     """``values`` as blocks of at most :data:`BLOCK_VALUES` (an expanded value may hold many records)."""
-    if len(values) <= BLOCK_VALUES:
-        if values:
-            yield Block(first, values, lines)
-        return
     for start in range(0, len(values), BLOCK_VALUES):
         stop = start + BLOCK_VALUES
         yield Block(first + start, values[start:stop], None if lines is None else lines[start:stop])

@@ -447,7 +447,7 @@ _column_values = st.one_of(
 @example([["a", "b\nc", "d"], ["a", "b", "\x7f"], ["\t", "b", "c"], ["é", "b", "c"]])
 def test_any_columns_encode_as_the_records_do(rows_by_column: list[list[Any]]) -> None:
     # GIVEN columns of three values each: any text, text needing no escapes, decimals, mixed kinds
-    names = [f"k{index}\"" if index % 2 else f"k{index}" for index in range(len(rows_by_column))]
+    names = [f'k{index}"' if index % 2 else f"k{index}" for index in range(len(rows_by_column))]
     records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
     # THEN encoding the columns gives what encoding the records gives, byte for byte
     assert encode_columns(names, rows_by_column) == encode_json(records)[1:-1]

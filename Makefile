@@ -24,7 +24,7 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy __main__.py infra functions cli
+	$(BIN)/mypy __main__.py infra functions ops local_stack cli
 
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

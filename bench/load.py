@@ -12,10 +12,10 @@ What it does, on a local stack started in-process:
 2. Turns on the local stack's fault switch: each AccountTable ``PutItem`` fails with probability
    ``--fault-rate`` (throttling, which the SDK retries), and every write of ``--sticky-share`` of the
    accounts fails until cleared (so some messages surely exhaust their one receive and reach the DLQ).
-3. Sends half the records with ``cli.send`` (the library behind ``pipeline-ctl send``; arrays of
+3. Sends half the records with ``ops.send`` (the library behind ``pipeline-ctl send``; arrays of
    ``--batch`` records, concurrency 8, waiting out the API's 429 backpressure) while uploading the other
    half as S3 files (arrays, JSON Lines, envelopes), at the same time; waits until the stack is idle.
-4. Clears the faults, runs ``cli.replay.replay`` on the ``RetriesExhausted`` LogTable items (what
+4. Clears the faults, runs ``ops.replay.replay`` on the ``RetriesExhausted`` LogTable items (what
    ``pipeline-ctl replay-dlq --error-type RetriesExhausted`` does), waits until idle.
 5. Accounts, from the ground truth (definitions in :class:`Accounting`), and prints the figures.
 
@@ -43,11 +43,11 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from cli.local.stack import LocalStack
-from cli.replay import replay
-from cli.send import SendOptions, send
-from cli.target import resolve_target
 from functions.model import ErrorType
+from local_stack.stack import LocalStack
+from ops.replay import replay
+from ops.send import SendOptions, send
+from ops.target import resolve_target
 
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 INVALID_MUTATIONS: tuple[tuple[str, Any], ...] = (

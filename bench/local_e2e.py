@@ -11,7 +11,7 @@ Three figures from one run, on one in-process local stack (moto server + dispatc
 
 Target: upload path ≥ 0.7 × the PutItem limit — the pipeline's own overhead (S3 read, queues, dispatch) stays
 small next to the writes it cannot avoid. The handlers' calls take the in-process road by default
-(``cli.local.inprocess``); the upload path is also measured with every call over HTTP (``in_process=False``),
+(``inprocess``); the upload path is also measured with every call over HTTP (``in_process=False``),
 which is the like-for-like comparison with the PutItem limit.
 
 Run: ``.venv/bin/python bench/local_e2e.py [--records 5000]``
@@ -28,8 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cli.local.sample import generate_sample
-from cli.local.stack import LocalStack
+from local_stack.sample import generate_sample
+from local_stack.stack import LocalStack
 
 TARGET_RATIO = 0.7
 CONDITION = "attribute_not_exists(account_id) OR updated_at < :new"
@@ -81,8 +81,8 @@ def upload_rate(stack: LocalStack, records: list[dict[str, Any]], workdir: Path)
 
 
 def api_rate(stack: LocalStack, records: list[dict[str, Any]], workdir: Path) -> tuple[float, int, int]:
-    from cli.send import SendOptions, send
-    from cli.target import resolve_target
+    from ops.send import SendOptions, send
+    from ops.target import resolve_target
 
     target = resolve_target(workdir=workdir)
     before = stack.counters()

@@ -1,8 +1,8 @@
 """``pipeline-ctl``: the operators' CLI. Every command here is a thin adapter over one library function.
 
-The work lives in one module per command (``cli.send``, ``cli.upload``, ``cli.replay``, ``cli.errors_log``,
-``cli.status``, ``cli.release``, ``cli.schema``) that tests and the demo call directly; this file parses
-options, resolves the target stack once (``cli.target``), and renders the result (``cli.render``, or JSON).
+The work lives in one module per command (``ops.send``, ``ops.upload``, ``ops.replay``, ``ops.errors_log``,
+``ops.status``, ``ops.release``, ``ops.schema``) that tests and the demo call directly; this file parses
+options, resolves the target stack once (``ops.target``), and renders the result (``cli.render``, or JSON).
 Options shared by every command are defined once below, accepted before the command (``pipeline-ctl --json
 status``) or after it (``pipeline-ctl status --json``), and each has an environment variable.
 """
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from cli.durations import parse_duration
-from cli.errors import CliError, UsageError, error_line, from_botocore
-from cli.local.cli import demo_command, local_app
+from cli.local import demo_command, local_app
 from cli.output import Output
 from infra.spec import LOCAL_STACK
+from ops.durations import parse_duration
+from ops.errors import CliError, UsageError, error_line, from_botocore
 
 if TYPE_CHECKING:
-    from cli.target import Target
+    from ops.target import Target
 
 try:  # Typer >= 0.17 vendors Click; older versions use the click package.
     from typer._click import exceptions as click_exceptions
@@ -37,8 +37,8 @@ except ImportError:  # pragma: no cover - depends on the installed Typer
 class PipelineGroup(TyperGroup):
     """Turns every expected failure into one ``Error: …`` line on stderr with exit code 2 or 1.
 
-    Library code raises :class:`~cli.errors.CliError`; botocore's environment failures (no credentials,
-    endpoint unreachable, AWS refusing) are translated by :func:`~cli.errors.from_botocore`; Click's own
+    Library code raises :class:`~ops.errors.CliError`; botocore's environment failures (no credentials,
+    endpoint unreachable, AWS refusing) are translated by :func:`~ops.errors.from_botocore`; Click's own
     usage errors (a missing argument, an invalid option value) get the same one-line form instead of a
     boxed panel. Anything else is a bug and keeps its traceback.
     """
@@ -163,7 +163,7 @@ class Invocation:
     out: Output
 
     def target(self) -> Target:
-        from cli.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
+        from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
 
         return resolve_target(self.stack, region=self.region, profile=self.profile)
 
@@ -228,7 +228,7 @@ def send_command(
     Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
     """
     from cli import render
-    from cli.send import SendOptions, parse_record_option, parse_records, send
+    from ops.send import SendOptions, parse_record_option, parse_records, send
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     records = _read_input(file, parse_records)
@@ -292,7 +292,7 @@ def upload_command(
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
     from cli import render
-    from cli.upload import check_files, upload, wait_processed
+    from ops.upload import check_files, upload, wait_processed
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     check_files(files, force=force)
@@ -341,7 +341,7 @@ def replay_command(
     Example: pipeline-ctl replay-dlq --since 6h --error-type RetriesExhausted --limit 100
     """
     from cli import render
-    from cli.replay import replay
+    from ops.replay import replay
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     if source not in ("logtable", "dlq"):
@@ -390,9 +390,9 @@ def tail_command(
     Example: pipeline-ctl errors tail --since 1h --error-type InvalidRecord --follow
     """
     from cli import render
-    from cli.errors_log import DEFAULT_SINCE, tail
-    from cli.errors_log import follow as follow_errors
-    from cli.logtable import now_utc
+    from ops.errors_log import DEFAULT_SINCE, tail
+    from ops.errors_log import follow as follow_errors
+    from ops.logtable import now_utc
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     target = run.target()
@@ -446,7 +446,7 @@ def show_command(
     Example: pipeline-ctl errors show 0f6b3c1e-3c5d-4a57-9d0e-2f1c7d0b9a11
     """
     from cli import render
-    from cli.errors_log import show
+    from ops.errors_log import show
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     item = show(run.target(), error_id)
@@ -469,7 +469,7 @@ def status_command(
     Example: pipeline-ctl --stack dev status
     """
     from cli import render
-    from cli.status import status
+    from ops.status import status
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     report = status(run.target())
@@ -497,7 +497,7 @@ def release_command(
     Example: pipeline-ctl --stack dev release wait --timeout 600
     """
     from cli import render
-    from cli.release import Action, release
+    from ops.release import Action, release
 
     if action not in {member.value for member in Action}:
         raise UsageError(f"unknown release action {action!r}", hint="use status, wait or stop")
@@ -517,7 +517,7 @@ def schema_command() -> None:
 
     Example: pipeline-ctl schema > record.schema.json
     """
-    from cli.schema import schema
+    from ops.schema import schema
 
     Output(json_mode=True).json(schema())
 

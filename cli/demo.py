@@ -31,10 +31,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from cli.local.sample import Sample, generate_sample, parse_time
-from cli.local.stack import LocalStack
 from cli.output import piped_width
 from functions.model import ErrorType, LogStatus
+from local_stack.sample import Sample, generate_sample, parse_time
+from local_stack.stack import LocalStack
 
 UPLOAD_KEY = "demo/accounts sample.json"
 """A key with a folder and a space: S3 (and moto) URL-encode it in the event, the transformer decodes it."""
@@ -74,9 +74,9 @@ def run_demo(*, records: int = 2000, seed: int = 7, console: Console | None = No
 def _demo(
     stack: LocalStack, workdir: Path, *, records: int, seed: int, console: Console, started: float
 ) -> int:
-    from cli.replay import replay
-    from cli.send import SendOptions, send
-    from cli.target import resolve_target
+    from ops.replay import replay
+    from ops.send import SendOptions, send
+    from ops.target import resolve_target
 
     outputs = stack.outputs
     console.print(

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cli.errors_log import pretty_body
 from cli.output import Output
-from cli.replay import ReplayReport
-from cli.send import SendReport
-from cli.status import StatusReport
-from cli.upload import UploadedFile, WaitReport
+from ops.errors_log import pretty_body
+from ops.replay import ReplayReport
+from ops.send import SendReport
+from ops.status import StatusReport
+from ops.upload import UploadedFile, WaitReport
 
 ERROR_COLUMNS = ("failed at", "type", "message", "source", "status", "error id")
 ERROR_NO_WRAP = ("failed at", "type", "status", "error id")

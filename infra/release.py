@@ -2,7 +2,7 @@
 
 Pulumi publishes a Writer version on every code change but never moves the ``live`` alias after creating it
 (``ignore_changes`` in ``infra.functions``); a local command, re-run whenever the published version changes,
-hands the shift to CodeDeploy through ``infra.codedeploy`` — the same code ``pipeline-ctl release`` uses.
+hands the shift to CodeDeploy through ``ops.codedeploy`` — the same code ``pipeline-ctl release`` uses.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def release_command(
 ) -> str:
     """The shell command starting the deployment of ``version`` (skipped when ``live`` already serves it)."""
     argv = [
-        RELEASE_PYTHON, "-m", "infra.codedeploy",
+        RELEASE_PYTHON, "-m", "ops.codedeploy",
         "--region", config.region,
         "--application", application,
         "--deployment-group", deployment_group,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.cli.conftest import Stack
+from tests.support.cli import Stack
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``pipeline-ctl release``: a thin adapter over infra.codedeploy, refused on the local stack."""
+"""``pipeline-ctl release``: a thin adapter over ops.codedeploy, refused on the local stack."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from infra.codedeploy import appspec
 from infra.spec import codedeploy_names
-from tests.cli.conftest import DEPLOYED_STACK, REGION, Stack
+from ops.codedeploy import appspec
+from tests.support.cli import DEPLOYED_STACK, REGION, Stack
 
 NAMES = codedeploy_names(DEPLOYED_STACK)
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
-from cli.replay import CLAIM_LEASE, Result, replay
-from cli.target import resolve_target
-from tests.cli.conftest import DEPLOYED_STACK, Stack, iso
+from ops.replay import CLAIM_LEASE, Result, replay
+from ops.target import resolve_target
+from tests.support.cli import DEPLOYED_STACK, Stack, iso
 
 
 @pytest.fixture

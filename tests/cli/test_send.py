@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.errors import UsageError
-from cli.send import encode, parse_records
-from tests.cli.conftest import Stack, publish_outputs
-from tests.cli.http_servers import ScriptedGateway, SigV4Gateway, serve
+from ops.errors import UsageError
+from ops.send import encode, parse_records
+from tests.support.cli import Stack, publish_outputs
+from tests.support.http_servers import ScriptedGateway, SigV4Gateway, serve
 
 LINES = [
     '{"account_id": "a-1", "name": "Ada", "email": "ada@example.com", "balance": "10.00", "currency": "EUR"}',

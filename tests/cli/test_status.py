@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from infra.spec import alarm_prefix
-from tests.cli.conftest import DEPLOYED_STACK, Stack
+from tests.support.cli import DEPLOYED_STACK, Stack
 
 
 def fill(stack: Stack) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.errors import OperationError
-from cli.target import resolve_target
 from infra.spec import LOCAL_OUTPUTS_PATH, OUTPUT_KEYS
-from tests.cli.conftest import DEPLOYED_STACK, REGION, Stack
+from ops.errors import OperationError
+from ops.target import resolve_target
+from tests.support.cli import DEPLOYED_STACK, REGION, Stack
 
 
 def test_missing_local_stack_is_one_line_and_exit_1(invoke, tmp_path: Path, monkeypatch) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-import cli.upload
-from cli.errors import OperationError
-from cli.target import resolve_target
-from cli.upload import count_records, upload, wait_processed
-from tests.cli.conftest import DEPLOYED_STACK, Stack, iso
+import ops.upload
+from ops.errors import OperationError
+from ops.target import resolve_target
+from ops.upload import count_records, upload, wait_processed
+from tests.support.cli import DEPLOYED_STACK, Stack, iso
 
 RECORDS = [
     {"account_id": f"a-{n}", "name": "N", "email": "n@example.com", "balance": "1", "currency": "EUR"}
@@ -101,7 +101,7 @@ def test_missing_file_is_a_usage_error(invoke, deployed: Stack) -> None:
 def test_large_files_go_multipart(deployed: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     five_mib = 5 * 1024 * 1024  # S3's smallest part size
     monkeypatch.setattr(
-        cli.upload, "TRANSFER", TransferConfig(multipart_threshold=five_mib, multipart_chunksize=five_mib)
+        ops.upload, "TRANSFER", TransferConfig(multipart_threshold=five_mib, multipart_chunksize=five_mib)
     )
     path = tmp_path / "big.json"
     line = json.dumps(RECORDS[0]) + "\n"

@@ -16,9 +16,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cli.app import app
-from cli.local.stack import LocalStack
 from functions.model import ErrorType, LogStatus
-from tests.e2e.conftest import account, log_items_mentioning
+from local_stack.stack import LocalStack
+from tests.support.e2e import account, log_items_mentioning
 
 pytestmark = pytest.mark.e2e
 

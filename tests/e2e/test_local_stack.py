@@ -22,8 +22,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cli.local.stack import LocalStack
 from infra import spec
+from local_stack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from cli.local.sample import generate_sample, parse_time
-from cli.local.stack import LocalStack
 from functions.contract import normalise
 from functions.errors import InvalidRecord
 from functions.model import ErrorType, LogStatus
-from tests.e2e.conftest import account, log_items, log_items_mentioning, upload
+from local_stack.sample import generate_sample, parse_time
+from local_stack.stack import LocalStack
+from tests.support.e2e import account, log_items, log_items_mentioning, upload
 
 pytestmark = pytest.mark.e2e
 

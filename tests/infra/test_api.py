@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import Program
+from tests.support.infra import Program
 
 QUEUE = "aws:sqs/queue:Queue"
 

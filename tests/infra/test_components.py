@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import Program
+from tests.support.infra import Program
 
 COMPONENT_PREFIX = "serverless-pipeline:infra:"
 

@@ -10,8 +10,7 @@ import pytest
 from functions.model import METRICS_NAMESPACE
 from infra import layer, spec
 from infra.functions import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
-
-from .conftest import POWERTOOLS_ARN, SSM_PARAMETER_TOKEN, Program
+from tests.support.infra import POWERTOOLS_ARN, SSM_PARAMETER_TOKEN, Program
 
 KEYS = ("transformer_function", "writer_function", "error_handler_function")
 QUEUE = "aws:sqs/queue:Queue"

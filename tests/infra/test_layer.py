@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra import archive, layer
-
-from .conftest import TINY_PACKAGE
+from tests.support.infra import TINY_PACKAGE
 
 REQUIREMENT = [f"{TINY_PACKAGE}==1.0"]
 

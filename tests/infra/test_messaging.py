@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from infra import spec
-
-from .conftest import Program
+from tests.support.infra import Program
 
 QUEUE = "aws:sqs/queue:Queue"
 

@@ -8,8 +8,7 @@ import pytest
 
 from functions.model import METRICS_NAMESPACE, Outcome, outcome_metric
 from infra import spec
-
-from .conftest import Program
+from tests.support.infra import Program
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 

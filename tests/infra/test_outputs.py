@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from infra import spec
-
-from .conftest import Program
+from tests.support.infra import Program
 
 
 def test_stack_outputs_are_exactly_the_design_keys(dev: Program) -> None:

@@ -7,8 +7,7 @@ import shlex
 import pytest
 
 from infra import spec
-
-from .conftest import Program
+from tests.support.infra import Program
 
 GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
 
@@ -91,7 +90,7 @@ def test_a_new_writer_version_runs_our_release_code(prod: Program) -> None:
     argv = shlex.split(release.inputs["create"])
 
     assert release.inputs["triggers"] == [writer.outputs["version"]]
-    assert argv[:3] == [".venv/bin/python", "-m", "infra.codedeploy"]
+    assert argv[:3] == [".venv/bin/python", "-m", "ops.codedeploy"]
     assert argv[argv.index("--application") + 1] == names["application"]
     assert argv[argv.index("--deployment-group") + 1] == names["deployment_group"]
     assert argv[argv.index("--region") + 1] == "eu-west-1"

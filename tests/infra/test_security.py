@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Program
+from tests.support.infra import Program
 
 UNSCOPABLE_ACTIONS = {
     # AWS defines no resource type for these actions, so "*" is the only possible Resource.

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from infra import spec
-
-from .conftest import Program
+from tests.support.infra import Program
 
 BUCKET = "aws:s3/bucket:Bucket"
 TABLE = "aws:dynamodb/table:Table"

@@ -29,19 +29,19 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.app import app
-from cli.local.stack import LocalStack
 from functions.model import MAX_MESSAGE_BYTES
 from functions.transformer.events import ObjectRef
 from functions.transformer.handler import transform_object
+from local_stack.stack import LocalStack
 from tests.corpus.corpus import Case, base_record, load_cases, write_big_array
-from tests.reliability.conftest import IDLE_TIMEOUT
-from tests.reliability.pipeline import (
+from tests.support.pipeline import (
     accounts,
     log_items,
     post,
     put_object,
     record_mismatches,
 )
+from tests.support.reliability import IDLE_TIMEOUT
 
 CASES = load_cases()
 PIPELINE_CASES = [case for case in CASES if case.via in ("api", "s3") and not case.separate]
@@ -399,7 +399,7 @@ print(json.dumps(report.to_dict()))
     reason="known limitation: ijson's prefixes grow with depth, so reading a 200 KB object nested 100,000 "
     "levels needs ~25 GB; in Lambda the transformer is killed, retried twice, and Lambda's on-failure "
     "destination (the DLQ) gets the event: LogTable records it as RetriesExhausted against the object with "
-    "the runtime's error (tests/unit/test_error_handler.py, tests/e2e/test_local_stack.py). Not lost, but "
+    "the runtime's error (tests/e2e/test_local_stack.py). Not lost, but "
     "not the UnreadableFile a depth bound in the reader would give.",
 )
 def test_a_200kb_file_nested_100k_levels_is_read_within_lambda_memory() -> None:

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
-from cli.local.stack import LocalStack
-from cli.replay import replay
-from cli.target import resolve_target
 from functions.model import ErrorType
+from local_stack.stack import LocalStack
+from ops.replay import replay
+from ops.target import resolve_target
 from tests.corpus.corpus import base_record
-from tests.reliability.conftest import IDLE_TIMEOUT, fresh_stack
-from tests.reliability.pipeline import accounts, log_items, post, put_object
+from tests.support.pipeline import accounts, log_items, post, put_object
+from tests.support.reliability import IDLE_TIMEOUT, fresh_stack
 
 StackFactory = Callable[..., LocalStack]
 

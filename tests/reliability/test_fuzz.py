@@ -24,13 +24,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from cli.local.stack import LocalStack
 from functions.contract import normalise
 from functions.errors import InvalidRecord, MalformedMessage
 from functions.messages import parse_body
 from functions.model import ErrorType
-from tests.reliability.conftest import IDLE_TIMEOUT
-from tests.reliability.pipeline import accounts, log_items
+from local_stack.stack import LocalStack
+from tests.support.pipeline import accounts, log_items
+from tests.support.reliability import IDLE_TIMEOUT
 
 MAX_EXAMPLES = 50
 """Bounded for CI: about half schema-conforming, half schema-violating bodies (a few seconds in all)."""

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from cli.local.stack import LocalStack
+from local_stack.stack import LocalStack
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 

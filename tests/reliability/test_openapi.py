@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import schemathesis
 
-from cli.openapi import REGENERATE_COMMAND, build_document, render
 from functions.contract import json_schema
+from ops.openapi import REGENERATE_COMMAND, build_document, render
 
 SHIPPED = Path(__file__).resolve().parents[2] / "openapi.json"
 
@@ -17,7 +17,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "openapi.json"
 def test_shipped_openapi_json_is_up_to_date() -> None:
     assert SHIPPED.is_file(), f"openapi.json is missing at the repository root; run: {REGENERATE_COMMAND}"
     assert SHIPPED.read_text(encoding="utf-8") == render(), (
-        f"openapi.json differs from what cli/openapi.py generates; regenerate it: {REGENERATE_COMMAND}"
+        f"openapi.json differs from what ops/openapi.py generates; regenerate it: {REGENERATE_COMMAND}"
     )
 
 

@@ -1,0 +1,417 @@
+"""``pipeline-ctl replay-dlq``: send failed bodies back to WriterQueue, each exactly once per operator action.
+
+From LogTable (the default), an item is replayed in three steps::
+
+    1. claim   UpdateItem  SET replay_claim = <token>, replay_claimed_at = now
+                           IF status = NEW AND (no claim OR the claim is older than CLAIM_LEASE)
+    2. send    SendMessage body, MessageAttributes replay_of = <error_id> (and source)
+    3. mark    UpdateItem  SET status = REPLAYED, replayed_at, replay_message_id  REMOVE the claim
+                           IF replay_claim = <token>
+
+Why this order: the claim is the only step two operators can race on, and DynamoDB's conditional write lets
+exactly one of them win it, so a body is never sent twice by concurrent replays (send-then-mark would let
+both send before either marks). A crash never loses a body: LogTable keeps it whatever happens. A crash
+between claim and send leaves a NEW item with a stale claim that a later replay takes over once the lease
+has expired; a crash between send and mark can, after the lease, lead to one more send of the same body,
+which the writer absorbs because its writes are conditional on ``updated_at`` (DESIGN.md section 4). If the
+send fails, the claim is released at once. The statuses stay those of the contract (``NEW``, ``REPLAYED``);
+the claim is two extra attributes, removed when the item is marked.
+
+From the DLQ (``source="dlq"``): receive, re-send the body to WriterQueue with ``replay_of`` = the message id,
+delete from the DLQ only after the send succeeded. moto has no ``StartMessageMoveTask``, and this path has to
+work on the local stack too. A crash between send and delete leaves the message in the DLQ: at least once,
+and again harmless to the writer. (In AWS the ErrorHandler consumes the DLQ continuously; this path is for
+messages it could not take, e.g. while it was broken.)
+
+Example::
+
+    report = replay(target, since=timedelta(hours=6), error_types=["RetriesExhausted"], limit=100)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.model import ErrorType, LogStatus, MessageAttribute
+from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
+from ops.errors import UsageError
+from ops.logtable import get_item, iso, now_utc, query_window
+from ops.target import Target
+
+CLAIM_LEASE = timedelta(minutes=15)
+"""How long a claim protects an item: far longer than one SendMessage, short enough to recover a crash."""
+
+DEFAULT_WINDOW = timedelta(days=DEFAULT_LOG_RETENTION_DAYS)
+"""Without ``--since``, every day LogTable still keeps (its TTL), so nothing NEW is out of reach."""
+
+DLQ_RECEIVE_VISIBILITY_SECONDS = 60
+"""Received DLQ messages stay hidden this long, so one pass never sees the same message twice."""
+EMPTY_RECEIVES_TO_STOP = 3
+SOURCES = ("logtable", "dlq")
+
+
+class Result(StrEnum):
+    WOULD_REPLAY = "would replay"
+    REPLAYED = "replayed"
+    REPLAYED_UNMARKED = "replayed, mark lost"
+    """Sent, but the claim expired and was taken over before the mark (a replay slower than CLAIM_LEASE)."""
+    ALREADY_REPLAYED = "skipped: already replayed"
+    CLAIMED = "skipped: being replayed by another operator"
+    NOT_FOUND = "not found"
+    FILTERED = "skipped: does not match --error-type"
+    FAILED = "failed"
+
+
+FAILURES = frozenset({Result.NOT_FOUND, Result.FAILED})
+
+
+@dataclass(kw_only=True)
+class ReplayEntry:
+    error_id: str
+    error_type: str
+    result: Result
+    failed_at: str = ""
+    source: str = ""
+    replay_message_id: str = ""
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "error_id": self.error_id,
+            "error_type": self.error_type,
+            "failed_at": self.failed_at,
+            "source": self.source,
+            "result": str(self.result),
+            "replay_message_id": self.replay_message_id,
+            "detail": self.detail,
+        }
+
+
+@dataclass(kw_only=True)
+class ReplayReport:
+    source: str
+    dry_run: bool
+    entries: list[ReplayEntry] = field(default_factory=list)
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(str(entry.result) for entry in self.entries)
+
+    @property
+    def ok(self) -> bool:
+        return not any(entry.result in FAILURES for entry in self.entries)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "counts": dict(self.counts),
+            "entries": [entry.to_dict() for entry in self.entries],
+        }
+
+
+def replay(
+    target: Target,
+    *,
+    source: str = "logtable",
+    dry_run: bool = False,
+    limit: int | None = None,
+    since: timedelta | None = None,
+    error_types: Sequence[str] = (),
+    ids: Sequence[str] = (),
+    clock: Callable[[], datetime] = now_utc,
+) -> ReplayReport:
+    """Replay failed bodies from LogTable (``NEW`` items) or straight from the DLQ; see the module doc."""
+    if source not in SOURCES:
+        raise UsageError(f"unknown source {source!r}", hint="use --from logtable or --from dlq")
+    if limit is not None and limit < 1:
+        raise UsageError("--limit must be at least 1")
+    if any(not error_id.strip() for error_id in ids):
+        raise UsageError("--id must not be empty")
+    report = ReplayReport(source=source, dry_run=dry_run)
+    run = _from_logtable if source == "logtable" else _from_dlq
+    run(target, report, limit=limit, since=since, error_types=error_types, ids=ids, clock=clock)
+    return report
+
+
+# --- LogTable -------------------------------------------------------------------------------------------
+
+
+def _from_logtable(
+    target: Target,
+    report: ReplayReport,
+    *,
+    limit: int | None,
+    since: timedelta | None,
+    error_types: Sequence[str],
+    ids: Sequence[str],
+    clock: Callable[[], datetime],
+) -> None:
+    dynamodb, table = target.client("dynamodb"), target.outputs["log_table"]
+    candidates = _candidates(dynamodb, table, since=since, error_types=error_types, ids=ids, clock=clock)
+    for item, early in candidates:
+        if limit is not None and len(report.entries) >= limit:
+            break
+        if early is not None:
+            report.entries.append(early)
+            continue
+        entry = _entry(item)
+        if not report.dry_run:
+            _replay_item(target, item, entry, clock=clock)
+        report.entries.append(entry)
+
+
+def _candidates(
+    dynamodb: Any,
+    table: str,
+    *,
+    since: timedelta | None,
+    error_types: Sequence[str],
+    ids: Sequence[str],
+    clock: Callable[[], datetime],
+) -> Iterator[tuple[dict[str, Any], ReplayEntry | None]]:
+    """(item, None) for items to replay; (item, entry) for named ids that cannot be (missing, filtered...)."""
+    if ids:
+        for error_id in dict.fromkeys(ids):
+            item = get_item(dynamodb, table, error_id)
+            if item is None:
+                yield {}, ReplayEntry(error_id=error_id, error_type="", result=Result.NOT_FOUND)
+            elif item.get("status") != LogStatus.NEW:
+                yield item, _entry(item, Result.ALREADY_REPLAYED)
+            elif error_types and item.get("error_type") not in error_types:
+                yield item, _entry(item, Result.FILTERED)
+            else:
+                yield item, None
+        return
+    now = clock()
+    for item in query_window(
+        dynamodb,
+        table,
+        since=now - (since or DEFAULT_WINDOW),
+        until=now,
+        newest_first=False,
+        status=LogStatus.NEW,
+        error_types=error_types,
+    ):
+        yield item, None
+
+
+def _replay_item(
+    target: Target, item: dict[str, Any], entry: ReplayEntry, *, clock: Callable[[], datetime]
+) -> None:
+    dynamodb, table = target.client("dynamodb"), target.outputs["log_table"]
+    key = {"error_id": {"S": entry.error_id}}
+    token = uuid.uuid4().hex
+    now = clock()
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET replay_claim = :token, replay_claimed_at = :now",
+            ConditionExpression=(
+                "#status = :new AND (attribute_not_exists(replay_claim) OR replay_claimed_at < :expired)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":token": {"S": token},
+                ":now": {"S": iso(now)},
+                ":new": {"S": LogStatus.NEW.value},
+                ":expired": {"S": iso(now - CLAIM_LEASE)},
+            },
+        )
+    except ClientError as error:
+        if not _condition_failed(error):
+            raise
+        current = get_item(dynamodb, table, entry.error_id) or {}
+        entry.result = Result.ALREADY_REPLAYED if current.get("status") != LogStatus.NEW else Result.CLAIMED
+        return
+    try:
+        sent = target.client("sqs").send_message(
+            QueueUrl=target.outputs["writer_queue_url"],
+            MessageBody=item["body"],
+            MessageAttributes=_replay_attributes(entry.error_id, item.get("source")),
+        )
+    except (ClientError, BotoCoreError) as error:
+        _release(dynamodb, table, key, token)
+        entry.result, entry.detail = Result.FAILED, str(error)
+        return
+    entry.replay_message_id = sent["MessageId"]
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression=(
+                "SET #status = :replayed, replayed_at = :at, replay_message_id = :message "
+                "REMOVE replay_claim, replay_claimed_at"
+            ),
+            ConditionExpression="replay_claim = :token",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":replayed": {"S": LogStatus.REPLAYED.value},
+                ":at": {"S": iso(clock())},
+                ":message": {"S": sent["MessageId"]},
+                ":token": {"S": token},
+            },
+        )
+    except ClientError as error:
+        if not _condition_failed(error):
+            raise
+        entry.result = Result.REPLAYED_UNMARKED
+        return
+    entry.result = Result.REPLAYED
+
+
+def _release(dynamodb: Any, table: str, key: dict[str, Any], token: str) -> None:
+    """Give the claim back after a failed send so the next replay does not wait for the lease."""
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="REMOVE replay_claim, replay_claimed_at",
+            ConditionExpression="replay_claim = :token",
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as error:
+        if not _condition_failed(error):
+            raise
+
+
+def _entry(item: dict[str, Any], result: Result = Result.WOULD_REPLAY) -> ReplayEntry:
+    return ReplayEntry(
+        error_id=str(item.get("error_id", "")),
+        error_type=str(item.get("error_type", "")),
+        failed_at=str(item.get("failed_at", "")),
+        source=str(item.get("source", "")),
+        result=result,
+    )
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _replay_attributes(replay_of: str, source: Any) -> dict[str, Any]:
+    attributes = {MessageAttribute.REPLAY_OF.value: {"DataType": "String", "StringValue": replay_of}}
+    if source:
+        attributes[MessageAttribute.SOURCE.value] = {"DataType": "String", "StringValue": str(source)}
+    return attributes
+
+
+# --- DLQ ------------------------------------------------------------------------------------------------
+
+
+def _from_dlq(
+    target: Target,
+    report: ReplayReport,
+    *,
+    limit: int | None,
+    since: timedelta | None,
+    error_types: Sequence[str],
+    ids: Sequence[str],
+    clock: Callable[[], datetime],
+) -> None:
+    """Receive → re-send → delete. Messages not taken (filtered, dry run, failed) are made visible again."""
+    sqs = target.client("sqs")
+    dlq = target.outputs["dlq_url"]
+    cutoff = iso(clock() - since) if since is not None else None
+    wanted_ids = set(ids)
+    to_release: list[str] = []
+    empty_receives = 0
+    try:
+        while limit is None or len(report.entries) < limit:
+            room = SQS_BATCH_MAX_ENTRIES
+            if limit is not None:
+                room = min(room, limit - len(report.entries))
+            received = sqs.receive_message(
+                QueueUrl=dlq,
+                MaxNumberOfMessages=room,
+                WaitTimeSeconds=0,
+                VisibilityTimeout=DLQ_RECEIVE_VISIBILITY_SECONDS,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not received:
+                # A short poll samples a subset of SQS's servers and may come back empty by chance.
+                empty_receives += 1
+                if empty_receives >= EMPTY_RECEIVES_TO_STOP or _visible(sqs, dlq) == 0:
+                    break
+                continue
+            empty_receives = 0
+            for message in received:
+                entry = _dlq_entry(message)
+                full = limit is not None and len(report.entries) >= limit
+                if full or not _dlq_matches(entry, cutoff=cutoff, error_types=error_types, ids=wanted_ids):
+                    to_release.append(message["ReceiptHandle"])
+                    continue
+                if report.dry_run:
+                    to_release.append(message["ReceiptHandle"])
+                else:
+                    _replay_message(sqs, target, message, entry, to_release)
+                report.entries.append(entry)
+    finally:
+        for handle in to_release:
+            sqs.change_message_visibility(QueueUrl=dlq, ReceiptHandle=handle, VisibilityTimeout=0)
+    if wanted_ids:
+        seen = {entry.error_id for entry in report.entries}
+        for error_id in ids:
+            if error_id not in seen:
+                report.entries.append(ReplayEntry(error_id=error_id, error_type="", result=Result.NOT_FOUND))
+
+
+def _replay_message(
+    sqs: Any, target: Target, message: dict[str, Any], entry: ReplayEntry, to_release: list[str]
+) -> None:
+    try:
+        sent = sqs.send_message(
+            QueueUrl=target.outputs["writer_queue_url"],
+            MessageBody=message["Body"],
+            MessageAttributes=_replay_attributes(entry.error_id, entry.source),
+        )
+    except (ClientError, BotoCoreError) as error:
+        to_release.append(message["ReceiptHandle"])
+        entry.result, entry.detail = Result.FAILED, str(error)
+        return
+    sqs.delete_message(QueueUrl=target.outputs["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
+    entry.result, entry.replay_message_id = Result.REPLAYED, sent["MessageId"]
+
+
+def _dlq_entry(message: dict[str, Any]) -> ReplayEntry:
+    attributes = message.get("MessageAttributes", {})
+
+    def attribute(name: str) -> str:
+        return str(attributes.get(name, {}).get("StringValue", ""))
+
+    failed_at = attribute(MessageAttribute.FAILED_AT)
+    if not failed_at and "SentTimestamp" in message.get("Attributes", {}):
+        sent = datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000).astimezone()
+        failed_at = iso(sent)
+    return ReplayEntry(
+        error_id=message["MessageId"],
+        error_type=attribute(MessageAttribute.ERROR_TYPE) or ErrorType.RETRIES_EXHAUSTED.value,
+        failed_at=failed_at,
+        source=attribute(MessageAttribute.SOURCE),
+        result=Result.WOULD_REPLAY,
+    )
+
+
+def _dlq_matches(
+    entry: ReplayEntry, *, cutoff: str | None, error_types: Sequence[str], ids: set[str]
+) -> bool:
+    if ids and entry.error_id not in ids:
+        return False
+    if error_types and entry.error_type not in error_types:
+        return False
+    return cutoff is None or entry.failed_at >= cutoff
+
+
+def _visible(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])

@@ -1,0 +1,199 @@
+"""Which stack ``pipeline-ctl`` talks to, and how: one resolution shared by every command.
+
+A stack is known to the CLI only through its outputs document (DESIGN.md section 6), so the CLI never
+guesses a resource name. The local stack writes it to ``.pipeline/local.json`` under the working directory;
+a deployed stack's Pulumi program writes it to the SSM parameter ``/serverless-pipeline/<stack>/outputs``;
+when that parameter cannot be read and the Pulumi CLI is installed, ``pulumi stack output --json`` is the
+fallback (a developer who deployed from this checkout has it, a CI runner with only AWS access does not).
+
+Example::
+
+    target = resolve_target("dev", region="eu-west-1")
+    target.client("sqs").get_queue_attributes(QueueUrl=target.outputs["writer_queue_url"], ...)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
+from ops.errors import OperationError, UsageError
+
+LOCAL_CREDENTIALS = ("local", "local")
+"""The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
+that never saw an AWS account, and an operator's expired SSO profile cannot break a local run (nor does
+botocore spend seconds probing the instance metadata service for credentials that are not needed)."""
+
+PULUMI_TIMEOUT_SECONDS = 120
+LOCAL_HINT = "start it with `pipeline-ctl local up`"
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, user_agent_extra="pipeline-ctl")
+
+
+@dataclass(kw_only=True)
+class Target:
+    """A resolved stack: its outputs document and a session to call its resources with."""
+
+    stack: str
+    outputs: dict[str, str]
+    session: boto3.Session
+    endpoint_url: str | None
+    region: str
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    @property
+    def is_local(self) -> bool:
+        return self.stack == LOCAL_STACK
+
+    def client(self, service: str) -> Any:
+        """A botocore client for the stack's region and endpoint, created once per service.
+
+        botocore clients are thread-safe but sessions are not, hence the lock around creation only.
+        """
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = self.session.client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url, config=CLIENT_CONFIG
+                )
+            return self._clients[service]
+
+
+def resolve_target(
+    stack: str = LOCAL_STACK,
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    workdir: Path | None = None,
+) -> Target:
+    """Find a stack's outputs document and build a :class:`Target` for it.
+
+    Raises :class:`~ops.errors.OperationError` when the stack cannot be found or its document is incomplete,
+    :class:`~ops.errors.UsageError` for an unknown profile.
+    """
+    if stack == LOCAL_STACK:
+        outputs = read_local_outputs(workdir or Path.cwd())
+        endpoint_url: str | None = outputs["endpoint_url"]
+    else:
+        endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+        outputs = read_deployed_outputs(
+            stack, _session(profile=profile, region=region), endpoint_url=endpoint_url
+        )
+    region = region or outputs["region"]
+    # The session, not only the clients, must be in the stack's region: ops.codedeploy takes a session.
+    if stack == LOCAL_STACK:
+        session = _session(profile=None, region=region, credentials=LOCAL_CREDENTIALS)
+    else:
+        session = _session(profile=profile, region=region)
+    return Target(stack=stack, outputs=outputs, session=session, endpoint_url=endpoint_url, region=region)
+
+
+def read_local_outputs(workdir: Path) -> dict[str, str]:
+    """The local stack's document; its absence means the local stack was never started here."""
+    path = workdir / LOCAL_OUTPUTS_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise OperationError(f"no local stack ({path} not found)", hint=LOCAL_HINT) from None
+    except OSError as error:
+        raise OperationError(f"cannot read {path}: {error.strerror}") from None
+    return validate_outputs(_parse(text, where=str(path)), stack=LOCAL_STACK, where=str(path))
+
+
+def read_deployed_outputs(stack: str, session: boto3.Session, *, endpoint_url: str | None) -> dict[str, str]:
+    """SSM first (what every deployed stack writes), then ``pulumi stack output`` if Pulumi is installed."""
+    name = outputs_parameter_name(stack)
+    try:
+        ssm = session.client("ssm", endpoint_url=endpoint_url, config=CLIENT_CONFIG)
+        text = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    except (ClientError, BotoCoreError) as error:
+        pulumi = shutil.which("pulumi")
+        if pulumi is None:
+            if isinstance(error, ClientError) and error.response["Error"]["Code"] == "ParameterNotFound":
+                raise OperationError(
+                    f"no stack {stack!r}: SSM parameter {name} not found in {session.region_name}",
+                    hint="check --stack, --region and --profile, or deploy it with `pulumi up`",
+                ) from None
+            raise
+        return _from_pulumi(pulumi, stack)
+    return validate_outputs(_parse(text, where=f"SSM {name}"), stack=stack, where=f"SSM {name}")
+
+
+def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]:
+    """Check the DESIGN.md section 6 keys are all there, so a command never fails half-way on a KeyError."""
+    if not isinstance(document, dict):
+        raise OperationError(f"{where}: the outputs document is not a JSON object")
+    required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
+    missing = [key for key in required if not document.get(key)]
+    if missing:
+        raise OperationError(
+            f"{where}: the outputs document lacks {', '.join(missing)}",
+            hint="redeploy the stack (or restart the local stack) to rewrite it",
+        )
+    return {key: str(value) for key, value in document.items()}
+
+
+_SHARED_LOADER = botocore.loaders.create_loader()
+"""One model loader for every session in the process: the demo, the local stack and tests resolve targets
+many times, and each new botocore session would otherwise parse the service JSON models again (~50 ms a
+client). The loader only caches immutable model data."""
+
+
+def _session(
+    *, profile: str | None, region: str | None, credentials: tuple[str, str] | None = None
+) -> boto3.Session:
+    """An unknown profile raises botocore's ProfileNotFound when used; the app makes it a usage error."""
+    # With fixed credentials (the local stack) the AWS_PROFILE variable must not even be read: a profile
+    # missing from this machine's config would fail the session for nothing.
+    ignore_profile = {"profile": (None, None, None, None)} if credentials else None
+    core = botocore.session.Session(profile=profile, session_vars=ignore_profile)
+    core.register_component("data_loader", _SHARED_LOADER)
+    access_key, secret_key = credentials or (None, None)
+    return boto3.Session(
+        botocore_session=core,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
+
+
+def _parse(text: str, *, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise OperationError(f"{where}: not valid JSON ({error.msg} at line {error.lineno})") from None
+
+
+def _from_pulumi(pulumi: str, stack: str) -> dict[str, str]:
+    command = [pulumi, "stack", "output", "--json", "--stack", stack]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=PULUMI_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        shown = " ".join(command[1:])
+        raise OperationError(f"`pulumi {shown}` did not answer in {PULUMI_TIMEOUT_SECONDS} s") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OperationError(
+            f"no stack {stack!r}: neither SSM nor `pulumi stack output` has its outputs ({last})",
+            hint="check --stack, --region and --profile",
+        )
+    where = f"pulumi stack output --stack {stack}"
+    return validate_outputs(_parse(done.stdout, where=where), stack=stack, where=where)
+
+
+def require_deployed(target: Target, what: str) -> None:
+    """For commands that only make sense on AWS (CodeDeploy): a usage error on the local stack."""
+    if target.is_local:
+        raise UsageError(f"the local stack has no {what}", hint="use --stack NAME")

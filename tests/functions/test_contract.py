@@ -1,0 +1,462 @@
+"""The record contract (DESIGN.md section 3): an example per rule, and the properties that always hold."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from functions.contract import (
+    FIELD_NAMES,
+    FIELDS,
+    format_timestamp,
+    json_schema,
+    normalise,
+    normalise_block,
+    normalise_many,
+    normalise_many_with_stats,
+    normalise_with_stats,
+)
+from functions.errors import InvalidRecord
+from functions.messages import decode_json, encode_columns, encode_json
+from tests.support.functions import record
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def reasons(raw: Any) -> dict[str, str]:
+    with pytest.raises(InvalidRecord) as caught:
+        normalise(raw, now=NOW)
+    return {error.field: error.reason for error in caught.value.errors}
+
+
+# --- normalisation, field by field ---------------------------------------------------------------------
+
+
+def test_valid_record_is_normalised_field_by_field() -> None:
+    # GIVEN a messy but valid record in camelCase with an unknown key
+    raw = {
+        "accountId": "  acct_1.A-b ",
+        "name": "  Ada \t  King\nLovelace ",
+        "email": " Ada@Example.COM ",
+        "balance": "-0012.50",
+        "currency": " gbp ",
+        "status": " Suspended",
+        "updatedAt": "2026-01-01T01:30:00+01:30",
+        "favouriteColour": "blue",
+    }
+    # WHEN it is normalised
+    result = normalise_with_stats(raw, now=NOW)
+    # THEN every field has its canonical form and the unknown key is dropped and counted
+    assert result.record == {
+        "account_id": "acct_1.A-b",
+        "name": "Ada King Lovelace",
+        "email": "ada@example.com",
+        "balance": Decimal("-12.50"),
+        "currency": "GBP",
+        "status": "suspended",
+        "updated_at": "2026-01-01T00:00:00.000000Z",
+    }
+    assert result.dropped == 1
+
+
+def test_defaults_status_active_and_updated_at_ingestion_time() -> None:
+    normalised = normalise(record(status=None, updated_at=None), now=NOW)
+    assert normalised["status"] == "active"
+    assert normalised["updated_at"] == "2026-03-01T12:00:00.123456Z"
+
+
+def test_null_optional_fields_take_their_defaults() -> None:
+    normalised = normalise(
+        record(status=None, updated_at=None) | {"status": None, "updatedAt": None}, now=NOW
+    )
+    assert (normalised["status"], normalised["updated_at"]) == ("active", "2026-03-01T12:00:00.123456Z")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(0.1, Decimal("0.1"), id="json-float-0.1-is-exact"),
+        pytest.param(Decimal("0.1"), Decimal("0.1"), id="decimal"),
+        pytest.param("0.1", Decimal("0.1"), id="string"),
+        pytest.param(" 1e3 ", Decimal("1E+3"), id="exponent-string"),
+        pytest.param(42, Decimal(42), id="integer"),
+        pytest.param("-0", Decimal("0"), id="negative-zero"),
+        pytest.param(Decimal("-0.00"), Decimal("0.00"), id="negative-zero-scale-kept"),
+        pytest.param("0e999999999", Decimal("0"), id="zero-with-an-exponent-dynamodb-cannot-hold"),
+        pytest.param("1" + "0" * 45, Decimal("1E+45"), id="trailing-zeros-beyond-38-digits"),
+        pytest.param("9" * 38, Decimal("9" * 38), id="38-digits"),
+    ],
+)
+def test_balance_is_an_exact_decimal(value: Any, expected: Decimal) -> None:
+    balance = normalise(record(balance=value), now=NOW)["balance"]
+    assert isinstance(balance, Decimal)
+    assert balance == expected
+    assert str(balance) == str(expected)
+    assert not balance.is_signed() or balance < 0
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param("abc", "not a decimal: 'abc'", id="letters"),
+        pytest.param("NaN", "not a decimal: 'NaN'", id="nan-string"),
+        pytest.param("Infinity", "not a decimal: 'Infinity'", id="infinity-string"),
+        pytest.param("1_000", "not a decimal: '1_000'", id="underscores"),
+        pytest.param(float("nan"), "not a finite decimal: nan", id="nan-float"),
+        pytest.param(float("inf"), "not a finite decimal: inf", id="inf-float"),
+        pytest.param(True, "not a decimal: boolean True", id="boolean"),
+        pytest.param([1], "not a decimal: array", id="array"),
+        pytest.param("1" * 39, "more than 38 significant digits (39): '" + "1" * 39 + "'", id="39-digits"),
+        pytest.param("1e200", "outside DynamoDB's number range (1E-130 to 1E+126): '1e200'", id="too-big"),
+        pytest.param(
+            "1e99999999999999999999",
+            "outside DynamoDB's number range (1E-130 to 1E+126): '1e99999999999999999999'",
+            id="exponent-beyond-decimal",
+        ),
+        pytest.param(
+            "-1e-99999999999999999999",
+            "outside DynamoDB's number range (1E-130 to 1E+126): '-1e-99999999999999999999'",
+            id="negative-exponent-beyond-decimal",
+        ),
+    ],
+)
+def test_balance_rejections_name_the_reason(value: Any, reason: str) -> None:
+    assert reasons(record(balance=value)) == {"balance": reason}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("account_id", "  ", "empty"),
+        ("account_id", "a" * 65, "longer than 64 characters (65)"),
+        ("account_id", "acct 1", "characters outside A-Z a-z 0-9 _ - .: 'acct 1'"),
+        ("account_id", "acct/1", "characters outside A-Z a-z 0-9 _ - .: 'acct/1'"),
+        ("account_id", 123, "expected a string, got number 123"),
+        ("name", " \t ", "empty"),
+        ("name", "x" * 201, "longer than 200 characters (201)"),
+        ("name", None, "required, got null"),
+        ("email", "ada.example.com", "not an email address (local@domain.tld): 'ada.example.com'"),
+        ("email", "ada@localhost", "not an email address (local@domain.tld): 'ada@localhost'"),
+        ("email", "a b@example.com", "not an email address (local@domain.tld): 'a b@example.com'"),
+        ("email", "a@" + "b" * 250 + ".com", "longer than 254 characters (256)"),
+        ("email", {"at": "x"}, "expected a string, got object"),
+        ("currency", "US", "not 3 letters: 'US'"),
+        ("currency", "US1", "not 3 letters: 'US1'"),
+        ("currency", "€UR", "not 3 letters: '€UR'"),
+        ("status", "deleted", "not one of active, suspended, closed: 'deleted'"),
+        ("status", 1, "expected a string, got number 1"),
+        ("updated_at", "yesterday", "not an ISO 8601 timestamp: 'yesterday'"),
+        ("updated_at", "2026-02-30T00:00:00Z", "not an ISO 8601 timestamp: '2026-02-30T00:00:00Z'"),
+        ("updated_at", 1767225600, "expected a string, got number 1767225600"),
+        (
+            "updated_at",
+            "0001-01-01T00:00:00+01:00",
+            "outside the representable UTC range: '0001-01-01T00:00:00+01:00'",
+        ),
+    ],
+)
+def test_each_rule_rejects_with_field_and_reason(field: str, value: Any, reason: str) -> None:
+    assert reasons(record() | {field: value}) == {field: reason}
+
+
+def test_every_failing_field_is_reported_in_table_order() -> None:
+    # GIVEN a record failing four rules and missing one field
+    raw = {"accountId": "", "name": "Ada", "balance": "abc", "currency": "US", "status": "x"}
+    # WHEN it is normalised THEN the error names every failure, in the contract's field order
+    with pytest.raises(InvalidRecord) as caught:
+        normalise(raw, now=NOW)
+    assert str(caught.value) == (
+        "account_id: empty; email: required; balance: not a decimal: 'abc'; currency: not 3 letters: 'US'; "
+        "status: not one of active, suspended, closed: 'x'"
+    )
+    assert caught.value.fields == ["account_id", "email", "balance", "currency", "status"]
+
+
+def test_both_spellings_with_the_same_value_are_accepted() -> None:
+    normalised = normalise(record() | {"accountId": "acct-1", "updatedAt": "2026-01-01T00:00:00Z"}, now=NOW)
+    assert normalised["account_id"] == "acct-1"
+
+
+def test_both_spellings_with_different_values_are_rejected_naming_the_field() -> None:
+    assert reasons(record() | {"accountId": "acct-2"}) == {
+        "account_id": "given twice with different values: account_id='acct-1', accountId='acct-2'"
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"), [([], "array"), ("x", "string 'x'"), (None, "null"), (5, "number 5")]
+)
+def test_a_record_that_is_not_an_object_is_rejected(raw: Any, kind: str) -> None:
+    assert reasons(raw) == {"record": f"expected a JSON object, got {kind}"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000000Z"),
+        ("2026-01-01T00:00:00", "2026-01-01T00:00:00.000000Z"),  # naive = UTC
+        ("2026-01-01 00:00:00.5", "2026-01-01T00:00:00.500000Z"),
+        ("2026-01-01T00:30:00+02:00", "2025-12-31T22:30:00.000000Z"),  # crosses the day: datetime arithmetic
+        ("2026-01-01T12:30:00.25+02:00", "2026-01-01T10:30:00.250000Z"),  # same day: only the hour moves
+        ("2026-01-01T20:30:00-03:00", "2026-01-01T23:30:00.000000Z"),
+        ("2026-01-01T12:30:00+05:30", "2026-01-01T07:00:00.000000Z"),  # not a whole hour
+        ("2025-12-31T20:00:00.1234567-05:00", "2026-01-01T01:00:00.123456Z"),
+        ("2026-01-01", "2026-01-01T00:00:00.000000Z"),
+        ("0999-01-01T00:00:00Z", "0999-01-01T00:00:00.000000Z"),  # zero padded: sorts as it should
+        (datetime(2026, 1, 1, 3, tzinfo=UTC), "2026-01-01T03:00:00.000000Z"),
+    ],
+)
+def test_updated_at_becomes_fixed_width_utc(value: Any, expected: str) -> None:
+    assert normalise(record(updated_at=value), now=NOW)["updated_at"] == expected
+
+
+# --- schema ----------------------------------------------------------------------------------------------
+
+
+def test_json_schema_is_valid_2020_12_and_derived_from_the_table() -> None:
+    schema = json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    for field in FIELDS:
+        assert field.name in schema["properties"]
+        assert field.camel in schema["properties"]
+    assert schema["required"] == ["name", "email", "balance", "currency"]
+    assert {"anyOf": [{"required": ["account_id"]}, {"required": ["accountId"]}]} in schema["allOf"]
+
+
+def test_json_schema_rejects_what_the_contract_rejects_on_simple_cases() -> None:
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert validator.is_valid(record())
+    for bad in (record(currency="US"), record(status="deleted"), record(account_id="a b"), record(name=None)):
+        assert not validator.is_valid(bad)
+
+
+# --- properties --------------------------------------------------------------------------------------------
+
+_letters = st.characters(
+    min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")
+)
+_valid_records = st.fixed_dictionaries(
+    {
+        "account_id": st.from_regex(r"\A[A-Za-z0-9_.\-]{1,64}\Z"),
+        "name": st.lists(st.text(_letters, min_size=1, max_size=12), min_size=1, max_size=8).map(" ".join),
+        "email": st.from_regex(r"\A[a-zA-Z0-9._%+\-]{1,20}@[a-z0-9]{1,10}\.[a-z]{2,6}\Z"),
+        "balance": st.one_of(
+            st.decimals(
+                allow_nan=False, allow_infinity=False, places=2, min_value=-(10**12), max_value=10**12
+            ),
+            st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15).map(
+                lambda f: round(f, 6)
+            ),
+            st.integers(min_value=-(10**30), max_value=10**30),
+            st.decimals(
+                allow_nan=False, allow_infinity=False, places=4, min_value=-(10**6), max_value=10**6
+            ).map(str),
+        ),
+        "currency": st.from_regex(r"\A[A-Za-z]{3}\Z"),
+    },
+    optional={
+        "status": st.sampled_from(["active", "Suspended", "CLOSED"]),
+        "updatedAt": st.datetimes(
+            min_value=datetime(1970, 1, 2),
+            max_value=datetime(2200, 1, 1),
+            timezones=st.sampled_from([UTC, None]),
+        ).map(lambda d: d.isoformat()),
+        "extra": st.integers(),
+    },
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_records)
+def test_normalising_twice_equals_normalising_once(raw: dict[str, Any]) -> None:
+    once = normalise(raw, now=NOW)
+    assert normalise(once, now=NOW) == once
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_records)
+def test_a_valid_record_survives_a_json_round_trip_unchanged(raw: dict[str, Any]) -> None:
+    normalised = normalise(raw, now=NOW)
+    travelled = decode_json(encode_json(normalised))
+    assert normalise(travelled, now=NOW) == normalised
+    assert decode_json(json.dumps(travelled)) == travelled
+
+
+@settings(max_examples=60, deadline=None)
+@given(_valid_records)
+def test_schema_admits_every_generated_valid_record(raw: dict[str, Any]) -> None:
+    normalised = normalise(raw, now=NOW)
+    as_json = decode_json(encode_json(normalised))
+    assert jsonschema.Draft202012Validator(json_schema()).is_valid(json.loads(json.dumps(as_json)))
+
+
+# --- normalise_many: the block (columnar) path gives exactly what normalise gives, record by record ------
+
+_whitespace = st.sampled_from([" ", "  ", "\t", "\n", "\u00a0", "\u2028", "\x1f", "\u3000"])
+_wild_text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+_zones = st.sampled_from(["", "Z", "z", "+00:00", "-00:00", "+02:00", "-05:00", "+23:00", "+24:00", "+05:30"])
+_timestamps = st.builds(
+    lambda year, month, day, sep, hour, minute, second, fraction, zone: (
+        f"{year:04d}-{month:02d}-{day:02d}{sep}{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
+    ),
+    st.sampled_from([0, 1, 2024, 2025, 9999]),
+    st.integers(1, 13),
+    st.integers(1, 32),
+    st.sampled_from(["T", "t", " ", "_"]),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.sampled_from(["", ".1", ".123456", ".1234567"]),
+    _zones,
+)
+
+
+def _clean_or_wild(clean: st.SearchStrategy[Any], *wild: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Mostly values the block path takes whole, sometimes anything, so both paths and their mix run."""
+    return st.one_of(clean, clean, clean, *wild, st.none(), _wild_text, st.integers(-5, 5))
+
+
+def _padded(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda a, v, b: a + v + b, st.just("") | _whitespace, values, st.just("") | _whitespace)
+
+
+_FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "account_id": _clean_or_wild(st.from_regex(r"\A[A-Za-z0-9_.\-]{1,65}\Z"), _padded(st.just("a b"))),
+    "name": _clean_or_wild(
+        st.lists(st.text(_letters, min_size=1, max_size=5), min_size=1, max_size=4).map(" ".join),
+        st.lists(st.one_of(st.text(_letters, min_size=1, max_size=4), _whitespace), max_size=6).map("".join),
+    ),
+    "email": _clean_or_wild(
+        st.from_regex(r"\A[a-zA-Z0-9.+\-]{1,8}@[a-zA-Z0-9]{1,6}\.(?:[a-zA-Z]{1,4}|xn--[a-z0-9]{1,4})\Z"),
+        _padded(st.just("A@B.co")),
+        st.just("\u0130@x.com"),
+        st.just("a\u03a3@x.com"),
+    ),
+    "balance": _clean_or_wild(
+        st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9),
+        st.decimals(allow_nan=True, allow_infinity=True),
+        st.sampled_from([Decimal("0"), Decimal("-0.00"), Decimal("1E+5"), Decimal("0.0000001"), 1.5, True]),
+        st.from_regex(r"\A\s?-?\d{1,40}(\.\d{0,3})?\Z"),
+    ),
+    "currency": _clean_or_wild(
+        st.sampled_from(["usd", "EUR", "gbp", "Chf"]),
+        _padded(st.just("usd")),
+        st.sampled_from(["\ufb00a", "US"]),
+    ),
+    "status": _clean_or_wild(
+        st.sampled_from(["active", "Suspended", "CLOSED"]), _padded(st.just("closed")), st.just("gone")
+    ),
+    "updated_at": _clean_or_wild(_timestamps, _padded(_timestamps)),
+}
+
+
+@st.composite
+def _mixed_record(draw: st.DrawFn) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for field in FIELDS:
+        spelling = draw(st.sampled_from(["name", "camel", "both", "both-differ", "absent"]))
+        value = draw(_FIELD_VALUES[field.name])
+        if spelling == "absent":
+            continue
+        if spelling in ("name", "both", "both-differ"):
+            raw[field.name] = value
+        if spelling in ("camel", "both", "both-differ"):
+            raw[field.camel] = draw(_FIELD_VALUES[field.name]) if spelling == "both-differ" else value
+    if draw(st.booleans()):
+        raw["extra"] = 1
+    return raw
+
+
+def _outcome(raw: Any) -> tuple[str, int]:
+    try:
+        record, dropped = normalise_with_stats(raw, now=NOW)
+    except InvalidRecord as invalid:
+        return f"invalid: {invalid}", 0
+    return repr(record), dropped  # repr: Decimal('1.0') and Decimal('1.00') must not pass for each other
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(
+        st.lists(_mixed_record(), min_size=1, max_size=12),
+        st.lists(_valid_records, min_size=1, max_size=12),
+        st.lists(st.one_of(_valid_records, st.integers(), st.lists(st.integers(), max_size=2)), max_size=4),
+    )
+)
+def test_normalise_many_equals_normalise_record_by_record(raws: list[Any]) -> None:
+    # GIVEN a block of records, valid and invalid, clean and messy, in both spellings
+    expected = [_outcome(raw) for raw in raws]
+    # WHEN the block is normalised at once
+    results, dropped = normalise_many_with_stats(raws, now=NOW)
+    # THEN each result is what normalise gives (or the InvalidRecord it raises, with the same reasons)
+    actual = [
+        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result) for result in results
+    ]
+    assert actual == [outcome for outcome, _ in expected]
+    assert dropped == sum(unknown for _, unknown in expected)
+    assert [repr(r) for r in normalise_many(raws, now=NOW)] == [repr(r) for r in results]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_timestamps)
+def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
+    try:
+        expected = format_timestamp(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        expected = None
+    result = normalise_many([record(updated_at=text)], now=NOW)[0]
+    if expected is None:
+        assert isinstance(result, InvalidRecord)
+    else:
+        assert not isinstance(result, InvalidRecord)
+        assert result["updated_at"] == expected
+        assert normalise(record(updated_at=text), now=NOW)["updated_at"] == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(_mixed_record(), _valid_records), min_size=1, max_size=12))
+def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
+    # GIVEN a block normalised column by column, its valid rows kept
+    block = normalise_block(raws, now=NOW)
+    valid = [index for index, invalid in enumerate(block.invalid) if invalid is None]
+    columns = [[column[index] for index in valid] for column in block.columns]
+    records = [record for record in block.records() if not isinstance(record, InvalidRecord)]
+    # WHEN the columns are encoded directly (the transformer's path)
+    # THEN the text is what encoding the record dicts gives, byte for byte
+    assert encode_columns(FIELD_NAMES, columns) == (encode_json(records)[1:-1] if records else "")
+
+
+_column_values = st.one_of(
+    st.lists(st.text(alphabet=st.characters(codec="utf-8")), min_size=3, max_size=3),
+    st.lists(st.text(alphabet=' az~"\\', max_size=3), min_size=3, max_size=3),  # printable, " and \\
+    st.lists(st.from_regex(r"[A-Za-z0-9_.@:+-]{0,12}", fullmatch=True), min_size=3, max_size=3),  # plain
+    st.lists(st.decimals(allow_nan=False, allow_infinity=False), min_size=3, max_size=3),
+    st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=3)), min_size=3, max_size=3),  # mixed
+)
+
+
+@given(st.lists(_column_values, min_size=1, max_size=5))
+@example([['"', "a", "b"], ["a\\", "b", "c"]])
+@example([["a", "b\nc", "d"], ["a", "b", "\x7f"], ["\t", "b", "c"], ["é", "b", "c"]])
+def test_any_columns_encode_as_the_records_do(rows_by_column: list[list[Any]]) -> None:
+    # GIVEN columns of three values each: any text, text needing no escapes, decimals, mixed kinds
+    names = [f'k{index}"' if index % 2 else f"k{index}" for index in range(len(rows_by_column))]
+    records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
+    # THEN encoding the columns gives what encoding the records gives, byte for byte
+    assert encode_columns(names, rows_by_column) == encode_json(records)[1:-1]
+
+
+def test_a_json_number_beyond_decimal_is_a_field_error_not_an_unparseable_body() -> None:
+    # GIVEN valid JSON whose balance no Decimal can hold (found by fuzzing POST /writer)
+    [raw] = [decode_json('{"balance": 1e99999999999999999999}')["balance"]]
+    # THEN the body still parses, and the record is rejected naming the balance and its value
+    assert reasons(record(balance=raw)) == {
+        "balance": "outside DynamoDB's number range (1E-130 to 1E+126): '1e99999999999999999999'"
+    }

@@ -1,0 +1,146 @@
+"""ErrorHandler: one LogTable item per DLQ message, idempotent, RetriesExhausted for redriven messages."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from functions.error_handler import handler as error_handler
+from functions.model import ErrorType, LogStatus
+from tests.support.functions import EVENTS, FakeContext, World, record, sqs_event
+
+
+def dlq_message(body: str, message_id: str, receive_count: int = 1, **attributes: str) -> dict[str, Any]:
+    return {
+        "MessageId": message_id,
+        "Body": body,
+        "Attributes": {"ApproximateReceiveCount": str(receive_count)},
+        "MessageAttributes": {
+            name: {"StringValue": v, "DataType": "String"} for name, v in attributes.items()
+        },
+    }
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: next(iter(value.values())) for name, value in item.items()}
+
+
+def test_invalid_record_message_becomes_a_complete_log_item(world: World, context: FakeContext) -> None:
+    # GIVEN a DLQ message the writer sent for an invalid record
+    body = json.dumps({"accountId": "x", "balance": "abc"})
+    event = sqs_event(
+        [
+            dlq_message(
+                body,
+                "err-1",
+                2,
+                error_type="InvalidRecord",
+                error_message="balance: not a decimal: 'abc'",
+                source="api",
+                failed_at="2026-02-03T04:05:06.000007Z",
+                origin_message_id="orig-1",
+            )
+        ]
+    )
+    # WHEN the error handler runs
+    assert error_handler.handler(event, context) == {"batchItemFailures": []}
+    # THEN LogTable holds one item with every DESIGN.md section 5 attribute
+    [item] = [plain(i) for i in world.log_items()]
+    ttl = int(item.pop("ttl"))
+    assert item == {
+        "error_id": "err-1",
+        "failed_at": "2026-02-03T04:05:06.000007Z",
+        "day": "2026-02-03",
+        "error_type": "InvalidRecord",
+        "error_message": "balance: not a decimal: 'abc'",
+        "source": "api",
+        "body": body,
+        "receive_count": "2",
+        "status": LogStatus.NEW.value,
+        "origin_message_id": "orig-1",
+    }
+    assert abs(ttl - (time.time() + 90 * 86400)) < 120
+
+
+def test_message_without_error_type_is_retries_exhausted(world: World, context: FakeContext) -> None:
+    # GIVEN a transformer envelope the queue's redrive moved to the DLQ (attributes travel with it)
+    body = json.dumps({"source": "s3://bucket/f.json", "records": [record("r")]})
+    error_handler.handler(sqs_event([dlq_message(body, "redriven", 2, source="s3://bucket/f.json")]), context)
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["error_type"] == ErrorType.RETRIES_EXHAUSTED
+    assert item["source"] == "s3://bucket/f.json"
+    assert "moved to the DLQ by WriterQueue's redrive" in item["error_message"]
+    assert item["day"] == item["failed_at"][:10]
+    assert item["body"] == body
+
+
+def test_redelivered_message_is_stored_once(world: World, context: FakeContext) -> None:
+    event = sqs_event([dlq_message("{}", "same", error_type="MalformedMessage", error_message="x")])
+    assert error_handler.handler(event, context) == {"batchItemFailures": []}
+    assert error_handler.handler(event, context) == {"batchItemFailures": []}
+    assert len(world.log_items()) == 1
+
+
+def test_retention_comes_from_log_retention_days(
+    world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_RETENTION_DAYS", "7")
+    error_handler.handler(sqs_event([dlq_message("{}", "ttl", error_type="InvalidRecord")]), context)
+    [item] = world.log_items()
+    assert abs(int(item["ttl"]["N"]) - (time.time() + 7 * 86400)) < 120
+
+
+def test_message_that_cannot_be_stored_is_reported_failed(
+    world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the second message's table does not exist (a store failure) — the first was stored
+    stored = sqs_event([dlq_message("{}", "ok", error_type="InvalidRecord")])
+    assert error_handler.handler(stored, context) == {"batchItemFailures": []}
+    monkeypatch.setenv("LOG_TABLE", "no-such-table")
+    failed = error_handler.handler(sqs_event([dlq_message("{}", "lost?")]), context)
+    # THEN it is in batchItemFailures: it stays in the DLQ, never dropped
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "lost?"}]}
+
+
+def test_bad_retention_setting_is_named(
+    world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOG_RETENTION_DAYS", "ninety")
+    failed = error_handler.handler(sqs_event([dlq_message("{}", "m")]), context)
+    assert failed == {"batchItemFailures": [{"itemIdentifier": "m"}]}
+    assert world.log_items() == []
+
+
+def test_an_envelope_posted_through_the_api_is_logged_as_api_whatever_it_claims(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a POSTed envelope (no source attribute: API Gateway sends the body alone) that names a bucket
+    body = json.dumps({"source": "s3://someone-elses-bucket/f.json", "records": [record("r")]})
+    # WHEN the redrive brings it to the error handler
+    error_handler.handler(sqs_event([dlq_message(body, "spoofed", 2)]), context)
+    # THEN its provenance is the API, and the body is kept verbatim as evidence
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["source"] == "api"
+    assert item["body"] == body
+
+
+def test_a_transformer_event_lambda_gave_up_on_is_logged_against_its_object(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN the invocation record Lambda's on-failure destination puts in the DLQ (AWS's documented shape)
+    body = (EVENTS / "lambda_destination_failure.json").read_text()
+    # WHEN the error handler stores it
+    error_handler.handler(sqs_event([dlq_message(body, "gave-up", 1)]), context)
+    # THEN the item names the object (key decoded) and the last error, and tells the operator what to do
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["error_type"] == ErrorType.RETRIES_EXHAUSTED
+    assert item["source"] == "s3://data-bucket/in/deep fileç.json"
+    assert item["error_message"] == (
+        "serverless-pipeline-dev-transformer gave up on s3://data-bucket/in/deep fileç.json after 3 attempts "
+        "(RetriesExhausted): Runtime.ExitError: RequestId: e4b46cbf Error: Runtime exited with error: "
+        "signal: killed; upload the object again to retry"
+    )
+    assert item["body"] == body

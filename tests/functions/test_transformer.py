@@ -1,0 +1,297 @@
+"""Transformer: S3 events → normalised records packed into WriterQueue envelopes; failures as messages."""
+
+from __future__ import annotations
+
+import io
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from functions.errors import MissingSetting, SendFailed
+from functions.messages import BatchSender, decode_json, message, utf8_size
+from functions.model import MAX_MESSAGE_BYTES, ErrorType
+from functions.transformer import handler as transformer
+from functions.transformer.core import transform_stream
+from functions.transformer.reader import FileShape
+from tests.support.functions import FakeContext, World, load_event, record, s3_event
+
+
+def is_failure(message: dict[str, Any]) -> bool:
+    """A pre-failed message carries an ``error_type`` attribute; an envelope carries only its ``source``."""
+    return "error_type" in (message.get("MessageAttributes") or {})
+
+
+def envelopes(world: World) -> list[dict[str, Any]]:
+    return [m for m in world.receive_all(world.writer_queue_url) if not is_failure(m)]
+
+
+def records_sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if not is_failure(m):
+            assert m["MessageAttributes"]["source"]["StringValue"] == decode_json(m["Body"])["source"]
+            out += decode_json(m["Body"])["records"]
+    return out
+
+
+def failures(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [
+        {name: value["StringValue"] for name, value in m["MessageAttributes"].items()} | {"body": m["Body"]}
+        for m in messages
+        if is_failure(m)
+    ]
+
+
+class CountingSink:
+    def __init__(self, fail: dict[str, int] | None = None, sender_fault: bool = False) -> None:
+        self.calls: list[list[dict[str, Any]]] = []
+        self.fail = dict(fail or {})  # entry Id -> how many more times it fails
+        self.sender_fault = sender_fault
+
+    def __call__(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.calls.append(entries)
+        failed = []
+        for entry in entries:
+            if self.fail.get(entry["Id"], 0) > 0:
+                self.fail[entry["Id"]] -= 1
+                failed.append(
+                    {
+                        "Id": entry["Id"],
+                        "Code": "InternalError",
+                        "Message": "boom",
+                        "SenderFault": self.sender_fault,
+                    }
+                )
+        return failed
+
+
+# --- the handler on real events ------------------------------------------------------------------------
+
+
+def test_url_encoded_key_is_decoded_and_records_arrive_normalised(world: World, context: FakeContext) -> None:
+    # GIVEN an object whose key has a folder, a space and a non-ASCII letter, as S3 (moto) encodes it
+    world.put_object(
+        "in/my fileç.json", json.dumps([record("a-1", balance=0.1), record("a-2", name="  Bo  Li ")])
+    )
+    # WHEN the transformer gets the S3 event
+    result = transformer.handler(s3_event(world.bucket, "in%2Fmy+file%C3%A7.json"), context)
+    # THEN the records reach WriterQueue normalised, in one envelope naming the object
+    messages = world.receive_all(world.writer_queue_url)
+    assert len(messages) == 1
+    body = decode_json(messages[0]["Body"])
+    assert body["source"] == "s3://data-bucket/in/my fileç.json"
+    assert [r["account_id"] for r in body["records"]] == ["a-1", "a-2"]
+    assert body["records"][0]["balance"] == "0.1"  # exact, as a string
+    assert body["records"][1]["name"] == "Bo Li"
+    assert result["objects"][0]["valid"] == 2
+
+
+def test_multi_record_event_transforms_every_object(world: World, context: FakeContext) -> None:
+    world.put_object("a.json", json.dumps(record("a")))
+    world.put_object("b.json", "\n".join(json.dumps(record(f"b{i}")) for i in range(3)))
+    result = transformer.handler(s3_event(world.bucket, "a.json", "b.json"), context)
+    assert [o["shape"] for o in result["objects"]] == [FileShape.OBJECT, FileShape.JSON_LINES]
+    sent = records_sent(world.receive_all(world.writer_queue_url))
+    assert sorted(r["account_id"] for r in sent) == ["a", "b0", "b1", "b2"]
+
+
+@pytest.mark.parametrize("key", ["notes.txt", "upper.JSON", "data.json.gz"])
+def test_keys_not_ending_in_json_are_ignored(world: World, context: FakeContext, key: str) -> None:
+    world.put_object(key, json.dumps(record()))
+    assert transformer.handler(s3_event(world.bucket, key), context) == {"objects": []}
+    assert world.receive_all(world.writer_queue_url) == []
+
+
+def test_s3_test_event_is_skipped(world: World, context: FakeContext) -> None:
+    assert transformer.handler(load_event("s3_test_event.json"), context) == {"objects": []}
+    assert world.receive_all(world.writer_queue_url) == []
+
+
+def test_s3_event_wrapped_in_an_sqs_message_is_unwrapped(world: World, context: FakeContext) -> None:
+    world.put_object("wrapped.json", json.dumps([record("w")]))
+    wrapped = {
+        "Records": [{"eventSource": "aws:sqs", "body": json.dumps(s3_event(world.bucket, "wrapped.json"))}]
+    }
+    assert transformer.handler(wrapped, context)["objects"][0]["valid"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "empty file (0 bytes)"), (b" \n\t ", "no JSON value: only whitespace (4 bytes)")],
+    ids=["zero-bytes", "whitespace"],
+)
+def test_empty_object_becomes_one_unreadable_file_message(
+    world: World, context: FakeContext, content: bytes, reason: str
+) -> None:
+    world.put_object("empty.json", content)
+    transformer.handler(s3_event(world.bucket, "empty.json"), context)
+    [failure] = failures(world.receive_all(world.writer_queue_url))
+    assert failure["error_type"] == ErrorType.UNREADABLE_FILE
+    assert failure["source"] == "s3://data-bucket/empty.json"
+    assert (
+        failure["error_message"]
+        == f"s3://data-bucket/empty.json: {reason} at end of file (before any record)"
+    )
+
+
+def test_invalid_json_sends_records_before_the_break_then_one_failure_with_the_position(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an array that breaks after two records (a missing comma at byte 'position')
+    good = ",".join(json.dumps(record(f"g{i}")) for i in range(2))
+    content = f"[{good} {json.dumps(record('lost'))}]"
+    position = content.index(" {") + 1
+    world.put_object("broken.json", content)
+    # WHEN it is transformed
+    report = transformer.handler(s3_event(world.bucket, "broken.json"), context)["objects"][0]
+    # THEN the two records went on, and one UnreadableFile message names the file and the byte
+    messages = world.receive_all(world.writer_queue_url)
+    assert [r["account_id"] for r in records_sent(messages)] == ["g0", "g1"]
+    [failure] = failures(messages)
+    assert failure["error_type"] == ErrorType.UNREADABLE_FILE
+    assert failure["error_message"].startswith("s3://data-bucket/broken.json: after array element, I expect")
+    assert f"at byte {position} (after record 2)" in failure["error_message"]
+    assert decode_json(failure["body"])["records_before"] == 2
+    assert (report["valid"], report["unreadable"]) == (2, 1)
+
+
+def test_json_lines_with_a_broken_line_loses_only_that_line(world: World, context: FakeContext) -> None:
+    lines = [json.dumps(record("l1")), '{"account_id": "l2", oops}', json.dumps(record("l3"))]
+    world.put_object("lines.json", "\n".join(lines) + "\n")
+    transformer.handler(s3_event(world.bucket, "lines.json"), context)
+    messages = world.receive_all(world.writer_queue_url)
+    assert [r["account_id"] for r in records_sent(messages)] == ["l1", "l3"]
+    [failure] = failures(messages)
+    assert "at line 2, column 22 (after record 1)" in failure["error_message"]
+    assert decode_json(failure["body"])["excerpt"] == lines[1]
+
+
+def test_invalid_records_travel_raw_and_valid_ones_normalised(world: World, context: FakeContext) -> None:
+    # GIVEN an envelope file mixing a valid record, an invalid one and a non-object
+    bad = {"accountId": "x y", "balance": 0.1, "currency": "us", "colour": "red"}
+    world.put_object("mixed.json", json.dumps({"source": "ignored", "records": [record("ok"), bad, 7]}))
+    report = transformer.handler(s3_event(world.bucket, "mixed.json"), context)["objects"][0]
+    sent = records_sent(world.receive_all(world.writer_queue_url))
+    # THEN the invalid ones are unchanged (balance still the exact number 0.1), for the writer to record
+    assert sent[0]["account_id"] == "ok" and sent[0]["currency"] == "GBP"
+    assert sent[1] == {"accountId": "x y", "balance": "0.1", "currency": "us", "colour": "red"}
+    assert sent[2] == 7
+    assert (report["shape"], report["valid"], report["invalid"]) == (FileShape.ENVELOPE, 1, 2)
+
+
+def test_an_object_deleted_before_its_event_is_skipped(world: World, context: FakeContext) -> None:
+    world.put_object("kept.json", json.dumps([record("k")]))
+    result = transformer.handler(s3_event(world.bucket, "gone.json", "kept.json"), context)
+    assert [o["source"] for o in result["objects"]] == ["s3://data-bucket/kept.json"]
+
+
+def test_missing_queue_setting_is_named(
+    world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WRITER_QUEUE_URL")
+    world.put_object("a.json", json.dumps(record()))
+    with pytest.raises(MissingSetting, match="WRITER_QUEUE_URL"):
+        transformer.handler(s3_event(world.bucket, "a.json"), context)
+
+
+# --- packing and sending, on the plain function ---------------------------------------------------------
+
+
+def test_envelopes_fill_up_to_the_limit_counted_in_utf8_bytes() -> None:
+    # GIVEN 300 records with multi-byte names and a small message limit
+    data = json.dumps([record(f"p{i}", name=f"Zoë Ångström №{i}") for i in range(300)]).encode()
+    sink = CountingSink()
+    # WHEN transformed with a 4 KiB limit (plus the error headroom every message keeps)
+    limit = 4096 + 4096
+    report = transform_stream(io.BytesIO(data), source="s3://b/k.json", sink=sink, message_limit=limit)
+    # THEN every message fits, each is nearly full, every batch has ≤ 10 entries, and nothing is missing
+    bodies = [entry["MessageBody"] for call in sink.calls for entry in call]
+    assert all(utf8_size(body) <= limit for body in bodies)
+    assert all(len(body.encode()) > limit - 300 for body in bodies[:-1])
+    assert all(len(call) <= 10 for call in sink.calls) and len(sink.calls) == -(-len(bodies) // 10)
+    names = [r["name"] for body in bodies for r in decode_json(body)["records"]]
+    assert names == [f"Zoë Ångström №{i}" for i in range(300)]
+    assert report.messages == len(bodies)
+
+
+def test_a_record_over_the_message_limit_becomes_a_precise_failure() -> None:
+    data = json.dumps(
+        [record("small"), record("huge", currency="not-a-currency", junk="y" * 300_000)]
+    ).encode()
+    sink = CountingSink()
+    report = transform_stream(io.BytesIO(data), source="s3://b/big.json", sink=sink)
+    entries = [entry for call in sink.calls for entry in call]
+    [failure] = [entry for entry in entries if is_failure(entry)]
+    [envelope] = [entry for entry in entries if not is_failure(entry)]
+    assert [r["account_id"] for r in decode_json(envelope["MessageBody"])["records"]] == ["small"]
+    attributes = {k: v["StringValue"] for k, v in failure["MessageAttributes"].items()}
+    assert attributes["error_type"] == ErrorType.RECORD_TOO_LARGE
+    source_attribute = len("source") + len("String") + len("s3://b/big.json")  # SQS counts attributes too
+    limit = MAX_MESSAGE_BYTES - len('{"source":"s3://b/big.json","records":[]}') - source_attribute - 4096
+    assert attributes["error_message"].startswith("record 2: 300")
+    assert f"bytes, over the {limit}-byte limit for one record" in attributes["error_message"]
+    assert attributes["error_message"].endswith("the record stays in s3://b/big.json")
+    assert report.too_large == 1
+
+
+def test_batch_sender_resends_only_failed_entries_then_succeeds() -> None:
+    sink = CountingSink(fail={"3": 2})
+    sender = BatchSender(sink, sleep=lambda _: None)
+    sender.add_all(message(f"m{i}") for i in range(10))
+    sender.flush()
+    assert [len(call) for call in sink.calls] == [10, 1, 1]
+    assert sink.calls[1][0]["MessageBody"] == "m3"
+    assert sender.sent == 10
+
+
+def test_batch_sender_raises_when_entries_keep_failing() -> None:
+    sender = BatchSender(CountingSink(fail={"0": 99}), sleep=lambda _: None)
+    sender.add(message("m"))
+    with pytest.raises(SendFailed, match="1 of 1 SendMessageBatch entries failed after 4 attempt"):
+        sender.flush()
+
+
+def test_batch_sender_does_not_retry_the_senders_fault() -> None:
+    sink = CountingSink(fail={"0": 99}, sender_fault=True)
+    sender = BatchSender(sink, sleep=lambda _: None)
+    sender.add(message("m"))
+    with pytest.raises(SendFailed):
+        sender.flush()
+    assert len(sink.calls) == 1
+
+
+def test_batch_sender_keeps_a_batch_under_one_mebibyte() -> None:
+    sink = CountingSink()
+    sender = BatchSender(sink)
+    sender.add_all(message("x" * 250_000) for _ in range(10))
+    sender.flush()
+    assert [len(call) for call in sink.calls] == [4, 4, 2]
+
+
+def test_decimal_balances_are_exact_end_to_end_of_the_transformer() -> None:
+    data = (
+        b'[{"account_id":"d","name":"D","email":"d@e.io",'
+        b'"balance":0.1000000000000000055511151231257827,"currency":"EUR"}]'
+    )
+    sink = CountingSink()
+    transform_stream(io.BytesIO(data), source="s3://b/d.json", sink=sink)
+    [sent] = decode_json(sink.calls[0][0]["MessageBody"])["records"]
+    assert Decimal(sent["balance"]) == Decimal("0.1000000000000000055511151231257827")
+
+
+@pytest.mark.parametrize("shape", ["array", "json-lines"])
+def test_a_number_beyond_decimal_rejects_its_record_and_the_file_reads_on(shape: str) -> None:
+    # GIVEN a file whose first record's balance no Decimal can hold, then a valid record
+    doomed = json.dumps(record("doomed")).replace('"balance": "10.50"', '"balance": 1e99999999999999999999')
+    assert "1e99999999999999999999" in doomed
+    fine = json.dumps(record("fine"))
+    data = (f"[{doomed},{fine}]" if shape == "array" else f"{doomed}\n{fine}\n").encode()
+    sink = CountingSink()
+    # WHEN transformed
+    report = transform_stream(io.BytesIO(data), source="s3://b/f.json", sink=sink)
+    # THEN the doomed record travels on as invalid (the writer logs it), and the stream was not cut short
+    records = [r for call in sink.calls for e in call for r in decode_json(e["MessageBody"])["records"]]
+    assert [r["account_id"] for r in records] == ["doomed", "fine"]
+    assert (report.valid, report.invalid) == (1, 1)

@@ -1,0 +1,288 @@
+"""Writer: WriterQueue batches → AccountTable (conditional), invalid → DLQ, transient → batchItemFailures."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from functions import aws
+from functions.messages import decode_json, encode_json
+from functions.model import ErrorType, MessageAttribute
+from functions.writer import handler as writer
+from functions.writer import store
+from tests.support.functions import FakeContext, World, record, sqs_event
+
+
+def message(body: Any, message_id: str | None = None, **attributes: str) -> dict[str, Any]:
+    text = body if isinstance(body, str) else json.dumps(body)
+    result: dict[str, Any] = {
+        "Body": text,
+        "MessageAttributes": {
+            name: {"StringValue": value, "DataType": "String"} for name, value in attributes.items()
+        },
+    }
+    if message_id:
+        result["MessageId"] = message_id
+    return result
+
+
+def run(context: FakeContext, *messages: dict[str, Any]) -> list[str]:
+    """Invoke the writer on one SQS batch; return the failed message ids."""
+    response = writer.handler(sqs_event(messages), context)
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def dlq(world: World) -> list[dict[str, Any]]:
+    return [
+        {name: value["StringValue"] for name, value in m.get("MessageAttributes", {}).items()}
+        | {"body": m["Body"]}
+        for m in world.receive_all(world.dlq_url)
+    ]
+
+
+def test_one_record_body_is_written_with_source_and_exact_balance(world: World, context: FakeContext) -> None:
+    # GIVEN a body as POST /writer sends it, with a JSON float balance
+    body = '{"accountId": "a1", "name": "Ada", "email": "ADA@example.com", "balance": 0.1, "currency": "eur"}'
+    # WHEN the writer processes it
+    assert run(context, message(body)) == []
+    # THEN the item holds the normalised record, the exact balance, the source and the ingestion time
+    item = world.accounts()["a1"]
+    assert item["balance"] == {"N": "0.1"}
+    assert item["email"] == {"S": "ada@example.com"}
+    assert item["currency"] == {"S": "EUR"}
+    assert item["source"] == {"S": "api"}
+    assert item["ingested_at"]["S"].endswith("Z")
+    assert dlq(world) == []
+
+
+@pytest.mark.parametrize("balance", ["12.30", 12.3, "1e2", 7], ids=["string", "float", "exponent", "integer"])
+def test_float_and_string_balances_are_stored_exactly(
+    world: World, context: FakeContext, balance: Any
+) -> None:
+    run(context, message(record("b", balance=balance)))
+    stored = Decimal(world.accounts()["b"]["balance"]["N"])
+    assert stored == Decimal(str(balance))
+
+
+def test_array_and_envelope_bodies_write_every_record(world: World, context: FakeContext) -> None:
+    run(
+        context,
+        message([record("arr-1"), record("arr-2")]),
+        message({"source": "s3://bucket/file.json", "records": [record("env-1")]}, source="s3://bucket/file.json"),
+    )
+    accounts = world.accounts()
+    assert set(accounts) == {"arr-1", "arr-2", "env-1"}
+    assert accounts["env-1"]["source"] == {"S": "s3://bucket/file.json"}
+    assert accounts["arr-1"]["source"] == {"S": "api"}
+
+
+def test_provenance_is_the_source_attribute_never_what_a_posted_body_claims(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an envelope POSTed through the API (no attributes) that claims to come from a bucket,
+    # and a record that merely carries an unknown key named "records"
+    spoofed = {"source": "s3://someone-elses-bucket/f.json", "records": [record("spoof")]}
+    odd = record("odd") | {"records": "legacy-field"}
+    # WHEN the writer processes them
+    failed = run(context, message(spoofed), message(odd))
+    # THEN both are written as records that came from the API; the unknown key is dropped
+    assert failed == []
+    accounts = world.accounts()
+    assert accounts["spoof"]["source"] == {"S": "api"}
+    assert accounts["odd"]["source"] == {"S": "api"}
+    assert "records" not in accounts["odd"]
+
+
+def test_a_duplicate_is_stale_and_changes_nothing(world: World, context: FakeContext, capsys: Any) -> None:
+    run(context, message(record("d", balance="1")))
+    first = world.accounts()["d"]
+    capsys.readouterr()
+    run(context, message(record("d", balance="1")))
+    assert world.accounts()["d"] == first
+    assert emitted_metrics(capsys.readouterr().out) == {
+        "RecordsWritten": 0,
+        "RecordsStale": 1,
+        "RecordsInvalid": 0,
+        "RecordsFailed": 0,
+    }
+
+
+def test_an_older_update_never_overwrites_a_newer_one(world: World, context: FakeContext) -> None:
+    # GIVEN the newer update arrives first, then the older one (SQS does not keep order)
+    newer = record("o", balance="2", updated_at="2026-01-02T00:00:00+00:00")
+    older = record("o", balance="1", updated_at="2026-01-02T00:30:00+01:00")  # 2026-01-01T23:30Z
+    run(context, message(newer))
+    run(context, message(older))
+    # THEN the newer balance stays, and a later update still wins
+    assert world.accounts()["o"]["balance"] == {"N": "2"}
+    run(context, message(record("o", balance="3", updated_at="2026-01-03T00:00:00Z")))
+    assert world.accounts()["o"]["balance"] == {"N": "3"}
+
+
+def test_invalid_record_goes_to_the_dlq_with_its_reason_and_the_message_is_acknowledged(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an envelope with one valid and one invalid record
+    bad = {"accountId": "x", "name": "", "email": "nope", "balance": "abc", "currency": "EUR"}
+    body = {"source": "s3://bucket/f.json", "records": [record("good"), bad]}
+    # WHEN processed (as the transformer sends it: provenance in the source attribute)
+    failed = run(context, message(body, "msg-1", source="s3://bucket/f.json"))
+    # THEN the message is not failed, the valid record is written, the invalid one is in the DLQ, alone
+    assert failed == []
+    assert set(world.accounts()) == {"good"}
+    [dead] = dlq(world)
+    assert decode_json(dead["body"]) == bad
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.INVALID_RECORD
+    assert dead[MessageAttribute.ERROR_MESSAGE] == (
+        "name: empty; email: not an email address (local@domain.tld): 'nope'; balance: not a decimal: 'abc'"
+    )
+    assert dead[MessageAttribute.SOURCE] == "s3://bucket/f.json"
+    assert dead[MessageAttribute.ORIGIN_MESSAGE_ID] == "msg-1"
+    assert dead[MessageAttribute.FAILED_AT].endswith("Z")
+
+
+def test_a_single_invalid_record_keeps_its_body_verbatim(world: World, context: FakeContext) -> None:
+    body = '{"accountId": "v",   "balance": 1.10}'
+    run(context, message(body))
+    [dead] = dlq(world)
+    assert dead["body"] == body
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (
+            "{not json",
+            "body is not JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
+        (
+            '"just a string"',
+            "body is a JSON string: expected a record object, an array of records or an envelope",
+        ),
+        ('{"records": {"a": 1}}', "envelope: 'records' is a JSON object, expected an array"),
+        ('[{"balance": NaN}]', "body is not JSON: NaN is not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "body is nested too deeply to parse"),
+    ],
+    ids=["not-json", "scalar", "envelope-records-not-array", "nan", "nested-100000-deep"],
+)
+def test_malformed_body_is_an_invalid_message(
+    world: World, context: FakeContext, body: str, reason: str
+) -> None:
+    assert run(context, message(body, "m-bad")) == []
+    [dead] = dlq(world)
+    assert dead["body"] == body
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.MALFORMED_MESSAGE
+    assert dead[MessageAttribute.ERROR_MESSAGE] == reason
+    assert dead[MessageAttribute.SOURCE] == "api"
+
+
+def test_prefailed_message_is_forwarded_as_is(world: World, context: FakeContext) -> None:
+    body = encode_json({"file": "s3://b/k.json", "error": "empty"})
+    run(
+        context,
+        message(
+            body,
+            "pre-1",
+            error_type="UnreadableFile",
+            error_message="s3://b/k.json: empty file",
+            source="s3://b/k.json",
+            failed_at="2026-01-01T00:00:00.000000Z",
+        ),
+    )
+    [dead] = dlq(world)
+    assert dead == {
+        "body": body,
+        "error_type": "UnreadableFile",
+        "error_message": "s3://b/k.json: empty file",
+        "source": "s3://b/k.json",
+        "failed_at": "2026-01-01T00:00:00.000000Z",
+        "origin_message_id": "pre-1",
+    }
+
+
+def test_dynamodb_failure_on_some_items_fails_exactly_those_messages(
+    world: World, context: FakeContext, fail_put_items: Callable[..., None], capsys: Any
+) -> None:
+    # GIVEN PutItem throttled (after the SDK's retries) for two accounts
+    fail_put_items({"t-2", "t-4"})
+    messages = [message(record(f"t-{i}"), f"id-{i}") for i in range(6)]
+    # one message carries a throttled record, a fine one and an invalid one
+    messages.append(message([record("t-4"), record("t-5b"), {"accountId": "bad"}], "id-mixed"))
+    capsys.readouterr()
+    # WHEN the batch is processed
+    failed = run(context, *messages)
+    # THEN exactly the messages with a throttled record are reported, the rest are written
+    assert sorted(failed) == ["id-2", "id-4", "id-mixed"]
+    assert set(world.accounts()) == {"t-0", "t-1", "t-3", "t-5", "t-5b"}
+    # and the mixed message's invalid record waits for the message's own retry (no duplicate in the DLQ)
+    assert dlq(world) == []
+    assert emitted_metrics(capsys.readouterr().out) == {
+        "RecordsWritten": 5,
+        "RecordsStale": 0,
+        "RecordsInvalid": 0,
+        "RecordsFailed": 3,
+    }
+
+
+def test_every_message_failing_is_still_a_partial_response(
+    world: World, context: FakeContext, fail_put_items: Callable[..., None]
+) -> None:
+    fail_put_items({"z"}, "InternalServerError")
+    assert run(context, message(record("z"), "only")) == ["only"]
+
+
+def test_missing_setting_fails_the_messages_naming_the_variable(
+    world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    monkeypatch.delenv("ACCOUNT_TABLE")
+    assert run(context, message(record("s"), "m")) == ["m"]
+    assert world.accounts() == {}
+
+
+def test_messages_of_one_batch_are_processed_concurrently(world: World, context: FakeContext) -> None:
+    # GIVEN a batch where the first message's write can only finish once the second message is being written
+    # (one after the other, the first would wait out the timeout: a throttled message stalls a whole batch)
+    second_started = threading.Event()
+    waited: list[bool] = []
+    client = aws.client("dynamodb")
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        account = json.loads(params["body"])["Item"]["account_id"]["S"]
+        if account == "first":
+            waited.append(second_started.wait(timeout=10))
+        elif account == "second":
+            second_started.set()
+
+    client.meta.events.register("before-call.dynamodb.PutItem", hook)
+    try:
+        # WHEN the writer processes the batch
+        failed = run(context, message(record("first"), "m-1"), message([record("second")], "m-2"))
+    finally:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+    # THEN the first write saw the second one start, and both are written
+    assert waited == [True]
+    assert failed == []
+    assert set(world.accounts()) == {"first", "second"}
+
+
+def test_concurrent_writes_fit_the_clients_connection_pool() -> None:
+    # every message's writes share one pool, sized to the connections: no write waits for a connection
+    assert store.MAX_WORKERS <= aws.MAX_POOL_CONNECTIONS
+
+
+def emitted_metrics(stdout: str) -> dict[str, Any]:
+    """The values of the EMF document Powertools printed."""
+    for line in stdout.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            names = [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+            assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessPipeline"
+            assert document["service"] == "writer"
+            values = {name: document[name] for name in names}
+            return {name: sum(v) if isinstance(v, list) else v for name, v in values.items()}
+    raise AssertionError(f"no EMF document in {stdout!r}")

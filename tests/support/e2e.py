@@ -1,0 +1,62 @@
+"""One local stack with the real handlers per test module, and helpers to look inside it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_stack.stack import LocalStack
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The local stack as `pipeline-ctl local up` runs it (real handlers), on free ports and empty tables."""
+    with LocalStack(tmp_path_factory.mktemp("pipeline"), fresh=True) as stack:
+        yield stack
+
+
+@pytest.fixture
+def in_stack_dir(pipeline: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """pipeline-ctl finds the local stack through ``.pipeline/local.json`` in the working directory."""
+    monkeypatch.chdir(pipeline.workdir)
+    pipeline.faults.clear()
+    return pipeline.workdir
+
+
+@pytest.fixture
+def prefix() -> str:
+    """Account ids unique to one test: the module's tests share one stack and its tables."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+def account(stack: LocalStack, account_id: str) -> dict[str, Any] | None:
+    item = stack.client("dynamodb").get_item(
+        TableName=stack.outputs["account_table"], Key={"account_id": {"S": account_id}}
+    )
+    if "Item" not in item:
+        return None
+    return {name: next(iter(value.values())) for name, value in item["Item"].items()}
+
+
+def log_items(stack: LocalStack) -> list[dict[str, Any]]:
+    dynamodb = stack.client("dynamodb")
+    items = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=stack.outputs["log_table"]):
+        for item in page["Items"]:
+            items.append({name: next(iter(value.values())) for name, value in item.items()})
+    return items
+
+
+def log_items_mentioning(stack: LocalStack, text: str) -> list[dict[str, Any]]:
+    return [item for item in log_items(stack) if text in item.get("body", "")]
+
+
+def upload(stack: LocalStack, key: str, records: Any) -> None:
+    stack.client("s3").put_object(
+        Bucket=stack.outputs["data_bucket"], Key=key, Body=json.dumps(records).encode()
+    )

@@ -1,0 +1,199 @@
+"""Fixtures for the data-path unit tests: one moto world per test (mock_aws), events shaped like AWS's own.
+
+Event files in ``events/`` are the shapes AWS documents (``sam local generate-event``); builders below copy
+them and fill in what a test varies, so every handler test starts from a real event.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions import aws
+from infra import spec
+
+EVENTS = Path(__file__).resolve().parents[1] / "functions" / "events"
+_SESSION = boto3.session.Session(region_name="us-east-1")
+"""One session for the tests' own clients: it caches the service models, so each test's clients are cheap."""
+BUCKET = "data-bucket"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def s3_event(bucket: str, *raw_keys: str) -> dict[str, Any]:
+    """An ObjectCreated:Put event naming ``raw_keys`` (already URL-encoded, as S3 sends them)."""
+    template = load_event("s3_put.json")["Records"][0]
+    records = []
+    for key in raw_keys:
+        record = copy.deepcopy(template)
+        record["s3"]["bucket"]["name"] = bucket
+        record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
+        record["s3"]["object"]["key"] = key
+        records.append(record)
+    return {"Records": records}
+
+
+def sqs_event(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """An SQS → Lambda event from ReceiveMessage results (or dicts with Body / MessageAttributes)."""
+    template = load_event("sqs_receive.json")["Records"][0]
+    records = []
+    for message in messages:
+        record = copy.deepcopy(template)
+        record["messageId"] = message.get("MessageId") or str(uuid.uuid4())
+        record["body"] = message["Body"]
+        record["attributes"]["ApproximateReceiveCount"] = str(
+            (message.get("Attributes") or {}).get("ApproximateReceiveCount", "1")
+        )
+        record["messageAttributes"] = {
+            name: {
+                "stringValue": value["StringValue"],
+                "dataType": "String",
+                "stringListValues": [],
+                "binaryListValues": [],
+            }
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        }
+        records.append(record)
+    return {"Records": records}
+
+
+@dataclass
+class FakeContext:
+    """The LambdaContext attributes Powertools reads."""
+
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/01/15/[$LATEST]abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@dataclass
+class World:
+    """The moto resources of one test: names, URLs and clients."""
+
+    s3: Any
+    sqs: Any
+    dynamodb: Any
+    bucket: str
+    writer_queue_url: str
+    dlq_url: str
+    account_table: str
+    log_table: str
+
+    def put_object(self, key: str, body: bytes | str) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def receive_all(self, queue_url: str, *, attributes: bool = True) -> list[dict[str, Any]]:
+        """Drain a queue (receive + delete) and return its messages."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=10,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            messages += batch
+            self.sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
+
+    def accounts(self) -> dict[str, dict[str, Any]]:
+        items = self.dynamodb.scan(TableName=self.account_table)["Items"]
+        return {item["account_id"]["S"]: item for item in items}
+
+    def log_items(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=self.log_table)["Items"]
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """Bucket, WriterQueue (redriving to the DLQ), DLQ and both tables, as infra/spec.py defines them."""
+    aws.clear_cache()
+    with mock_aws():
+        s3 = _SESSION.client("s3")
+        sqs = _SESSION.client("sqs")
+        dynamodb = _SESSION.client("dynamodb")
+        s3.create_bucket(Bucket=BUCKET)
+        dlq_url = sqs.create_queue(QueueName="dlq", Attributes=spec.dlq_attributes())["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        writer_queue_url = sqs.create_queue(
+            QueueName="writer-queue", Attributes=spec.writer_queue_attributes(dlq_arn)
+        )["QueueUrl"]
+        dynamodb.create_table(**spec.create_table_kwargs(spec.ACCOUNT_TABLE, "accounts"))
+        dynamodb.create_table(**spec.create_table_kwargs(spec.LOG_TABLE, "errors"))
+        monkeypatch.setenv("WRITER_QUEUE_URL", writer_queue_url)
+        monkeypatch.setenv("ACCOUNT_TABLE", "accounts")
+        monkeypatch.setenv("DLQ_URL", dlq_url)
+        monkeypatch.setenv("LOG_TABLE", "errors")
+        yield World(s3, sqs, dynamodb, BUCKET, writer_queue_url, dlq_url, "accounts", "errors")
+    aws.clear_cache()
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    return FakeContext()
+
+
+def record(account_id: str = "acct-1", **overrides: Any) -> dict[str, Any]:
+    """A valid input record; ``overrides`` replace or add keys (``None`` removes one)."""
+    base: dict[str, Any] = {
+        "account_id": account_id,
+        "name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "balance": "10.50",
+        "currency": "GBP",
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
+    base.update(overrides)
+    return {key: value for key, value in base.items() if value is not None}
+
+
+@pytest.fixture
+def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None]]:
+    """Make PutItem fail, after the SDK's retries, for chosen account ids (a botocore before-call hook on the
+    writer's real client: the writer's code runs unchanged)."""
+    client = aws.client("dynamodb")
+    registered: list[Callable[..., Any]] = []
+
+    def install(account_ids: Iterable[str], code: str = "ProvisionedThroughputExceededException") -> None:
+        doomed = set(account_ids)
+
+        def hook(params: dict[str, Any], **_: Any) -> Any:
+            request = json.loads(params["body"])
+            if request["TableName"] == world.account_table and request["Item"]["account_id"]["S"] in doomed:
+                http = type("Response", (), {"status_code": 400, "headers": {}})()
+                return http, {
+                    "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                }
+            return None
+
+        client.meta.events.register("before-call.dynamodb.PutItem", hook)
+        registered.append(hook)
+
+    yield install
+    for hook in registered:
+        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)

@@ -1,4 +1,4 @@
-"""Default ports of the local stack (documented in the README's local-stack section).
+"""Default ports of the local stack (documented in docs/local-stack.md).
 
 Fixed defaults so that ``aws --endpoint-url http://127.0.0.1:4580`` works without looking anything up; they
 sit next to, not on, LocalStack's 4566 so that both can run on one machine. 0 means "any free port".

@@ -67,7 +67,14 @@ PRICES: dict[str, Price] = {
     # https://aws.amazon.com/cloudwatch/pricing/ (Standard log class, first tier of Lambda logs); checked
     # against https://www.duckbillgroup.com/?p=9080 and https://c3x.dev/blog/cloudwatch-logs-cost-optimization
     "logs_gb": Price(0.50, 1, "GB of CloudWatch Logs ingested"),
+    # https://aws.amazon.com/xray/pricing/ (traces recorded, beyond the free tier)
+    "xray_trace": Price(5.00, 1_000_000, "X-Ray trace recorded"),
 }
+
+XRAY_SAMPLING_RATE = 0.05
+"""X-Ray's default sampling rule: the first request each second, then 5 % of the rest. The traces lines use
+the 5 % alone: exact at the rates a million records come at, short by at most one trace a second.
+https://docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html"""
 
 # --- Billing units --------------------------------------------------------------------------------------
 
@@ -268,6 +275,8 @@ class Straightforward:
     writer_memory_mb: int
     gb_price: str
     log_bytes_per_record: float
+    trace_rate: float = 0.0
+    """Share of writer invocations traced by X-Ray (0 without active tracing)."""
     api_body_bytes: float | None = None
     """One POSTed record's bytes: the API path. None: the upload path (``producer`` lines then apply)."""
     producer: tuple[Line, ...] = ()
@@ -289,6 +298,7 @@ class Straightforward:
             Line("writer requests", n, "lambda_request"),
             Line("writer GB-s", n * gb_seconds(self.writer_memory_mb, per_invocation_ms), self.gb_price),
             Line("CloudWatch Logs", n * self.log_bytes_per_record / GB_BYTES, "logs_gb"),
+            Line("X-Ray traces", n * self.trace_rate, "xray_trace"),
             Line(FLOOR_LINE, n * self.write_units_per_record, "dynamodb_wru"),
         ]
-        return Bill(path, n, tuple(lines))
+        return Bill(path, n, tuple(line for line in lines if line.quantity))

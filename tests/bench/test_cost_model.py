@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.cost import CallRecorder
+from bench.cost import CallRecorder, Counts, FunctionRun, Invocation, Run, explain_excess
 from bench.cost_model import (
     PRICES,
     Bill,
@@ -140,6 +140,8 @@ def test_straightforward_model_by_hand() -> None:
     upload = Straightforward(**{**model.__dict__, "api_body_bytes": None}).bill("upload")
     assert upload.line("SQS send") == Line("SQS send", 100, "sqs_request")  # ten one-record messages a call
     assert upload.line("API requests") is None
+    traced = Straightforward(**{**model.__dict__, "trace_rate": 0.05}).bill("traced")
+    assert traced.usd - bill.usd == pytest.approx(50 * 5e-6)  # 5 % of 1000 invocations, $5 per million
 
 
 def test_recorder_bills_calls_by_chunk_and_skips_the_local_machinery() -> None:
@@ -164,3 +166,18 @@ def test_recorder_bills_calls_by_chunk_and_skips_the_local_machinery() -> None:
     assert sum(counts.machinery.values()) == 2
     assert counts.writes == 3  # the throttled write is not charged, the failed condition is
     assert counts.write_units == 1 + 1 + 2
+
+
+def test_excess_is_pinned_on_the_largest_line(capsys: pytest.CaptureFixture[str]) -> None:
+    writer = FunctionRun("writer", 256, 30, [Invocation(wall=1.0, cpu=20.0, messages=10)])
+    run = Run("upload", 1000, Counts(), {"writer": writer}, log_bytes=0, seconds=1.0, written=1000)
+    writes = Line("DynamoDB writes", 1000, "dynamodb_wru")  # $0.625 per million records
+    # 20 s of CPU on a 256 MB writer: 20 × 1769 / 256 = 138.203125 s, billed 138,204 ms for 1000 records
+    # (34.551 GB-s, $0.46 per million records against a floor of $0.625): far over 1.05×.
+    over = Bill("upload", 1000, (Line("writer GB-s", writer.gb_s, "lambda_gb_s_arm64"), writes))
+    explain_excess(over, floor(over), run)
+    printed = capsys.readouterr().out
+    assert "writer GB-s dominates: 138.20 billed ms per record at 256 MB (20000 µs of CPU" in printed
+    under = Bill("upload", 1000, (Line("SQS send", 10, "sqs_request"), writes))
+    explain_excess(under, floor(under), run)
+    assert "headroom: SQS send could grow by" in capsys.readouterr().out

@@ -21,9 +21,10 @@ What is counted, and how:
 * Lambda: each handler is wrapped; per invocation, the wall time and the CPU time of the threads the handler
   runs on (its own and those it starts), minus the CPU the emulator spends answering it in-process. The
   billed estimate is that CPU stretched to the function's vCPU share at its deployed memory (read from
-  ``infra.spec``), or the wall time here if longer, rounded up to the millisecond. This is an estimate: it
-  assumes one core of this machine equals one Lambda (Graviton) vCPU, and the botocore HTTP/TLS work that
-  the in-process road skips is not in it (``--over-http`` measures with it).
+  ``infra.spec``), rounded up to the millisecond per invocation. This is an estimate: it assumes one core of
+  this machine equals one Lambda (Graviton) vCPU and CPU-bound functions (service latency overlapped), and
+  the botocore HTTP work that the in-process road skips is not in it (``--over-http`` measures with it).
+  The wall time here is printed too, never used: it grows with the machine's load.
 * CloudWatch Logs: the bytes the handlers printed. Lambda's own START/END/REPORT lines are not counted: the
   functions log in JSON with the system log level at WARN, which drops them.
 * X-Ray: the functions trace actively (``infra.functions.TRACING_MODE``); traces recorded = 5 % of the
@@ -378,7 +379,7 @@ class FunctionRun:
     invocations: list[Invocation]
 
     def estimates(self) -> list[float]:
-        return [lambda_seconds(wall=i.wall, cpu=i.cpu, memory_mb=self.memory_mb) for i in self.invocations]
+        return [lambda_seconds(cpu=i.cpu, memory_mb=self.memory_mb) for i in self.invocations]
 
     @property
     def billed_ms(self) -> int:

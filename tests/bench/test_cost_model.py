@@ -87,9 +87,8 @@ def test_gb_seconds_and_the_vcpu_stretch() -> None:
     assert vcpu_share(3538) == 1.0
     assert vcpu_share(256) == pytest.approx(256 / 1769)
     # CPU-bound: 10 ms of CPU on a 256 MB function takes 10 × 1769 / 256 ms.
-    assert lambda_seconds(wall=0.01, cpu=0.01, memory_mb=256) == pytest.approx(0.0691015625)
-    # Waiting: the wall time wins.
-    assert lambda_seconds(wall=1.0, cpu=0.01, memory_mb=256) == 1.0
+    assert lambda_seconds(cpu=0.01, memory_mb=256) == pytest.approx(0.0691015625)
+    assert lambda_seconds(cpu=0.01, memory_mb=2048) == 0.01
     assert lambda_gb_price("arm64") == "lambda_gb_s_arm64"
     with pytest.raises(ValueError):
         lambda_gb_price("sparc")

@@ -22,8 +22,9 @@ What is counted, and how:
   runs on (its own and those it starts), minus the CPU the emulator spends answering it in-process. The
   billed estimate is that CPU stretched to the function's vCPU share at its deployed memory (read from
   ``infra.spec``), rounded up to the millisecond per invocation. This is an estimate: it assumes one core of
-  this machine equals one Lambda (Graviton) vCPU and CPU-bound functions (service latency overlapped), and
-  the botocore HTTP work that the in-process road skips is not in it (``--over-http`` measures with it).
+  this machine equals one Lambda (Graviton) vCPU and CPU-bound functions (service latency overlapped). By
+  default the handlers' calls go over HTTP, so their CPU includes the HTTP client's work, as in Lambda
+  (TLS aside); ``--in-process`` takes the local stack's shortcut into moto, faster but without that work.
   The wall time here is printed too, never used: it grows with the machine's load.
 * CloudWatch Logs: the bytes the handlers printed. Lambda's own START/END/REPORT lines are not counted: the
   functions log in JSON with the system log level at WARN, which drops them.
@@ -34,14 +35,15 @@ Compared with (a) the floor: the DynamoDB writes alone; (b) the straightforward 
 message, one PutItem per invocation), a model built from the same measured per-record figures (see
 ``cost_model.Straightforward``). Goal for the upload path: ≤ 1.05 × the floor.
 
-Run: ``.venv/bin/python bench/cost.py [--records 10000] [--single-records 1000] [--batch 100] [--over-http]``
-(the defaults take about a minute on a loaded 2-core machine; the one-by-one run defaults to a tenth)
+Run: ``.venv/bin/python bench/cost.py [--records 5000] [--single-records 500] [--batch 100] [--in-process]``
+(the defaults take about a minute on the shared 2-core machine; the one-by-one run defaults to a tenth)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -59,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cost_model import (
     FLOOR_LINE,
+    LAMBDA_MB_PER_VCPU,
     PRICES,
     PRICES_CHECKED,
     REGION,
@@ -654,7 +657,10 @@ def explain_excess(bill: Bill, floor_bill: Bill, run: Run) -> None:
 
 
 def check_deadlines(upload: Run) -> None:
-    """Estimated durations against the deployed timeouts, and the writer's full batch of envelopes."""
+    """Estimated durations against the deployed timeouts, and the writer's full batch of envelopes.
+
+    Below one vCPU a CPU-bound function's GB-seconds do not depend on its memory (twice the memory, half the
+    duration), so the memory at which a full batch fits the timeout costs the same per record."""
     for name, function in upload.functions.items():
         worst = max(function.estimates())
         timeout = function.timeout_seconds
@@ -667,17 +673,27 @@ def check_deadlines(upload: Run) -> None:
         verdict = "over" if full > writer.timeout_seconds else "within"
         print(
             f"  writer: a full batch ({spec.DEFAULT_WRITER_BATCH_SIZE} envelopes × {per_message:,.0f} "
-            "records) "
-            f"≈ {full:.1f} s at {writer.memory_mb} MB: {verdict} its {writer.timeout_seconds} s timeout"
+            f"records) ≈ {full:.1f} s at {writer.memory_mb} MB: {verdict} its "
+            f"{writer.timeout_seconds} s timeout"
         )
+        needed = writer.memory_mb * full / writer.timeout_seconds
+        if full > writer.timeout_seconds and needed <= LAMBDA_MB_PER_VCPU:
+            print(f"  it would fit from ≈ {math.ceil(needed)} MB, at the same GB-s per record (CPU-bound)")
+        elif full > writer.timeout_seconds:
+            at_one_vcpu = full * writer.memory_mb / LAMBDA_MB_PER_VCPU
+            print(f"  even at one vCPU ({LAMBDA_MB_PER_VCPU} MB) it would take ≈ {at_one_vcpu:.1f} s")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=10_000, help="records for the upload and batched runs")
+    parser.add_argument("--records", type=int, default=5_000, help="records for the upload and batched runs")
     parser.add_argument("--single-records", type=int, default=None, help="records POSTed one by one")
     parser.add_argument("--batch", type=int, default=100, help="records per POST in the batched run")
-    parser.add_argument("--over-http", action="store_true", help="handlers' calls over HTTP, not in-process")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="handlers' calls straight into the emulator (faster; leaves out the HTTP client's CPU)",
+    )
     args = parser.parse_args()
     single_records = args.single_records or max(100, args.records // 10)
 
@@ -693,13 +709,13 @@ def main() -> int:
     print(
         f"cost bench: {args.records:,} records uploaded, {single_records:,} POSTed one by one, "
         f"{args.records:,} POSTed {args.batch} per request; handlers' calls "
-        f"{'over HTTP' if args.over_http else 'in-process'}; "
+        f"{'in-process' if args.in_process else 'over HTTP'}; "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-cost-") as directory:
         workdir = Path(directory)
-        stack = LocalStack(workdir, fresh=True, handlers=dict(meters), in_process=not args.over_http)
+        stack = LocalStack(workdir, fresh=True, handlers=dict(meters), in_process=args.in_process)
         with stack:
             bridge = stack._bridge  # the in-process road: time moto's share of the handlers' threads
             if bridge is not None:

@@ -1,6 +1,6 @@
 """What a million records cost, from counts measured on the local stack and AWS's public on-demand prices.
 
-Three runs on one in-process local stack (moto server, dispatcher, the real handlers), each with new
+Three runs on one local stack in this process (moto server, dispatcher, the real handlers), each with new
 accounts only, so every record is exactly one write:
 
 1. upload path: one S3 object of ``--records`` records → transformer → WriterQueue → writer → AccountTable;

@@ -79,7 +79,7 @@ def bodies(handler: Scripted) -> list[str]:
 
 def test_outputs_document_is_written_with_every_key(stack: LocalStack) -> None:
     document = json.loads(stack.outputs_path.read_text())
-    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url"}
+    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack"}
     assert document == stack.outputs
     assert document["stack"] == "local" and document["api_auth"] == "NONE"
     assert document["endpoint_url"].startswith("http://127.0.0.1:")
@@ -328,7 +328,8 @@ def test_openapi_description_is_served_when_the_repository_ships_one(stack: Loca
 
 
 def _single_attempt_dynamodb(stack: LocalStack) -> Any:
-    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1").client(
+    region = stack.outputs["region"]
+    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=region).client(
         "dynamodb", endpoint_url=stack.endpoint_url, config=Config(retries={"total_max_attempts": 1})
     )
 
@@ -360,7 +361,7 @@ def test_concurrent_conditional_writes_of_one_key_have_one_winner(stack: LocalSt
     the same key, one wins. moto alone checks then writes with nothing in between; replay-dlq's claim and the
     writer's ``updated_at`` guard rely on the emulator serialising writes, at both of its doors."""
     endpoint = stack.endpoint_url if door == "http" else stack.handler_endpoint_url
-    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=stack.outputs["region"])
     single_attempt = Config(retries={"total_max_attempts": 1})
     dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=single_attempt)
     table = stack.outputs["account_table"]

@@ -623,7 +623,8 @@ TYPES: dict[str, Row] = {
     ),
     "aws:s3/bucketPolicy:BucketPolicy": NotEmulated(
         _bucket_policy,
-        "s3 PutBucketPolicy and GetBucketPolicy (stored as declared), then DeleteBucketPolicy: moto evaluates "
+        "s3 PutBucketPolicy and GetBucketPolicy (stored as declared), then DeleteBucketPolicy: moto "
+        "evaluates "
         "policies without request context, so a TLS-only Deny would refuse every request on the plain-HTTP "
         "loopback endpoint; the policy is not enforced locally",
     ),

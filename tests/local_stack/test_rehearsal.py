@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -24,7 +23,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "local-stack.md"
 
 
 @pytest.fixture(scope="module", params=["dev", "prod"])
-def committed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def committed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStack]:
     """The program applied with the committed config of the stack, ``AWS_IAM`` route included."""
     stack = LocalStack(
         tmp_path_factory.mktemp(request.param),

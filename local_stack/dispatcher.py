@@ -35,17 +35,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-from local_stack.resources import is_test_event
 from local_stack.runtime import LambdaContext, apply_environment, mark_handler_thread
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
-ASYNC_MAX_ATTEMPTS = 3
-"""Lambda invokes an asynchronous event (S3 → transformer) at most three times."""
+_IMPORTS = threading.Lock()
 
 POLL_WAIT_SECONDS = 1
 ERROR_SLEEP_SECONDS = 0.2
@@ -74,6 +72,13 @@ class Route:
     on_failure_queue_url: str | None = None
     """Asynchronous invokes only: where a given-up event's invocation record goes (Lambda's on-failure
     destination)."""
+    max_attempts: int = 3
+    """Asynchronous invokes only: 1 + the function's ``MaximumRetryAttempts``."""
+    report_failures: bool = True
+    """The mapping's ``FunctionResponseTypes`` holds ``ReportBatchItemFailures``: without it Lambda ignores a
+    ``batchItemFailures`` answer and deletes the whole batch."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """The function's own variables (from its configuration) and what Lambda sets."""
 
 
 class Counters:
@@ -100,13 +105,11 @@ class Dispatcher:
         *,
         sqs: Any,
         routes: list[Route],
-        environment: Mapping[str, str],
         region: str,
         counters: Counters | None = None,
     ) -> None:
         self._sqs = sqs
         self._routes = routes
-        self._environment = dict(environment)
         self._region = region
         self.counters = counters or Counters()
         self._stop = threading.Event()
@@ -190,7 +193,7 @@ class Dispatcher:
         except Exception:
             failed = ids
         else:
-            failed = failed_message_ids(response, ids)
+            failed = failed_message_ids(response, ids) if route.report_failures else set()
         done = [message for message in messages if message["MessageId"] not in failed]
         retry = [message for message in messages if message["MessageId"] in failed]
         self.counters.add(f"{route.name}.failed_messages", len(retry))
@@ -235,9 +238,6 @@ class Dispatcher:
 
     def _deliver_notification(self, route: Route, message: dict[str, Any]) -> None:
         body = message["Body"]
-        if is_test_event(body):
-            self._acknowledge(route.queue_url, [message])
-            return
         try:
             event = s3_event(json.loads(body))
         except (ValueError, KeyError, TypeError):
@@ -250,7 +250,7 @@ class Dispatcher:
             self._invoke(route, event)
         except Exception as error:
             attempts = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-            if attempts < ASYNC_MAX_ATTEMPTS:
+            if attempts < route.max_attempts:
                 self._release(route.queue_url, [message])
                 return
             keys = [record["s3"]["object"]["key"] for record in event["Records"]]
@@ -274,7 +274,7 @@ class Dispatcher:
             alias=route.alias,
         )
         with self._environments[route.name]:
-            apply_environment(self._environment)
+            apply_environment(route.environment)
             self.counters.add(f"{route.name}.invocations")
             mark_handler_thread(True)
             try:
@@ -295,7 +295,9 @@ class Dispatcher:
         handler = self._handlers.get(route.name)
         if handler is None:
             module_name, _, attribute = route.handler.rpartition(".")
-            handler = getattr(importlib.import_module(module_name), attribute)
+            with _IMPORTS:  # a cold start: the module reads its function's variables as it is imported
+                apply_environment(route.environment)
+                handler = getattr(importlib.import_module(module_name), attribute)
             self._handlers[route.name] = handler
         return handler
 

@@ -1,8 +1,9 @@
 """What Lambda's runtime gives a handler, reproduced for the dispatcher: environment, context, a log stream.
 
-Environment variables are per process, not per thread, so the dispatcher sets the union of the three
-functions' settings (DESIGN.md section 2 — each handler reads only its own) and re-applies them before every
-invocation: something else in the process (a test fixture, a CLI command) may have changed them meanwhile.
+Environment variables are per process, not per thread: the dispatcher applies a function's variables before
+each of its invocations (and while importing its module), so the process holds the union of what the
+functions declare; each handler reads only its own variables, and a name two functions set differently is
+only read at import (``POWERTOOLS_SERVICE_NAME``).
 """
 
 from __future__ import annotations
@@ -17,29 +18,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from functions.model import METRICS_NAMESPACE
-from infra import spec
-
 
 def lambda_environment(
+    variables: Mapping[str, str],
     *,
+    function_name: str,
+    memory_mb: int,
     endpoint_url: str,
     region: str,
     credentials: Mapping[str, str],
-    writer_queue_url: str,
-    dlq_url: str,
-    account_table: str,
-    log_table: str,
-    log_retention_days: int = spec.DEFAULT_LOG_RETENTION_DAYS,
 ) -> dict[str, str]:
-    """The variables the Pulumi program gives the functions, plus what Lambda itself sets (region, creds)."""
+    """The function's own variables (its configuration in the emulator) plus what Lambda itself sets, and
+    the one addition of the local stack: ``AWS_ENDPOINT_URL``, the emulator."""
     return {
-        "WRITER_QUEUE_URL": writer_queue_url,
-        "ACCOUNT_TABLE": account_table,
-        "DLQ_URL": dlq_url,
-        "LOG_TABLE": log_table,
-        "LOG_RETENTION_DAYS": str(log_retention_days),
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        **variables,
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_ENDPOINT_URL": endpoint_url,

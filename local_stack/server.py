@@ -73,9 +73,16 @@ class PutItemWatch:
     same faults and is counted the same way whichever road it takes.
     """
 
-    def __init__(self, *, faults: FaultSwitch, tally: WriteTally, account_table: str, log_table: str) -> None:
+    def __init__(
+        self, *, faults: FaultSwitch, tally: WriteTally, account_table: str = "", log_table: str = ""
+    ) -> None:
         self._faults = faults
         self._tally = tally
+        self._account_table = account_table
+        self._log_table = log_table
+
+    def watch_tables(self, *, account_table: str, log_table: str) -> None:
+        """The tables to watch, known once the program is applied (their names are the program's)."""
         self._account_table = account_table
         self._log_table = log_table
 

@@ -1,8 +1,16 @@
-"""``LocalStack``: emulator, resources, dispatcher and API stand-in, started and stopped as one.
+"""``LocalStack``: the Pulumi program applied to the emulator, served by the dispatcher and the API stand-in.
 
-The Python API the tests, the demo and the benchmark use (interface #6). Stopping keeps moto's in-process
-state; starting the same object again (or a new one, in the same process) finds the resources and resumes
-with whatever was still queued — as a redeployed Lambda would find its queues.
+The Python API the CLI, the tests, the demo and the benchmarks use. ``start`` runs the emulator, applies
+``__main__.py`` to it (``local_stack.deploy``: Pulumi's engine in test mode, every resource a real API call),
+reads the wiring back from the emulator (``local_stack.discovery``), then serves it: the dispatcher polls what
+the event source mappings and the bucket notifications name, with each function's own configuration; the API
+stand-in serves the HTTP API's route as its integration says. The outputs document is the program's exports,
+with the two local addresses (``api_url`` of the stand-in, ``endpoint_url`` of the emulator).
+
+moto's state lives in the process: stopping keeps it, and a later start in the same process (same program
+and config) finds the deployment and resumes with whatever was still queued, as a redeployed Lambda finds
+its queues. Across processes the state is saved on a clean stop and restored on the next start
+(``local_stack.persistence``).
 """
 
 from __future__ import annotations
@@ -12,52 +20,65 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from infra import spec
+from local_stack import moto_hooks
 from local_stack.api import ApiServer
+from local_stack.deploy import Deployment, Tamper, deploy, stack_config
+from local_stack.discovery import Wiring, discover
 from local_stack.dispatcher import Counters, Dispatcher, Handler, Route
 from local_stack.faults import FaultSwitch
 from local_stack.inprocess import InProcessBridge, attach, detach
-from local_stack.resources import (
-    LOCAL_CREDENTIALS,
-    LOCAL_REGION,
-    LocalResources,
-    ensure_resources,
-    local_client,
-)
-from local_stack.runtime import (
-    install_function_output,
-    lambda_environment,
-    uninstall_function_output,
-)
+from local_stack.runtime import install_function_output, lambda_environment, uninstall_function_output
 from local_stack.server import EmulatorServer, PutItemWatch, WriteTally
+from local_stack.session import LOCAL_CREDENTIALS, local_client
 
 FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
-"""Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs."""
+"""Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs.
+Owner-only (0600): it quotes record values."""
+
+PROGRAM_STACK = "dev"
+"""Whose ``Pulumi.<stack>.yaml`` the local stack applies (``local`` itself is reserved by the program)."""
+
+CONFIG_OVERRIDES: dict[str, str | None] = {"apiAuth": "NONE"}
+"""The one setting the local stack changes: the stand-in cannot check SigV4 signatures (moto checks none), so
+the route is declared open rather than pretending to be signed. The rehearsal tests apply the committed
+``AWS_IAM`` config as well."""
 
 DEFAULT_WRITER_WORKERS = 1
 """Writer pollers. One, because the writer has one execution environment here (see ``dispatcher``):
 a second poller would only hold messages in flight while it waits its turn."""
 
-HANDLERS: dict[str, str] = {
-    "transformer": "functions.transformer.handler.handler",
-    "writer": "functions.writer.handler.handler",
-    "error_handler": "functions.error_handler.handler.handler",
-}
+
+@dataclass(frozen=True)
+class LocalResources:
+    """Names, URLs and ARNs the tests and panels use, taken from the outputs and the discovered wiring."""
+
+    data_bucket: str
+    writer_queue_url: str
+    writer_queue_arn: str
+    dlq_url: str
+    dlq_arn: str
+    notification_queue_url: str
+    notification_queue_arn: str
+    account_table: str
+    log_table: str
 
 
 def wipe_emulator() -> None:
-    """Forget every bucket, queue and item moto holds in this process (what ``/moto-api/reset`` does).
-
-    For tests and benchmarks that need empty tables: every LocalStack uses the same resource names, and moto's
-    state outlives a stack object.
-    """
+    """Forget every bucket, queue and item moto holds in this process (what ``/moto-api/reset`` does)."""
     from moto.moto_api._internal.models import moto_api_backend
 
     moto_api_backend.reset()
+    _CURRENT.clear()
+
+
+_CURRENT: dict[str, Any] = {}
+"""What the in-process emulator holds: ``key`` (program stack + config) and its ``deployment``."""
 
 
 class LocalStack:
@@ -74,22 +95,22 @@ class LocalStack:
         writer_workers: int = DEFAULT_WRITER_WORKERS,
         in_process: bool = True,
         fresh: bool = False,
+        program_stack: str = PROGRAM_STACK,
+        config: Mapping[str, str | None] | None = None,
+        tamper: Tamper | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self._port = port
         self._api_port = api_port
         self._write_outputs = write_outputs
-        self._handlers: dict[str, str | Handler] = {**HANDLERS, **(handlers or {})}
+        self._handlers: dict[str, str | Handler] = dict(handlers or {})
         self._writer_workers = writer_workers
-        self.names = spec.resource_names(spec.LOCAL_STACK)
+        self.program_stack = program_stack
+        self.config = stack_config(program_stack, {**CONFIG_OVERRIDES, **(config or {})})
+        self._tamper = tamper
         self.faults = FaultSwitch()
         self._tally = WriteTally()
-        self._watch = PutItemWatch(
-            faults=self.faults,
-            tally=self._tally,
-            account_table=self.names["account_table"],
-            log_table=self.names["log_table"],
-        )
+        self._watch = PutItemWatch(faults=self.faults, tally=self._tally)
         self._in_process = in_process
         self._fresh = fresh
         self._bridge: InProcessBridge | None = None
@@ -104,6 +125,10 @@ class LocalStack:
         self._log_file: IO[str] | None = None
         self._log_handler: logging.Handler | None = None
         self._stdout = False
+        self.deployment: Deployment | None = None
+        self.wiring: Wiring | None = None
+        self.restored: dict[str, int] | None = None
+        """What the last start restored from a saved state (None: nothing was restored)."""
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -132,42 +157,72 @@ class LocalStack:
     def _start(self) -> None:
         self._open_function_log()
         self._emulator = EmulatorServer(port=self._port, watch=self._watch)
-        if self._fresh:
-            # Only before this object's first start: a later start must find what was queued.
-            self._fresh = False
-            wipe_emulator()
         self._emulator.start()
         endpoint = self._emulator.endpoint_url
-        resources = self._resources = ensure_resources(endpoint)
+        region = self.config.get("aws:region") or "us-east-1"
+        moto_hooks.install()
+        self.deployment = self._deploy(endpoint)
+        exports = self.deployment.exports
+        clients = {
+            service: local_client(service, endpoint, region=region)
+            for service in ("lambda", "sqs", "s3", "apigatewayv2")
+        }
+        self._sqs = clients["sqs"]
+        moto_hooks.detach_moto_pollers()
+        wiring = self.wiring = discover(clients, exports)
+        self._watch.watch_tables(account_table=exports["account_table"], log_table=exports["log_table"])
+        self._resources = self._local_resources(wiring, exports)
+        moto_hooks.route_s3_invokes(self._route_s3_event)
         handler_endpoint = endpoint
         if self._in_process:
             self._bridge = InProcessBridge(self._emulator.port, watch=self._watch)
             attach(self._bridge)
             handler_endpoint = self._bridge.endpoint_url
         self._handler_endpoint = handler_endpoint
-        self._sqs = local_client("sqs", endpoint)
-        self._api = ApiServer(port=self._api_port, sqs=self._sqs, queue_url=resources.writer_queue_url)
+        if len(wiring.api_routes) != 1:
+            raise RuntimeError(
+                f"the program declares {len(wiring.api_routes)} API routes; the stand-in serves one"
+            )
+        self._api = ApiServer(port=self._api_port, sqs=self._sqs, route=wiring.api_routes[0])
         self._api.start()
-        environment = lambda_environment(
-            endpoint_url=handler_endpoint,
-            region=LOCAL_REGION,
-            credentials=LOCAL_CREDENTIALS,
-            writer_queue_url=resources.writer_queue_url,
-            dlq_url=resources.dlq_url,
-            account_table=resources.account_table,
-            log_table=resources.log_table,
-        )
         self._dispatcher = Dispatcher(
-            sqs=local_client("sqs", endpoint),
-            routes=self._routes(resources),
-            environment=environment,
-            region=LOCAL_REGION,
+            sqs=local_client("sqs", endpoint, region=region),
+            routes=self._routes(wiring, handler_endpoint, region),
+            region=region,
             counters=self._counters,
         )
         self._dispatcher.start()
-        self._outputs = self._make_outputs(endpoint, self._api.url, resources)
+        self._outputs = self._make_outputs(endpoint, self._api.url, exports)
         if self._write_outputs:
             self._save_outputs(self._outputs)
+
+    def _deploy(self, endpoint: str) -> Deployment:
+        """Apply the program, unless this process's emulator already holds it (same program and config)."""
+        key = json.dumps([self.program_stack, sorted(self.config.items())])
+        fresh, self._fresh = self._fresh, False  # only before this object's first start
+        if not fresh and self._tamper is None and _CURRENT.get("key") == key:
+            return _CURRENT["deployment"]  # type: ignore[no-any-return]
+        wipe_emulator()
+        deployment = deploy(endpoint, stack=self.program_stack, config=self.config, tamper=self._tamper)
+        if self._tamper is None:
+            _CURRENT.update(key=key, deployment=deployment)
+        return deployment
+
+    def _route_s3_event(self, function_arn: str, event: dict[str, Any]) -> None:
+        """S3 invokes a function asynchronously: the event joins that function's async-invoke queue."""
+        from moto.s3.notifications import _send_sqs_message
+
+        wiring = self.wiring
+        name = function_arn.split(":")[6] if function_arn.count(":") >= 6 else function_arn
+        target = next((t for t in wiring.async_targets if t.function.name == name), None) if wiring else None
+        if target is None:
+            logging.getLogger("local_stack.dispatcher").error(
+                "S3 event for unknown function %s", function_arn
+            )
+            self._counters.add("s3.unrouted")
+            return
+        account, queue = target.queue_arn.split(":")[4], target.queue_arn.split(":")[5]
+        _send_sqs_message(account, event, queue, target.queue_arn.split(":")[3])
 
     def stop(self) -> None:
         """Stop serving; moto's state (buckets, queued messages, items) stays in the process."""
@@ -180,6 +235,7 @@ class LocalStack:
         if self._bridge is not None:
             detach(self._bridge)
             self._bridge = None
+        moto_hooks.route_s3_invokes(None)
         if self._emulator is not None:
             self._emulator.stop()
             self._emulator = None
@@ -227,7 +283,7 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulator (fake credentials, fixed region)."""
-        return local_client(service, self.endpoint_url)
+        return local_client(service, self.endpoint_url, region=self.outputs["region"])
 
     def counters(self) -> dict[str, int]:
         """What happened since this object was created: DynamoDB answers, invocations, API bodies accepted.
@@ -243,14 +299,11 @@ class LocalStack:
         return values
 
     def queue_depths(self) -> dict[str, dict[str, int]]:
-        """Visible and in-flight messages per queue (``notifications``, ``writer``, ``dlq``)."""
-        resources = self.resources
+        """Visible and in-flight messages per polled queue (``writer``, ``error_handler``, ``async-...``)."""
+        if self.wiring is None:
+            raise RuntimeError("the local stack has not been started")
         depths = {}
-        for name, url in (
-            ("notifications", resources.notification_queue_url),
-            ("writer", resources.writer_queue_url),
-            ("dlq", resources.dlq_url),
-        ):
+        for name, url in self.wiring.queue_urls().items():
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -292,64 +345,95 @@ class LocalStack:
 
     # --- internals ----------------------------------------------------------------------------------------
 
-    def _routes(self, resources: LocalResources) -> list[Route]:
-        names = self.names
-        return [
-            Route(
-                name="transformer",
-                queue_url=resources.notification_queue_url,
-                queue_arn=resources.notification_queue_arn,
-                handler=self._handlers["transformer"],
-                function_name=names["transformer_function"],
-                timeout_seconds=spec.TRANSFORMER_TIMEOUT_SECONDS,
-                memory_mb=spec.TRANSFORMER_MEMORY_MB,
-                s3_notifications=True,
-                on_failure_queue_url=resources.dlq_url,
-            ),
-            Route(
-                name="writer",
-                queue_url=resources.writer_queue_url,
-                queue_arn=resources.writer_queue_arn,
-                handler=self._handlers["writer"],
-                function_name=names["writer_function"],
-                timeout_seconds=spec.WRITER_TIMEOUT_SECONDS,
-                memory_mb=spec.WRITER_MEMORY_MB,
-                batch_size=spec.DEFAULT_WRITER_BATCH_SIZE,
-                workers=self._writer_workers,
-                alias=spec.WRITER_ALIAS,
-            ),
-            Route(
-                name="error_handler",
-                queue_url=resources.dlq_url,
-                queue_arn=resources.dlq_arn,
-                handler=self._handlers["error_handler"],
-                function_name=names["error_handler_function"],
-                timeout_seconds=spec.ERROR_HANDLER_TIMEOUT_SECONDS,
-                memory_mb=spec.ERROR_HANDLER_MEMORY_MB,
-                batch_size=spec.DEFAULT_ERROR_HANDLER_BATCH_SIZE,
-            ),
-        ]
+    def _routes(self, wiring: Wiring, endpoint: str, region: str) -> list[Route]:
+        """The dispatcher's routes: one per event source mapping and per async-invoked function."""
 
-    def _make_outputs(self, endpoint: str, api_url: str, resources: LocalResources) -> dict[str, str]:
-        outputs = {
-            "stack": spec.LOCAL_STACK,
-            "region": LOCAL_REGION,
-            "api_url": api_url,
-            "api_auth": "NONE",
-            "data_bucket": resources.data_bucket,
-            "writer_queue_url": resources.writer_queue_url,
-            "dlq_url": resources.dlq_url,
-            "account_table": resources.account_table,
-            "log_table": resources.log_table,
-            "transformer_function": self.names["transformer_function"],
-            "writer_function": self.names["writer_function"],
-            "error_handler_function": self.names["error_handler_function"],
-            "dashboard_name": self.names["dashboard_name"],
-            "endpoint_url": endpoint,
-        }
+        def environment(function: Any) -> dict[str, str]:
+            return lambda_environment(
+                function.environment,
+                function_name=function.name,
+                memory_mb=function.memory,
+                endpoint_url=endpoint,
+                region=region,
+                credentials=LOCAL_CREDENTIALS,
+            )
+
+        routes = []
+        for source in wiring.queue_sources:
+            if not source.enabled:
+                continue
+            function = source.function
+            routes.append(
+                Route(
+                    name=function.role,
+                    queue_url=source.queue_url,
+                    queue_arn=source.queue_arn,
+                    handler=self._handlers.get(function.role, function.handler),
+                    function_name=function.name,
+                    timeout_seconds=function.timeout,
+                    memory_mb=function.memory,
+                    batch_size=source.batch_size,
+                    workers=self._writer_workers if function.role == "writer" else 1,
+                    alias=source.alias,
+                    report_failures=source.report_failures,
+                    environment=environment(function),
+                )
+            )
+        for target in wiring.async_targets:
+            function = target.function
+            routes.append(
+                Route(
+                    name=function.role,
+                    queue_url=target.queue_url,
+                    queue_arn=target.queue_arn,
+                    handler=self._handlers.get(function.role, function.handler),
+                    function_name=function.name,
+                    timeout_seconds=function.timeout,
+                    memory_mb=function.memory,
+                    s3_notifications=True,
+                    on_failure_queue_url=target.on_failure_url,
+                    max_attempts=target.max_attempts,
+                    environment=environment(function),
+                )
+            )
+        names = [route.name for route in routes]
+        duplicated = sorted({name for name in names if names.count(name) > 1})
+        if duplicated:
+            raise RuntimeError(f"functions {duplicated} have more than one event source; not run locally")
+        return routes
+
+    @staticmethod
+    def _local_resources(wiring: Wiring, exports: Mapping[str, Any]) -> LocalResources:
+        arns = {source.queue_url: source.queue_arn for source in wiring.queue_sources}
+        async_target = wiring.async_targets[0] if wiring.async_targets else None
+
+        def arn_of(url: str) -> str:
+            return arns.get(url, "")
+
+        return LocalResources(
+            data_bucket=exports["data_bucket"],
+            writer_queue_url=exports["writer_queue_url"],
+            writer_queue_arn=arn_of(exports["writer_queue_url"]),
+            dlq_url=exports["dlq_url"],
+            dlq_arn=arn_of(exports["dlq_url"]),
+            notification_queue_url=async_target.queue_url if async_target else "",
+            notification_queue_arn=async_target.queue_arn if async_target else "",
+            account_table=exports["account_table"],
+            log_table=exports["log_table"],
+        )
+
+    def _make_outputs(self, endpoint: str, api_url: str, exports: Mapping[str, Any]) -> dict[str, str]:
+        """The program's exports, with the local addresses: the stand-in's ``api_url`` and ``endpoint_url``.
+
+        ``stack`` is ``local`` (what pipeline-ctl is pointed at); ``program_stack`` names the config applied.
+        """
+        outputs = {key: str(value) for key, value in exports.items()}
+        outputs.update(
+            stack=spec.LOCAL_STACK, program_stack=self.program_stack, api_url=api_url, endpoint_url=endpoint
+        )
         missing = set(spec.OUTPUT_KEYS) - set(outputs)
-        if missing:  # infra.spec grew a key this producer does not know yet: fail loudly, not half-written
-            raise RuntimeError(f"local outputs lack {sorted(missing)}")
+        if missing:  # the program stopped exporting a key pipeline-ctl reads: fail loudly, not half-written
+            raise RuntimeError(f"the program's exports lack {sorted(missing)}")
         return outputs
 
     @property
@@ -360,7 +444,7 @@ class LocalStack:
         path = self.outputs_path
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(outputs, indent=2) + "\n")
+        temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
         os.replace(temporary, path)
 
     def _remove_outputs(self, outputs: dict[str, str]) -> None:
@@ -375,7 +459,10 @@ class LocalStack:
     def _open_function_log(self) -> None:
         path = self.workdir / FUNCTION_LOG_PATH
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = path.open("a", encoding="utf-8")
+        # Owner-only from its creation, and tightened if an older run left it wider: it quotes record values.
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.fchmod(descriptor, 0o600)
+        self._log_file = os.fdopen(descriptor, "a", encoding="utf-8")
         install_function_output(self._log_file)
         self._stdout = True
         self._log_handler = logging.StreamHandler(self._log_file)

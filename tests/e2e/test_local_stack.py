@@ -79,7 +79,7 @@ def bodies(handler: Scripted) -> list[str]:
 
 def test_outputs_document_is_written_with_every_key(stack: LocalStack) -> None:
     document = json.loads(stack.outputs_path.read_text())
-    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url"}
+    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack"}
     assert document == stack.outputs
     assert document["stack"] == "local" and document["api_auth"] == "NONE"
     assert document["endpoint_url"].startswith("http://127.0.0.1:")
@@ -328,7 +328,8 @@ def test_openapi_description_is_served_when_the_repository_ships_one(stack: Loca
 
 
 def _single_attempt_dynamodb(stack: LocalStack) -> Any:
-    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1").client(
+    region = stack.outputs["region"]
+    return boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name=region).client(
         "dynamodb", endpoint_url=stack.endpoint_url, config=Config(retries={"total_max_attempts": 1})
     )
 
@@ -360,7 +361,9 @@ def test_concurrent_conditional_writes_of_one_key_have_one_winner(stack: LocalSt
     the same key, one wins. moto alone checks then writes with nothing in between; replay-dlq's claim and the
     writer's ``updated_at`` guard rely on the emulator serialising writes, at both of its doors."""
     endpoint = stack.endpoint_url if door == "http" else stack.handler_endpoint_url
-    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    session = boto3.Session(
+        aws_access_key_id="x", aws_secret_access_key="x", region_name=stack.outputs["region"]
+    )
     single_attempt = Config(retries={"total_max_attempts": 1})
     dynamodb = session.client("dynamodb", endpoint_url=endpoint, config=single_attempt)
     table = stack.outputs["account_table"]
@@ -527,3 +530,65 @@ def test_stop_keeps_queued_messages_and_start_resumes_them(
         assert sorted(seen) == [f"queued-{n:02d}" for n in range(25)], "each message handled exactly once"
     finally:
         stack.start()
+
+
+def _raw(stack: LocalStack, request: bytes) -> tuple[int, dict[str, Any]]:
+    """Send exactly these bytes to the API stand-in; its status and JSON answer."""
+    import socket
+
+    host, port = stack.api_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            length = [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")]
+            if length and len(body) >= int(length[0].split(b":")[1]):
+                break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        (b"Content-Length: abc\r\n", b"{}", 400),
+        (b"Content-Length: -5\r\n", b"{}", 400),
+        (b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n", b"{}", 400),
+        (b"Transfer-Encoding: chunked\r\n", b"zz\r\n{}\r\n0\r\n\r\n", 400),
+        (b"Origin: https://evil.example\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n", b"{}", 403),
+        (b"Sec-Fetch-Site: cross-site\r\nContent-Length: 2\r\n", b"{}", 403),
+        (b"Content-Length: 5\r\n", '"\uffff"'.encode(), 400),
+        (b"Content-Length: 5\r\n", b'"\xed\xa0\x80"', 400),
+    ],
+    ids=[
+        "length-abc",
+        "length-negative",
+        "length-and-chunked",
+        "bad-chunk",
+        "foreign-origin",
+        "cross-site",
+        "u+ffff",
+        "encoded-lone-surrogate",
+    ],
+)
+def test_api_answers_bad_requests_as_api_gateway_does(
+    stack: LocalStack, handlers: dict[str, Scripted], headers: bytes, body: bytes, status: int
+) -> None:
+    request = b"POST /writer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + b"\r\n" + body
+    got, answer = _raw(stack, request)
+    assert (got, isinstance(answer.get("message"), str)) == (status, True)
+    stack.wait_until_idle(10)
+    assert handlers["writer"].records() == []
+
+
+def test_api_accepts_a_chunked_body_whole(stack: LocalStack, handlers: dict[str, Scripted]) -> None:
+    request = (
+        b"POST /writer HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'5\r\n{"a":\r\n3\r\n 1}\r\n0\r\n\r\n'
+    )
+    got, answer = _raw(stack, request)
+    assert got == 200 and "MessageId" in answer
+    stack.wait_until_idle(10)
+    assert bodies(handlers["writer"]) == ['{"a": 1}']

@@ -354,6 +354,7 @@ def test_an_array_of_100k_records_is_streamed_into_messages_whole(
         QueueName="corpus-100k-scratch", Attributes={"MaximumMessageSize": str(MAX_MESSAGE_BYTES)}
     )["QueueUrl"]
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint_url)
+    monkeypatch.setenv("AWS_REGION", stack.outputs["region"])
 
     report = transform_object(ObjectRef(bucket, key), scratch)
 

@@ -18,7 +18,7 @@ def test_defaults_come_from_the_named_constants() -> None:
     assert parsed.max_receive_count == spec.DEFAULT_MAX_RECEIVE_COUNT == 1
     assert parsed.writer_batch_size == spec.DEFAULT_WRITER_BATCH_SIZE
     assert parsed.writer_max_concurrency == spec.DEFAULT_WRITER_MAX_CONCURRENCY
-    assert parsed.error_retention_days == spec.DEFAULT_LOG_RETENTION_DAYS
+    assert parsed.error_retention_days == spec.DEFAULT_ERROR_RETENTION_DAYS
     assert parsed.deployment_config_name == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
     assert parsed.alarm_email is None and parsed.powertools_layer_arn is None
     assert parsed.deletion_protection is True

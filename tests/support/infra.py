@@ -45,6 +45,8 @@ REGION = "eu-west-1"
 POWERTOOLS_ARN = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
 SSM_PARAMETERS_BY_PATH_TOKEN = "aws:ssm/getParametersByPath:getParametersByPath"
 CALLER_IDENTITY_TOKEN = "aws:index/getCallerIdentity:getCallerIdentity"
+PUBLISHED_VERSION = "7"
+"""The version a published function reports (a stack that has released a few times already)."""
 
 
 @dataclass
@@ -94,7 +96,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("dynamodb", f"table/{physical}")
         elif typ == "aws:lambda/function:Function":
             out["arn"] = self._arn("lambda", f"function:{physical}")
-            out["version"] = "1" if inputs.get("publish") else "$LATEST"
+            out["version"] = PUBLISHED_VERSION if inputs.get("publish") else "$LATEST"
             out["qualifiedArn"] = f"{out['arn']}:{out['version']}"
             resource_id = physical
         elif typ == "aws:lambda/alias:Alias":

@@ -22,6 +22,51 @@ def test_defaults_come_from_the_named_constants() -> None:
     assert parsed.deployment_config_name == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
     assert parsed.alarm_email is None and parsed.powertools_layer_arn is None
     assert parsed.deletion_protection is True
+    assert parsed.log_retention_days == cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS == 30
+    assert parsed.max_future_skew_hours == cfg.DEFAULT_MAX_FUTURE_SKEW_HOURS == 24
+    assert (parsed.noncurrent_version_days, parsed.incomplete_upload_days) == (30, 7)
+    assert parsed.aws == cfg.AwsAccess(region="eu-west-1")
+
+
+def test_log_group_retention_and_error_retention_are_two_settings() -> None:
+    """CloudWatch retention of log groups (30 days) is not the LogTable TTL (90 days)."""
+    assert (
+        cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS
+        != cfg.DEFAULT_ERROR_RETENTION_DAYS
+        == spec.DEFAULT_ERROR_RETENTION_DAYS
+    )
+    parsed = parse_config(
+        {"logRetentionDays": "7", "errorRetentionDays": "14"}, stack="dev", region="eu-west-1"
+    )
+    assert (parsed.log_retention_days, parsed.error_retention_days) == (7, 14)
+
+
+def test_aws_access_comes_from_the_aws_namespace() -> None:
+    parsed = parse_config(
+        {},
+        stack="dev",
+        region="eu-west-1",
+        profile=" ops ",
+        assume_roles='[{"roleArn": "arn:aws:iam::123456789012:role/deploy", "externalId": "e"}]',
+    )
+    assert parsed.aws == cfg.AwsAccess(
+        region="eu-west-1",
+        profile="ops",
+        assume_roles=(cfg.AssumeRole(role_arn="arn:aws:iam::123456789012:role/deploy", external_id="e"),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("not json", "aws:assumeRoles must be a list of objects"),
+        ('[{"roleArn": "deploy"}]', "roleArn must be an IAM role ARN, got 'deploy'"),
+        ('[{"roleArn": "arn:aws:iam::123456789012:role/d", "duration": "1h"}]', "duration not supported"),
+    ],
+)
+def test_bad_assume_roles_are_refused(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({}, stack="dev", region="eu-west-1", assume_roles=raw)
 
 
 def test_values_are_parsed_from_pulumi_strings() -> None:
@@ -84,6 +129,11 @@ def test_config_is_frozen() -> None:
             {"powertoolsLayerArn": "arn:aws:lambda:x"}, "powertoolsLayerArn must be a versioned", id="arn"
         ),
         pytest.param({"deletionProtection": "yes"}, "deletionProtection must be true or false", id="bool"),
+        pytest.param({"maxFutureSkewHours": "-1"}, "maxFutureSkewHours must be between 0", id="skew"),
+        pytest.param(
+            {"noncurrentVersionDays": "0"}, "noncurrentVersionDays must be between 1", id="versions"
+        ),
+        pytest.param({"incompleteUploadDays": "x"}, "incompleteUploadDays must be an integer", id="uploads"),
         pytest.param(
             {"apiThrotleRate": "5"}, "unknown config key serverless-pipeline:apiThrotleRate", id="typo"
         ),

@@ -22,7 +22,7 @@ import pulumi_aws as aws
 from infra import spec
 from infra.api import Api, ApiArgs
 from infra.config import load_config
-from infra.functions import Functions, FunctionsArgs
+from infra.functions import COMPONENT_NAME, PROVIDER_NAME, Functions, FunctionsArgs
 from infra.messaging import Messaging, MessagingArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.outputs import Outputs, OutputsArgs
@@ -32,7 +32,7 @@ from infra.storage import Storage, StorageArgs
 config = load_config()
 
 provider = aws.Provider(
-    "aws",
+    PROVIDER_NAME,
     region=config.aws.region,
     profile=config.aws.profile,
     assume_roles=[
@@ -49,7 +49,7 @@ with_provider = pulumi.ResourceOptions(providers=[provider])
 storage = Storage("storage", StorageArgs(config=config), opts=with_provider)
 messaging = Messaging("messaging", MessagingArgs(config=config), opts=with_provider)
 functions = Functions(
-    "functions",
+    COMPONENT_NAME,
     FunctionsArgs(
         config=config,
         bucket=storage.bucket,

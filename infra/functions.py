@@ -9,6 +9,7 @@ the role's SQS permissions when the mapping is created); the S3 notification com
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -69,6 +70,40 @@ def powertools_layer_from_ssm(region: str, *, opts: pulumi.InvokeOutputOptions) 
             lambda listed: pick_powertools_layer(listed[0] or [], listed[1] or [], region)
         )
     )
+
+
+COMPONENT_NAME = "functions"
+"""The ``Functions`` component's name in ``__main__.py`` (part of every URN below it)."""
+LOGICAL_NAMES = {
+    spec.TRANSFORMER.key: "transformer",
+    spec.WRITER.key: "writer",
+    spec.ERROR_HANDLER.key: "error-handler",
+}
+"""Each function's ``LambdaFunction`` component name; its log group is ``<name>-logs``."""
+PROVIDER_NAME = "aws"
+"""The stack's explicit AWS provider's name in ``__main__.py``."""
+
+
+def log_group_import_command(stack: str, function_key: str) -> str:
+    """The ``pulumi import`` adopting a function's log group that already exists in AWS.
+
+    Lambda creates ``/aws/lambda/<function>`` on a function's first log line if it does not exist; after a
+    ``pulumi destroy`` (or a failed first deploy) one can outlive the stack and block the next ``pulumi up``
+    with ``ResourceAlreadyExistsException``. The import places it where the program declares it: same parent
+    component, same explicit provider, so the next ``pulumi up`` only updates its settings."""
+    project = spec.PROJECT
+    logical = LOGICAL_NAMES[function_key]
+    component_types = f"{project}:infra:Functions${project}:infra:LambdaFunction"
+    parent = f"urn:pulumi:{stack}::{project}::{component_types}::{logical}"
+    provider = f"urn:pulumi:{stack}::{project}::pulumi:providers:aws::{PROVIDER_NAME}"
+    physical = log_group_name(function_name(stack, function_key))
+    return shlex.join(
+        [
+            "pulumi", "import", "--stack", stack, "--yes", "--generate-code=false",
+            "--parent", f"{logical}={parent}", "--provider", f"{PROVIDER_NAME}={provider}",
+            "aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs", physical,
+        ]
+    )  # fmt: skip
 
 
 TRANSFORMER_MAX_RETRIES = 2
@@ -237,7 +272,7 @@ class Functions(pulumi.ComponentResource):
 
         uploads = args.bucket.arn.apply(lambda arn: f"{arn}/*")
         self.transformer = LambdaFunction(
-            "transformer",
+            LOGICAL_NAMES[spec.TRANSFORMER.key],
             LambdaFunctionArgs(
                 config=config,
                 spec=spec.TRANSFORMER,
@@ -269,7 +304,7 @@ class Functions(pulumi.ComponentResource):
             opts=child,
         )
         self.writer = LambdaFunction(
-            "writer",
+            LOGICAL_NAMES[spec.WRITER.key],
             LambdaFunctionArgs(
                 config=config,
                 spec=spec.WRITER,
@@ -292,7 +327,7 @@ class Functions(pulumi.ComponentResource):
             opts=child,
         )
         self.error_handler = LambdaFunction(
-            "error-handler",
+            LOGICAL_NAMES[spec.ERROR_HANDLER.key],
             LambdaFunctionArgs(
                 config=config,
                 spec=spec.ERROR_HANDLER,

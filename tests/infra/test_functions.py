@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import shlex
 
 import pulumi
 import pytest
@@ -10,12 +11,14 @@ import pytest
 from functions.model import METRICS_NAMESPACE
 from infra import layer, spec
 from infra.functions import (
+    LOGICAL_NAMES,
     POWERTOOLS_LAYER_PARAMETER,
     POWERTOOLS_LAYER_PATH,
     POWERTOOLS_VERSION,
+    log_group_import_command,
     missing_powertools_layer_message,
 )
-from tests.support.infra import POWERTOOLS_ARN, SSM_PARAMETERS_BY_PATH_TOKEN, Program
+from tests.support.infra import POWERTOOLS_ARN, PROJECT_DIR, SSM_PARAMETERS_BY_PATH_TOKEN, Program
 
 KEYS = ("transformer_function", "writer_function", "error_handler_function")
 QUEUE = "aws:sqs/queue:Queue"
@@ -314,3 +317,33 @@ def test_live_alias_starts_at_the_published_version_and_is_then_codedeploys(dev:
     assert alias.inputs["functionName"] == writer.inputs["name"]
     assert alias.inputs["functionVersion"] == writer.outputs["version"] != "$LATEST"
     assert sorted(alias.ignore_changes) == ["functionVersion", "routingConfig"]
+
+
+def test_log_group_import_commands_name_where_the_program_declares_each_log_group(dev: Program) -> None:
+    """The documented `pulumi import` for a log group that outlived a destroy must land on the program's
+    resource: same name, same parent component, same provider (or the next `pulumi up` would replace it)."""
+    provider = dev.one("pulumi:providers:aws")
+
+    def engine_urn(urn: str) -> str:
+        # The SDK's mock monitor puts the root stack's type in its children's URNs; the engine does not.
+        return urn.replace("::pulumi:pulumi:Stack$", "::")
+
+    for key in KEYS:
+        argv = shlex.split(log_group_import_command("dev", key))
+        log_group = dev.one(LOG_GROUP, f"{LOGICAL_NAMES[key]}-logs")
+        parent = dev.by_urn(log_group.parent)
+
+        assert argv[:2] == ["pulumi", "import"] and argv[-3:] == [
+            "aws:cloudwatch/logGroup:LogGroup",
+            log_group.name,
+            log_group.inputs["name"],
+        ]
+        assert argv[argv.index("--parent") + 1] == f"{parent.name}={engine_urn(parent.urn)}"
+        assert argv[argv.index("--provider") + 1] == f"{provider.name}={engine_urn(provider.urn)}"
+        assert log_group.provider.startswith(provider.urn)
+
+
+def test_deploy_docs_give_the_exact_import_commands() -> None:
+    docs = (PROJECT_DIR / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for key in KEYS:
+        assert log_group_import_command("dev", key) in docs

@@ -28,7 +28,7 @@ class ApiAuth(StrEnum):
     NONE = "NONE"
 
 
-# Defaults as named constants: the README's config table quotes them.
+# Defaults as named constants: docs/deploy.md's config table quotes them.
 DEFAULT_API_AUTH = ApiAuth.AWS_IAM
 DEFAULT_API_THROTTLE_RATE = 100.0
 """Steady-state requests/s on the ``$default`` stage (API Gateway's account default is 10,000)."""

@@ -7,6 +7,7 @@ import pytest
 from infra import config as cfg
 from infra import spec
 from infra.config import ApiAuth, ConfigError, parse_config
+from tests.support.infra import PROJECT_DIR
 
 
 def test_defaults_come_from_the_named_constants() -> None:
@@ -156,3 +157,10 @@ def test_bad_values_name_the_key_and_what_is_accepted(values: dict[str, str], me
 def test_stack_and_region_are_checked(stack: str, region: str | None, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({}, stack=stack, region=region)
+
+
+def test_every_config_key_is_in_the_deploy_docs() -> None:
+    docs = (PROJECT_DIR / "docs" / "deploy.md").read_text(encoding="utf-8")
+    table = [line for line in docs.splitlines() if line.startswith("| `")]
+    documented = {line.split("`")[1] for line in table}
+    assert set(cfg.CONFIG_KEYS) | {"aws:region", "aws:profile", "aws:assumeRoles"} <= documented

@@ -11,7 +11,8 @@ state in Pulumi, so the next ``pulumi up`` sees the same change and runs it agai
 (an already-served version is a no-op, a deployment to the same version still running is waited for).
 
 The command reaches AWS exactly as the stack's provider does (region, profile, assumed roles) and runs in the
-project directory, with the project's virtualenv.
+project directory, with the project's virtualenv. Any other change of the step's inputs (another checkout
+path, another profile) re-runs the same command, which then finds ``live`` serving the version: a no-op.
 """
 
 from __future__ import annotations

@@ -532,6 +532,8 @@ def stop_release(
 
 @dataclass(frozen=True, kw_only=True)
 class Waiting:
+    """How ``deploy`` waits: for how long, how often it asks, how it sleeps and whom it tells."""
+
     timeout: float = DEFAULT_WAIT_TIMEOUT
     poll: float = DEFAULT_POLL_SECONDS
     sleep: Callable[[float], None] = field(default=time.sleep)

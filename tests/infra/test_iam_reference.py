@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.infra import Program
+from tests.support.infra import Program, shared_program
 from tests.support.judges import arn_matches, iam_problems, parliament_findings
 
 VARIANTS = [
@@ -32,7 +32,7 @@ ACCEPTED_PARLIAMENT_FINDINGS = {
 @pytest.fixture(params=VARIANTS)
 def program(request: pytest.FixtureRequest, program_runner) -> Program:
     stack, config = request.param
-    return program_runner(stack, config)
+    return shared_program(program_runner, stack, config)
 
 
 def documents(program: Program) -> Iterator[tuple[str, str, dict[str, Any]]]:

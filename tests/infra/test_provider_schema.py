@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.infra import Program
+from tests.support.infra import Program, shared_program
 from tests.support.judges import args_class, input_problems
 
 VARIANTS = [
@@ -27,7 +27,7 @@ VARIANTS = [
 @pytest.fixture(params=VARIANTS)
 def program(request: pytest.FixtureRequest, program_runner) -> Program:
     stack, config = request.param
-    return program_runner(stack, config)
+    return shared_program(program_runner, stack, config)
 
 
 def provider_resources(program: Program) -> list[Any]:
@@ -110,8 +110,9 @@ TABLE = "aws:dynamodb/table:Table"
     ],
 )
 def test_the_judge_rejects_a_wrong_input(
-    dev: Program, typ: str, name: str, change: Any, problem: str
+    program_runner, typ: str, name: str, change: Any, problem: str
 ) -> None:
+    dev = shared_program(program_runner, "dev", {})
     original = dev.one(typ, name).inputs
     assert input_problems(typ, original) == []
 

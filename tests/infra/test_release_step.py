@@ -16,7 +16,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.codedeploy_server import FakeAws, Scenario, fake_aws
-from tests.support.infra import PUBLISHED_VERSION, Program
+from tests.support.infra import PUBLISHED_VERSION, Program, shared_program
+
+
+@pytest.fixture
+def prod(program_runner) -> Program:
+    return shared_program(program_runner, "prod")
 
 
 @pytest.fixture

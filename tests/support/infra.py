@@ -316,6 +316,20 @@ def run_program(
     return Program(mocks=mocks, outputs=outputs, config=values, component_outputs=monitor.registered_outputs)
 
 
+_SHARED: dict[tuple[str, tuple[tuple[str, str | None], ...]], Program] = {}
+
+
+def shared_program(
+    runner: Callable[..., Program], stack: str, config: Mapping[str, str | None] | None = None
+) -> Program:
+    """One run per (stack, config) for the tests that only read it: the judges look at every resource of
+    the same runs, so each test need not pay for its own. Never mutate what it returns."""
+    key = (stack, tuple(sorted((config or {}).items())))
+    if key not in _SHARED:
+        _SHARED[key] = runner(stack, config)
+    return _SHARED[key]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # pulumi_aws announces its deprecated aliases at import; they are not ours to fix.
     config.addinivalue_line("filterwarnings", "ignore::DeprecationWarning:pulumi_aws.*")

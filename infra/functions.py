@@ -132,7 +132,7 @@ class LambdaFunctionArgs:
     """One function: its row of ``infra.spec.FUNCTIONS`` plus what only exists at deploy time."""
 
     config: StackConfig
-    spec: spec.FunctionSpec
+    row: spec.FunctionSpec
     code: pulumi.Archive
     layers: Sequence[pulumi.Input[str]]
     environment: Mapping[str, pulumi.Input[str]]
@@ -172,7 +172,7 @@ class LambdaFunction(pulumi.ComponentResource):
         super().__init__("serverless-pipeline:infra:LambdaFunction", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
-        row = args.spec
+        row = args.row
         physical = function_name(config.stack, row.key)
 
         self.log_group = aws.cloudwatch.LogGroup(
@@ -275,7 +275,7 @@ class Functions(pulumi.ComponentResource):
             LOGICAL_NAMES[spec.TRANSFORMER.key],
             LambdaFunctionArgs(
                 config=config,
-                spec=spec.TRANSFORMER,
+                row=spec.TRANSFORMER,
                 code=code,
                 layers=layers,
                 environment=environment(spec.TRANSFORMER),
@@ -307,7 +307,7 @@ class Functions(pulumi.ComponentResource):
             LOGICAL_NAMES[spec.WRITER.key],
             LambdaFunctionArgs(
                 config=config,
-                spec=spec.WRITER,
+                row=spec.WRITER,
                 code=code,
                 layers=layers,
                 environment=environment(spec.WRITER),
@@ -330,7 +330,7 @@ class Functions(pulumi.ComponentResource):
             LOGICAL_NAMES[spec.ERROR_HANDLER.key],
             LambdaFunctionArgs(
                 config=config,
-                spec=spec.ERROR_HANDLER,
+                row=spec.ERROR_HANDLER,
                 code=code,
                 layers=layers,
                 environment=environment(spec.ERROR_HANDLER),

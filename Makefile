@@ -10,8 +10,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# An existing .venv holding Pulumi packages outside pyproject.toml's pins (made before a pin moved) is
+# reinstalled; if pip cannot bring them in range, the install fails naming each package.
+ifneq ($(wildcard $(STAMP)),)
+ifneq ($(shell $(BIN)/python -m infra.pins >/dev/null 2>&1 && echo ok),ok)
+$(info .venv has Pulumi packages outside pyproject.toml's pins: reinstalling)
+$(shell rm -f $(STAMP))
+endif
+endif
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m infra.pins
 	touch $(STAMP)
 
 install: $(STAMP)

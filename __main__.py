@@ -1,15 +1,17 @@
 """serverless-pipeline on AWS, as one Pulumi program.
 
-Deploys (DESIGN.md section 1):
+Deploys (docs/design.md has the architecture, docs/deploy.md how to run it):
   - Storage: DataBucket (private, SSE, TLS only), AccountTable, LogTable;
   - Messaging: WriterQueue with redrive to DeadLetterQueue;
   - Functions: Transformer (S3 .json uploads), Writer (WriterQueue, alias ``live``), ErrorHandler (DLQ),
     their roles, log groups, dependency layer and triggers;
   - Api: HTTP API ``POST /writer`` → WriterQueue, throttled, access-logged;
   - Monitoring: alarms → SNS topic (optional email), one dashboard;
-  - Release: CodeDeploy canary of the Writer, started when a new version is published;
+  - Release: CodeDeploy canary of the Writer, run and waited for when a new version is published;
   - Outputs: the stack outputs document, exported and written to SSM for ``pipeline-ctl``.
-Every resource goes through one AWS provider whose default tags are ``project`` and ``stack``.
+Every resource goes through one AWS provider whose default tags are ``project`` and ``stack``. An explicit
+provider does not read the ``aws:`` config by itself: region, profile and assumed roles are passed from the
+validated config, the same values the release step uses.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pulumi_aws as aws
 from infra import spec
 from infra.api import Api, ApiArgs
 from infra.config import load_config
-from infra.functions import Functions, FunctionsArgs
+from infra.functions import COMPONENT_NAME, PROVIDER_NAME, Functions, FunctionsArgs
 from infra.messaging import Messaging, MessagingArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.outputs import Outputs, OutputsArgs
@@ -30,8 +32,16 @@ from infra.storage import Storage, StorageArgs
 config = load_config()
 
 provider = aws.Provider(
-    "aws",
-    region=config.region,
+    PROVIDER_NAME,
+    region=config.aws.region,
+    profile=config.aws.profile,
+    assume_roles=[
+        aws.ProviderAssumeRoleArgs(
+            role_arn=role.role_arn, session_name=role.session_name, external_id=role.external_id
+        )
+        for role in config.aws.assume_roles
+    ]
+    or None,
     default_tags={"tags": {"project": spec.PROJECT, "stack": config.stack}},
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
@@ -39,7 +49,7 @@ with_provider = pulumi.ResourceOptions(providers=[provider])
 storage = Storage("storage", StorageArgs(config=config), opts=with_provider)
 messaging = Messaging("messaging", MessagingArgs(config=config), opts=with_provider)
 functions = Functions(
-    "functions",
+    COMPONENT_NAME,
     FunctionsArgs(
         config=config,
         bucket=storage.bucket,

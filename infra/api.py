@@ -1,6 +1,7 @@
 """The HTTP API: ``POST /writer`` sends the raw body straight to WriterQueue, no Lambda in between.
 
-The integration's role may do exactly one thing, ``sqs:SendMessage`` on WriterQueue. The ``$default`` stage
+The integration's role may do exactly one thing, ``sqs:SendMessage`` on WriterQueue, and only API Gateway
+acting for this API in this account may assume it. The ``$default`` stage
 sets BOTH throttling limits: an HTTP API stage with route settings but no limits throttles at 0, i.e. answers
 429 to every request.
 """
@@ -14,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.iam import Statement, assume_role_policy, policy_document
+from infra.iam import Statement, assume_role_policy_for, policy_document
 
 ROUTE_KEY = "POST /writer"
 STAGE = "$default"
@@ -54,8 +55,15 @@ class Api(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.role = aws.iam.Role(
-            f"{name}-sqs-role", assume_role_policy=assume_role_policy("apigateway.amazonaws.com"), opts=child
+            f"{name}-sqs-role",
+            assume_role_policy=assume_role_policy_for(
+                "apigateway.amazonaws.com",
+                source_account=account,
+                source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*"),
+            ),
+            opts=child,
         )
         self.role_policy = aws.iam.RolePolicy(
             f"{name}-sqs-policy",

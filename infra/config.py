@@ -1,4 +1,4 @@
-"""The stack's settings (DESIGN.md section 9), read once and validated before any resource is declared.
+"""The stack's settings (table in docs/deploy.md), read once and validated before any resource is declared.
 
 A typo in ``Pulumi.<stack>.yaml`` should fail ``pulumi preview`` with a message naming the key and the
 accepted values, not surface minutes later as an AWS API error (or, worse, as an API stage throttled
@@ -8,6 +8,7 @@ a Pulumi engine; ``load_config`` is the thin adapter that reads ``pulumi.Config`
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,15 +28,23 @@ class ApiAuth(StrEnum):
     NONE = "NONE"
 
 
-# Defaults as named constants: the README's config table quotes them.
+# Defaults as named constants: docs/deploy.md's config table quotes them.
 DEFAULT_API_AUTH = ApiAuth.AWS_IAM
 DEFAULT_API_THROTTLE_RATE = 100.0
 """Steady-state requests/s on the ``$default`` stage (API Gateway's account default is 10,000)."""
 DEFAULT_API_THROTTLE_BURST = 200
-DEFAULT_LOG_RETENTION_DAYS = 30
-"""CloudWatch Logs retention of the function and access log groups."""
-DEFAULT_ERROR_RETENTION_DAYS = spec.DEFAULT_LOG_RETENTION_DAYS
-"""LogTable TTL in days (the error handler's ``LOG_RETENTION_DAYS``)."""
+DEFAULT_LOG_GROUP_RETENTION_DAYS = 30
+"""CloudWatch Logs retention of the function and access log groups (``logRetentionDays``)."""
+DEFAULT_ERROR_RETENTION_DAYS = spec.DEFAULT_ERROR_RETENTION_DAYS
+"""LogTable TTL in days (``errorRetentionDays``, the error handler's ``LOG_RETENTION_DAYS``)."""
+DEFAULT_MAX_FUTURE_SKEW_HOURS = 24
+"""How far in the future a record's timestamp may lie (``maxFutureSkewHours``, ``MAX_FUTURE_SKEW_HOURS``)."""
+DEFAULT_NONCURRENT_VERSION_DAYS = 30
+"""DataBucket: an overwritten or deleted upload's old version is kept this long
+(``noncurrentVersionDays``)."""
+DEFAULT_INCOMPLETE_UPLOAD_DAYS = 7
+"""DataBucket: parts of a multipart upload never completed are removed after this long
+(``incompleteUploadDays``)."""
 DEFAULT_DELETION_PROTECTION = True
 """Safe by default: tables refuse deletion and destroy keeps a non-empty bucket, unless a stack opts out."""
 
@@ -85,6 +94,24 @@ _STACK = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
 
 @dataclass(frozen=True, kw_only=True)
+class AssumeRole:
+    """One role the stack's AWS provider assumes (``aws:assumeRoles``), in order."""
+
+    role_arn: str
+    session_name: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwsAccess:
+    """How the stack reaches AWS: the AWS provider and the release step both use exactly this."""
+
+    region: str
+    profile: str | None = None
+    assume_roles: tuple[AssumeRole, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     """Every setting the program uses; nothing else reads ``pulumi.Config``."""
 
@@ -93,8 +120,11 @@ class StackConfig:
     api_auth: ApiAuth = DEFAULT_API_AUTH
     api_throttle_rate: float = DEFAULT_API_THROTTLE_RATE
     api_throttle_burst: int = DEFAULT_API_THROTTLE_BURST
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    log_retention_days: int = DEFAULT_LOG_GROUP_RETENTION_DAYS
     error_retention_days: int = DEFAULT_ERROR_RETENTION_DAYS
+    max_future_skew_hours: int = DEFAULT_MAX_FUTURE_SKEW_HOURS
+    noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
+    incomplete_upload_days: int = DEFAULT_INCOMPLETE_UPLOAD_DAYS
     max_receive_count: int = spec.DEFAULT_MAX_RECEIVE_COUNT
     writer_batch_size: int = spec.DEFAULT_WRITER_BATCH_SIZE
     writer_max_concurrency: int = spec.DEFAULT_WRITER_MAX_CONCURRENCY
@@ -102,6 +132,14 @@ class StackConfig:
     alarm_email: str | None = None
     powertools_layer_arn: str | None = None
     deletion_protection: bool = DEFAULT_DELETION_PROTECTION
+    profile: str | None = None
+    """``aws:profile``: the named profile the AWS provider (and the release step) use."""
+    assume_roles: tuple[AssumeRole, ...] = ()
+    """``aws:assumeRoles``: the role chain the AWS provider (and the release step) assume."""
+
+    @property
+    def aws(self) -> AwsAccess:
+        return AwsAccess(region=self.region, profile=self.profile, assume_roles=self.assume_roles)
 
     @property
     def deployment_config_name(self) -> str:
@@ -115,6 +153,9 @@ CONFIG_KEYS = (
     "apiThrottleBurst",
     "logRetentionDays",
     "errorRetentionDays",
+    "maxFutureSkewHours",
+    "noncurrentVersionDays",
+    "incompleteUploadDays",
     "maxReceiveCount",
     "writerBatchSize",
     "writerMaxConcurrency",
@@ -162,7 +203,46 @@ def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
     return lowered == "true"
 
 
-def parse_config(values: Mapping[str, str], *, stack: str, region: str | None) -> StackConfig:
+_ASSUME_ROLE_KEYS = {"roleArn": "role_arn", "sessionName": "session_name", "externalId": "external_id"}
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+def parse_assume_roles(raw: str | None) -> tuple[AssumeRole, ...]:
+    """``aws:assumeRoles`` as Pulumi stores it (a JSON list of objects), limited to what the release step can
+    repeat with STS: ``roleArn``, ``sessionName``, ``externalId``."""
+    if raw is None or raw == "":
+        return ()
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"aws:assumeRoles must be a list of objects, got {raw!r}") from None
+    if isinstance(entries, dict):
+        entries = [entries]
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"aws:assumeRoles must be a list of objects, got {raw!r}")
+    roles = []
+    for entry in entries:
+        unsupported = sorted(set(entry) - set(_ASSUME_ROLE_KEYS))
+        if unsupported:
+            raise ConfigError(
+                f"aws:assumeRoles: {', '.join(unsupported)} not supported (the release step repeats the "
+                f"provider's role chain with STS): use only {', '.join(_ASSUME_ROLE_KEYS)}"
+            )
+        arn = str(entry.get("roleArn") or "")
+        if not _ROLE_ARN.match(arn):
+            raise ConfigError(f"aws:assumeRoles: roleArn must be an IAM role ARN, got {arn!r}")
+        roles.append(AssumeRole(**{_ASSUME_ROLE_KEYS[key]: str(value) for key, value in entry.items()}))
+    return tuple(roles)
+
+
+def parse_config(
+    values: Mapping[str, str],
+    *,
+    stack: str,
+    region: str | None,
+    profile: str | None = None,
+    assume_roles: str | None = None,
+) -> StackConfig:
     """Validate a ``serverless-pipeline`` settings mapping (key → string, as Pulumi stores them)."""
     unknown = sorted(set(values) - set(CONFIG_KEYS))
     if unknown:
@@ -201,7 +281,7 @@ def parse_config(values: Mapping[str, str], *, stack: str, region: str | None) -
             f"{_key('powertoolsLayerArn')} must be a versioned layer ARN "
             f"(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION), got {layer!r}"
         )
-    retention = _int(values, "logRetentionDays", DEFAULT_LOG_RETENTION_DAYS, low=1, high=3653)
+    retention = _int(values, "logRetentionDays", DEFAULT_LOG_GROUP_RETENTION_DAYS, low=1, high=3653)
     if retention not in LOG_RETENTION_CHOICES:
         raise ConfigError(
             f"{_key('logRetentionDays')} must be one of CloudWatch's values "
@@ -218,6 +298,15 @@ def parse_config(values: Mapping[str, str], *, stack: str, region: str | None) -
         error_retention_days=_int(
             values, "errorRetentionDays", DEFAULT_ERROR_RETENTION_DAYS, low=1, high=3650
         ),
+        max_future_skew_hours=_int(
+            values, "maxFutureSkewHours", DEFAULT_MAX_FUTURE_SKEW_HOURS, low=0, high=24 * 366
+        ),
+        noncurrent_version_days=_int(
+            values, "noncurrentVersionDays", DEFAULT_NONCURRENT_VERSION_DAYS, low=1, high=3650
+        ),
+        incomplete_upload_days=_int(
+            values, "incompleteUploadDays", DEFAULT_INCOMPLETE_UPLOAD_DAYS, low=1, high=365
+        ),
         max_receive_count=_int(values, "maxReceiveCount", spec.DEFAULT_MAX_RECEIVE_COUNT, low=1, high=1000),
         writer_batch_size=_int(values, "writerBatchSize", spec.DEFAULT_WRITER_BATCH_SIZE, low=1, high=10_000),
         # AWS's floor for an SQS mapping's maximum concurrency is 2.
@@ -230,6 +319,8 @@ def parse_config(values: Mapping[str, str], *, stack: str, region: str | None) -
         alarm_email=email,
         powertools_layer_arn=layer,
         deletion_protection=_bool(values, "deletionProtection", DEFAULT_DELETION_PROTECTION),
+        profile=(profile or "").strip() or None,
+        assume_roles=parse_assume_roles(assume_roles),
     )
 
 
@@ -239,4 +330,11 @@ def load_config() -> StackConfig:
 
     project = pulumi.Config(spec.PROJECT)
     values = {name: value for name in CONFIG_KEYS if (value := project.get(name)) is not None}
-    return parse_config(values, stack=pulumi.get_stack(), region=pulumi.Config("aws").get("region"))
+    aws = pulumi.Config("aws")
+    return parse_config(
+        values,
+        stack=pulumi.get_stack(),
+        region=aws.get("region"),
+        profile=aws.get("profile"),
+        assume_roles=aws.get("assumeRoles"),
+    )

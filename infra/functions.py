@@ -9,13 +9,14 @@ the role's SQS permissions when the mapping is created); the S3 notification com
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import METRICS_NAMESPACE, Service
+from functions.model import METRICS_NAMESPACE
 from infra import spec
 from infra.archive import code_archive
 from infra.config import StackConfig
@@ -33,6 +34,77 @@ POWERTOOLS_LAYER_PARAMETER = (
     f"/aws/service/powertools/python/{spec.LAMBDA_ARCHITECTURE}/{spec.LAMBDA_RUNTIME}/{POWERTOOLS_VERSION}"
 )
 """AWS's public SSM parameter holding that release's layer ARN for our runtime and architecture."""
+
+POWERTOOLS_LAYER_PATH = POWERTOOLS_LAYER_PARAMETER.rsplit("/", 1)[0]
+
+
+def missing_powertools_layer_message(region: str) -> str:
+    """What to do when AWS has not published the pinned Powertools layer in ``region`` (one line)."""
+    return (
+        f"AWS has no SSM parameter {POWERTOOLS_LAYER_PARAMETER} in {region}, so the Powertools layer for "
+        f"Powertools {POWERTOOLS_VERSION} cannot be resolved there; set it yourself with `pulumi config set "
+        f"{spec.PROJECT}:powertoolsLayerArn arn:aws:lambda:{region}:ACCOUNT:layer:NAME:VERSION` "
+        "(docs/deploy.md says how to find it)"
+    )
+
+
+def pick_powertools_layer(names: Sequence[str], values: Sequence[str], region: str) -> str:
+    """The pinned parameter's value among those AWS listed under its path, or a ``pulumi.RunError``.
+
+    RunError, not any exception: Pulumi prints its message alone, without a traceback."""
+    for name, value in zip(names, values, strict=True):
+        if name == POWERTOOLS_LAYER_PARAMETER:
+            return value
+    raise pulumi.RunError(missing_powertools_layer_message(region))
+
+
+def powertools_layer_from_ssm(region: str, *, opts: pulumi.InvokeOutputOptions) -> pulumi.Output[str]:
+    """The layer ARN from AWS's public, version-pinned SSM parameter.
+
+    Listed by path rather than read by name: GetParameter fails on a missing parameter with the provider's
+    own error, while an empty listing lets the program say what to do. Runs at preview, so a region or release
+    without the parameter fails ``pulumi preview``, not the deployment."""
+    found = aws.ssm.get_parameters_by_path_output(path=POWERTOOLS_LAYER_PATH, recursive=False, opts=opts)
+    return pulumi.Output.unsecret(
+        pulumi.Output.all(found.names, found.values).apply(
+            lambda listed: pick_powertools_layer(listed[0] or [], listed[1] or [], region)
+        )
+    )
+
+
+COMPONENT_NAME = "functions"
+"""The ``Functions`` component's name in ``__main__.py`` (part of every URN below it)."""
+LOGICAL_NAMES = {
+    spec.TRANSFORMER.key: "transformer",
+    spec.WRITER.key: "writer",
+    spec.ERROR_HANDLER.key: "error-handler",
+}
+"""Each function's ``LambdaFunction`` component name; its log group is ``<name>-logs``."""
+PROVIDER_NAME = "aws"
+"""The stack's explicit AWS provider's name in ``__main__.py``."""
+
+
+def log_group_import_command(stack: str, function_key: str) -> str:
+    """The ``pulumi import`` adopting a function's log group that already exists in AWS.
+
+    Lambda creates ``/aws/lambda/<function>`` on a function's first log line if it does not exist; after a
+    ``pulumi destroy`` (or a failed first deploy) one can outlive the stack and block the next ``pulumi up``
+    with ``ResourceAlreadyExistsException``. The import places it where the program declares it: same parent
+    component, same explicit provider, so the next ``pulumi up`` only updates its settings."""
+    project = spec.PROJECT
+    logical = LOGICAL_NAMES[function_key]
+    component_types = f"{project}:infra:Functions${project}:infra:LambdaFunction"
+    parent = f"urn:pulumi:{stack}::{project}::{component_types}::{logical}"
+    provider = f"urn:pulumi:{stack}::{project}::pulumi:providers:aws::{PROVIDER_NAME}"
+    physical = log_group_name(function_name(stack, function_key))
+    return shlex.join(
+        [
+            "pulumi", "import", "--stack", stack, "--yes", "--generate-code=false",
+            "--parent", f"{logical}={parent}", "--provider", f"{PROVIDER_NAME}={provider}",
+            "aws:cloudwatch/logGroup:LogGroup", f"{logical}-logs", physical,
+        ]
+    )  # fmt: skip
+
 
 TRANSFORMER_MAX_RETRIES = 2
 """Lambda's async retries for a failed S3 event before the on-failure destination receives it."""
@@ -57,19 +129,38 @@ class FunctionsArgs:
 
 @dataclass(frozen=True, kw_only=True)
 class LambdaFunctionArgs:
-    """One function's settings; ``key`` is its ``infra.spec.resource_names`` key (its physical name)."""
+    """One function: its row of ``infra.spec.FUNCTIONS`` plus what only exists at deploy time."""
 
     config: StackConfig
+    row: spec.FunctionSpec
     code: pulumi.Archive
     layers: Sequence[pulumi.Input[str]]
-    key: str
-    service: Service
-    handler: str
-    timeout: int
-    memory: int
     environment: Mapping[str, pulumi.Input[str]]
     statements: Sequence[Statement | UnscopedStatement]
-    publish: bool = False
+
+
+def function_environment(
+    function: spec.FunctionSpec,
+    *,
+    queue_urls: Mapping[str, pulumi.Input[str]],
+    table_names: Mapping[str, pulumi.Input[str]],
+    settings: Mapping[str, str],
+) -> dict[str, pulumi.Input[str]]:
+    """The environment a function's row asks for, each variable resolved from what it names."""
+    sources: dict[spec.EnvSource, Mapping[str, pulumi.Input[str]]] = {
+        spec.EnvSource.QUEUE_URL: queue_urls,
+        spec.EnvSource.TABLE_NAME: table_names,
+        spec.EnvSource.SETTING: settings,
+    }
+    environment: dict[str, pulumi.Input[str]] = {}
+    for variable in function.environment:
+        known = sources[variable.source]
+        if variable.target not in known:
+            raise KeyError(
+                f"{function.key}: {variable.name} names unknown {variable.source} {variable.target!r}"
+            )
+        environment[variable.name] = known[variable.target]
+    return environment
 
 
 class LambdaFunction(pulumi.ComponentResource):
@@ -81,7 +172,8 @@ class LambdaFunction(pulumi.ComponentResource):
         super().__init__("serverless-pipeline:infra:LambdaFunction", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
-        physical = function_name(config.stack, args.key)
+        row = args.row
+        physical = function_name(config.stack, row.key)
 
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -106,7 +198,7 @@ class LambdaFunction(pulumi.ComponentResource):
         )
         environment: dict[str, pulumi.Input[str]] = {
             **args.environment,
-            "POWERTOOLS_SERVICE_NAME": args.service.value,
+            "POWERTOOLS_SERVICE_NAME": row.service.value,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
         self.function = aws.lambda_.Function(
@@ -114,12 +206,12 @@ class LambdaFunction(pulumi.ComponentResource):
             name=physical,
             runtime=spec.LAMBDA_RUNTIME,
             architectures=[spec.LAMBDA_ARCHITECTURE],
-            handler=args.handler,
+            handler=row.handler,
             code=args.code,
             layers=list(args.layers),
             role=self.role.arn,
-            timeout=args.timeout,
-            memory_size=args.memory,
+            timeout=row.timeout_seconds,
+            memory_size=row.memory_mb,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format=LOG_FORMAT,
@@ -128,7 +220,7 @@ class LambdaFunction(pulumi.ComponentResource):
                 system_log_level=SYSTEM_LOG_LEVEL,
             ),
             tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode=TRACING_MODE),
-            publish=args.publish,
+            publish=row.publish,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group, self.policy]),
         )
         self.register_outputs(
@@ -161,29 +253,43 @@ class Functions(pulumi.ComponentResource):
         if config.powertools_layer_arn:
             powertools = config.powertools_layer_arn
         else:
-            powertools = aws.ssm.get_parameter_output(
-                name=POWERTOOLS_LAYER_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
-            ).value
+            powertools = powertools_layer_from_ssm(
+                config.region, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
         layers = [self.layer.arn, powertools]
         code = code_archive()
 
+        def environment(row: spec.FunctionSpec) -> dict[str, pulumi.Input[str]]:
+            return function_environment(
+                row,
+                queue_urls={"writer_queue": args.writer_queue.url, "dlq": args.dlq.url},
+                table_names={"account_table": args.account_table.name, "log_table": args.log_table.name},
+                settings={
+                    "maxFutureSkewHours": str(config.max_future_skew_hours),
+                    "errorRetentionDays": str(config.error_retention_days),
+                },
+            )
+
+        uploads = args.bucket.arn.apply(lambda arn: f"{arn}/*")
         self.transformer = LambdaFunction(
-            "transformer",
+            LOGICAL_NAMES[spec.TRANSFORMER.key],
             LambdaFunctionArgs(
                 config=config,
+                row=spec.TRANSFORMER,
                 code=code,
                 layers=layers,
-                key="transformer_function",
-                service=Service.TRANSFORMER,
-                handler="functions.transformer.handler.handler",
-                timeout=spec.TRANSFORMER_TIMEOUT_SECONDS,
-                memory=spec.TRANSFORMER_MEMORY_MB,
-                environment={"WRITER_QUEUE_URL": args.writer_queue.url},
+                environment=environment(spec.TRANSFORMER),
                 statements=[
+                    # The exact version the S3 event names (the bucket is versioned).
                     Statement(
                         sid="ReadUploads",
-                        actions=("s3:GetObject",),
-                        resources=[args.bucket.arn.apply(lambda arn: f"{arn}/*")],
+                        actions=("s3:GetObject", "s3:GetObjectVersion"),
+                        resources=[uploads],
+                    ),
+                    # Without ListBucket, S3 answers a missing object with 403 instead of 404, and the
+                    # "object deleted before it was read" path could never run.
+                    Statement(
+                        sid="SeeMissingUploads", actions=("s3:ListBucket",), resources=[args.bucket.arn]
                     ),
                     # SendMessageBatch is authorised by sqs:SendMessage.
                     Statement(
@@ -198,17 +304,13 @@ class Functions(pulumi.ComponentResource):
             opts=child,
         )
         self.writer = LambdaFunction(
-            "writer",
+            LOGICAL_NAMES[spec.WRITER.key],
             LambdaFunctionArgs(
                 config=config,
+                row=spec.WRITER,
                 code=code,
                 layers=layers,
-                key="writer_function",
-                service=Service.WRITER,
-                handler="functions.writer.handler.handler",
-                timeout=spec.WRITER_TIMEOUT_SECONDS,
-                memory=spec.WRITER_MEMORY_MB,
-                environment={"ACCOUNT_TABLE": args.account_table.name, "DLQ_URL": args.dlq.url},
+                environment=environment(spec.WRITER),
                 statements=[
                     Statement(
                         sid="WriteAccounts", actions=("dynamodb:PutItem",), resources=[args.account_table.arn]
@@ -218,28 +320,20 @@ class Functions(pulumi.ComponentResource):
                         actions=SQS_CONSUMER_ACTIONS,
                         resources=[args.writer_queue.arn],
                     ),
-                    # Invalid records go to the DLQ as their own messages (DESIGN.md section 4).
+                    # Invalid records go to the DLQ as their own messages.
                     Statement(sid="RejectInvalid", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
                 ],
-                publish=True,  # every code change is a new version for CodeDeploy to shift traffic to
             ),
             opts=child,
         )
         self.error_handler = LambdaFunction(
-            "error-handler",
+            LOGICAL_NAMES[spec.ERROR_HANDLER.key],
             LambdaFunctionArgs(
                 config=config,
+                row=spec.ERROR_HANDLER,
                 code=code,
                 layers=layers,
-                key="error_handler_function",
-                service=Service.ERROR_HANDLER,
-                handler="functions.error_handler.handler.handler",
-                timeout=spec.ERROR_HANDLER_TIMEOUT_SECONDS,
-                memory=spec.ERROR_HANDLER_MEMORY_MB,
-                environment={
-                    "LOG_TABLE": args.log_table.name,
-                    "LOG_RETENTION_DAYS": str(config.error_retention_days),
-                },
+                environment=environment(spec.ERROR_HANDLER),
                 statements=[
                     Statement(
                         sid="WriteErrors", actions=("dynamodb:PutItem",), resources=[args.log_table.arn]

@@ -19,8 +19,6 @@ UNSCOPED_ACTIONS: frozenset[str] = frozenset(
         # X-Ray's trace upload APIs have no resource types.
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
-        # CodeDeploy reads the deployment group's alarms through DescribeAlarms, which it calls unscoped.
-        "cloudwatch:DescribeAlarms",
     }
 )
 
@@ -83,3 +81,35 @@ def assume_role_policy(service: str) -> str:
             "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
         }
     )
+
+
+def assume_role_policy_for(
+    service: str, *, source_account: pulumi.Input[str], source_arn: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """Trust policy for a service acting on behalf of one of our resources (the confused-deputy guard).
+
+    The service may assume the role only when the request comes from ``source_account`` and from a
+    resource matching ``source_arn`` (``ArnLike``, so it may end in ``/*``): a same-named resource in another
+    account, or another resource of ours, cannot borrow the role."""
+
+    def render(values: list[str]) -> str:
+        account, arn = values
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": service},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account},
+                            "ArnLike": {"aws:SourceArn": arn},
+                        },
+                    }
+                ],
+            },
+            sort_keys=True,
+        )
+
+    return pulumi.Output.all(source_account, source_arn).apply(render)

@@ -1,4 +1,4 @@
-"""The stack outputs document (DESIGN.md section 6): exported, and written to SSM for pipeline-ctl."""
+"""The stack outputs document (docs/design.md): exported, and written to SSM for pipeline-ctl."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class Outputs(pulumi.ComponentResource):
             # Not a secret: `insecure_value` keeps the document readable in state and in preview diffs
             # (`value` would be stored as a secret).
             insecure_value=document,
-            description="serverless-pipeline stack outputs (DESIGN.md section 6), read by pipeline-ctl",
+            description="serverless-pipeline stack outputs, read by pipeline-ctl",
             opts=pulumi.ResourceOptions(parent=self),
         )
         for key, value in args.values.items():

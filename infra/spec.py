@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+# Limits and names the handlers need live in functions/model.py (the Lambda zip holds functions/ alone,
+# without infra); they are re-exported here for the stack's other readers, so each is written once.
+from functions.model import DATA_SUFFIX as DATA_SUFFIX
+from functions.model import DEFAULT_LOG_RETENTION_DAYS as DEFAULT_LOG_RETENTION_DAYS
+from functions.model import MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES
+from functions.model import SQS_BATCH_MAX_ENTRIES as SQS_BATCH_MAX_ENTRIES
+from functions.model import Service
 
 PROJECT = "serverless-pipeline"
 """Project name: Pulumi config namespace, tag value, SSM prefix."""
-
-# --- Limits AWS imposes -------------------------------------------------------------------------------
-
-# MAX_MESSAGE_BYTES: SQS maximum message size (256 KiB). WriterQueue is created with it, so every body fits in
-# one LogTable item. SQS_BATCH_MAX_ENTRIES: SendMessageBatch / DeleteMessageBatch take at most 10 entries.
-# Both live in functions/model.py (the Lambda zip holds functions/ alone, without infra): one source.
-# DATA_SUFFIX: only keys with this (case-sensitive, as S3 filters are) suffix are transformed.
-from functions.model import (  # noqa: E402, F401 (re-exported)
-    DATA_SUFFIX,
-    MAX_MESSAGE_BYTES,
-    SQS_BATCH_MAX_ENTRIES,
-)
 
 # --- Function settings ----------------------------------------------------------------------------------
 
@@ -38,6 +35,81 @@ ERROR_HANDLER_MEMORY_MB = 256
 
 WRITER_ALIAS = "live"
 """The alias the WriterQueue mapping invokes and CodeDeploy shifts traffic on."""
+
+
+class EnvSource(StrEnum):
+    """What a function's environment variable holds."""
+
+    QUEUE_URL = "queue_url"
+    """The URL of the queue named by ``EnvVar.target`` (a ``resource_names`` key)."""
+    TABLE_NAME = "table_name"
+    """The name of the table named by ``EnvVar.target`` (a ``resource_names`` key)."""
+    SETTING = "setting"
+    """A stack setting: ``EnvVar.target`` is its key in the ``serverless-pipeline`` config namespace."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvVar:
+    name: str
+    source: EnvSource
+    target: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSpec:
+    """One Lambda function: the row the Pulumi program builds it from."""
+
+    key: str
+    """Its key in ``resource_names`` (its physical name's stem) and in the outputs document."""
+    service: Service
+    handler: str
+    timeout_seconds: int
+    memory_mb: int
+    environment: tuple[EnvVar, ...]
+    """Besides ``POWERTOOLS_SERVICE_NAME``/``POWERTOOLS_METRICS_NAMESPACE``, which every function gets."""
+    publish: bool = False
+    """Publish a version on every change (the Writer: CodeDeploy shifts ``live`` between versions)."""
+
+
+MAX_FUTURE_SKEW = EnvVar(name="MAX_FUTURE_SKEW_HOURS", source=EnvSource.SETTING, target="maxFutureSkewHours")
+
+TRANSFORMER = FunctionSpec(
+    key="transformer_function",
+    service=Service.TRANSFORMER,
+    handler="functions.transformer.handler.handler",
+    timeout_seconds=TRANSFORMER_TIMEOUT_SECONDS,
+    memory_mb=TRANSFORMER_MEMORY_MB,
+    environment=(
+        EnvVar(name="WRITER_QUEUE_URL", source=EnvSource.QUEUE_URL, target="writer_queue"),
+        MAX_FUTURE_SKEW,
+    ),
+)
+WRITER = FunctionSpec(
+    key="writer_function",
+    service=Service.WRITER,
+    handler="functions.writer.handler.handler",
+    timeout_seconds=WRITER_TIMEOUT_SECONDS,
+    memory_mb=WRITER_MEMORY_MB,
+    environment=(
+        EnvVar(name="ACCOUNT_TABLE", source=EnvSource.TABLE_NAME, target="account_table"),
+        EnvVar(name="DLQ_URL", source=EnvSource.QUEUE_URL, target="dlq"),
+        MAX_FUTURE_SKEW,
+    ),
+    publish=True,
+)
+ERROR_HANDLER = FunctionSpec(
+    key="error_handler_function",
+    service=Service.ERROR_HANDLER,
+    handler="functions.error_handler.handler.handler",
+    timeout_seconds=ERROR_HANDLER_TIMEOUT_SECONDS,
+    memory_mb=ERROR_HANDLER_MEMORY_MB,
+    environment=(
+        EnvVar(name="LOG_TABLE", source=EnvSource.TABLE_NAME, target="log_table"),
+        EnvVar(name="LOG_RETENTION_DAYS", source=EnvSource.SETTING, target="errorRetentionDays"),
+    ),
+)
+FUNCTIONS: tuple[FunctionSpec, ...] = (TRANSFORMER, WRITER, ERROR_HANDLER)
+"""The three functions, in the order the program declares them."""
 
 # --- Queues ---------------------------------------------------------------------------------------------
 
@@ -132,7 +204,10 @@ LOG_TABLE = TableSpec(
     ttl_attribute="ttl",
 )
 
-from functions.model import DEFAULT_LOG_RETENTION_DAYS  # noqa: E402, F401 (re-exported; the error handler reads it)
+DEFAULT_ERROR_RETENTION_DAYS = DEFAULT_LOG_RETENTION_DAYS
+"""Days a LogTable item lives (its TTL): the error handler's ``LOG_RETENTION_DAYS`` default.
+
+Not the CloudWatch log groups' retention, which is ``infra.config.DEFAULT_LOG_GROUP_RETENTION_DAYS``."""
 
 
 def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, Any]:
@@ -161,7 +236,7 @@ def create_table_kwargs(spec: TableSpec, table_name: str) -> dict[str, Any]:
     return kwargs
 
 
-# --- Stack outputs (DESIGN.md section 6) ----------------------------------------------------------------
+# --- Stack outputs (the document pipeline-ctl reads; docs/design.md) ------------------------------------
 
 OUTPUT_KEYS: tuple[str, ...] = (
     "stack",

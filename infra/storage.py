@@ -1,8 +1,13 @@
 """DataBucket (uploads) and the two DynamoDB tables.
 
 The bucket is private by construction: all four public-access blocks, bucket-owner-enforced ownership (ACLs
-off), SSE-S3, and a policy denying any request not made over TLS. Table keys come from ``infra.spec`` through
-the same ``create_table_kwargs`` the local stack passes to boto3, so AWS and the laptop cannot drift.
+off), SSE-S3, and a policy denying any request not made over TLS. It is versioned: the Transformer reads the
+exact version its event names, so an upload overwritten before it was read is still read as it was sent. The
+lifecycle rules keep versioning from growing the bucket forever: an old version expires some days after it
+stops being current, expired delete markers go, and so do the parts of multipart uploads never completed.
+
+Table keys come from ``infra.spec`` through the same ``create_table_kwargs`` the local stack passes to boto3,
+so AWS and the laptop cannot drift.
 """
 
 from __future__ import annotations
@@ -48,6 +53,27 @@ def table_args(table_spec: spec.TableSpec) -> dict[str, Any]:
     if table_spec.ttl_attribute:
         args["ttl"] = {"attribute_name": table_spec.ttl_attribute, "enabled": True}
     return args
+
+
+def lifecycle_rules(
+    *, noncurrent_days: int, incomplete_upload_days: int
+) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """DataBucket's lifecycle: whole-bucket rules (an empty prefix), days from the stack's config."""
+    return [
+        {
+            "id": "expire-old-versions",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "noncurrent_version_expiration": {"noncurrent_days": noncurrent_days},
+            "expiration": {"expired_object_delete_marker": True},
+        },
+        {
+            "id": "abort-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {"prefix": ""},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": incomplete_upload_days},
+        },
+    ]
 
 
 def deny_insecure_transport(bucket_arn: str) -> str:
@@ -113,6 +139,22 @@ class Storage(pulumi.ComponentResource):
             bucket=self.bucket.id,
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
             opts=child,
+        )
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-data-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+        )
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
+            f"{name}-data-lifecycle",
+            bucket=self.bucket.id,
+            rules=lifecycle_rules(
+                noncurrent_days=config.noncurrent_version_days,
+                incomplete_upload_days=config.incomplete_upload_days,
+            ),
+            # S3 refuses noncurrent-version rules on a bucket whose versioning it has not yet seen enabled.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.versioning]),
         )
         self.policy = aws.s3.BucketPolicy(
             f"{name}-data-tls-only",

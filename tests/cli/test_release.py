@@ -1,4 +1,4 @@
-"""``pipeline-ctl release``: a thin adapter over ops.codedeploy, refused on the local stack."""
+"""``pipeline-ctl release``: a thin adapter over ops.release, refused on the local stack."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from moto.backends import get_backend
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from infra.spec import codedeploy_names
-from ops.codedeploy import appspec
+from ops.release import appspec
 from tests.support.cli import DEPLOYED_STACK, REGION, Stack
 
 NAMES = codedeploy_names(DEPLOYED_STACK)

@@ -41,6 +41,19 @@ def test_integration_role_may_only_send_to_writer_queue(dev: Program) -> None:
     ]
 
 
+def test_only_api_gateway_acting_for_this_api_in_this_account_may_assume_the_role(dev: Program) -> None:
+    api = dev.one("aws:apigatewayv2/api:Api")
+    role = dev.one("aws:iam/role:Role", "api-sqs-role")
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": f"{api.outputs['executionArn']}/*"},
+    }
+
+
 @pytest.mark.parametrize(("auth", "expected"), [(None, "AWS_IAM"), ("AWS_IAM", "AWS_IAM"), ("NONE", "NONE")])
 def test_route_authorisation_follows_api_auth(program_runner, auth: str | None, expected: str) -> None:
     program = program_runner("dev", {"apiAuth": auth})

@@ -7,6 +7,7 @@ import pytest
 from infra import config as cfg
 from infra import spec
 from infra.config import ApiAuth, ConfigError, parse_config
+from tests.support.infra import PROJECT_DIR
 
 
 def test_defaults_come_from_the_named_constants() -> None:
@@ -18,10 +19,55 @@ def test_defaults_come_from_the_named_constants() -> None:
     assert parsed.max_receive_count == spec.DEFAULT_MAX_RECEIVE_COUNT == 1
     assert parsed.writer_batch_size == spec.DEFAULT_WRITER_BATCH_SIZE
     assert parsed.writer_max_concurrency == spec.DEFAULT_WRITER_MAX_CONCURRENCY
-    assert parsed.error_retention_days == spec.DEFAULT_LOG_RETENTION_DAYS
+    assert parsed.error_retention_days == spec.DEFAULT_ERROR_RETENTION_DAYS
     assert parsed.deployment_config_name == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
     assert parsed.alarm_email is None and parsed.powertools_layer_arn is None
     assert parsed.deletion_protection is True
+    assert parsed.log_retention_days == cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS == 30
+    assert parsed.max_future_skew_hours == cfg.DEFAULT_MAX_FUTURE_SKEW_HOURS == 24
+    assert (parsed.noncurrent_version_days, parsed.incomplete_upload_days) == (30, 7)
+    assert parsed.aws == cfg.AwsAccess(region="eu-west-1")
+
+
+def test_log_group_retention_and_error_retention_are_two_settings() -> None:
+    """CloudWatch retention of log groups (30 days) is not the LogTable TTL (90 days)."""
+    assert (
+        cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS
+        != cfg.DEFAULT_ERROR_RETENTION_DAYS
+        == spec.DEFAULT_ERROR_RETENTION_DAYS
+    )
+    parsed = parse_config(
+        {"logRetentionDays": "7", "errorRetentionDays": "14"}, stack="dev", region="eu-west-1"
+    )
+    assert (parsed.log_retention_days, parsed.error_retention_days) == (7, 14)
+
+
+def test_aws_access_comes_from_the_aws_namespace() -> None:
+    parsed = parse_config(
+        {},
+        stack="dev",
+        region="eu-west-1",
+        profile=" ops ",
+        assume_roles='[{"roleArn": "arn:aws:iam::123456789012:role/deploy", "externalId": "e"}]',
+    )
+    assert parsed.aws == cfg.AwsAccess(
+        region="eu-west-1",
+        profile="ops",
+        assume_roles=(cfg.AssumeRole(role_arn="arn:aws:iam::123456789012:role/deploy", external_id="e"),),
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("not json", "aws:assumeRoles must be a list of objects"),
+        ('[{"roleArn": "deploy"}]', "roleArn must be an IAM role ARN, got 'deploy'"),
+        ('[{"roleArn": "arn:aws:iam::123456789012:role/d", "duration": "1h"}]', "duration not supported"),
+    ],
+)
+def test_bad_assume_roles_are_refused(raw: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({}, stack="dev", region="eu-west-1", assume_roles=raw)
 
 
 def test_values_are_parsed_from_pulumi_strings() -> None:
@@ -84,6 +130,11 @@ def test_config_is_frozen() -> None:
             {"powertoolsLayerArn": "arn:aws:lambda:x"}, "powertoolsLayerArn must be a versioned", id="arn"
         ),
         pytest.param({"deletionProtection": "yes"}, "deletionProtection must be true or false", id="bool"),
+        pytest.param({"maxFutureSkewHours": "-1"}, "maxFutureSkewHours must be between 0", id="skew"),
+        pytest.param(
+            {"noncurrentVersionDays": "0"}, "noncurrentVersionDays must be between 1", id="versions"
+        ),
+        pytest.param({"incompleteUploadDays": "x"}, "incompleteUploadDays must be an integer", id="uploads"),
         pytest.param(
             {"apiThrotleRate": "5"}, "unknown config key serverless-pipeline:apiThrotleRate", id="typo"
         ),
@@ -106,3 +157,10 @@ def test_bad_values_name_the_key_and_what_is_accepted(values: dict[str, str], me
 def test_stack_and_region_are_checked(stack: str, region: str | None, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({}, stack=stack, region=region)
+
+
+def test_every_config_key_is_in_the_deploy_docs() -> None:
+    docs = (PROJECT_DIR / "docs" / "deploy.md").read_text(encoding="utf-8")
+    table = [line for line in docs.splitlines() if line.startswith("| `")]
+    documented = {line.split("`")[1] for line in table}
+    assert set(cfg.CONFIG_KEYS) | {"aws:region", "aws:profile", "aws:assumeRoles"} <= documented

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import importlib.metadata
+import shlex
 
 import pulumi
 import pytest
 
 from functions.model import METRICS_NAMESPACE
 from infra import layer, spec
-from infra.functions import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_VERSION
-from tests.support.infra import POWERTOOLS_ARN, SSM_PARAMETER_TOKEN, Program
+from infra.functions import (
+    LOGICAL_NAMES,
+    POWERTOOLS_LAYER_PARAMETER,
+    POWERTOOLS_LAYER_PATH,
+    POWERTOOLS_VERSION,
+    log_group_import_command,
+    missing_powertools_layer_message,
+)
+from tests.support.infra import POWERTOOLS_ARN, PROJECT_DIR, SSM_PARAMETERS_BY_PATH_TOKEN, Program
 
 KEYS = ("transformer_function", "writer_function", "error_handler_function")
 QUEUE = "aws:sqs/queue:Queue"
@@ -60,7 +68,7 @@ def test_handlers_are_the_packaged_modules(dev: Program) -> None:
     }
 
 
-def test_environment_is_exactly_design_section_2(dev: Program) -> None:
+def test_environment_names_the_stack_resources_and_settings(dev: Program) -> None:
     queues = {q.name: q for q in dev.resources_of_type(QUEUE)}
     writer_queue = next(q for name, q in queues.items() if "writer-queue" in name)
     dlq = next(q for name, q in queues.items() if name.endswith("-dlq"))
@@ -72,15 +80,39 @@ def test_environment_is_exactly_design_section_2(dev: Program) -> None:
         variables.pop("POWERTOOLS_SERVICE_NAME")
         return variables
 
-    assert env("transformer_function") == {"WRITER_QUEUE_URL": writer_queue.outputs["url"]}
+    assert env("transformer_function") == {
+        "WRITER_QUEUE_URL": writer_queue.outputs["url"],
+        "MAX_FUTURE_SKEW_HOURS": "24",
+    }
     assert env("writer_function") == {
         "ACCOUNT_TABLE": accounts.outputs["name"],
         "DLQ_URL": dlq.outputs["url"],
+        "MAX_FUTURE_SKEW_HOURS": "24",
     }
     assert env("error_handler_function") == {
         "LOG_TABLE": errors.outputs["name"],
         "LOG_RETENTION_DAYS": dev.config["serverless-pipeline:errorRetentionDays"],
     }
+
+
+def test_future_skew_comes_from_config(program_runner) -> None:
+    program = program_runner("prod", {"maxFutureSkewHours": "6"})
+    for key in ("transformer_function", "writer_function"):
+        assert program.function(key).inputs["environment"]["variables"]["MAX_FUTURE_SKEW_HOURS"] == "6"
+
+
+def test_functions_are_built_from_the_spec_table(dev: Program) -> None:
+    assert [row.key for row in spec.FUNCTIONS] == list(KEYS)
+    for row in spec.FUNCTIONS:
+        function = dev.function(row.key)
+        variables = set(function.inputs["environment"]["variables"])
+        assert function.inputs["handler"] == row.handler
+        assert function.inputs["timeout"] == row.timeout_seconds
+        assert function.inputs["memorySize"] == row.memory_mb
+        assert variables == {env.name for env in row.environment} | {
+            "POWERTOOLS_SERVICE_NAME",
+            "POWERTOOLS_METRICS_NAMESPACE",
+        }
 
 
 def test_writer_metrics_carry_the_service_dimension_the_alarms_read(dev: Program) -> None:
@@ -118,7 +150,8 @@ def test_layers_are_our_cached_zip_and_powertools_from_ssm(dev: Program, seeded_
     assert deps.inputs["code"].path == str(expected_zip)
     assert deps.inputs["compatibleRuntimes"] == ["python3.13"]
     assert deps.inputs["compatibleArchitectures"] == ["arm64"]
-    assert (SSM_PARAMETER_TOKEN, {"name": POWERTOOLS_LAYER_PARAMETER}) in dev.mocks.invokes
+    [(_, lookup)] = [call for call in dev.mocks.invokes if call[0] == SSM_PARAMETERS_BY_PATH_TOKEN]
+    assert POWERTOOLS_LAYER_PARAMETER.startswith(lookup["path"] + "/")
     assert (
         f"/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}" == POWERTOOLS_LAYER_PARAMETER
     )
@@ -135,8 +168,21 @@ def test_powertools_layer_override_skips_the_ssm_lookup(program_runner) -> None:
     override = "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:9"
     program = program_runner("dev", {"powertoolsLayerArn": override})
 
-    assert not [token for token, _ in program.mocks.invokes if token == SSM_PARAMETER_TOKEN]
+    assert not [token for token, _ in program.mocks.invokes if token == SSM_PARAMETERS_BY_PATH_TOKEN]
     assert program.function("writer_function").inputs["layers"][1] == override
+
+
+def test_a_missing_powertools_parameter_fails_with_one_message_naming_the_override(program_runner) -> None:
+    """AWS has not published the pinned release's parameter (new region, or a release without it)."""
+    only_latest = {f"{POWERTOOLS_LAYER_PATH}/latest": POWERTOOLS_ARN}
+
+    with pytest.raises(pulumi.RunError) as raised:
+        program_runner("dev", ssm_parameters=only_latest)
+
+    message = str(raised.value)
+    assert message == missing_powertools_layer_message("eu-west-1")
+    assert POWERTOOLS_LAYER_PARAMETER in message and "serverless-pipeline:powertoolsLayerArn" in message
+    assert "\n" not in message
 
 
 def test_only_the_writer_publishes_versions(dev: Program) -> None:
@@ -158,6 +204,9 @@ def test_transformer_may_read_uploads_and_send_to_both_queues_only(dev: Program)
 
     assert grants(dev, "transformer_function") == own_log_and_trace_grants(dev, "transformer_function") | {
         ("s3:GetObject", f"{bucket.outputs['arn']}/*"),
+        ("s3:GetObjectVersion", f"{bucket.outputs['arn']}/*"),
+        # A vanished upload must answer 404, not 403.
+        ("s3:ListBucket", bucket.outputs["arn"]),
         ("sqs:SendMessage", writer_queue.outputs["arn"]),
         ("sqs:SendMessage", dlq.outputs["arn"]),
     }
@@ -268,3 +317,33 @@ def test_live_alias_starts_at_the_published_version_and_is_then_codedeploys(dev:
     assert alias.inputs["functionName"] == writer.inputs["name"]
     assert alias.inputs["functionVersion"] == writer.outputs["version"] != "$LATEST"
     assert sorted(alias.ignore_changes) == ["functionVersion", "routingConfig"]
+
+
+def test_log_group_import_commands_name_where_the_program_declares_each_log_group(dev: Program) -> None:
+    """The documented `pulumi import` for a log group that outlived a destroy must land on the program's
+    resource: same name, same parent component, same provider (or the next `pulumi up` would replace it)."""
+    provider = dev.one("pulumi:providers:aws")
+
+    def engine_urn(urn: str) -> str:
+        # The SDK's mock monitor puts the root stack's type in its children's URNs; the engine does not.
+        return urn.replace("::pulumi:pulumi:Stack$", "::")
+
+    for key in KEYS:
+        argv = shlex.split(log_group_import_command("dev", key))
+        log_group = dev.one(LOG_GROUP, f"{LOGICAL_NAMES[key]}-logs")
+        parent = dev.by_urn(log_group.parent)
+
+        assert argv[:2] == ["pulumi", "import"] and argv[-3:] == [
+            "aws:cloudwatch/logGroup:LogGroup",
+            log_group.name,
+            log_group.inputs["name"],
+        ]
+        assert argv[argv.index("--parent") + 1] == f"{parent.name}={engine_urn(parent.urn)}"
+        assert argv[argv.index("--provider") + 1] == f"{provider.name}={engine_urn(provider.urn)}"
+        assert log_group.provider.startswith(provider.urn)
+
+
+def test_deploy_docs_give_the_exact_import_commands() -> None:
+    docs = (PROJECT_DIR / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for key in KEYS:
+        assert log_group_import_command("dev", key) in docs

@@ -11,6 +11,7 @@ from tests.support.infra import Program
 
 BUCKET = "aws:s3/bucket:Bucket"
 TABLE = "aws:dynamodb/table:Table"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 
 
 def test_bucket_blocks_all_public_access(dev: Program) -> None:
@@ -83,3 +84,30 @@ def test_deletion_protection_follows_config(program_runner, stack: str, protecte
     for table in program.resources_of_type(TABLE):
         assert table.inputs["deletionProtectionEnabled"] is protected, table.name
     assert program.one(BUCKET).inputs["forceDestroy"] is (not protected)
+
+
+def test_bucket_is_versioned_so_the_transformer_reads_the_version_its_event_names(dev: Program) -> None:
+    versioning = dev.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["bucket"] == dev.one(BUCKET).outputs["bucket"]
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+
+
+@pytest.mark.parametrize(
+    ("config", "noncurrent", "incomplete"),
+    [({}, 30, 7), ({"noncurrentVersionDays": "90", "incompleteUploadDays": "2"}, 90, 2)],
+)
+def test_lifecycle_expires_old_versions_and_abandoned_uploads(
+    program_runner, config: dict[str, str], noncurrent: int, incomplete: int
+) -> None:
+    program = program_runner("prod", config)
+    lifecycle = program.one(LIFECYCLE)
+    rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+
+    assert lifecycle.inputs["bucket"] == program.one(BUCKET).outputs["bucket"]
+    assert all(rule["status"] == "Enabled" and rule["filter"] == {"prefix": ""} for rule in rules.values())
+    assert rules["expire-old-versions"]["noncurrentVersionExpiration"] == {"noncurrentDays": noncurrent}
+    assert rules["expire-old-versions"]["expiration"] == {"expiredObjectDeleteMarker": True}
+    assert rules["abort-incomplete-uploads"]["abortIncompleteMultipartUpload"] == {
+        "daysAfterInitiation": incomplete
+    }
+    assert program.depends_on(lifecycle, program.one("aws:s3/bucketVersioning:BucketVersioning"))

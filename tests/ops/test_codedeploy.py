@@ -1,13 +1,20 @@
-"""The Writer's release code against moto's Lambda and CodeDeploy (``mock_aws``).
+"""The Writer's release code (``ops.release``).
 
-moto 5.2.5 implements CreateDeployment, GetDeployment, BatchGetDeployments and ListDeployments but not
-StopDeployment, and its deployments never leave ``Created``. So: a finished deployment is set up by writing
-the fake's state (as AWS would after the canary), and StopDeployment's answer is supplied through botocore's
-``before-call`` event on the session — AWS's reply, not our code, is what is stood in for.
+Two kinds of AWS stand in for the real one. The release step itself (``deploy``: start, wait through the
+canary, fail with CodeDeploy's reasons) runs against ``tests.support.codedeploy_server``, a real HTTP
+server speaking CodeDeploy's and Lambda's protocols whose deployments end Succeeded, Failed or Stopped, or
+which refuses a second deployment. The group-level reads (status, wait, stop) run against moto's Lambda and
+CodeDeploy (``mock_aws``).
+
+moto 5.2.6 implements CreateDeployment, GetDeployment, BatchGetDeployments and ListDeployments but not
+StopDeployment, and its deployments never leave ``Created``. So there: a finished deployment is set up by
+writing the fake's state (as AWS would after the canary), and StopDeployment's answer is supplied through
+botocore's ``before-call`` event on the session (AWS's reply, not our code, is what is stood in for).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -21,8 +28,10 @@ from moto import mock_aws
 from moto.codedeploy.models import codedeploy_backends
 
 from infra import spec
-from ops import codedeploy
-from ops.codedeploy import ReleaseError, ReleaseTimeout
+from infra.config import AssumeRole
+from ops import release as codedeploy
+from ops.release import ReleaseError, ReleaseTimeout
+from tests.support.codedeploy_server import ROLLBACK_MESSAGE, FakeAws, Scenario, fake_aws
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -245,3 +254,193 @@ def test_module_entry_point_failure_is_one_line_exit_1(
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("error: reading alias")
+
+
+# --- the release step against a CodeDeploy that finishes deployments -----------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeAws]:
+    """The Writer at versions 1..3 with ``live`` on 2: releasing 3 is a real shift."""
+    with fake_aws() as served:
+        served.add_function(FUNCTION, versions=3, live="2")
+        yield served
+
+
+@functools.cache
+def fake_session() -> boto3.Session:
+    """One session for every test: botocore then loads each service model once."""
+    return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+
+
+def deploy(fake: FakeAws, *, sleeps: list[float] | None = None, **waiting: Any) -> codedeploy.ReleaseResult:
+    recorded = sleeps if sleeps is not None else []
+    return codedeploy.deploy(
+        function_name=FUNCTION,
+        alias="live",
+        target_version="3",
+        waiting=codedeploy.Waiting(sleep=recorded.append, **{"poll": 7.0, **waiting}),
+        session=fake_session(),
+        endpoint_url=fake.endpoint_url,
+        **GROUP,
+    )
+
+
+def test_deploy_waits_through_the_canary_until_succeeded(fake: FakeAws) -> None:
+    fake.scenario = Scenario(outcome="Succeeded", in_progress_polls=2)
+    sleeps: list[float] = []
+    seen: list[str] = []
+
+    result = deploy(fake, sleeps=sleeps, progress=lambda status: seen.append(status.status))
+
+    assert result.started and result.status == "Succeeded"
+    assert (result.current_version, result.target_version) == ("2", "3")
+    assert sleeps == [7.0, 7.0]  # two InProgress answers, one wait after each
+    assert seen == ["InProgress", "Succeeded"]
+    assert fake.aliases[(FUNCTION, "live")] == "3"
+    assert fake.operations().count("GetDeployment") == 3
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [
+        ("Failed", "ALARM_ACTIVE: One or more alarms have been activated"),
+        ("Stopped", "rollback: Deployment was stopped by a user; rolling back"),
+    ],
+)
+def test_deploy_that_does_not_succeed_raises_codedeploys_reasons(
+    fake: FakeAws, outcome: str, reason: str
+) -> None:
+    fake.scenario = Scenario(outcome=outcome, in_progress_polls=1)
+
+    with pytest.raises(codedeploy.ReleaseFailed) as raised:
+        deploy(fake)
+
+    message = str(raised.value)
+    [deployment_id] = list(fake.deployments)
+    assert message.startswith(
+        f"deployment {deployment_id} of {NAMES['application']}/{NAMES['deployment_group']} ended {outcome}; "
+    )
+    assert reason in message
+    assert "(rollback deployment d-FAKE00002)" in message
+    assert message.endswith("run `pulumi up` again: it retries the release (version 3 is not served)")
+    assert raised.value.status.status == outcome
+    assert fake.aliases[(FUNCTION, "live")] == "2"
+
+
+def test_failed_release_names_the_alarm_rollback(fake: FakeAws) -> None:
+    fake.scenario = Scenario(outcome="Failed")
+
+    with pytest.raises(codedeploy.ReleaseFailed, match=f"rollback: {ROLLBACK_MESSAGE}"):
+        deploy(fake)
+
+
+def test_the_next_run_after_a_failure_releases_again(fake: FakeAws) -> None:
+    """What the next `pulumi up` does: the step runs again and starts a new deployment of the same version."""
+    fake.scenario = Scenario(outcome="Failed")
+    with pytest.raises(codedeploy.ReleaseFailed):
+        deploy(fake)
+
+    fake.scenario = Scenario(outcome="Succeeded")
+    result = deploy(fake)
+
+    assert result.status == "Succeeded" and fake.aliases[(FUNCTION, "live")] == "3"
+    assert fake.operations().count("CreateDeployment") == 2
+
+
+def test_a_release_already_served_touches_no_deployment(fake: FakeAws) -> None:
+    fake.aliases[(FUNCTION, "live")] = "3"
+
+    result = deploy(fake)
+
+    assert not result.started and result.reason == "alias live already serves version 3"
+    assert fake.operations() == ["GetAlias"]
+
+
+def test_another_running_deployment_is_a_clear_limit_exceeded_error(fake: FakeAws) -> None:
+    running = fake.start_running(function_name=FUNCTION, current="1", target="2")
+
+    with pytest.raises(codedeploy.DeploymentInProgress) as raised:
+        deploy(fake)
+
+    message = str(raised.value)
+    assert "(DeploymentLimitExceededException)" in message
+    assert f"deployment {running} (InProgress, version 1 -> 2) is still running" in message
+    assert "`pipeline-ctl release wait`" in message and "`pipeline-ctl release stop`" in message
+    assert message.endswith("then run `pulumi up` again")
+    assert list(fake.deployments) == [running]
+
+
+def test_a_running_deployment_of_the_same_version_is_waited_for(fake: FakeAws) -> None:
+    """An interrupted `pulumi up` left the release running: the next one resumes waiting for it."""
+    running = fake.start_running(function_name=FUNCTION, current="2", target="3")
+    fake.scenario = Scenario(outcome="Succeeded", in_progress_polls=1)
+
+    result = deploy(fake)
+
+    assert result.deployment_id == running and result.status == "Succeeded"
+    assert list(fake.deployments) == [running]
+
+
+def test_waiting_gives_up_with_what_to_do(fake: FakeAws) -> None:
+    fake.scenario = Scenario(in_progress_polls=1000)
+
+    with pytest.raises(
+        ReleaseTimeout, match=r"still InProgress after 0s; it continues in AWS: run `pulumi up`"
+    ):
+        deploy(fake, timeout=0)
+
+
+def test_module_entry_point_deploy_failure_exits_1_with_one_line(
+    fake: FakeAws, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.scenario = Scenario(outcome="Failed")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    argv = ["--region", REGION, "--endpoint-url", fake.endpoint_url, "--application", NAMES["application"],
+            "--deployment-group", NAMES["deployment_group"], "deploy", "--function", FUNCTION,
+            "--alias", "live", "--target-version", "3", "--poll", "0"]  # fmt: skip
+
+    code = codedeploy.main(argv)
+
+    captured = capsys.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert code == 1 and captured.out == ""
+    assert len(errors) == 1 and "ended Failed; ALARM_ACTIVE" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "minutes"),
+    [
+        ("CodeDeployDefault.LambdaCanary10Percent5Minutes", 5),
+        ("CodeDeployDefault.LambdaCanary10Percent30Minutes", 30),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery1Minute", 9),
+        ("CodeDeployDefault.LambdaLinear10PercentEvery10Minutes", 90),
+        ("CodeDeployDefault.LambdaAllAtOnce", 0),
+    ],
+)
+def test_the_wait_covers_the_deployment_configuration(name: str, minutes: int) -> None:
+    assert codedeploy.deployment_minutes(name) == minutes
+    assert codedeploy.wait_timeout(name) == minutes * 60 + codedeploy.WAIT_MARGIN_SECONDS
+
+
+def test_session_assumes_the_provider_role_chain() -> None:
+    """The release step reaches AWS as the stack's provider does: profile/region, then each role in order."""
+    with mock_aws():
+        iam = boto3.client("iam", region_name=REGION)
+        trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]})  # fmt: skip
+        first = iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        second = iam.create_role(RoleName="releaser", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+        session = codedeploy.session_for(
+            region=REGION,
+            assume_roles=[
+                AssumeRole(role_arn=first, external_id="x-1"),
+                AssumeRole(role_arn=second, session_name="release-step"),
+            ],
+        )
+        identity = session.client("sts").get_caller_identity()
+
+    assert session.region_name == REGION
+    assert identity["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/releaser/release-step"

@@ -43,8 +43,10 @@ MAIN = PROJECT_DIR / "__main__.py"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 POWERTOOLS_ARN = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
-SSM_PARAMETER_TOKEN = "aws:ssm/getParameter:getParameter"
+SSM_PARAMETERS_BY_PATH_TOKEN = "aws:ssm/getParametersByPath:getParametersByPath"
 CALLER_IDENTITY_TOKEN = "aws:index/getCallerIdentity:getCallerIdentity"
+PUBLISHED_VERSION = "7"
+"""The version a published function reports (a stack that has released a few times already)."""
 
 
 @dataclass
@@ -60,13 +62,15 @@ class Recorded:
     parent: str = ""
     dependencies: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
+    custom_timeouts: dict[str, str] = field(default_factory=dict)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like AWS would (ARNs, URLs, names derived from the inputs) and records every call."""
 
-    def __init__(self, region: str) -> None:
+    def __init__(self, region: str, ssm_parameters: Mapping[str, str] | None = None) -> None:
         self.region = region
+        self.ssm_parameters = dict(ssm_parameters) if ssm_parameters is not None else default_ssm_parameters()
         self.resources: list[Recorded] = []
         self.invokes: list[tuple[str, dict[str, Any]]] = []
 
@@ -92,7 +96,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("dynamodb", f"table/{physical}")
         elif typ == "aws:lambda/function:Function":
             out["arn"] = self._arn("lambda", f"function:{physical}")
-            out["version"] = "1" if inputs.get("publish") else "$LATEST"
+            out["version"] = PUBLISHED_VERSION if inputs.get("publish") else "$LATEST"
             out["qualifiedArn"] = f"{out['arn']}:{out['version']}"
             resource_id = physical
         elif typ == "aws:lambda/alias:Alias":
@@ -111,9 +115,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out["executionArn"] = self._arn("execute-api", resource_id)
         elif typ == "aws:apigatewayv2/integration:Integration":
             resource_id = "integ01"
-        elif typ in ("aws:sns/topic:Topic", "aws:cloudwatch/metricAlarm:MetricAlarm"):
+        elif typ == "aws:sns/topic:Topic":
             out["name"] = physical
-            out["arn"] = self._arn(typ.split(":")[1].split("/")[0], physical)
+            out["arn"] = self._arn("sns", physical)
+        elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            out["name"] = physical
+            out["arn"] = self._arn("cloudwatch", f"alarm:{physical}")
         elif typ == "command:local:Command":
             out["stdout"] = ""
         else:
@@ -125,12 +132,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.invokes.append((args.token, dict(args.args)))
-        if args.token == SSM_PARAMETER_TOKEN:
+        if args.token == SSM_PARAMETERS_BY_PATH_TOKEN:
+            path = args.args["path"].rstrip("/") + "/"
+            listed = {name: value for name, value in self.ssm_parameters.items() if name.startswith(path)}
             return {
-                "name": args.args["name"],
-                "value": POWERTOOLS_ARN,
-                "type": "String",
-                "id": args.args["name"],
+                "path": args.args["path"],
+                "names": list(listed),
+                "values": list(listed.values()),
+                "types": ["String"] * len(listed),
+                "arns": [f"arn:aws:ssm:{self.region}::parameter{name}" for name in listed],
+                "id": args.args["path"],
             }, []
         if args.token == CALLER_IDENTITY_TOKEN:
             return {
@@ -157,6 +168,11 @@ class RecordingMonitor(MockMonitor):
             "parent": request.parent,
             "dependencies": list(request.dependencies),
             "ignore_changes": list(request.ignoreChanges),
+            "custom_timeouts": {
+                key: getattr(request.customTimeouts, key)
+                for key in ("create", "update", "delete")
+                if getattr(request.customTimeouts, key)
+            },
         }
         return response
 
@@ -220,14 +236,30 @@ class Program:
         )
 
 
+def default_ssm_parameters() -> dict[str, str]:
+    """What AWS publishes under the Powertools path: the pinned release and ``latest``."""
+    from infra.functions import POWERTOOLS_LAYER_PARAMETER, POWERTOOLS_LAYER_PATH
+
+    return {
+        POWERTOOLS_LAYER_PARAMETER: POWERTOOLS_ARN,
+        f"{POWERTOOLS_LAYER_PATH}/latest": POWERTOOLS_ARN.replace(":27", ":28"),
+    }
+
+
 def _resolve(value: Any) -> Any:
     return _sync_await(pulumi.Output.from_input(value).future())
 
 
-def run_program(stack: str = "dev", config: Mapping[str, str | None] | None = None) -> Program:
+def run_program(
+    stack: str = "dev",
+    config: Mapping[str, str | None] | None = None,
+    *,
+    ssm_parameters: Mapping[str, str] | None = None,
+) -> Program:
     """Run ``__main__.py`` once under fresh mocks with the stack's YAML config plus ``config`` overrides.
 
-    ``config`` keys are bare ``serverless-pipeline`` keys; a ``None`` value removes the key.
+    ``config`` keys are bare ``serverless-pipeline`` keys (or ``aws:...``); a ``None`` value removes the key.
+    ``ssm_parameters`` replaces the public SSM parameters the mocks know (default: the Powertools ones).
     """
     import yaml
 
@@ -246,7 +278,7 @@ def run_program(stack: str = "dev", config: Mapping[str, str | None] | None = No
     values.setdefault("aws:region", REGION)
     region = values["aws:region"]
 
-    mocks = RecordingMocks(region)
+    mocks = RecordingMocks(region, ssm_parameters)
     monitor = RecordingMonitor(mocks)
 
     def run() -> tuple[Any, dict[str, Any]]:
@@ -280,7 +312,22 @@ def run_program(stack: str = "dev", config: Mapping[str, str | None] | None = No
         resource.parent = meta.get("parent", "")
         resource.dependencies = meta.get("dependencies", [])
         resource.ignore_changes = meta.get("ignore_changes", [])
+        resource.custom_timeouts = meta.get("custom_timeouts", {})
     return Program(mocks=mocks, outputs=outputs, config=values, component_outputs=monitor.registered_outputs)
+
+
+_SHARED: dict[tuple[str, tuple[tuple[str, str | None], ...]], Program] = {}
+
+
+def shared_program(
+    runner: Callable[..., Program], stack: str, config: Mapping[str, str | None] | None = None
+) -> Program:
+    """One run per (stack, config) for the tests that only read it: the judges look at every resource of
+    the same runs, so each test need not pay for its own. Never mutate what it returns."""
+    key = (stack, tuple(sorted((config or {}).items())))
+    if key not in _SHARED:
+        _SHARED[key] = runner(stack, config)
+    return _SHARED[key]
 
 
 def pytest_configure(config: pytest.Config) -> None:

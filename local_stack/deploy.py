@@ -287,10 +287,34 @@ class EmulatorMocks(pulumi.runtime.Mocks):
                 "id": name,
                 "withDecryption": bool(params.get("withDecryption", True)),
             }, []
+        if token == "aws:ssm/getParametersByPath:getParametersByPath":
+            return self._parameters_by_path(params), []
         raise UnknownResourceType(
             f"invoke {token} has no answer in local_stack.deploy.EmulatorMocks.call: "
             "add one (from the emulator)"
         )
+
+    def _parameters_by_path(self, params: dict[str, Any]) -> dict[str, Any]:
+        """SSM's listing under a path: AWS's public Powertools path lists the installed release only (what the
+        local stack runs), any other path is the emulator's own listing."""
+        from importlib.metadata import version
+
+        path, region = str(params["path"]).rstrip("/"), self.emulator.region
+        if (path + "/").startswith(POWERTOOLS_PARAMETER_PREFIX):
+            name = f"{path}/{version('aws-lambda-powertools')}"
+            listed = [{"Name": name, "Type": "String", "Value": powertools_layer(self.emulator, name)}]
+        else:
+            listed = self.emulator.client("ssm").get_parameters_by_path(
+                Path=path, Recursive=bool(params.get("recursive", False))
+            )["Parameters"]
+        return {
+            "path": path,
+            "names": [parameter["Name"] for parameter in listed],
+            "types": [parameter["Type"] for parameter in listed],
+            "values": [parameter["Value"] for parameter in listed],
+            "arns": [f"arn:aws:ssm:{region}:{self.account}:parameter{p['Name']}" for p in listed],
+            "id": path,
+        }
 
 
 def _provider_tags(inputs: Mapping[str, Any]) -> dict[str, str]:

@@ -575,7 +575,7 @@ SHELL_SEPARATORS = ("&&", "||", ";")
 
 def _local_command(a: Apply) -> Result:
     """Parse each step of the command with the argument parser of the module it runs; never execute it."""
-    from ops import codedeploy
+    from ops import release as codedeploy
 
     steps: list[list[str]] = [[]]
     for token in shlex.split(a.inputs["create"]):
@@ -589,13 +589,13 @@ def _local_command(a: Apply) -> Result:
                 f"command step {argv!r} does not run a Python module: cannot rehearse it"
             )
         module = argv[argv.index("-m") + 1]
-        if module != "ops.codedeploy":
-            raise UnknownResourceType(f"command step runs {module}; only ops.codedeploy is rehearsed")
+        if module != "ops.release":
+            raise UnknownResourceType(f"command step runs {module}; only ops.release is rehearsed")
         try:
-            # ops.codedeploy's own parser: the command the program declares is what that module accepts.
+            # ops.release's own parser: the command the program declares is what that module accepts.
             arguments = codedeploy._parser().parse_args(argv[argv.index("-m") + 2 :])
         except SystemExit:
-            raise UnknownResourceType(f"ops.codedeploy refuses the arguments of {argv!r}") from None
+            raise UnknownResourceType(f"ops.release refuses the arguments of {argv!r}") from None
         a.emulator.check_release_step(vars(arguments))
     return a.autoname(), {"stdout": "", "stderr": ""}
 

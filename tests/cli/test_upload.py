@@ -194,7 +194,7 @@ def test_wait_counts_a_redriven_envelope_and_an_unreadable_file(deployed: Stack,
     good.write_text(json.dumps(RECORDS), encoding="utf-8")
     bad.write_text("[{", encoding="utf-8")
     target = resolve_target(DEPLOYED_STACK)
-    uploaded = upload(target, [good, bad])
+    uploaded = upload(target, [good, bad], force=True)  # bad.json is refused without --force
     outcome = FakePipelineOutcome(deployed)
     outcome.write(uploaded[0].uri, ["a-0"])
     envelope = json.dumps({"source": uploaded[0].uri, "records": RECORDS[1:]})

@@ -360,7 +360,7 @@ def tail_command(
         if run.out.json_mode:
             run.out.json_line(item)
         else:
-            run.out.print(render.error_line(run.out, item))
+            run.out.print(render.streamed_error(run.out, item))
 
     for item in reversed(items):
         emit(item)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from cli.output import Output, records
@@ -120,9 +121,13 @@ def errors(out: Output, items: Sequence[dict[str, Any]]) -> None:
     out.print(out.table(None, ERROR_COLUMNS, error_rows(out, items), no_wrap=ERROR_NO_WRAP))
 
 
-def error_line(out: Output, item: dict[str, Any]) -> Text:
-    """One streamed item of ``errors tail --follow``, literal whatever the item holds."""
-    return Text("  ".join(str(cell) for cell in error_rows(out, [item])[0]))
+def streamed_error(out: Output, item: dict[str, Any]) -> RenderableType:
+    """One item of ``errors tail --follow``: a line when it fits the width, else a block like ``tail``'s."""
+    row = [str(cell) for cell in error_rows(out, [item])[0]]
+    line = "  ".join(row)
+    if out.wide or len(line) <= out.width:
+        return Text(line)
+    return Group(records(ERROR_COLUMNS, [row], width=out.width), Text(""))
 
 
 def error_item(out: Output, item: dict[str, Any]) -> None:

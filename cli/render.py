@@ -86,6 +86,17 @@ def _result(result: Any, detail: str) -> str:
     return f"{result}: {detail}" if detail else str(result)
 
 
+def replay_preview(entries: Sequence[ReplayEntry]) -> Text:
+    """What a replay without a filter would take, in one line: how many of each type, over which period."""
+    types: dict[str, int] = {}
+    for entry in entries:
+        types[entry.error_type] = types.get(entry.error_type, 0) + 1
+    kinds = ", ".join(f"{count} {error_type}" for error_type, count in sorted(types.items()))
+    stamps = sorted(entry.failed_at[5:16].replace("T", " ") for entry in entries if entry.failed_at)
+    period = f", failed {stamps[0]} to {stamps[-1]} UTC" if stamps else ""
+    return Text(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}")
+
+
 def failure_summary(failures: Sequence[ReplayEntry]) -> str:
     """``not found: 1, failed: 2``: how the entries that were not replayed ended."""
     counts: dict[str, int] = {}

@@ -79,7 +79,7 @@ def replay(out: Output, report: ReplayReport) -> None:
     ]
     columns = ("error id", "type", "source", "result", "replay message id")
     out.print(out.table(title, columns, rows, no_wrap=("error id", "type", "replay message id")))
-    out.print(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
+    out.summary(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
 
 
 def _result(result: Any, detail: str) -> str:
@@ -187,7 +187,7 @@ def status(out: Output, report: StatusReport) -> None:
         rows = [(alarm.name, alarm.state, alarm.reason) for alarm in report.alarms]
         out.print(out.table("alarms", ("alarm", "state", "reason"), rows))
     for note in report.notes:
-        out.print(f"note: {note}")
+        out.note(f"note: {note}")
 
 
 def uploaded(out: Output, files: Sequence[UploadedFile]) -> None:

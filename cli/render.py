@@ -1,7 +1,8 @@
 """Human renderings of the command reports (rich tables and one-line summaries).
 
 Kept apart from the commands so that ``cli/app.py`` stays a list of thin adapters and every report type is
-drawn in one place. ``--json`` never comes here: it prints the reports' ``to_dict()``.
+drawn in one place. ``--json`` never comes here: it prints the reports' ``to_dict()``. Text from the
+pipeline (reasons, sources, bodies) is printed literally: ``Output`` has rich markup off.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from cli.output import Output
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from cli.output import Output, records
 from ops.errors_log import pretty_body
-from ops.replay import ReplayReport
+from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
 from ops.status import StatusReport
 from ops.upload import UploadedFile, WaitReport
@@ -21,6 +25,7 @@ ERROR_NO_WRAP = ("failed at", "type", "status", "error id")
 SHOW_ORDER = (
     "error_id",
     "status",
+    "replay_of",
     "error_type",
     "error_message",
     "failed_at",
@@ -30,19 +35,26 @@ SHOW_ORDER = (
 )
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def send_summary(report: SendReport) -> str:
+    """``sent 3 records in 3 requests: 3 queued, 0 rejected``: queued, because the writer validates later."""
+    rejected = sum(report.rejected.values())
     text = (
-        f"sent {report.records} records in {report.requests} requests: "
-        f"{report.accepted} accepted, {sum(report.rejected.values())} rejected"
+        f"sent {plural(report.records, 'record')} in {plural(report.requests, 'request')}: "
+        f"{report.accepted} queued, {rejected} rejected"
     )
     if report.retries:
-        text += f" ({report.retries} retries)"
+        text += f" ({report.retries} {'retry' if report.retries == 1 else 'retries'})"
     return text
 
 
 def send_rejections(report: SendReport) -> str:
     reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(report.rejected.items()))
-    return f"{sum(report.rejected.values())} of {report.records} records rejected ({reasons})"
+    rejected = sum(report.rejected.values())
+    return f"{rejected} of {plural(report.records, 'record')} rejected ({reasons})"
 
 
 def send_details(out: Output, report: SendReport) -> None:
@@ -67,17 +79,44 @@ def replay(out: Output, report: ReplayReport) -> None:
     ]
     columns = ("error id", "type", "source", "result", "replay message id")
     out.print(out.table(title, columns, rows, no_wrap=("error id", "type", "replay message id")))
-    out.print(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
+    out.summary(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
 
 
 def _result(result: Any, detail: str) -> str:
     return f"{result}: {detail}" if detail else str(result)
 
 
-def error_rows(items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def replay_preview(entries: Sequence[ReplayEntry]) -> Text:
+    """What a replay without a filter would take, in one line: how many of each type, over which period."""
+    types: dict[str, int] = {}
+    for entry in entries:
+        types[entry.error_type] = types.get(entry.error_type, 0) + 1
+    kinds = ", ".join(f"{count} {error_type}" for error_type, count in sorted(types.items()))
+    stamps = sorted(entry.failed_at[5:16].replace("T", " ") for entry in entries if entry.failed_at)
+    period = f", failed {stamps[0]} to {stamps[-1]} UTC" if stamps else ""
+    return Text(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}")
+
+
+def failure_summary(failures: Sequence[ReplayEntry]) -> str:
+    """``not found: 1, failed: 2``: how the entries that were not replayed ended."""
+    counts: dict[str, int] = {}
+    for entry in failures:
+        counts[str(entry.result)] = counts.get(str(entry.result), 0) + 1
+    return ", ".join(f"{result}: {count}" for result, count in sorted(counts.items()))
+
+
+def moment(out: Output, stamp: Any) -> str:
+    """``2026-11-29 09:48:32`` from the pipeline's ``2026-11-29T09:48:32.454522Z`` (whole with --wide)."""
+    text = str(stamp or "")
+    if out.wide or len(text) < 19 or text[10] != "T":
+        return text
+    return f"{text[:10]} {text[11:19]}"
+
+
+def error_rows(out: Output, items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [
         (
-            item.get("failed_at", ""),
+            moment(out, item.get("failed_at", "")),
             item.get("error_type", ""),
             item.get("error_message", ""),
             item.get("source", ""),
@@ -88,17 +127,33 @@ def error_rows(items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-def error_line(item: dict[str, Any]) -> str:
-    """One streamed item of ``errors tail --follow``."""
-    return "  ".join(str(cell) for cell in error_rows([item])[0])
+def errors(out: Output, items: Sequence[dict[str, Any]]) -> None:
+    """``errors tail``: a table when it fits, one block per error when the terminal is narrow."""
+    out.print(out.table(None, ERROR_COLUMNS, error_rows(out, items), no_wrap=ERROR_NO_WRAP))
+
+
+def streamed_error(out: Output, item: dict[str, Any]) -> RenderableType:
+    """One item of ``errors tail --follow``: a line when it fits the width, else a block like ``tail``'s."""
+    row = [str(cell) for cell in error_rows(out, [item])[0]]
+    line = "  ".join(row)
+    if out.wide or len(line) <= out.width:
+        return Text(line)
+    return Group(records(ERROR_COLUMNS, [row], width=out.width), Text(""))
 
 
 def error_item(out: Output, item: dict[str, Any]) -> None:
+    """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay)."""
     keys = [key for key in SHOW_ORDER if key in item]
     keys += sorted(key for key in item if key not in SHOW_ORDER and key != "body")
-    out.print(out.table(None, ("field", "value"), [(key, item[key]) for key in keys]))
-    out.print("body:")
-    out.console.print(pretty_body(item.get("body", "")), markup=False, highlight=False)
+    out.print(records(keys, [[_attribute(item[key]) for key in keys]], width=out.width))
+    out.print(Text("body:"))
+    out.print(Text(pretty_body(item.get("body", ""))))
+
+
+def _attribute(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_attribute(inner)}" for key, inner in sorted(value.items()))
+    return str(value)
 
 
 def status(out: Output, report: StatusReport) -> None:
@@ -114,7 +169,10 @@ def status(out: Output, report: StatusReport) -> None:
     ]
     out.print(
         out.table(
-            f"stack {report.stack}: queues", ("queue", "name", "visible", "in flight", "oldest"), queues
+            f"stack {report.stack}: queues",
+            ("queue", "name", "visible", "in flight", "oldest"),
+            queues,
+            no_wrap=("queue", "name"),
         )
     )
     counts = ", ".join(f"{key} {value}" for key, value in report.log_counts.items()) or "none"
@@ -129,7 +187,7 @@ def status(out: Output, report: StatusReport) -> None:
         rows = [(alarm.name, alarm.state, alarm.reason) for alarm in report.alarms]
         out.print(out.table("alarms", ("alarm", "state", "reason"), rows))
     for note in report.notes:
-        out.print(f"note: {note}")
+        out.note(f"note: {note}")
 
 
 def uploaded(out: Output, files: Sequence[UploadedFile]) -> None:
@@ -137,7 +195,7 @@ def uploaded(out: Output, files: Sequence[UploadedFile]) -> None:
         (file.path, file.uri, file.size, "not JSON" if file.records is None else file.records)
         for file in files
     ]
-    out.print(out.table("uploaded", ("file", "object", "bytes", "records"), rows))
+    out.print(out.table("uploaded", ("file", "object", "bytes", "records"), rows, no_wrap=("object",)))
 
 
 def waited(out: Output, report: WaitReport) -> None:
@@ -153,7 +211,7 @@ def waited(out: Output, report: WaitReport) -> None:
         for progress in report.files
     ]
     columns = ("object", "records", "written", "logged", "stale or superseded", "state")
-    out.print(out.table("processed", columns, rows))
+    out.print(out.table("processed", columns, rows, no_wrap=("object",)))
 
 
 def release(out: Output, status: Any) -> None:

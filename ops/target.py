@@ -1,10 +1,11 @@
 """Which stack ``pipeline-ctl`` talks to, and how: one resolution shared by every command.
 
-A stack is known to the CLI only through its outputs document (DESIGN.md section 6), so the CLI never
-guesses a resource name. The local stack writes it to ``.pipeline/local.json`` under the working directory;
-a deployed stack's Pulumi program writes it to the SSM parameter ``/serverless-pipeline/<stack>/outputs``;
-when that parameter cannot be read and the Pulumi CLI is installed, ``pulumi stack output --json`` is the
-fallback (a developer who deployed from this checkout has it, a CI runner with only AWS access does not).
+A stack is known to the CLI only through its outputs document (the keys of ``infra.spec.OUTPUT_KEYS``), so
+the CLI never guesses a resource name. The local stack writes it to ``.pipeline/local.json`` under the
+working directory; a deployed stack's Pulumi program writes it to the SSM parameter
+``/serverless-pipeline/<stack>/outputs``; when that parameter cannot be read and the Pulumi CLI is installed,
+``pulumi stack output --json`` is the fallback (a developer who deployed from this checkout has it, a CI
+runner with only AWS access does not).
 
 Example::
 
@@ -30,7 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
-from ops.errors import OperationError, UsageError
+from ops.errors import InvalidInput, NotFound, OperationError
 
 LOCAL_CREDENTIALS = ("local", "local")
 """The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
@@ -80,8 +81,8 @@ def resolve_target(
 ) -> Target:
     """Find a stack's outputs document and build a :class:`Target` for it.
 
-    Raises :class:`~ops.errors.OperationError` when the stack cannot be found or its document is incomplete,
-    :class:`~ops.errors.UsageError` for an unknown profile.
+    Raises :class:`~ops.errors.NotFound` when the stack cannot be found, :class:`~ops.errors.OperationError`
+    when its document is unreadable or incomplete; botocore's ``ProfileNotFound`` for an unknown profile.
     """
     if stack == LOCAL_STACK:
         outputs = read_local_outputs(workdir or Path.cwd())
@@ -106,7 +107,7 @@ def read_local_outputs(workdir: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise OperationError(f"no local stack ({path} not found)", hint=LOCAL_HINT) from None
+        raise NotFound(f"no local stack ({path} not found)", hint=LOCAL_HINT) from None
     except OSError as error:
         raise OperationError(f"cannot read {path}: {error.strerror}") from None
     return validate_outputs(_parse(text, where=str(path)), stack=LOCAL_STACK, where=str(path))
@@ -122,7 +123,7 @@ def read_deployed_outputs(stack: str, session: boto3.Session, *, endpoint_url: s
         pulumi = shutil.which("pulumi")
         if pulumi is None:
             if isinstance(error, ClientError) and error.response["Error"]["Code"] == "ParameterNotFound":
-                raise OperationError(
+                raise NotFound(
                     f"no stack {stack!r}: SSM parameter {name} not found in {session.region_name}",
                     hint="check --stack, --region and --profile, or deploy it with `pulumi up`",
                 ) from None
@@ -132,7 +133,7 @@ def read_deployed_outputs(stack: str, session: boto3.Session, *, endpoint_url: s
 
 
 def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]:
-    """Check the DESIGN.md section 6 keys are all there, so a command never fails half-way on a KeyError."""
+    """Check the outputs document has every key, so a command never fails half-way on a KeyError."""
     if not isinstance(document, dict):
         raise OperationError(f"{where}: the outputs document is not a JSON object")
     required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
@@ -185,7 +186,7 @@ def _from_pulumi(pulumi: str, stack: str) -> dict[str, str]:
         raise OperationError(f"`pulumi {shown}` did not answer in {PULUMI_TIMEOUT_SECONDS} s") from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise OperationError(
+        raise NotFound(
             f"no stack {stack!r}: neither SSM nor `pulumi stack output` has its outputs ({last})",
             hint="check --stack, --region and --profile",
         )
@@ -196,4 +197,4 @@ def _from_pulumi(pulumi: str, stack: str) -> dict[str, str]:
 def require_deployed(target: Target, what: str) -> None:
     """For commands that only make sense on AWS (CodeDeploy): a usage error on the local stack."""
     if target.is_local:
-        raise UsageError(f"the local stack has no {what}", hint="use --stack NAME")
+        raise InvalidInput(f"the local stack has no {what}", hint="use --stack NAME")

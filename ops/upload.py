@@ -31,8 +31,10 @@ Example::
 from __future__ import annotations
 
 import json
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,7 +45,8 @@ from boto3.s3.transfer import TransferConfig
 
 from functions.model import ErrorType
 from infra.spec import DATA_SUFFIX
-from ops.errors import OperationError, UsageError
+from ops import datafiles
+from ops.errors import InvalidInput, OperationError
 from ops.logtable import iso, now_utc, query_window
 from ops.target import Target
 
@@ -114,67 +117,145 @@ def object_key(path: Path, prefix: str) -> str:
     return f"{prefix}/{path.name}" if prefix else path.name
 
 
-def check_files(paths: Sequence[Path], *, force: bool) -> None:
-    """Refuse what cannot be uploaded or would never be processed, before anything is sent."""
+@dataclass(frozen=True, kw_only=True)
+class DataFile:
+    """A local file checked for upload: its size and its records, counted the way the transformer reads."""
+
+    path: Path
+    size: int
+    records: int | None
+    """None when the file is not valid JSON (uploaded only with ``force``; the transformer will log it)."""
+
+
+def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]:
+    """Refuse, before anything is sent, what cannot be uploaded or would fail: the rule of ``ops.datafiles``.
+
+    A missing file or a directory is always refused; a name not ending in ``.json``, an empty file, a file
+    without records or one that is not valid JSON is refused unless ``force``.
+    """
     if not paths:
-        raise UsageError("no files to upload")
+        raise InvalidInput("no files to upload")
+    checked = []
     for path in paths:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
-        if not path.name.endswith(DATA_SUFFIX) and not force:
-            raise UsageError(
+        size = datafiles.check_readable(path)
+        if not force and not path.name.endswith(DATA_SUFFIX):
+            raise InvalidInput(
                 f"{path}: only *{DATA_SUFFIX} keys are processed (the S3 filter is case-sensitive)",
                 hint="rename the file, or pass --force to upload it anyway",
             )
+        if datafiles.is_blank(path, size):
+            if not force:
+                raise datafiles.empty(path, hint="pass --force to upload it anyway")
+            checked.append(DataFile(path=path, size=size, records=0))
+            continue
+        try:
+            records = count_records(path, strict=True)
+        except InvalidInput:
+            if not force:
+                raise
+            records = count_records(path)
+        if not force and not records:
+            raise InvalidInput(f"{path}: no records in it", hint="pass --force to upload it anyway")
+        checked.append(DataFile(path=path, size=size, records=records))
+    return checked
 
 
-def count_records(path: Path) -> int | None:
-    """Records in a data file, streaming (constant memory): array, object, envelope or JSON Lines."""
-    count = 0
-    in_envelope, envelope_records = False, 0
+def count_records(path: Path, *, strict: bool = False) -> int | None:
+    """Records in a data file, streaming: array, object, envelope or JSON Lines.
+
+    Memory stays constant whatever the file holds: events are read without ijson's prefixes (which grow
+    with the nesting depth) and an integer literal of any length is accepted (ijson's C backend crashes the
+    process on one longer than Python's 4,300-digit default limit). A file that is not valid JSON (or not
+    UTF-8) counts as ``None``, or raises ``InvalidInput`` naming the problem when ``strict``.
+    """
+    counter = _RecordCounter()
     try:
-        with path.open("rb") as stream:
-            for prefix, event, _ in ijson.parse(stream, multiple_values=True):
-                if prefix == "" and event == "start_map":
-                    in_envelope, envelope_records = False, 0
-                elif prefix == "records" and event == "start_array":
-                    in_envelope = True
-                elif prefix == "records.item" and event in _VALUE_STARTS:
-                    envelope_records += 1
-                elif prefix == "" and event == "end_map":
-                    count += envelope_records if in_envelope else 1
-                elif event in _VALUE_STARTS and (prefix == "item" or (prefix == "" and event in _SCALARS)):
-                    count += 1  # an array item, or a top-level scalar (a record the writer will reject)
-    except (ijson.JSONError, UnicodeDecodeError):
+        with path.open("rb") as stream, _any_integer_length():
+            for event, value in ijson.basic_parse(stream, multiple_values=True):
+                counter.see(event, value)
+    except (ijson.JSONError, UnicodeDecodeError) as error:
+        if strict:
+            detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise datafiles.not_json(path, detail) from None
         return None
-    return count
+    return counter.count
+
+
+@contextmanager
+def _any_integer_length() -> Iterator[None]:
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
+class _RecordCounter:
+    """Counts records from ``basic_parse`` events the way the transformer reads a file's shapes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.depth = 0
+        self.top = ""
+        self.key: str | None = None
+        self.in_records = False
+        self.envelope: int | None = None
+
+    def see(self, event: str, value: Any) -> None:
+        if event in _VALUE_STARTS:
+            self._value(event)
+        if event == "map_key" and self.depth == 1:
+            self.key = value
+        elif event in ("start_map", "start_array"):
+            self.depth += 1
+        elif event in ("end_map", "end_array"):
+            self.depth -= 1
+            if self.depth == 1 and event == "end_array":
+                self.in_records = False
+            if self.depth == 0 and event == "end_map":
+                self.count += 1 if self.envelope is None else self.envelope
+
+    def _value(self, event: str) -> None:
+        if self.depth == 0:
+            self.top, self.envelope, self.key = event, None, None
+            if event in _SCALARS:
+                self.count += 1  # a top-level scalar: a record the writer will reject
+        elif self.depth == 1 and self.top == "start_array":
+            self.count += 1
+        elif self.depth == 1 and self.top == "start_map" and self.key == "records" and event == "start_array":
+            self.in_records, self.envelope = True, 0
+        elif self.depth == 2 and self.in_records and self.envelope is not None:
+            self.envelope += 1
 
 
 def upload(
     target: Target,
-    paths: Sequence[Path],
+    files: Sequence[Path | DataFile],
     *,
     prefix: str = "",
     force: bool = False,
     on_bytes: Callable[[int], None] | None = None,
     clock: Callable[[], datetime] = now_utc,
 ) -> list[UploadedFile]:
-    check_files(paths, force=force)
+    """Upload files (paths are checked first with :func:`check_files`; ``DataFile`` s already were)."""
+    paths = [file for file in files if not isinstance(file, DataFile)]
+    fresh = iter(check_files(paths, force=force) if paths else [])
+    checked = [file if isinstance(file, DataFile) else next(fresh) for file in files]
     bucket = target.outputs["data_bucket"]
     s3 = target.client("s3")
     uploaded = []
-    for path in paths:
-        records = count_records(path)
-        key = object_key(path, prefix)
+    for file in checked:
+        key = object_key(file.path, prefix)
         started = iso(clock())
-        s3.upload_file(str(path), bucket, key, Config=TRANSFER, Callback=on_bytes)
+        s3.upload_file(str(file.path), bucket, key, Config=TRANSFER, Callback=on_bytes)
         uploaded.append(
             UploadedFile(
-                path=str(path),
+                path=str(file.path),
                 bucket=bucket,
                 key=key,
-                size=path.stat().st_size,
-                records=records,
+                size=file.size,
+                records=file.records,
                 uploaded_at=started,
             )
         )

@@ -1,4 +1,4 @@
-"""``pipeline-ctl replay-dlq`` (interface #5): each body re-sent once, claimed before it is sent."""
+"""``pipeline-ctl replay-dlq``: each body re-sent once, claimed before it is sent."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from ops.replay import CLAIM_LEASE, Result, replay
 from ops.target import resolve_target
-from tests.support.cli import DEPLOYED_STACK, Stack, iso
+from tests.support.cli import DEPLOYED_STACK, Stack, iso, run_in_pty
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_new_items_across_days_are_sent_once_and_marked(invoke, deployed: Stack,
     )
     deployed.put_error("e-done", failed_at=now - timedelta(minutes=2), status="REPLAYED")
 
-    result = invoke("replay-dlq", "--json")
+    result = invoke("replay-dlq", "--all", "--json")
 
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -97,7 +97,7 @@ def test_ids_found_replayed_filtered_and_missing(invoke, deployed: Stack, now: d
     assert result.exit_code == 1
     entries = {e["error_id"]: e["result"] for e in json.loads(result.stdout)["entries"]}
     assert entries == {"a": "replayed", "b": "skipped: already replayed", "zzz": "not found"}
-    assert result.stderr == "Error: 1 of 3 could not be replayed (see the table above)\n"
+    assert result.stderr == "Error: 1 of 3 could not be replayed (not found: 1)\n"
     assert list(replayed_of(deployed)) == ["a"]
 
 
@@ -194,7 +194,7 @@ def test_from_dlq_resends_then_deletes(invoke, deployed: Stack) -> None:
     first = put_dlq(deployed, '{"account_id": "x"}', error_type="InvalidRecord", source="api")
     second = put_dlq(deployed, '{"source": "s3://b/k", "records": []}')
 
-    result = invoke("replay-dlq", "--from", "dlq", "--json")
+    result = invoke("replay-dlq", "--from", "dlq", "--yes", "--json")
 
     assert result.exit_code == 0, result.stderr
     entries = {e["error_id"]: (e["error_type"], e["result"]) for e in json.loads(result.stdout)["entries"]}
@@ -222,10 +222,60 @@ def test_from_dlq_dry_run_and_limit_leave_the_rest_visible(invoke, deployed: Sta
 def test_bad_source_is_a_usage_error(invoke, deployed: Stack) -> None:
     result = invoke("replay-dlq", "--from", "s3")
 
-    assert (result.exit_code, result.stderr) == (2, "Error: --from must be logtable or dlq, not 's3'\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: Invalid value for '--from': 's3' is not one of 'logtable', 'dlq'. "
+        "(see `pipeline-ctl replay-dlq --help`)\n",
+    )
 
 
 def test_empty_id_is_a_usage_error(invoke, deployed: Stack) -> None:
     result = invoke("replay-dlq", "--id", "")
 
     assert (result.exit_code, result.stderr) == (2, "Error: --id must not be empty\n")
+
+
+def test_a_bare_replay_needs_all_or_yes_when_nobody_can_answer(
+    invoke, deployed: Stack, now: datetime
+) -> None:
+    deployed.put_error("e-1", failed_at=now - timedelta(minutes=1))
+    deployed.put_error("e-2", failed_at=now - timedelta(minutes=2))
+
+    refused = invoke("replay-dlq")
+    untouched = deployed.get_error("e-1")["status"]
+    forced = invoke("replay-dlq", "--all", "--json")
+
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "Error: no filter given: this would replay all 2 failures (narrow it with "
+        "--since/--error-type/--id/--limit, or pass --all (or --yes))\n"
+    )
+    assert untouched == "NEW"
+    assert json.loads(forced.stdout)["counts"] == {"replayed": 2}
+
+
+@pytest.mark.parametrize(("answer", "code", "status"), [("n\n", 1, "NEW"), ("y\n", 0, "REPLAYED")])
+def test_a_bare_replay_asks_on_a_terminal(
+    local: Stack, tmp_path, answer: str, code: int, status: str
+) -> None:
+    local.put_error("e-1", failed_at=datetime.now(UTC) - timedelta(minutes=1))
+
+    run = run_in_pty(["replay-dlq"], cwd=tmp_path, answers={"[y/N]": answer})
+
+    assert run.returncode == code, run.output
+    assert "Replay all 1? [y/N]" in run.output
+    assert "would replay" in run.output  # what would be replayed is shown before the question
+    assert local.get_error("e-1")["status"] == status
+
+
+def test_show_names_what_a_failed_replay_replayed(invoke, deployed: Stack, now: datetime) -> None:
+    deployed.put_error("again", failed_at=now, replay_of="0f6b3c1e-first-failure")
+
+    result = invoke("errors", "show", "again")
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[:3] == [
+        "error_id       again",
+        "status         NEW",
+        "replay_of      0f6b3c1e-first-failure",
+    ]

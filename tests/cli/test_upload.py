@@ -194,7 +194,7 @@ def test_wait_counts_a_redriven_envelope_and_an_unreadable_file(deployed: Stack,
     good.write_text(json.dumps(RECORDS), encoding="utf-8")
     bad.write_text("[{", encoding="utf-8")
     target = resolve_target(DEPLOYED_STACK)
-    uploaded = upload(target, [good, bad])
+    uploaded = upload(target, [good, bad], force=True)  # bad.json is refused without --force
     outcome = FakePipelineOutcome(deployed)
     outcome.write(uploaded[0].uri, ["a-0"])
     envelope = json.dumps({"source": uploaded[0].uri, "records": RECORDS[1:]})
@@ -242,3 +242,49 @@ def test_cli_wait_on_the_local_stack(invoke, local: Stack, tmp_path: Path) -> No
     assert result.exit_code == 0, result.stderr
     row = next(line for line in result.stdout.splitlines() if uri in line and "done" in line)
     assert [cell.strip() for cell in row.strip("│ ").split("│")] == [uri, "4", "4", "0", "0", "done"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "bad.json: no records (the file is empty) (pass --force to upload it anyway)"),
+        ("[]", "bad.json: no records in it (pass --force to upload it anyway)"),
+        (
+            '[{"a": 1},',
+            "bad.json: not valid JSON: parse error: premature EOF (input is a JSON object, a JSON array, "
+            "or JSON Lines (one object per line))",
+        ),
+    ],
+    ids=["empty", "no-records", "not-json"],
+)
+def test_send_and_upload_refuse_a_bad_file_alike(
+    invoke, deployed: Stack, tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "bad.json").write_text(content, encoding="utf-8")
+
+    refused = invoke("upload", "bad.json")
+    sent = invoke("send", "bad.json")
+    forced = invoke("upload", "bad.json", "--force", "--json")
+
+    assert (refused.exit_code, refused.stderr) == (2, f"Error: {message}\n")
+    assert sent.exit_code == 2 and sent.stderr.count("\n") == 1
+    assert sent.stderr.startswith(f"Error: {message.split(':')[0]}:")
+    assert forced.exit_code == 0, forced.stderr
+    bucket = deployed.outputs["data_bucket"]
+    assert deployed.client("s3").get_object(Bucket=bucket, Key="bad.json")["Body"].read() == content.encode()
+
+
+def test_a_directory_is_refused_by_both_even_with_force(invoke, deployed: Stack, tmp_path: Path) -> None:
+    (tmp_path / "data.json").mkdir()
+
+    results = [
+        invoke("upload", "data.json"),
+        invoke("upload", "data.json", "--force"),
+        invoke("send", "data.json"),
+    ]
+
+    hint = "(give the data files inside it, e.g. dir/*.json)"
+    assert [(r.exit_code, r.stderr) for r in results] == [
+        (2, f"Error: data.json: is a directory {hint}\n")
+    ] * 3
+    assert "Contents" not in deployed.client("s3").list_objects_v2(Bucket=deployed.outputs["data_bucket"])

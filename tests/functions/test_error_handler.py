@@ -42,6 +42,9 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
                 source="api",
                 failed_at="2026-02-03T04:05:06.000007Z",
                 origin_message_id="orig-1",
+                entered_at="2026-02-03T04:00:00.000000Z",
+                ingest_id="s3://bucket/f.json",
+                ingest_position="12",
             )
         ]
     )
@@ -61,6 +64,10 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
         "receive_count": "2",
         "status": LogStatus.NEW.value,
         "origin_message_id": "orig-1",
+        # kept for a replay: the record's ingestion time and order
+        "entered_at": "2026-02-03T04:00:00.000000Z",
+        "ingest_id": "s3://bucket/f.json",
+        "ingest_position": "12",
     }
     assert abs(ttl - (time.time() + 90 * 86400)) < 120
 

@@ -15,7 +15,7 @@ from functions.messages import decode_json, encode_json
 from functions.model import ErrorType, MessageAttribute
 from functions.writer import handler as writer
 from functions.writer import store
-from tests.support.functions import FakeContext, World, record, sqs_event
+from tests.support.functions import FakeContext, World, emitted_metrics, record, sqs_event
 
 
 def message(body: Any, message_id: str | None = None, **attributes: str) -> dict[str, Any]:
@@ -73,7 +73,9 @@ def test_array_and_envelope_bodies_write_every_record(world: World, context: Fak
     run(
         context,
         message([record("arr-1"), record("arr-2")]),
-        message({"source": "s3://bucket/file.json", "records": [record("env-1")]}, source="s3://bucket/file.json"),
+        message(
+            {"source": "s3://bucket/file.json", "records": [record("env-1")]}, source="s3://bucket/file.json"
+        ),
     )
     accounts = world.accounts()
     assert set(accounts) == {"arr-1", "arr-2", "env-1"}
@@ -99,10 +101,11 @@ def test_provenance_is_the_source_attribute_never_what_a_posted_body_claims(
 
 
 def test_a_duplicate_is_stale_and_changes_nothing(world: World, context: FakeContext, capsys: Any) -> None:
-    run(context, message(record("d", balance="1")))
+    # SQS delivers at least once: the same message (same id, same attributes) a second time
+    run(context, message(record("d", balance="1"), "dup-1"))
     first = world.accounts()["d"]
     capsys.readouterr()
-    run(context, message(record("d", balance="1")))
+    run(context, message(record("d", balance="1"), "dup-1"))
     assert world.accounts()["d"] == first
     assert emitted_metrics(capsys.readouterr().out) == {
         "RecordsWritten": 0,
@@ -202,6 +205,10 @@ def test_prefailed_message_is_forwarded_as_is(world: World, context: FakeContext
         "source": "s3://b/k.json",
         "failed_at": "2026-01-01T00:00:00.000000Z",
         "origin_message_id": "pre-1",
+        # what the record keeps on every hop; without attributes: SentTimestamp, message id, position 0
+        "entered_at": "2018-12-17T21:37:29.183000Z",
+        "ingest_id": "pre-1",
+        "ingest_position": "0",
     }
 
 
@@ -273,16 +280,3 @@ def test_messages_of_one_batch_are_processed_concurrently(world: World, context:
 def test_concurrent_writes_fit_the_clients_connection_pool() -> None:
     # every message's writes share one pool, sized to the connections: no write waits for a connection
     assert store.MAX_WORKERS <= aws.MAX_POOL_CONNECTIONS
-
-
-def emitted_metrics(stdout: str) -> dict[str, Any]:
-    """The values of the EMF document Powertools printed."""
-    for line in stdout.splitlines():
-        if '"_aws"' in line:
-            document = json.loads(line)
-            names = [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
-            assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessPipeline"
-            assert document["service"] == "writer"
-            values = {name: document[name] for name in names}
-            return {name: sum(v) if isinstance(v, list) else v for name, v in values.items()}
-    raise AssertionError(f"no EMF document in {stdout!r}")

@@ -52,8 +52,10 @@ def sqs_event(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         record = copy.deepcopy(template)
         record["messageId"] = message.get("MessageId") or str(uuid.uuid4())
         record["body"] = message["Body"]
-        record["attributes"]["ApproximateReceiveCount"] = str(
-            (message.get("Attributes") or {}).get("ApproximateReceiveCount", "1")
+        record["attributes"]["ApproximateReceiveCount"] = "1"
+        # what ReceiveMessage returned of SQS's own attributes (SentTimestamp...), as Lambda passes them
+        record["attributes"].update(
+            {name: str(value) for name, value in (message.get("Attributes") or {}).items()}
         )
         record["messageAttributes"] = {
             name: {
@@ -197,3 +199,37 @@ def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None
     yield install
     for hook in registered:
         client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+
+
+def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], context: FakeContext) -> None:
+    """Receive in batches of 10, invoke, delete what was not reported failed; make failures visible again so
+    the next receive applies the redrive (as moto does it lazily)."""
+    for _ in range(100):  # bounded: a handler that keeps failing must fail the test, not hang it
+        batch = world.sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return
+        response = handler(sqs_event(batch), context)
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for m in batch:
+            if m["MessageId"] in failed:
+                world.sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                world.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    raise AssertionError(f"{queue_url} still not drained after 100 batches")
+
+
+def emitted_metrics(stdout: str) -> dict[str, Any]:
+    """The values of the EMF document Powertools printed."""
+    for line in stdout.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            names = [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+            assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessPipeline"
+            assert document["service"] == "writer"
+            values = {name: document[name] for name in names}
+            return {name: sum(v) if isinstance(v, list) else v for name, v in values.items()}
+    raise AssertionError(f"no EMF document in {stdout!r}")

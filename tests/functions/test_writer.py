@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from functions import aws
-from functions.messages import decode_json, encode_json
-from functions.model import ErrorType, MessageAttribute
+from functions.error_handler import handler as error_handler
+from functions.messages import attributes_size, decode_json, encode_json, utf8_size
+from functions.model import MAX_API_BODY_BYTES, MAX_MESSAGE_BYTES, ErrorType, MessageAttribute
 from functions.writer import handler as writer
 from functions.writer import store
-from tests.support.functions import FakeContext, World, emitted_metrics, record, sqs_event
+from tests.support.functions import FakeContext, World, drain, emitted_metrics, record, sqs_event
 
 
 def message(body: Any, message_id: str | None = None, **attributes: str) -> dict[str, Any]:
@@ -280,3 +281,87 @@ def test_messages_of_one_batch_are_processed_concurrently(world: World, context:
 def test_concurrent_writes_fit_the_clients_connection_pool() -> None:
     # every message's writes share one pool, sized to the connections: no write waits for a connection
     assert store.MAX_WORKERS <= aws.MAX_POOL_CONNECTIONS
+
+
+@pytest.mark.parametrize("field", ["name", "email"])
+def test_a_lone_surrogate_is_an_invalid_record_naming_the_field(
+    world: World, context: FakeContext, field: str
+) -> None:
+    # GIVEN a POSTed array whose second record holds a lone surrogate escape (valid JSON, not Unicode text)
+    value = "Ada \\ud800 Lovelace" if field == "name" else "ada\\udc00@example.com"
+    bad = json.dumps(record("sur-bad")).replace(
+        '"Ada Lovelace"' if field == "name" else '"ada@example.com"', f'"{value}"'
+    )
+    body = f"[{json.dumps(record('sur-ok'))},{bad}]"
+    # WHEN the writer processes it
+    failed = run(context, message(body, "sur-1"))
+    # THEN the message is acknowledged, the good record written, the bad one an InvalidRecord naming the field
+    assert failed == []
+    assert set(world.accounts()) == {"sur-ok"}
+    [dead] = dlq(world)
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.INVALID_RECORD
+    assert dead[MessageAttribute.ERROR_MESSAGE].startswith(f"{field}: not valid Unicode text: lone surrogate")
+    assert decode_json(dead["body"])["account_id"] == "sur-bad"
+    assert dead[MessageAttribute.INGEST_POSITION] == "1"  # the record's own position in the body
+
+
+def test_an_invalid_record_at_the_api_size_limit_keeps_its_classification(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a POSTed invalid record as large as the API accepts (no attributes: API Gateway sends the body)
+    body = _padded(record("big", balance="abc"), MAX_API_BODY_BYTES)
+    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
+    # WHEN the writer processes it
+    drain(world, world.writer_queue_url, writer.handler, context)
+    # THEN it is in the DLQ at once as an InvalidRecord, verbatim, with the verdict and the carried attributes
+    [dead] = dlq(world)
+    assert dead["body"] == body
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.INVALID_RECORD
+    assert dead[MessageAttribute.ERROR_MESSAGE].startswith("balance: not a decimal")
+    assert {MessageAttribute.ENTERED_AT, MessageAttribute.INGEST_ID, MessageAttribute.INGEST_POSITION} <= set(
+        dead
+    )
+
+
+def test_an_invalid_record_of_the_largest_message_is_still_an_invalid_record(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an invalid record of exactly 256 KiB: no verdict attribute fits beside it
+    body = _padded(record("huge", currency="??"), MAX_MESSAGE_BYTES)
+    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
+    # WHEN the writer, the redrive and the error handler have run
+    drain(world, world.writer_queue_url, writer.handler, context)
+    drain(world, world.writer_queue_url, writer.handler, context)  # the receive that applies the redrive
+    drain(world, world.dlq_url, error_handler.handler, context)
+    # THEN LogTable holds it verbatim as an InvalidRecord naming the field (the error handler read it again)
+    [item] = world.log_items()
+    assert item["body"]["S"] == body
+    assert item["error_type"]["S"] == ErrorType.INVALID_RECORD
+    assert item["error_message"]["S"].startswith("currency: ")
+
+
+def test_a_replay_of_a_maximum_size_valid_body_fits_a_message(world: World, context: FakeContext) -> None:
+    # GIVEN the largest POST body the API takes, a valid record whose write failed and was logged
+    body = _padded(record("max"), MAX_API_BODY_BYTES)
+    # its replay carries replay_of (a LogTable error_id is an SQS message id) and the ingestion attributes
+    replay = {
+        MessageAttribute.REPLAY_OF.value: "8b5ec4e5-0d4b-4b84-9a3e-4f8b3a1c2d3e",
+        MessageAttribute.ENTERED_AT.value: "2026-03-01T10:00:00.000000Z",
+        MessageAttribute.INGEST_ID.value: "5c7f3b1a-1111-4a4a-8b8b-0123456789ab",
+        MessageAttribute.INGEST_POSITION.value: "0",
+    }
+    # THEN body and attributes fit the queue's limit, as SQS counts them, and SQS (moto) takes it
+    assert utf8_size(body) + attributes_size(replay) <= MAX_MESSAGE_BYTES
+    world.sqs.send_message(
+        QueueUrl=world.writer_queue_url,
+        MessageBody=body,
+        MessageAttributes={name: {"StringValue": v, "DataType": "String"} for name, v in replay.items()},
+    )
+    drain(world, world.writer_queue_url, writer.handler, context)
+    assert world.accounts()["max"]["updated_at"]["S"] == "2026-01-01T00:00:00.000000Z"
+
+
+def _padded(fields: dict[str, Any], size: int) -> str:
+    """A one-record body of exactly ``size`` bytes (an unknown key carries the padding)."""
+    bare = json.dumps(fields | {"padding": ""})
+    return json.dumps(fields | {"padding": "x" * (size - len(bare))})

@@ -111,14 +111,14 @@ def handle_message(
         attributes, message_id=message.message_id, system_attributes=message.system_attributes, now=now
     )
     if MessageAttribute.ERROR_TYPE in attributes:
-        return _forward_prefailed(message, config, stamp, ingest)
+        return _forward_prefailed(message, config, stamp, ingest, deadline)
     source = resolve_source(attributes)
     try:
         body = parse_body(message.body)
     except MalformedMessage as error:
         result = MessageResult(message.message_id, source, "malformed")
         failure = (message.body, ErrorType.MALFORMED_MESSAGE, str(error), 0)
-        _to_dlq(result, config, [failure], message, stamp, ingest)
+        _to_dlq(result, config, [failure], message, stamp, ingest, deadline)
         return result
 
     result = MessageResult(message.message_id, source, body.shape)
@@ -138,13 +138,13 @@ def handle_message(
         if write.reason:
             result.reasons.append(write.reason)
     if any(write.cut_by_deadline for write in writes):
-        _deadline_exceeded(result, config, message, stamp, ingest, writes, total=len(body.records))
+        _deadline_exceeded(result, config, message, stamp, ingest, writes, deadline, total=len(body.records))
         return result
     failed = result.counts[Outcome.FAILED]
     if failed:
         result.failure = f"{failed} of {len(rows)} writes failed: {result.reasons[0]}"
         return result  # invalid records travel with the retried / redriven message (module docstring)
-    _to_dlq(result, config, invalid, message, stamp, ingest)
+    _to_dlq(result, config, invalid, message, stamp, ingest, deadline)
     return result
 
 
@@ -174,6 +174,7 @@ def _deadline_exceeded(
     stamp: str,
     ingest: Ingestion,
     writes: list[WriteResult],
+    deadline: Deadline,
     *,
     total: int,
 ) -> None:
@@ -201,7 +202,7 @@ def _deadline_exceeded(
     except ValueError as error:
         result.failure = f"{reason}; cannot forward to the DLQ with error attributes: {error}"
         return
-    _send(result, config, [outgoing], count=0)
+    _send(result, config, [outgoing], deadline, count=0)
 
 
 def _to_dlq(
@@ -211,6 +212,7 @@ def _to_dlq(
     message: WriterMessage,
     stamp: str,
     ingest: Ingestion,
+    deadline: Deadline,
 ) -> None:
     """Send each (body, type, reason, index) to the DLQ as its own message; a send failure fails the
     message."""
@@ -234,11 +236,11 @@ def _to_dlq(
         except ValueError as error:  # a body at the size limit: let the queue's redrive carry it verbatim
             result.failure = f"cannot forward to the DLQ with error attributes: {error}"
             return
-    _send(result, config, outgoing, count=len(failures))
+    _send(result, config, outgoing, deadline, count=len(failures))
 
 
 def _forward_prefailed(
-    message: WriterMessage, config: WriterSettings, stamp: str, ingest: Ingestion
+    message: WriterMessage, config: WriterSettings, stamp: str, ingest: Ingestion, deadline: Deadline
 ) -> MessageResult:
     """A verdict the transformer already reached (functions.messages, "pre-failed"): forward it as is."""
     attributes = message.attributes
@@ -260,13 +262,23 @@ def _forward_prefailed(
     except ValueError as error:
         result.failure = f"cannot forward to the DLQ with error attributes: {error}"
         return result
-    _send(result, config, [outgoing], count=1)
+    _send(result, config, [outgoing], deadline, count=1)
     return result
 
 
 def _send(
-    result: MessageResult, config: WriterSettings, outgoing: list[OutgoingMessage], *, count: int
+    result: MessageResult,
+    config: WriterSettings,
+    outgoing: list[OutgoingMessage],
+    deadline: Deadline,
+    *,
+    count: int,
 ) -> None:
+    """Send to the DLQ; too late to start (the handler is about to report the message failed), fail it
+    instead, so a message never ends both in the DLQ and redriven."""
+    if deadline.send_seconds() == 0:
+        result.failure = "no time left to send to the DLQ"
+        return
     sender = BatchSender(sqs_sink(config.dlq_url, aws.client("sqs")))
     try:
         sender.add_all(outgoing)

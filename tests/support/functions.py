@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,14 @@ class FakeContext:
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/01/15/[$LATEST]abcdef"
 
+    remaining_seconds: float | None = None
+    """Set: the invocation ends this long after the context is made (a clock runs); None: always 30 s left."""
+    created: float = field(default_factory=time.monotonic)
+
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        if self.remaining_seconds is None:
+            return 30_000
+        return max(0, int((self.created + self.remaining_seconds - time.monotonic()) * 1000))
 
 
 @dataclass

@@ -53,7 +53,6 @@ def client(service: str) -> Any:
 
 
 def _create(service: str, *, region: str | None, endpoint: str | None) -> Any:
-    import boto3.session
     from botocore.config import Config
 
     config = Config(
@@ -62,12 +61,29 @@ def _create(service: str, *, region: str | None, endpoint: str | None) -> Any:
         read_timeout=READ_TIMEOUT_SECONDS,
         max_pool_connections=MAX_POOL_CONNECTIONS,
     )
-    # Our own session (boto3's default one is shared, mutable module state), one per region and reused:
-    # a session caches the parsed service models, which are most of what creating a client costs.
+    return _session(region).client(service, endpoint_url=endpoint, config=config)
+
+
+def _session(region: str | None) -> Any:
+    """Our own session (boto3's default one is shared, mutable module state), one per region and reused:
+    a session caches the parsed service models, which are most of what creating a client costs. Called
+    under ``_lock``."""
+    import boto3.session
+
     session = _sessions.get(region)
     if session is None:
         session = _sessions[region] = boto3.session.Session(region_name=region)
-    return session.client(service, endpoint_url=endpoint, config=config)
+    return session
+
+
+def credentials() -> Any:
+    """The credentials of the current region's session (the ones its clients sign with; botocore refreshes
+    them when they are refreshable), for code that signs its own requests (functions.writer.transport)."""
+    with _lock:
+        found = _session(_region()).get_credentials()
+    if found is None:
+        raise RuntimeError("no AWS credentials found (environment, config files or instance role)")
+    return found
 
 
 def worst_case_call_seconds() -> float:

@@ -25,6 +25,7 @@ is unknown: it may land later, which a replay of the message then finds stale).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -32,6 +33,7 @@ from typing import Any, NamedTuple
 
 from functions import aws
 from functions.model import Outcome
+from functions.writer import transport
 from functions.writer.deadline import Deadline
 
 MAX_WORKERS = aws.MAX_POOL_CONNECTIONS
@@ -77,31 +79,33 @@ def to_item(
     return item
 
 
+def request_body(table: str, row: Row, *, source: str, ingested_at: str) -> bytes:
+    """The PutItem request of one row, serialised once (functions.writer.transport sends it as is)."""
+    return json.dumps(
+        {
+            "TableName": table,
+            "Item": to_item(row.record, source=source, ingested_at=ingested_at, order=row.order),
+            "ConditionExpression": CONDITION,
+            "ExpressionAttributeValues": {
+                ":updated": {"S": row.record["updated_at"]},
+                ":order": {"S": row.order},
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
 def put_record(table: str, row: Row, *, source: str, ingested_at: str, deadline: Deadline) -> WriteResult:
     """One conditional PutItem; never raises for AWS errors, it classifies them."""
     if not deadline.may_start():
         return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        aws.client("dynamodb").put_item(
-            TableName=table,
-            Item=to_item(row.record, source=source, ingested_at=ingested_at, order=row.order),
-            ConditionExpression=CONDITION,
-            ExpressionAttributeValues={
-                ":updated": {"S": row.record["updated_at"]},
-                ":order": {"S": row.order},
-            },
-        )
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        code = details.get("Code", "ClientError")
-        if code == CONDITION_FAILED:
-            return WriteResult(Outcome.STALE)
-        return WriteResult(Outcome.FAILED, f"{code}: {details.get('Message', error)}")
-    except BotoCoreError as error:  # connection reset, timeout... after the SDK's own retries
-        return WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
-    return WriteResult(Outcome.WRITTEN)
+    answer = transport.sender().put(request_body(table, row, source=source, ingested_at=ingested_at))
+    if answer.status == 200:
+        return WriteResult(Outcome.WRITTEN)
+    if answer.code == CONDITION_FAILED:
+        return WriteResult(Outcome.STALE)
+    return WriteResult(Outcome.FAILED, f"{answer.code}: {answer.message}")
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -120,7 +124,7 @@ def put_records(
     the deadline allows (module docstring). Never call this from a thread of that pool."""
     if not rows:
         return []
-    aws.client("dynamodb")  # create the client once, before the threads race for it
+    transport.sender()  # create the client and its sender once, before the threads race for them
     pool = _pool()
     futures: list[Future[WriteResult]] = [
         pool.submit(put_record, table, row, source=source, ingested_at=ingested_at, deadline=deadline)

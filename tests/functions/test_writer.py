@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from functions import aws
 from functions.error_handler import handler as error_handler
 from functions.messages import attributes_size, decode_json, encode_json, utf8_size
 from functions.model import MAX_API_BODY_BYTES, MAX_MESSAGE_BYTES, ErrorType, MessageAttribute
 from functions.writer import handler as writer
-from functions.writer import store
-from tests.support.functions import FakeContext, World, drain, emitted_metrics, record, sqs_event
+from functions.writer import store, transport
+from tests.support.functions import FakeContext, World, drain, emitted_metrics, on_put_item, record, sqs_event
 
 
 def message(body: Any, message_id: str | None = None, **attributes: str) -> dict[str, Any]:
@@ -259,19 +263,20 @@ def test_messages_of_one_batch_are_processed_concurrently(world: World, context:
     waited: list[bool] = []
     client = aws.client("dynamodb")
 
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        account = json.loads(params["body"])["Item"]["account_id"]["S"]
+    def watch(request: dict[str, Any]) -> None:
+        account = request["Item"]["account_id"]["S"]
         if account == "first":
             waited.append(second_started.wait(timeout=10))
         elif account == "second":
             second_started.set()
 
-    client.meta.events.register("before-call.dynamodb.PutItem", hook)
+    hook = on_put_item(watch)
+    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
     try:
         # WHEN the writer processes the batch
         failed = run(context, message(record("first"), "m-1"), message([record("second")], "m-2"))
     finally:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
     # THEN the first write saw the second one start, and both are written
     assert waited == [True]
     assert failed == []
@@ -365,3 +370,39 @@ def _padded(fields: dict[str, Any], size: int) -> str:
     """A one-record body of exactly ``size`` bytes (an unknown key carries the padding)."""
     bare = json.dumps(fields | {"padding": ""})
     return json.dumps(fields | {"padding": "x" * (size - len(bare))})
+
+
+@pytest.mark.parametrize(
+    ("region", "token"), [("eu-west-3", None), ("ap-south-2", "IQoJb3JpZ2luX2VjEJr//token")]
+)
+def test_the_writers_signature_is_botocores(
+    monkeypatch: pytest.MonkeyPatch, region: str, token: str | None
+) -> None:
+    # GIVEN credentials as Lambda gives them (a session token) or static ones, and the real endpoint
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    if token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+    else:
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_REGION", region)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws.clear_cache()
+    client = aws.client("dynamodb")
+    body = json.dumps(
+        {"TableName": "accounts", "Item": {"account_id": {"S": "é-1"}}}, ensure_ascii=False
+    ).encode()
+    # WHEN botocore's own signer signs the request, and the writer's sender signs it at the same second
+    request = AWSRequest(
+        "POST",
+        client.meta.endpoint_url + "/",
+        data=body,
+        headers={"Content-Type": transport.CONTENT_TYPE, "X-Amz-Target": transport.TARGET},
+    )
+    SigV4Auth(aws.credentials().get_frozen_credentials(), "dynamodb", region).add_auth(request)
+    stamp = calendar.timegm(time.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
+    mine = transport.PutItemSender(client).headers(body, now=stamp)
+    # THEN the signatures are the same: what AWS accepts from botocore it accepts from the writer
+    assert mine["Authorization"] == request.headers["Authorization"]
+    assert mine.get("X-Amz-Security-Token") == token
+    aws.clear_cache()

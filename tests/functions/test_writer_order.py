@@ -11,11 +11,23 @@ import json
 import time
 from typing import Any
 
+import pytest
+
 from functions import aws
 from functions.error_handler import handler as error_handler
 from functions.model import MessageAttribute
 from functions.writer import handler as writer
-from tests.support.functions import FakeContext, World, drain, emitted_metrics, record, sqs_event
+from functions.writer import transport
+from tests.support.functions import (
+    FakeContext,
+    World,
+    aws_error,
+    drain,
+    emitted_metrics,
+    on_put_item,
+    record,
+    sqs_event,
+)
 
 FILE_A = ("s3://data-bucket/a.json", "2026-03-01T10:00:00.000000Z")
 FILE_B = ("s3://data-bucket/b.json", "2026-03-01T10:00:05.000000Z")
@@ -84,15 +96,19 @@ def test_a_redelivered_message_is_stale(world: World, context: FakeContext, caps
     assert emitted_metrics(capsys.readouterr().out)["RecordsStale"] == 1
 
 
-def test_a_replay_of_an_old_failure_never_overwrites_newer_data(world: World, context: FakeContext) -> None:
+def test_a_replay_of_an_old_failure_never_overwrites_newer_data(
+    world: World, context: FakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # GIVEN a POSTed record without updated_at whose write failed (throttled), redriven to the DLQ and logged
     client = aws.client("dynamodb")
 
-    def throttle(params: dict[str, Any], **_: Any) -> Any:
-        http = type("Response", (), {"status_code": 400, "headers": {}})()
-        return http, {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}
-
-    client.meta.events.register("before-call.dynamodb.PutItem", throttle)
+    hook = on_put_item(
+        lambda request: aws_error(
+            client.meta.endpoint_url, 400, "ProvisionedThroughputExceededException", "slow"
+        )
+    )
+    monkeypatch.setattr(transport, "THROTTLING_BACKOFF_SECONDS", 0.001)  # the retries, without their wait
+    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
     try:
         world.sqs.send_message(
             QueueUrl=world.writer_queue_url, MessageBody=json.dumps(undated("late", "old"))
@@ -100,7 +116,7 @@ def test_a_replay_of_an_old_failure_never_overwrites_newer_data(world: World, co
         drain(world, world.writer_queue_url, writer.handler, context)
         drain(world, world.writer_queue_url, writer.handler, context)  # the receive that applies the redrive
     finally:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", throttle)
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
     drain(world, world.dlq_url, error_handler.handler, context)
     [item] = world.log_items()
     assert item["error_type"] == {"S": "RetriesExhausted"}

@@ -180,32 +180,67 @@ def record(account_id: str = "acct-1", **overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in base.items() if value is not None}
 
 
+class _Raw:
+    """The raw body botocore's AWSResponse reads (``stream``)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def aws_error(url: str, status: int, code: str, message: str) -> Any:
+    """An AWS JSON-protocol error answer, as a ``before-send`` handler returns it instead of the wire's."""
+    from botocore.awsrequest import AWSResponse
+
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+    return AWSResponse(url, status, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
+
+
+def on_put_item(handler: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
+    """A botocore ``before-send`` handler for PutItem calling ``handler(request JSON)``; what it returns
+    (None: carry on to the store) answers the request. The writer's sender emits this event before every
+    attempt, where moto's own mock answers; register it first so that it is asked before moto."""
+
+    def hook(request: Any, **_: Any) -> Any:
+        return handler(json.loads(request.body)) if handler else None
+
+    return hook
+
+
 @pytest.fixture
-def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None]]:
-    """Make PutItem fail, after the SDK's retries, for chosen account ids (a botocore before-call hook on the
-    writer's real client: the writer's code runs unchanged)."""
+def fail_put_items(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Iterable[str], str], None]]:
+    """Make PutItem fail, after the retries, for chosen account ids (a ``before-send`` handler on the
+    writer's real client: the writer's code runs unchanged; its retry backoff is shortened to keep the
+    tests fast)."""
+    from functions.writer import transport
+
+    monkeypatch.setattr(transport, "THROTTLING_BACKOFF_SECONDS", 0.001)
+    monkeypatch.setattr(transport, "OTHER_BACKOFF_SECONDS", 0.001)
     client = aws.client("dynamodb")
     registered: list[Callable[..., Any]] = []
 
     def install(account_ids: Iterable[str], code: str = "ProvisionedThroughputExceededException") -> None:
         doomed = set(account_ids)
+        status = 500 if code == "InternalServerError" else 400
 
-        def hook(params: dict[str, Any], **_: Any) -> Any:
-            request = json.loads(params["body"])
+        def refuse(request: dict[str, Any]) -> Any:
             if request["TableName"] == world.account_table and request["Item"]["account_id"]["S"] in doomed:
-                http = type("Response", (), {"status_code": 400, "headers": {}})()
-                return http, {
-                    "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                }
+                return aws_error(
+                    client.meta.endpoint_url, status, code, "Rate of requests exceeds the limit."
+                )
             return None
 
-        client.meta.events.register("before-call.dynamodb.PutItem", hook)
+        hook = on_put_item(refuse)
+        client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
         registered.append(hook)
 
     yield install
     for hook in registered:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
 
 
 def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], context: FakeContext) -> None:

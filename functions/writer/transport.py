@@ -1,4 +1,4 @@
-"""PutItem without botocore's per-call machinery: a pre-serialised body, SigV4 by hand, kept-alive connections.
+"""PutItem without botocore's per-call machinery: a pre-serialised body, SigV4 by hand, kept-alive sockets.
 
 Why: the writer's ceiling in Lambda is CPU (a 256 MB function gets about a sixth of a vCPU), and a boto3
 ``put_item`` spends ~0.6 ms of CPU per call on parameter validation, serialisation, endpoint rules, event
@@ -22,18 +22,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import random
-import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from functions import aws
+
+if TYPE_CHECKING:  # imported when the first connection opens: the cold start does not pay for them
+    import http.client
 
 TARGET = "DynamoDB_20120810.PutItem"
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -69,6 +69,7 @@ class PutItemSender:
 
     def __init__(self, client: Any, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self._client = client
+        self._credentials = aws.credentials()  # refreshable ones refresh themselves when frozen
         self._events = client.meta.events
         self._region = client.meta.region_name
         self._url = client.meta.endpoint_url.rstrip("/") + "/"
@@ -82,7 +83,7 @@ class PutItemSender:
         self._keys: dict[tuple[str, str], bytes] = {}
         self._local = threading.local()
         self._sleep = sleep
-        self._ssl = ssl.create_default_context(cafile=_ca_bundle()) if self._https else None
+        self._ssl: Any = None
 
     # --- signing ------------------------------------------------------------------------------------------
 
@@ -98,7 +99,7 @@ class PutItemSender:
     def headers(self, body: bytes, *, now: float | None = None) -> dict[str, str]:
         """The request headers, ``Authorization`` included (SigV4 over host, content type, date, target and
         the session token when there is one)."""
-        credentials = aws.credentials().get_frozen_credentials()
+        credentials = self._credentials.get_frozen_credentials()
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
         headers = {
             "Content-Type": CONTENT_TYPE,
@@ -152,8 +153,10 @@ class PutItemSender:
         stubbed = self._from_events(body, headers)
         if stubbed is not None:
             return stubbed
-        connection = self._connection()
+        import http.client
+
         try:
+            connection = self._connection()
             connection.request("POST", self._path, body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
@@ -171,9 +174,16 @@ class PutItemSender:
         return None if response is None else _answer(response.status_code, response.content)
 
     def _connection(self) -> http.client.HTTPConnection:
+        import http.client
+        import socket
+
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             if self._https:
+                if self._ssl is None:
+                    import ssl
+
+                    self._ssl = ssl.create_default_context(cafile=_ca_bundle())
                 connection = http.client.HTTPSConnection(
                     self._host, self._port, timeout=aws.CONNECT_TIMEOUT_SECONDS, context=self._ssl
                 )
@@ -214,17 +224,18 @@ def _ca_bundle() -> str | None:
     return path if isinstance(path, str) else None
 
 
-_senders: dict[int, PutItemSender] = {}
-_senders_lock = threading.Lock()
+_sender: PutItemSender | None = None
+_sender_lock = threading.Lock()
 
 
 def sender() -> PutItemSender:
     """The sender for the current cached DynamoDB client (functions.aws): a new client, a new sender."""
+    global _sender
     client = aws.client("dynamodb")
-    found = _senders.get(id(client))
+    found = _sender
     if found is None or found._client is not client:
-        with _senders_lock:
-            found = _senders.get(id(client))
+        with _sender_lock:
+            found = _sender
             if found is None or found._client is not client:
-                found = _senders[id(client)] = PutItemSender(client)
+                found = _sender = PutItemSender(client)
     return found

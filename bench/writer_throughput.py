@@ -2,10 +2,11 @@
 
 Run from the repository root: ``python bench/writer_throughput.py [--runs N] [--latencies 10,50]``.
 
-The store is ``bench/writer_store.py`` in its own process (DynamoDB's JSON protocol on 127.0.0.1, a fixed
-latency per request, so its CPU is not counted here). The writer's input is what the transformer sends: a
-generated file run through the real transformer (``transform_stream``), its messages taken ten at a time
-as one WriterQueue event (ten full envelopes, ~13,000 records), invoked through the real handler.
+The store is this script in a child process (DynamoDB's JSON protocol on 127.0.0.1, a fixed latency per
+request, so its CPU is not counted here; see "the store" below). The writer's input is what the
+transformer sends: a generated file run through the real transformer (``transform_stream``), its messages
+taken ten at a time as one WriterQueue event (ten full envelopes, ~13,000 records), invoked through the
+real handler.
 
 Measured, per latency, in alternating rounds:
 
@@ -24,6 +25,7 @@ Each figure is printed per round and as min / median / max. Exits 0 either way (
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
 import json
@@ -147,9 +149,63 @@ def run_writer(event: dict[str, Any]) -> tuple[float, float, dict[str, Any]]:
     return time.process_time() - cpu, time.perf_counter() - wall, response
 
 
+# --- the store: run by this script in a child process (``--serve-store LATENCY_MS``) -----------------------
+#
+# DynamoDB's JSON protocol on 127.0.0.1 with a fixed latency per request, in its own process so that its CPU
+# never counts in the measured one; asyncio serves every connection on one thread, so holding a request
+# for the latency costs nothing. It answers ``{}`` (written) to every request, after the latency; the status
+# line, headers and body go out in one write (a response split in two writes meets the client's delayed ACK
+# under Nagle and waits ~40 ms that belong to no real service). It prints its port, then serves until its
+# stdin closes.
+
+_OK = b"{}"
+
+
+def _response(body: bytes) -> bytes:
+    head = (
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: application/x-amz-json-1.0\r\n"
+        "x-amzn-RequestId: bench\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, latency: float) -> None:
+    counts = _COUNTS
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            await asyncio.sleep(latency)
+            counts[0] += 1
+            writer.write(_response(_OK))
+    except (asyncio.IncompleteReadError, asyncio.CancelledError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+_COUNTS = [0]
+
+
+async def _serve_store(latency: float) -> None:
+    server = await asyncio.start_server(lambda r, w: _serve(r, w, latency), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    print(port, flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # until the bench closes our stdin
+    server.close()
+
+
 def start_store(latency_ms: int) -> tuple[subprocess.Popen[str], int]:
     store = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "writer_store.py"), str(latency_ms)],
+        [sys.executable, str(Path(__file__).resolve()), "--serve-store", str(latency_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -167,7 +223,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latencies", default="10,50")
     parser.add_argument("--envelopes", type=int, default=10)
+    parser.add_argument("--serve-store", type=float, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.serve_store is not None:
+        asyncio.run(_serve_store(options.serve_store / 1000))
+        return 0
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",

@@ -59,7 +59,10 @@ def sent_time(system_attributes: Mapping[str, Any] | None) -> str | None:
     raw = (system_attributes or {}).get("SentTimestamp")
     if not isinstance(raw, str | int) or not _DIGITS.fullmatch(str(raw)):
         return None
-    return format_timestamp(_EPOCH + timedelta(milliseconds=int(raw)))
+    try:
+        return format_timestamp(_EPOCH + timedelta(milliseconds=int(raw)))
+    except OverflowError:  # beyond year 9999: not a time SQS sets; the caller's default applies
+        return None
 
 
 def ingestion(

@@ -222,3 +222,13 @@ def test_a_transformer_failure_keeps_the_objects_event_time(world: World, contex
     [item] = [plain(i) for i in world.log_items()]
     assert item["entered_at"] == "2026-02-03T04:00:00.000000Z"
     assert item["ingest_id"] == "s3://data-bucket/in/deep fileç.json"
+
+
+def test_a_sent_time_beyond_any_date_is_no_reason_to_lose_a_message(
+    world: World, context: FakeContext
+) -> None:
+    message = dlq_message(json.dumps(record("far")), "far-future", 1)
+    message["Attributes"]["SentTimestamp"] = "999999999999999999"  # year ~31,690,000
+    assert error_handler.handler(sqs_event([message]), context) == {"batchItemFailures": []}
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["entered_at"].endswith("Z") and item["ingest_id"] == "far-future"

@@ -35,6 +35,7 @@ may hold 10 entries and 1 MiB in total. Records are encoded with ``ensure_ascii`
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -57,6 +58,8 @@ ERROR_ATTRIBUTES_HEADROOM = 4096
 DLQ with the error attributes (type, reason, source, timestamps, origin id) added."""
 MAX_ERROR_MESSAGE_CHARS = 2048
 """An error_message attribute longer than this is cut: it is a reason for a human, the body holds the data."""
+MIN_REASON_CHARS = 120
+"""A reason is not cut below this to keep the optional attributes (``failed_at``, ``origin_message_id``)."""
 SEND_ATTEMPTS = 4
 """SendMessageBatch calls per entry (the SDK already retries whole calls; this retries failed entries)."""
 SEND_BACKOFF_SECONDS = 0.1
@@ -196,9 +199,13 @@ def string_attributes(message_attributes: Mapping[str, Any] | None) -> dict[str,
     """String values of an SQS message's attributes, from either the Lambda event shape (``stringValue``) or
     the ReceiveMessage API shape (``StringValue``)."""
     values: dict[str, str] = {}
-    for name, attribute in (message_attributes or {}).items():
+    if not isinstance(message_attributes, Mapping):
+        return values
+    for name, attribute in message_attributes.items():
+        if not isinstance(attribute, Mapping):  # never raise on a malformed event: skip what is not ours
+            continue
         value = attribute.get("stringValue", attribute.get("StringValue"))
-        if isinstance(value, str):
+        if isinstance(name, str) and isinstance(value, str):
             values[name] = value
     return values
 
@@ -233,6 +240,18 @@ def message(body: str, attributes: Mapping[str, str] | None = None) -> OutgoingM
     return OutgoingMessage(body, attributes, utf8_size(body) + attributes_size(attributes))
 
 
+_SQS_REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+"""Characters SQS refuses in a body or attribute value (its allowed set's complement)."""
+
+
+def sqs_text(text: str) -> str:
+    """``text`` with every character SQS would refuse written as a ``\\uXXXX`` escape (reasons quote
+    record values, which may hold lone surrogates or U+FFFF from JSON escapes)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _SQS_REFUSED.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
 def failure_message(
     body: str,
     *,
@@ -241,24 +260,34 @@ def failure_message(
     source: str,
     failed_at: str,
     origin_message_id: str | None = None,
+    carried: Mapping[str, str] | None = None,
     limit: int = MAX_MESSAGE_BYTES,
 ) -> OutgoingMessage:
     """A DLQ (or pre-failed WriterQueue) message: the body verbatim, the verdict in attributes.
 
-    The reason is cut when the whole would not fit ``limit``: the body is the evidence and is never altered.
-    Raises ``ValueError`` when even a one-character reason does not fit (a body at the size limit).
+    ``carried`` are attributes the record keeps on every hop (``entered_at``, ``ingest_id``,
+    ``ingest_position``). What must travel with the body comes first: ``error_type``, ``source`` and the
+    carried attributes, then a reason; ``failed_at`` and ``origin_message_id`` are dropped when keeping them
+    would cut the reason below ``MIN_REASON_CHARS`` (the error handler stamps its own time), and the reason is
+    cut to what fits ``limit``: the body is the evidence and is never altered. Raises ``ValueError`` when
+    even the required attributes with a one-character reason do not fit (a body at the size limit: the
+    writer then lets the queue's redrive carry the message, and the error handler re-derives the verdict).
     """
     attributes = {
         MessageAttribute.ERROR_TYPE.value: error_type,
         MessageAttribute.SOURCE.value: source,
-        MessageAttribute.FAILED_AT.value: failed_at,
+        **(carried or {}),
     }
+    optional = {MessageAttribute.FAILED_AT.value: failed_at}
     if origin_message_id:
-        attributes[MessageAttribute.ORIGIN_MESSAGE_ID.value] = origin_message_id
-    fixed = utf8_size(body) + attributes_size(attributes) + len(MessageAttribute.ERROR_MESSAGE) + len(STRING)
-    reason = error_message
+        optional[MessageAttribute.ORIGIN_MESSAGE_ID.value] = origin_message_id
+    reason = sqs_text(error_message)
     if len(reason) > MAX_ERROR_MESSAGE_CHARS:
         reason = reason[:MAX_ERROR_MESSAGE_CHARS] + ELLIPSIS
+    fixed = utf8_size(body) + attributes_size(attributes) + len(MessageAttribute.ERROR_MESSAGE) + len(STRING)
+    if limit - fixed - attributes_size(optional) >= min(utf8_size(reason), MIN_REASON_CHARS):
+        attributes.update(optional)
+        fixed += attributes_size(optional)
     room = limit - fixed
     if room < len(ELLIPSIS.encode()) + 1:
         raise ValueError(f"a {utf8_size(body)}-byte body leaves no room for the error attributes")

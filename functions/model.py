@@ -31,6 +31,9 @@ class ErrorType(StrEnum):
     """No ``error_type`` attribute: the message reached the DLQ through the queue's redrive."""
     RECORD_TOO_LARGE = "RecordTooLarge"
     """One record of an S3 object is larger than a queue message: it stays in S3, named in ``source``."""
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+    """The writer ran out of invocation time before finishing a message: it sent the whole body to the DLQ
+    (records already written become stale on a replay)."""
 
 
 class LogStatus(StrEnum):
@@ -98,3 +101,13 @@ DATA_SUFFIX = ".json"
 SQS_BATCH_MAX_BYTES = 1_048_576
 """SendMessageBatch: the sum of the entries' sizes may not exceed 1 MiB (the API's own limit, whatever the
 queue's MaximumMessageSize): four full 256 KiB messages per call at most."""
+
+REPLAY_ATTRIBUTES_BUDGET_BYTES = 1024
+"""Bytes of message attributes (names, ``String`` types and values, as SQS counts them) a WriterQueue body
+must leave free so that the writer can forward it to the DLQ with its verdict, and a replay can re-send it
+with ``replay_of``, ``entered_at``, ``ingest_id`` and ``ingest_position``. A body that arrived without
+attributes (``POST /writer``) gets them on its first hop, so the API must refuse larger bodies
+(:data:`MAX_API_BODY_BYTES`); the transformer keeps more than this free in every envelope."""
+
+MAX_API_BODY_BYTES = MAX_MESSAGE_BYTES - REPLAY_ATTRIBUTES_BUDGET_BYTES
+"""The largest ``POST /writer`` body whose failures and replays still fit a WriterQueue / DLQ message."""

@@ -16,6 +16,9 @@ pool that would run them). Every PutItem of every message runs on that shared wr
 however many messages are running.
 
 The tally of outcomes is only touched on the event loop's thread, after the awaited message is done.
+
+Deadline (functions.writer.deadline): each message is awaited no longer than the invocation's remaining
+time minus a margin; one still running then is reported in ``batchItemFailures`` and the handler returns.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import asyncio
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools.logging import Logger
@@ -39,6 +43,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from functions.errors import TransientWriteError
 from functions.messages import string_attributes
 from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
+from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.process import WriterMessage, handle_message, settings
 
 MESSAGE_WORKERS = 10
@@ -53,6 +58,8 @@ _tally: Counter[Outcome] = Counter()
 """Outcomes of the current invocation, emitted as one metric value each (handlers run one at a time)."""
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_deadline: Deadline = UNBOUNDED
+"""The current invocation's deadline (handlers run one at a time)."""
 
 
 def _message_pool() -> ThreadPoolExecutor:
@@ -66,12 +73,28 @@ def _message_pool() -> ThreadPoolExecutor:
 
 
 async def record_handler(record: SQSRecord) -> None:
+    raw = record.raw_event
+    system = raw.get("attributes")
     message = WriterMessage(
-        record.message_id, record.body or "", string_attributes(record.raw_event.get("messageAttributes"))
+        record.message_id,
+        record.body or "",
+        string_attributes(raw.get("messageAttributes")),
+        system if isinstance(system, dict) else {},
     )
     config = settings()
+    deadline = _deadline
     loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(_message_pool(), handle_message, message, config)
+    work = loop.run_in_executor(_message_pool(), partial(handle_message, message, config, deadline=deadline))
+    try:
+        # shield: on timeout the thread carries on (a thread cannot be stopped); its result is ignored
+        result = await asyncio.wait_for(asyncio.shield(work), timeout=deadline.send_seconds())
+    except TimeoutError:
+        logger.warning(
+            "message unfinished at the deadline: left to the queue", extra={"message_id": record.message_id}
+        )
+        raise TransientWriteError(
+            f"message {record.message_id}: unfinished when the invocation's time ran out"
+        ) from None
     _tally.update(result.counts)  # on the loop's thread: no lock needed
     logger.info("message processed", extra=result.log_fields())
     if result.failure:
@@ -81,7 +104,9 @@ async def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    global _deadline
     _tally.clear()
+    _deadline = Deadline.of(context)
     try:
         return async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

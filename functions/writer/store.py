@@ -1,8 +1,14 @@
-"""AccountTable writes: one conditional PutItem per record, several records at once.
+"""AccountTable writes: one conditional PutItem per record, several records at once, inside a deadline.
 
-``attribute_not_exists(account_id) OR updated_at < :new``: SQS delivers at least once and out of order, so a
-duplicate or an older update must never overwrite a newer one. The timestamps are the contract's fixed-width
-UTC strings, which sort like the instants they name. A failed condition is the *stale* outcome, not an error.
+The condition (docs/design.md, "Ingestion time and ingestion order")::
+
+    attribute_not_exists(account_id) OR updated_at < :updated
+    OR (updated_at = :updated AND (attribute_not_exists(ingest_order) OR ingest_order < :order))
+
+SQS delivers at least once and out of order, so a duplicate or an older update must never overwrite a newer
+one: the newest ``updated_at`` wins, then the record that entered the pipeline last. Timestamps and order keys
+are fixed-width strings that sort like what they name. A failed condition is the *stale* outcome, not an
+error: a redelivered record has an equal order key, so it is stale too.
 
 Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries up to
 ~1,300 records and each PutItem is a network round trip, and the handler runs several messages at once
@@ -11,22 +17,34 @@ Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer e
 request waits for, or discards, a pooled connection. A throttled write sleeps in the SDK's retry backoff on
 its pool thread; the other threads keep writing. Message work itself never runs on this pool, so a message
 waiting for its writes cannot starve the threads that would run them.
+
+**Deadline.** A write that has not started when :meth:`Deadline.may_start` turns false is not attempted
+(``NOT_ATTEMPTED``); a started one still running when the caller stops waiting is ``UNFINISHED`` (its outcome
+is unknown: it may land later, which a replay of the message then finds stale).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, NamedTuple
 
 from functions import aws
 from functions.model import Outcome
+from functions.writer import transport
+from functions.writer.deadline import Deadline
 
 MAX_WORKERS = aws.MAX_POOL_CONNECTIONS
 """Concurrent PutItems per writer process, every message's writes included."""
-CONDITION = "attribute_not_exists(account_id) OR updated_at < :new"
+CONDITION = (
+    "attribute_not_exists(account_id) OR updated_at < :updated OR (updated_at = :updated AND "
+    "(attribute_not_exists(ingest_order) OR ingest_order < :order))"
+)
 CONDITION_FAILED = "ConditionalCheckFailedException"
+NOT_ATTEMPTED = "not attempted: the invocation's deadline was near"
+UNFINISHED = "unfinished: still in flight when the invocation's deadline came"
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -34,39 +52,60 @@ _executor_lock = threading.Lock()
 
 class WriteResult(NamedTuple):
     outcome: Outcome
-    """WRITTEN, STALE or FAILED (a transient failure: throttling, 5xx after the SDK's retries...)."""
+    """WRITTEN, STALE or FAILED (a transient failure: throttling, 5xx after the SDK's retries, deadline)."""
     reason: str | None = None
 
+    @property
+    def cut_by_deadline(self) -> bool:
+        return self.reason in (NOT_ATTEMPTED, UNFINISHED)
 
-def to_item(record: Mapping[str, Any], *, source: str, ingested_at: str) -> dict[str, dict[str, str]]:
+
+class Row(NamedTuple):
+    """A normalised record with what the writer adds: its order key and provenance."""
+
+    record: Mapping[str, Any]
+    order: str
+
+
+def to_item(
+    record: Mapping[str, Any], *, source: str, ingested_at: str, order: str
+) -> dict[str, dict[str, str]]:
     """The DynamoDB item of a normalised record: strings, and the balance as an exact number (``N``)."""
     item = {name: {"S": value} for name, value in record.items() if name != "balance"}
     item["balance"] = {"N": str(record["balance"])}
     item["source"] = {"S": source}
     item["ingested_at"] = {"S": ingested_at}
+    item["ingest_order"] = {"S": order}
     return item
 
 
-def put_record(table: str, record: Mapping[str, Any], *, source: str, ingested_at: str) -> WriteResult:
-    """One conditional PutItem; never raises for AWS errors, it classifies them."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def request_body(table: str, row: Row, *, source: str, ingested_at: str) -> bytes:
+    """The PutItem request of one row, serialised once (functions.writer.transport sends it as is)."""
+    return json.dumps(
+        {
+            "TableName": table,
+            "Item": to_item(row.record, source=source, ingested_at=ingested_at, order=row.order),
+            "ConditionExpression": CONDITION,
+            "ExpressionAttributeValues": {
+                ":updated": {"S": row.record["updated_at"]},
+                ":order": {"S": row.order},
+            },
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
 
-    try:
-        aws.client("dynamodb").put_item(
-            TableName=table,
-            Item=to_item(record, source=source, ingested_at=ingested_at),
-            ConditionExpression=CONDITION,
-            ExpressionAttributeValues={":new": {"S": record["updated_at"]}},
-        )
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        code = details.get("Code", "ClientError")
-        if code == CONDITION_FAILED:
-            return WriteResult(Outcome.STALE)
-        return WriteResult(Outcome.FAILED, f"{code}: {details.get('Message', error)}")
-    except BotoCoreError as error:  # connection reset, timeout... after the SDK's own retries
-        return WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
-    return WriteResult(Outcome.WRITTEN)
+
+def put_record(table: str, row: Row, *, source: str, ingested_at: str, deadline: Deadline) -> WriteResult:
+    """One conditional PutItem; never raises for AWS errors, it classifies them."""
+    if not deadline.may_start():
+        return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
+    answer = transport.sender().put(request_body(table, row, source=source, ingested_at=ingested_at))
+    if answer.status == 200:
+        return WriteResult(Outcome.WRITTEN)
+    if answer.code == CONDITION_FAILED:
+        return WriteResult(Outcome.STALE)
+    return WriteResult(Outcome.FAILED, f"{answer.code}: {answer.message}")
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -79,15 +118,28 @@ def _pool() -> ThreadPoolExecutor:
 
 
 def put_records(
-    table: str, records: Sequence[Mapping[str, Any]], *, source: str, ingested_at: str
+    table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
 ) -> list[WriteResult]:
-    """Write ``records`` on the shared pool (concurrently); results in the same order. Never call this
-    from a thread of that pool (it would wait on itself)."""
-    if not records:
+    """Write ``rows`` on the shared pool (concurrently); results in the same order. Waits no longer than
+    the deadline allows (module docstring). Never call this from a thread of that pool."""
+    if not rows:
         return []
-    aws.client("dynamodb")  # create the client once, before the threads race for it
+    transport.sender()  # create the client and its sender once, before the threads race for them
     pool = _pool()
-    futures = [
-        pool.submit(put_record, table, record, source=source, ingested_at=ingested_at) for record in records
+    futures: list[Future[WriteResult]] = [
+        pool.submit(put_record, table, row, source=source, ingested_at=ingested_at, deadline=deadline)
+        for row in rows
     ]
-    return [future.result() for future in futures]
+    wait(futures, timeout=deadline.wait_seconds())
+    return [_result(future) for future in futures]
+
+
+def _result(future: Future[WriteResult]) -> WriteResult:
+    if future.cancel():  # still queued: it will never start
+        return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
+    if not future.done():
+        return WriteResult(Outcome.FAILED, UNFINISHED)
+    error = future.exception()
+    if error is not None:  # not an AWS error (those are classified): a bug, reported, never swallowed
+        return WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
+    return future.result()

@@ -9,35 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from functions.error_handler import handler as error_handler
 from functions.messages import parse_body
 from functions.model import ErrorType
 from functions.transformer import handler as transformer
 from functions.writer import handler as writer
-from tests.support.functions import FakeContext, World, record, s3_event, sqs_event
-
-
-def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], context: FakeContext) -> None:
-    """Receive in batches of 10, invoke, delete what was not reported failed; make failures visible again so
-    the next receive applies the redrive (as moto does it lazily)."""
-    for _ in range(100):  # bounded: a handler that keeps failing must fail the test, not hang it
-        batch = world.sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
-        ).get("Messages", [])
-        if not batch:
-            return
-        response = handler(sqs_event(batch), context)
-        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
-        for m in batch:
-            if m["MessageId"] in failed:
-                world.sqs.change_message_visibility(
-                    QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                )
-            else:
-                world.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-    raise AssertionError(f"{queue_url} still not drained after 100 batches")
+from tests.support.functions import FakeContext, World, drain, record, s3_event
 
 
 def test_every_record_is_written_stale_or_logged_exactly_once(

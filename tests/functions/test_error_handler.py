@@ -42,6 +42,9 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
                 source="api",
                 failed_at="2026-02-03T04:05:06.000007Z",
                 origin_message_id="orig-1",
+                entered_at="2026-02-03T04:00:00.000000Z",
+                ingest_id="s3://bucket/f.json",
+                ingest_position="12",
             )
         ]
     )
@@ -61,6 +64,10 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
         "receive_count": "2",
         "status": LogStatus.NEW.value,
         "origin_message_id": "orig-1",
+        # kept for a replay: the record's ingestion time and order
+        "entered_at": "2026-02-03T04:00:00.000000Z",
+        "ingest_id": "s3://bucket/f.json",
+        "ingest_position": "12",
     }
     assert abs(ttl - (time.time() + 90 * 86400)) < 120
 
@@ -144,3 +151,84 @@ def test_a_transformer_event_lambda_gave_up_on_is_logged_against_its_object(
         "signal: killed; upload the object again to retry"
     )
     assert item["body"] == body
+
+
+def _lambda_record(key: Any) -> str:
+    record = json.loads((EVENTS / "lambda_destination_failure.json").read_text())
+    record["requestPayload"]["Records"][0]["s3"]["object"]["key"] = key
+    return json.dumps(record)
+
+
+POISON = {
+    "invocation-record-non-string-key": (_lambda_record(12345), {}),
+    "invocation-record-key-object": (_lambda_record({"a": 1}), {}),
+    "invocation-record-no-records": ('{"requestContext": {}, "requestPayload": {"Records": 7}}', {}),
+    "invocation-record-not-an-object": ('{"requestContext": [1, 2]}', {}),
+    "not-json": ("\x00\x01 not json at all \U0001f600", {}),
+    "empty": ("", {}),
+    "json-null": ("null", {}),
+    "huge": (json.dumps({"x": "y" * 250_000}), {}),
+    "deep": ("[" * 50_000 + "]" * 50_000, {}),
+    "odd-attributes": (
+        "{}",
+        {"error_type": "Whatever" * 20, "failed_at": "yesterday", "ingest_position": "-1"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(POISON), ids=list(POISON))
+def test_every_dlq_message_is_stored_whatever_it_holds(world: World, context: FakeContext, case: str) -> None:
+    # GIVEN a DLQ message nobody planned for, with a binary attribute besides
+    body, attributes = POISON[case]
+    event = sqs_event([dlq_message(body, f"poison-{case}", **attributes)])
+    event["Records"][0]["messageAttributes"]["blob"] = {"binaryValue": "AAEC", "dataType": "Binary"}
+    event["Records"][0]["messageAttributes"]["junk"] = "not an attribute object"
+    # WHEN the error handler runs
+    response = error_handler.handler(event, context)
+    # THEN it is stored (never left to be retried forever), verbatim, with a classification and a day
+    assert response == {"batchItemFailures": []}
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["error_id"] == f"poison-{case}"
+    assert item["body"] == body
+    assert item["error_type"] and item["error_message"]
+    assert item["day"] == item["failed_at"][:10] and item["failed_at"].endswith("Z")
+
+
+def test_a_non_json_redriven_body_is_classified_malformed(world: World, context: FakeContext) -> None:
+    error_handler.handler(sqs_event([dlq_message("{not json", "nj")]), context)
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["error_type"] == ErrorType.MALFORMED_MESSAGE
+    assert item["error_message"].startswith("body is not JSON")
+
+
+def test_a_redriven_message_keeps_its_sent_time_and_id_for_a_replay(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a POSTed body the redrive moved (no attributes: its SentTimestamp and id are its ingestion)
+    message = dlq_message(json.dumps(record("r")), "orig-id", 2)
+    message["Attributes"]["SentTimestamp"] = "1772359200123"  # 2026-03-01T10:00:00.123Z
+    error_handler.handler(sqs_event([message]), context)
+    [item] = [plain(i) for i in world.log_items()]
+    assert (item["entered_at"], item["ingest_id"], item["ingest_position"]) == (
+        "2026-03-01T10:00:00.123000Z",
+        "orig-id",
+        "0",
+    )
+
+
+def test_a_transformer_failure_keeps_the_objects_event_time(world: World, context: FakeContext) -> None:
+    body = (EVENTS / "lambda_destination_failure.json").read_text()
+    error_handler.handler(sqs_event([dlq_message(body, "gave-up-2", 1)]), context)
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["entered_at"] == "2026-02-03T04:00:00.000000Z"
+    assert item["ingest_id"] == "s3://data-bucket/in/deep fileç.json"
+
+
+def test_a_sent_time_beyond_any_date_is_no_reason_to_lose_a_message(
+    world: World, context: FakeContext
+) -> None:
+    message = dlq_message(json.dumps(record("far")), "far-future", 1)
+    message["Attributes"]["SentTimestamp"] = "999999999999999999"  # year ~31,690,000
+    assert error_handler.handler(sqs_event([message]), context) == {"batchItemFailures": []}
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["entered_at"].endswith("Z") and item["ingest_id"] == "far-future"

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from functions import aws
-from functions.messages import decode_json, encode_json
-from functions.model import ErrorType, MessageAttribute
+from functions.error_handler import handler as error_handler
+from functions.messages import attributes_size, decode_json, encode_json, utf8_size
+from functions.model import MAX_API_BODY_BYTES, MAX_MESSAGE_BYTES, ErrorType, MessageAttribute
 from functions.writer import handler as writer
-from functions.writer import store
-from tests.support.functions import FakeContext, World, record, sqs_event
+from functions.writer import store, transport
+from tests.support.functions import FakeContext, World, drain, emitted_metrics, on_put_item, record, sqs_event
 
 
 def message(body: Any, message_id: str | None = None, **attributes: str) -> dict[str, Any]:
@@ -73,7 +78,9 @@ def test_array_and_envelope_bodies_write_every_record(world: World, context: Fak
     run(
         context,
         message([record("arr-1"), record("arr-2")]),
-        message({"source": "s3://bucket/file.json", "records": [record("env-1")]}, source="s3://bucket/file.json"),
+        message(
+            {"source": "s3://bucket/file.json", "records": [record("env-1")]}, source="s3://bucket/file.json"
+        ),
     )
     accounts = world.accounts()
     assert set(accounts) == {"arr-1", "arr-2", "env-1"}
@@ -99,10 +106,11 @@ def test_provenance_is_the_source_attribute_never_what_a_posted_body_claims(
 
 
 def test_a_duplicate_is_stale_and_changes_nothing(world: World, context: FakeContext, capsys: Any) -> None:
-    run(context, message(record("d", balance="1")))
+    # SQS delivers at least once: the same message (same id, same attributes) a second time
+    run(context, message(record("d", balance="1"), "dup-1"))
     first = world.accounts()["d"]
     capsys.readouterr()
-    run(context, message(record("d", balance="1")))
+    run(context, message(record("d", balance="1"), "dup-1"))
     assert world.accounts()["d"] == first
     assert emitted_metrics(capsys.readouterr().out) == {
         "RecordsWritten": 0,
@@ -202,6 +210,10 @@ def test_prefailed_message_is_forwarded_as_is(world: World, context: FakeContext
         "source": "s3://b/k.json",
         "failed_at": "2026-01-01T00:00:00.000000Z",
         "origin_message_id": "pre-1",
+        # what the record keeps on every hop; without attributes: SentTimestamp, message id, position 0
+        "entered_at": "2018-12-17T21:37:29.183000Z",
+        "ingest_id": "pre-1",
+        "ingest_position": "0",
     }
 
 
@@ -251,19 +263,20 @@ def test_messages_of_one_batch_are_processed_concurrently(world: World, context:
     waited: list[bool] = []
     client = aws.client("dynamodb")
 
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        account = json.loads(params["body"])["Item"]["account_id"]["S"]
+    def watch(request: dict[str, Any]) -> None:
+        account = request["Item"]["account_id"]["S"]
         if account == "first":
             waited.append(second_started.wait(timeout=10))
         elif account == "second":
             second_started.set()
 
-    client.meta.events.register("before-call.dynamodb.PutItem", hook)
+    hook = on_put_item(watch)
+    client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
     try:
         # WHEN the writer processes the batch
         failed = run(context, message(record("first"), "m-1"), message([record("second")], "m-2"))
     finally:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
     # THEN the first write saw the second one start, and both are written
     assert waited == [True]
     assert failed == []
@@ -275,14 +288,121 @@ def test_concurrent_writes_fit_the_clients_connection_pool() -> None:
     assert store.MAX_WORKERS <= aws.MAX_POOL_CONNECTIONS
 
 
-def emitted_metrics(stdout: str) -> dict[str, Any]:
-    """The values of the EMF document Powertools printed."""
-    for line in stdout.splitlines():
-        if '"_aws"' in line:
-            document = json.loads(line)
-            names = [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
-            assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessPipeline"
-            assert document["service"] == "writer"
-            values = {name: document[name] for name in names}
-            return {name: sum(v) if isinstance(v, list) else v for name, v in values.items()}
-    raise AssertionError(f"no EMF document in {stdout!r}")
+@pytest.mark.parametrize("field", ["name", "email"])
+def test_a_lone_surrogate_is_an_invalid_record_naming_the_field(
+    world: World, context: FakeContext, field: str
+) -> None:
+    # GIVEN a POSTed array whose second record holds a lone surrogate escape (valid JSON, not Unicode text)
+    value = "Ada \\ud800 Lovelace" if field == "name" else "ada\\udc00@example.com"
+    bad = json.dumps(record("sur-bad")).replace(
+        '"Ada Lovelace"' if field == "name" else '"ada@example.com"', f'"{value}"'
+    )
+    body = f"[{json.dumps(record('sur-ok'))},{bad}]"
+    # WHEN the writer processes it
+    failed = run(context, message(body, "sur-1"))
+    # THEN the message is acknowledged, the good record written, the bad one an InvalidRecord naming the field
+    assert failed == []
+    assert set(world.accounts()) == {"sur-ok"}
+    [dead] = dlq(world)
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.INVALID_RECORD
+    assert dead[MessageAttribute.ERROR_MESSAGE].startswith(f"{field}: not valid Unicode text: lone surrogate")
+    assert decode_json(dead["body"])["account_id"] == "sur-bad"
+    assert dead[MessageAttribute.INGEST_POSITION] == "1"  # the record's own position in the body
+
+
+def test_an_invalid_record_at_the_api_size_limit_keeps_its_classification(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a POSTed invalid record as large as the API accepts (no attributes: API Gateway sends the body)
+    body = _padded(record("big", balance="abc"), MAX_API_BODY_BYTES)
+    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
+    # WHEN the writer processes it
+    drain(world, world.writer_queue_url, writer.handler, context)
+    # THEN it is in the DLQ at once as an InvalidRecord, verbatim, with the verdict and the carried attributes
+    [dead] = dlq(world)
+    assert dead["body"] == body
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.INVALID_RECORD
+    assert dead[MessageAttribute.ERROR_MESSAGE].startswith("balance: not a decimal")
+    assert {MessageAttribute.ENTERED_AT, MessageAttribute.INGEST_ID, MessageAttribute.INGEST_POSITION} <= set(
+        dead
+    )
+
+
+def test_an_invalid_record_of_the_largest_message_is_still_an_invalid_record(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an invalid record of exactly 256 KiB: no verdict attribute fits beside it
+    body = _padded(record("huge", currency="??"), MAX_MESSAGE_BYTES)
+    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
+    # WHEN the writer, the redrive and the error handler have run
+    drain(world, world.writer_queue_url, writer.handler, context)
+    drain(world, world.writer_queue_url, writer.handler, context)  # the receive that applies the redrive
+    drain(world, world.dlq_url, error_handler.handler, context)
+    # THEN LogTable holds it verbatim as an InvalidRecord naming the field (the error handler read it again)
+    [item] = world.log_items()
+    assert item["body"]["S"] == body
+    assert item["error_type"]["S"] == ErrorType.INVALID_RECORD
+    assert item["error_message"]["S"].startswith("currency: ")
+
+
+def test_a_replay_of_a_maximum_size_valid_body_fits_a_message(world: World, context: FakeContext) -> None:
+    # GIVEN the largest POST body the API takes, a valid record whose write failed and was logged
+    body = _padded(record("max"), MAX_API_BODY_BYTES)
+    # its replay carries replay_of (a LogTable error_id is an SQS message id) and the ingestion attributes
+    replay = {
+        MessageAttribute.REPLAY_OF.value: "8b5ec4e5-0d4b-4b84-9a3e-4f8b3a1c2d3e",
+        MessageAttribute.ENTERED_AT.value: "2026-03-01T10:00:00.000000Z",
+        MessageAttribute.INGEST_ID.value: "5c7f3b1a-1111-4a4a-8b8b-0123456789ab",
+        MessageAttribute.INGEST_POSITION.value: "0",
+    }
+    # THEN body and attributes fit the queue's limit, as SQS counts them, and SQS (moto) takes it
+    assert utf8_size(body) + attributes_size(replay) <= MAX_MESSAGE_BYTES
+    world.sqs.send_message(
+        QueueUrl=world.writer_queue_url,
+        MessageBody=body,
+        MessageAttributes={name: {"StringValue": v, "DataType": "String"} for name, v in replay.items()},
+    )
+    drain(world, world.writer_queue_url, writer.handler, context)
+    assert world.accounts()["max"]["updated_at"]["S"] == "2026-01-01T00:00:00.000000Z"
+
+
+def _padded(fields: dict[str, Any], size: int) -> str:
+    """A one-record body of exactly ``size`` bytes (an unknown key carries the padding)."""
+    bare = json.dumps(fields | {"padding": ""})
+    return json.dumps(fields | {"padding": "x" * (size - len(bare))})
+
+
+@pytest.mark.parametrize(
+    ("region", "token"), [("eu-west-3", None), ("ap-south-2", "IQoJb3JpZ2luX2VjEJr//token")]
+)
+def test_the_writers_signature_is_botocores(
+    monkeypatch: pytest.MonkeyPatch, region: str, token: str | None
+) -> None:
+    # GIVEN credentials as Lambda gives them (a session token) or static ones, and the real endpoint
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    if token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", token)
+    else:
+        monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_REGION", region)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    aws.clear_cache()
+    client = aws.client("dynamodb")
+    body = json.dumps(
+        {"TableName": "accounts", "Item": {"account_id": {"S": "é-1"}}}, ensure_ascii=False
+    ).encode()
+    # WHEN botocore's own signer signs the request, and the writer's sender signs it at the same second
+    request = AWSRequest(
+        "POST",
+        client.meta.endpoint_url + "/",
+        data=body,
+        headers={"Content-Type": transport.CONTENT_TYPE, "X-Amz-Target": transport.TARGET},
+    )
+    SigV4Auth(aws.credentials().get_frozen_credentials(), "dynamodb", region).add_auth(request)
+    stamp = calendar.timegm(time.strptime(request.headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ"))
+    mine = transport.PutItemSender(client).headers(body, now=stamp)
+    # THEN the signatures are the same: what AWS accepts from botocore it accepts from the writer
+    assert mine["Authorization"] == request.headers["Authorization"]
+    assert mine.get("X-Amz-Security-Token") == token
+    aws.clear_cache()

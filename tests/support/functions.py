@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,10 @@ def sqs_event(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         record = copy.deepcopy(template)
         record["messageId"] = message.get("MessageId") or str(uuid.uuid4())
         record["body"] = message["Body"]
-        record["attributes"]["ApproximateReceiveCount"] = str(
-            (message.get("Attributes") or {}).get("ApproximateReceiveCount", "1")
+        record["attributes"]["ApproximateReceiveCount"] = "1"
+        # what ReceiveMessage returned of SQS's own attributes (SentTimestamp...), as Lambda passes them
+        record["attributes"].update(
+            {name: str(value) for name, value in (message.get("Attributes") or {}).items()}
         )
         record["messageAttributes"] = {
             name: {
@@ -80,8 +83,14 @@ class FakeContext:
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/01/15/[$LATEST]abcdef"
 
+    remaining_seconds: float | None = None
+    """Set: the invocation ends this long after the context is made (a clock runs); None: always 30 s left."""
+    created: float = field(default_factory=time.monotonic)
+
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        if self.remaining_seconds is None:
+            return 30_000
+        return max(0, int((self.created + self.remaining_seconds - time.monotonic()) * 1000))
 
 
 @dataclass
@@ -171,29 +180,98 @@ def record(account_id: str = "acct-1", **overrides: Any) -> dict[str, Any]:
     return {key: value for key, value in base.items() if value is not None}
 
 
+class _Raw:
+    """The raw body botocore's AWSResponse reads (``stream``)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def aws_error(url: str, status: int, code: str, message: str) -> Any:
+    """An AWS JSON-protocol error answer, as a ``before-send`` handler returns it instead of the wire's."""
+    from botocore.awsrequest import AWSResponse
+
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+    return AWSResponse(url, status, {"Content-Type": "application/x-amz-json-1.0"}, _Raw(body))
+
+
+def on_put_item(handler: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
+    """A botocore ``before-send`` handler for PutItem calling ``handler(request JSON)``; what it returns
+    (None: carry on to the store) answers the request. The writer's sender emits this event before every
+    attempt, where moto's own mock answers; register it first so that it is asked before moto."""
+
+    def hook(request: Any, **_: Any) -> Any:
+        return handler(json.loads(request.body)) if handler else None
+
+    return hook
+
+
 @pytest.fixture
-def fail_put_items(world: World) -> Iterator[Callable[[Iterable[str], str], None]]:
-    """Make PutItem fail, after the SDK's retries, for chosen account ids (a botocore before-call hook on the
-    writer's real client: the writer's code runs unchanged)."""
+def fail_put_items(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[Iterable[str], str], None]]:
+    """Make PutItem fail, after the retries, for chosen account ids (a ``before-send`` handler on the
+    writer's real client: the writer's code runs unchanged; its retry backoff is shortened to keep the
+    tests fast)."""
+    from functions.writer import transport
+
+    monkeypatch.setattr(transport, "THROTTLING_BACKOFF_SECONDS", 0.001)
+    monkeypatch.setattr(transport, "OTHER_BACKOFF_SECONDS", 0.001)
     client = aws.client("dynamodb")
     registered: list[Callable[..., Any]] = []
 
     def install(account_ids: Iterable[str], code: str = "ProvisionedThroughputExceededException") -> None:
         doomed = set(account_ids)
+        status = 500 if code == "InternalServerError" else 400
 
-        def hook(params: dict[str, Any], **_: Any) -> Any:
-            request = json.loads(params["body"])
+        def refuse(request: dict[str, Any]) -> Any:
             if request["TableName"] == world.account_table and request["Item"]["account_id"]["S"] in doomed:
-                http = type("Response", (), {"status_code": 400, "headers": {}})()
-                return http, {
-                    "Error": {"Code": code, "Message": "Rate of requests exceeds the allowed throughput."},
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                }
+                return aws_error(
+                    client.meta.endpoint_url, status, code, "Rate of requests exceeds the limit."
+                )
             return None
 
-        client.meta.events.register("before-call.dynamodb.PutItem", hook)
+        hook = on_put_item(refuse)
+        client.meta.events.register_first("before-send.dynamodb.PutItem", hook)
         registered.append(hook)
 
     yield install
     for hook in registered:
-        client.meta.events.unregister("before-call.dynamodb.PutItem", hook)
+        client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
+
+
+def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], context: FakeContext) -> None:
+    """Receive in batches of 10, invoke, delete what was not reported failed; make failures visible again so
+    the next receive applies the redrive (as moto does it lazily)."""
+    for _ in range(100):  # bounded: a handler that keeps failing must fail the test, not hang it
+        batch = world.sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], AttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return
+        response = handler(sqs_event(batch), context)
+        failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+        for m in batch:
+            if m["MessageId"] in failed:
+                world.sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                world.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+    raise AssertionError(f"{queue_url} still not drained after 100 batches")
+
+
+def emitted_metrics(stdout: str) -> dict[str, Any]:
+    """The values of the EMF document Powertools printed."""
+    for line in stdout.splitlines():
+        if '"_aws"' in line:
+            document = json.loads(line)
+            names = [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+            assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessPipeline"
+            assert document["service"] == "writer"
+            values = {name: document[name] for name in names}
+            return {name: sum(v) if isinstance(v, list) else v for name, v in values.items()}
+    raise AssertionError(f"no EMF document in {stdout!r}")

@@ -83,9 +83,19 @@ def _decimal(text: str) -> Decimal | str:
         return text
 
 
+def _integer(text: str) -> int | Decimal:
+    """A JSON integer as an ``int``; one longer than Python converts (4,300 digits by default) as an exact
+    ``Decimal``, so the record is judged field by field (a balance that long is rejected, an unknown field is
+    dropped) instead of the whole body failing to parse."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
+
+
 def decode_json(text: str | bytes) -> Any:
     """``json.loads`` with numbers as exact ``Decimal``; ``NaN``/``Infinity`` refused (they are not JSON)."""
-    return json.loads(text, parse_float=_decimal, parse_constant=_reject_constant)
+    return json.loads(text, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant)
 
 
 def _encode_default(value: Any) -> Any:

@@ -27,7 +27,14 @@ from functions.messages import (
     failure_message,
 )
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
-from functions.transformer.reader import Block, ParseFailure, ReadableStream, RecordReader
+from functions.transformer.reader import (
+    RAW_RECORD_LIMIT_BYTES,
+    Block,
+    OversizedRecord,
+    ParseFailure,
+    ReadableStream,
+    RecordReader,
+)
 
 EXCERPT_CHARS = 2048
 """How much of an oversized record travels in its RecordTooLarge message."""
@@ -152,6 +159,18 @@ def transform_stream(
                 ErrorType.UNREADABLE_FILE,
                 reason,
                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt},
+            )
+        elif isinstance(item, OversizedRecord):
+            report.records += 1
+            report.too_large += 1
+            reason = (
+                f"record {item.number} ({item.position}): {item.size} bytes as it stands in the file, over the "
+                f"{RAW_RECORD_LIMIT_BYTES}-byte limit for reading one record; the record stays in {source}"
+            )
+            fail(
+                ErrorType.RECORD_TOO_LARGE,
+                reason,
+                {"record": item.number, "line": item.line, "size": item.size, "excerpt": item.excerpt},
             )
         else:
             add_block(item)

@@ -151,7 +151,9 @@ def test_invalid_json_sends_records_before_the_break_then_one_failure_with_the_p
     assert [r["account_id"] for r in records_sent(messages)] == ["g0", "g1"]
     [failure] = failures(messages)
     assert failure["error_type"] == ErrorType.UNREADABLE_FILE
-    assert failure["error_message"].startswith("s3://data-bucket/broken.json: after array element, I expect")
+    assert failure["error_message"].startswith(
+        "s3://data-bucket/broken.json: after an array element, expected ',' or ']' but found '{'"
+    )
     assert f"at byte {position} (after record 2)" in failure["error_message"]
     assert decode_json(failure["body"])["records_before"] == 2
     assert (report["valid"], report["unreadable"]) == (2, 1)

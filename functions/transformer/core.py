@@ -164,8 +164,9 @@ def transform_stream(
             report.records += 1
             report.too_large += 1
             reason = (
-                f"record {item.number} ({item.position}): {item.size} bytes as it stands in the file, over the "
-                f"{RAW_RECORD_LIMIT_BYTES}-byte limit for reading one record; the record stays in {source}"
+                f"record {item.number} ({item.position}): {item.size} bytes as it stands in the file, "
+                f"over the {RAW_RECORD_LIMIT_BYTES}-byte limit for reading one record; "
+                f"the record stays in {source}"
             )
             fail(
                 ErrorType.RECORD_TOO_LARGE,

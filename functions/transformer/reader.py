@@ -444,7 +444,7 @@ class RecordReader:
         while True:
             window.expect(b'"', "in an object, before a key")
             window.pos -= 1
-            key, offset, _size, _head = window.scan(RAW_RECORD_LIMIT_BYTES)
+            key = window.scan(RAW_RECORD_LIMIT_BYTES)[0]
             window.expect(b":", "after an object key")
             if key == b'"records"' and window.peek() == 0x5B:
                 window.pos += 1
@@ -505,7 +505,8 @@ class RecordReader:
             except _FAST_ERRORS:
                 yield from self._records(values, numbers)  # the records before it first
                 values, numbers = [], []
-                yield from self._one(line, window.base + start, len(line), line, expand=True, line=line_number)
+                offset = window.base + start
+                yield from self._one(line, offset, len(line), line, expand=True, line=line_number)
             else:
                 for item in _expand(value):
                     values.append(item)

@@ -31,6 +31,9 @@ class ErrorType(StrEnum):
     """No ``error_type`` attribute: the message reached the DLQ through the queue's redrive."""
     RECORD_TOO_LARGE = "RecordTooLarge"
     """One record of an S3 object is larger than a queue message: it stays in S3, named in ``source``."""
+    OBJECT_VANISHED = "ObjectVanished"
+    """The S3 object (or the exact version) of an event was gone or unreadable when the transformer came to
+    read it (deleted, overwritten, access denied): its records were never read."""
 
 
 class LogStatus(StrEnum):
@@ -50,6 +53,12 @@ class MessageAttribute(StrEnum):
     ORIGIN_MESSAGE_ID = "origin_message_id"
     REPLAY_OF = "replay_of"
     """Set by ``pipeline-ctl replay-dlq`` on a re-sent body: the LogTable ``error_id`` / DLQ message id."""
+    ENTERED_AT = "entered_at"
+    """When the records first entered the pipeline (docs/design.md, "Ingestion time and ingestion order")."""
+    INGEST_ID = "ingest_id"
+    """What they entered as: ``s3://bucket/key`` (plus ``?versionId=…``), or the API message's id."""
+    INGEST_POSITION = "ingest_position"
+    """The position in the file of the body's first record, 0-based, as decimal digits."""
 
 
 API_SOURCE = "api"

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from functions.errors import MissingSetting, SendFailed
-from functions.messages import BatchSender, decode_json, message, utf8_size
+from functions.messages import (
+    BatchSender,
+    attributes_size,
+    decode_json,
+    ingestion_attributes,
+    message,
+    utf8_size,
+)
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from functions.transformer import handler as transformer
 from functions.transformer.core import transform_stream
@@ -183,10 +190,112 @@ def test_invalid_records_travel_raw_and_valid_ones_normalised(world: World, cont
     assert (report["shape"], report["valid"], report["invalid"]) == (FileShape.ENVELOPE, 1, 2)
 
 
-def test_an_object_deleted_before_its_event_is_skipped(world: World, context: FakeContext) -> None:
+def test_an_object_deleted_before_its_event_leaves_one_object_vanished_message(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an event naming a deleted object and a present one
     world.put_object("kept.json", json.dumps([record("k")]))
     result = transformer.handler(s3_event(world.bucket, "gone.json", "kept.json"), context)
-    assert [o["source"] for o in result["objects"]] == ["s3://data-bucket/kept.json"]
+    # THEN the present one is transformed, and the gone one is one ObjectVanished message, not a log line
+    assert [o["source"] for o in result["objects"]] == [
+        "s3://data-bucket/gone.json",
+        "s3://data-bucket/kept.json",
+    ]
+    messages = world.receive_all(world.writer_queue_url)
+    [failure] = failures(messages)
+    assert failure["error_type"] == ErrorType.OBJECT_VANISHED
+    assert failure["error_message"] == (
+        "s3://data-bucket/gone.json: object gone before it was read (NoSuchKey); version (unversioned), "
+        "event time 2026-01-15T12:00:00.000Z: none of its records were read"
+    )
+    assert (failure["entered_at"], failure["ingest_id"]) == (
+        "2026-01-15T12:00:00.000000Z",
+        "s3://data-bucket/gone.json",
+    )
+    assert [r["account_id"] for r in records_sent(messages)] == ["k"]
+
+
+def _versioned(world: World) -> None:
+    world.s3.put_bucket_versioning(Bucket=world.bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _event_for_version(world: World, key: str, version_id: str) -> dict[str, Any]:
+    event = s3_event(world.bucket, key)
+    event["Records"][0]["s3"]["object"]["versionId"] = version_id
+    return event
+
+
+def test_the_exact_version_of_the_event_is_read_even_after_an_overwrite(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a versioned bucket where the object was overwritten after the event's version
+    _versioned(world)
+    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
+    world.put_object("v.json", json.dumps([record("second")]))
+    # WHEN the first version's event is handled
+    transformer.handler(_event_for_version(world, "v.json", first["VersionId"]), context)
+    # THEN the first version's records are sent, and the ingest id names that version
+    [envelope] = world.receive_all(world.writer_queue_url)
+    assert [r["account_id"] for r in records_sent([envelope])] == ["first"]
+    attributes = {k: v["StringValue"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes["ingest_id"] == f"s3://data-bucket/v.json?versionId={first['VersionId']}"
+    assert (attributes["entered_at"], attributes["ingest_position"]) == ("2026-01-15T12:00:00.000000Z", "0")
+
+
+def test_a_version_deleted_before_it_was_read_leaves_one_object_vanished_message(
+    world: World, context: FakeContext
+) -> None:
+    _versioned(world)
+    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
+    world.put_object("v.json", json.dumps([record("second")]))
+    world.s3.delete_object(Bucket=world.bucket, Key="v.json", VersionId=first["VersionId"])
+    transformer.handler(_event_for_version(world, "v.json", first["VersionId"]), context)
+    [failure] = failures(world.receive_all(world.writer_queue_url))
+    assert failure["error_type"] == ErrorType.OBJECT_VANISHED
+    assert f"version {first['VersionId']}, event time 2026-01-15T12:00:00.000Z" in failure["error_message"]
+    assert decode_json(failure["body"])["version_id"] == first["VersionId"]
+
+
+def test_a_replayed_object_keeps_its_original_entry_time_from_metadata(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an object re-driven by a replay: copied onto itself with pipeline-entered-at metadata
+    world.s3.put_object(
+        Bucket=world.bucket,
+        Key="r.json",
+        Body=json.dumps([record("r", updated_at=None)]),
+        Metadata={"pipeline-entered-at": "2025-11-30T08:00:00.000000Z"},
+    )
+    transformer.handler(s3_event(world.bucket, "r.json"), context)
+    [envelope] = world.receive_all(world.writer_queue_url)
+    # THEN entered_at and the default updated_at are the original entry time, not the event's
+    assert envelope["MessageAttributes"]["entered_at"]["StringValue"] == "2025-11-30T08:00:00.000000Z"
+    assert records_sent([envelope])[0]["updated_at"] == "2025-11-30T08:00:00.000000Z"
+
+
+def test_envelopes_hold_consecutive_records_and_name_the_first_position() -> None:
+    # GIVEN 30 records where record 12 (position 11) is too large for a message
+    rows = [record(f"p{i}") for i in range(30)]
+    rows[11]["name"] = "N" * 9000
+    sink = CountingSink()
+    transform_stream(
+        io.BytesIO(json.dumps(rows).encode()), source="s3://b/p.json", sink=sink, message_limit=8192
+    )
+    # THEN every envelope's records sit at ingest_position + i, and none spans the gap
+    seen = []
+    for entry in [e for call in sink.calls for e in call]:
+        attributes = {k: v["StringValue"] for k, v in entry["MessageAttributes"].items()}
+        if "error_type" in attributes:
+            assert (attributes["error_type"], attributes["ingest_position"]) == (
+                ErrorType.RECORD_TOO_LARGE,
+                "11",
+            )
+            continue
+        start = int(attributes["ingest_position"])
+        ids = [r["account_id"] for r in decode_json(entry["MessageBody"])["records"]]
+        assert ids == [f"p{i}" for i in range(start, start + len(ids))]
+        seen += ids
+    assert seen == [f"p{i}" for i in range(30) if i != 11]
 
 
 def test_missing_queue_setting_is_named(
@@ -231,7 +340,10 @@ def test_a_record_over_the_message_limit_becomes_a_precise_failure() -> None:
     attributes = {k: v["StringValue"] for k, v in failure["MessageAttributes"].items()}
     assert attributes["error_type"] == ErrorType.RECORD_TOO_LARGE
     source_attribute = len("source") + len("String") + len("s3://b/big.json")  # SQS counts attributes too
-    limit = MAX_MESSAGE_BYTES - len('{"source":"s3://b/big.json","records":[]}') - source_attribute - 4096
+    # entered_at (fixed width), ingest_id (the source) and a 10-digit ingest_position
+    ingestion = attributes_size(ingestion_attributes("2026-01-01T00:00:00.000000Z", "s3://b/big.json", 10**9))
+    envelope = len('{"source":"s3://b/big.json","records":[]}')
+    limit = MAX_MESSAGE_BYTES - envelope - source_attribute - ingestion - 4096
     assert attributes["error_message"].startswith("record 2: 300")
     assert f"bytes, over the {limit}-byte limit for one record" in attributes["error_message"]
     assert attributes["error_message"].endswith("the record stays in s3://b/big.json")

@@ -281,8 +281,8 @@ class _Window:
             buf = self.buf
         self.pos = index
         size = skipped + index - start
-        if skipped:
-            return None, start_offset, size, head
+        if skipped or size > limit:
+            return None, start_offset, size, head or buf[start : start + EXCERPT_BYTES]
         raw = buf[start:index]
         return raw, start_offset, size, raw[:EXCERPT_BYTES]
 

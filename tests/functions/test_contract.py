@@ -480,10 +480,14 @@ def test_updated_at_beyond_the_skew_past_entry_is_invalid_naming_the_bound(
         record("late", updated_at="2026-03-02T13:00:00.123457Z"),
         record("never", updated_at="9999-12-31T23:59:59Z"),
     ]
-    results = [_normalise_or_error(raw) for raw in raws] if path == "record" else normalise_many(raws, now=NOW)
+    if path == "record":
+        results = [_normalise_or_error(raw) for raw in raws]
+    else:
+        results = normalise_many(raws, now=NOW)
     # THEN only the first passes; each other one is invalid, naming updated_at, the entry time and the setting
     assert not isinstance(results[0], InvalidRecord)
-    for result, value in zip(results[1:], ["2026-03-02T13:00:00.123457Z", "9999-12-31T23:59:59.000000Z"]):
+    late = ["2026-03-02T13:00:00.123457Z", "9999-12-31T23:59:59.000000Z"]
+    for result, value in zip(results[1:], late, strict=True):
         assert isinstance(result, InvalidRecord)
         assert str(result) == (
             f"updated_at: {value} is more than 24 hours after the record entered the pipeline "
@@ -498,7 +502,9 @@ def _normalise_or_error(raw: dict[str, Any]) -> dict[str, Any] | InvalidRecord:
         return error
 
 
-def test_the_skew_comes_from_the_environment_and_a_bad_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_skew_comes_from_the_environment_and_a_bad_value_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("MAX_FUTURE_SKEW_HOURS", "1")
     with pytest.raises(InvalidRecord, match="more than 1 hours"):
         normalise(record(updated_at="2026-03-01T13:30:00Z"), now=NOW)

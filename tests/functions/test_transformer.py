@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from bench.transformer_data import records as bench_records
+from functions.contract import format_timestamp
 from functions.errors import MissingSetting, SendFailed
 from functions.messages import (
     BatchSender,
@@ -409,3 +413,51 @@ def test_a_number_beyond_decimal_rejects_its_record_and_the_file_reads_on(shape:
     records = [r for call in sink.calls for e in call for r in decode_json(e["MessageBody"])["records"]]
     assert [r["account_id"] for r in records] == ["doomed", "fine"]
     assert (report.valid, report.invalid) == (1, 1)
+
+
+# --- the same messages as the implementation before the msgspec reader -----------------------------------
+
+GOLDEN_NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+GOLDEN: dict[tuple[str, int], tuple[int, str]] = {
+    ("array", MAX_MESSAGE_BYTES): (4, "3dc7d35ea1114791ffc17257060c2c787b32891344ca8f3d52bb24bb59cdfbfd"),
+    ("array", 20_000): (49, "b922351e5446a1f433400a640afe42f5f13dba13189c5cfec7840bc4277b8f1c"),
+    ("lines", MAX_MESSAGE_BYTES): (4, "3dc7d35ea1114791ffc17257060c2c787b32891344ca8f3d52bb24bb59cdfbfd"),
+    ("lines", 20_000): (49, "b922351e5446a1f433400a640afe42f5f13dba13189c5cfec7840bc4277b8f1c"),
+    ("mixed", 20_000): (30, "c3ca606456ffbdd1474783b22db8193f60651d4ffbeb47e6e9a77833873896c1"),
+}
+"""(input, message limit) → (messages, SHA-256 of their bodies joined by newlines), recorded from the
+ijson-based transformer on the benchmark's records (commit eaba9cd) before the reader was replaced. That
+implementation sent no ingestion attributes; they take a constant number of bytes of every message, so the
+same bodies come out at a limit that much larger."""
+
+
+def _golden_input(kind: str) -> bytes:
+    rows = list(bench_records(5000))
+    if kind == "lines":
+        return ("\n".join(json.dumps(row) for row in rows) + "\n").encode()
+    if kind == "mixed":  # invalid records (travel raw) and unknown keys among valid ones
+        rows = rows[:3000]
+        for index, row in enumerate(rows):
+            if index % 7 == 3:
+                row["currency"] = "US"
+            if index % 11 == 5:
+                row["balance"] = "1e999"
+            if index % 13 == 2:
+                row["extra"] = [1, {"x": None}]
+    return ("[" + ",".join(json.dumps(row) for row in rows) + "]").encode()
+
+
+@pytest.mark.parametrize(("kind", "limit"), list(GOLDEN))
+def test_the_benchmark_file_gives_the_same_message_bodies_as_before(kind: str, limit: int) -> None:
+    source = "s3://bench/records.json"
+    ingestion = attributes_size(ingestion_attributes(format_timestamp(GOLDEN_NOW), source, 10**9))
+    sink = CountingSink()
+    transform_stream(
+        io.BytesIO(_golden_input(kind)),
+        source=source,
+        sink=sink,
+        now=GOLDEN_NOW,
+        message_limit=limit + ingestion,
+    )
+    bodies = [entry["MessageBody"] for call in sink.calls for entry in call]
+    assert (len(bodies), hashlib.sha256("\n".join(bodies).encode()).hexdigest()) == GOLDEN[(kind, limit)]

@@ -26,7 +26,7 @@ from functions.contract.rules import (
     MAX_NAME_LENGTH,
     STATUSES,
 )
-from functions.contract.utc import TIMESTAMP_RE, rewrite
+from functions.contract.utc import TIMESTAMP_RE, none_indexes, rewrite_all
 from functions.contract.values import SURROGATE_RE, Reject
 
 
@@ -132,13 +132,10 @@ def updated_at_column(values: list[Any]) -> list[Any] | None:
     matches = TIMESTAMP_RE.findall(text)
     if len(matches) != len(values):  # one match per line at most: every line has the fast shape
         return None
-    timestamps = []
-    for index, groups in enumerate(matches):
-        timestamp = rewrite(*groups)
-        if timestamp is None:  # a new year, 29 February, an hour or offset out of range: per value
-            try:
-                timestamp = values_.updated_at(values[index])
-            except Reject:  # out of range near year 1 or 9999: the per-value path reports it
-                return None
-        timestamps.append(timestamp)
+    timestamps = rewrite_all(matches)
+    for index in none_indexes(timestamps):
+        try:  # a new year, 29 February, an hour or offset out of range: the per-value path decides
+            timestamps[index] = values_.updated_at(values[index])
+        except Reject:  # out of range near year 1 or 9999: the per-value path reports it
+            return None
     return timestamps

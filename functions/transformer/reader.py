@@ -621,3 +621,36 @@ def _expand(value: Any) -> list[Any]:
     if isinstance(value, list):
         return value
     return [value]
+
+
+class FileSurvey(NamedTuple):
+    """What the transformer would read in a file: :func:`survey`."""
+
+    shape: str
+    records: int
+    """Records it would send on (valid or not), oversized ones included."""
+    failures: list[ParseFailure]
+    """Where it could not read (an empty file, broken JSON, a value nested too deeply...), in file order."""
+    oversized: int
+    """Records over :data:`RAW_RECORD_LIMIT_BYTES`, which it would report instead of sending."""
+
+
+def survey(stream: ReadableStream) -> FileSurvey:
+    """Read a whole file as the transformer would, in bounded memory, and say what it holds.
+
+    For callers outside the pipeline that must judge a file without risk (``pipeline-ctl upload`` counting
+    records before it uploads): any bytes whatever, an integer literal of any length, any nesting depth,
+    give an answer, never a crash.
+    """
+    reader = RecordReader(stream)
+    records = oversized = 0
+    failures: list[ParseFailure] = []
+    for item in reader:
+        if isinstance(item, Block):
+            records += len(item.values)
+        elif isinstance(item, OversizedRecord):
+            records += 1
+            oversized += 1
+        else:
+            failures.append(item)
+    return FileSurvey(reader.shape, records, failures, oversized)

@@ -20,6 +20,7 @@ from functions.transformer.reader import (
     FileShape,
     ParseFailure,
     RecordReader,
+    survey,
 )
 from tests.support.functions import record
 
@@ -217,3 +218,18 @@ def test_an_envelope_member_over_the_read_limit_is_skipped_and_its_records_flow(
     ).encode()
     report, sent, failed = _transform(data)
     assert (report.shape, [r["account_id"] for r in sent], failed) == ("envelope", ["a", "b"], [])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_survey_counts_what_the_transformer_reads_and_never_crashes(shape: str) -> None:
+    # GIVEN a file of every hostile kind: a 5,000-digit integer, a lone surrogate, an oversized value
+    texts = [
+        json.dumps(record("a"))[:-1] + f', "n": {LONG_DIGITS}}}',
+        json.dumps(record("b")).replace("Ada", "\\udc00"),
+        json.dumps(record("c", blob="x" * (RAW_RECORD_LIMIT_BYTES + 1))),
+    ]
+    found = survey(io.BytesIO(_file(shape, texts)))
+    assert (found.records, found.oversized, found.failures) == (3, 1, [])
+    broken = survey(io.BytesIO(b'[{"a": 1}, {"b": tru}, {"c": 3}]'))
+    assert broken.records == 2
+    assert [(f.position, f.fatal) for f in broken.failures] == [("byte 17", False)]

@@ -40,7 +40,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from keyword import iskeyword
 from typing import Any, NamedTuple, Protocol
+
+import msgspec
 
 from functions.errors import MalformedMessage, SendFailed
 from functions.model import (
@@ -124,28 +127,54 @@ def encode_json(value: Any) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
+_ROW_TYPES: dict[tuple[str, ...], type | None] = {}
+"""One msgspec ``Struct`` type per record shape (field names in order), made once."""
+_FAST_ENCODER = msgspec.json.Encoder(decimal_format="string")
+"""Compact JSON, ``Decimal`` as the string ``str()`` gives: the same bytes as :func:`encode_json` whenever the
+output is ASCII without DEL (which ``ensure_ascii`` escapes and msgspec does not)."""
+
+
 def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
     """Records given column by column, encoded exactly as ``encode_json(records)[1:-1]`` would encode them
     (``records[i] = {names[k]: columns[k][i]}``), without building the dicts.
 
-    Why: the transformer has its records as columns (``functions.contract.normalise_block``); the keys are
-    the same in every record, so each is encoded once, each column with one ``map`` of the C string encoder,
-    and the whole text is joined in one call.
+    Why: the transformer has its records as columns (``functions.contract.normalise_block``). When every
+    value is a string or a ``Decimal``, the rows become msgspec ``Struct`` instances (one C-level ``map``)
+    encoded in one call, and the bytes are kept when they are plain ASCII; otherwise each column is encoded
+    with one ``map`` of the stdlib's C string encoder, the keys once, and the whole joined in one call.
     """
+    if not columns or not columns[0]:
+        return ""
+    kinds = [set(map(type, column)) for column in columns]
+    row = _row_type(tuple(names)) if all(kind <= _TEXT_KINDS for kind in kinds) else None
+    if row is not None:
+        encoded = _FAST_ENCODER.encode(list(map(row, *columns)))
+        if encoded.isascii() and b"\x7f" not in encoded:
+            return encoded[1:-1].decode("ascii")
     parts: list[Iterable[str]] = []
-    for index, (name, column) in enumerate(zip(names, columns, strict=True)):
+    for index, (name, column, kind) in enumerate(zip(names, columns, kinds, strict=True)):
         parts.append(repeat(("{" if index == 0 else ",") + encode_basestring_ascii(name) + ":"))
-        kinds = set(map(type, column))
-        if kinds == {str}:
+        if kind == {str}:
             parts.append(map(encode_basestring_ascii, column))
-        elif kinds == {Decimal}:
+        elif kind == {Decimal}:
             parts.append(map(encode_basestring_ascii, map(str, column)))  # as _encode_default renders them
         else:
             parts.append([encode_json([value])[1:-1] for value in column])
-    if not parts or not columns[0]:
-        return ""
     parts.append(repeat("},"))
     return "".join(chain.from_iterable(zip(*parts, strict=False)))[:-1]  # the repeats end with the columns
+
+
+_TEXT_KINDS = frozenset({str, Decimal})
+
+
+def _row_type(names: tuple[str, ...]) -> type | None:
+    """The ``Struct`` type for records with these keys, or None when they cannot be attribute names."""
+    if names not in _ROW_TYPES:
+        plain = len(set(names)) == len(names) and all(
+            name.isidentifier() and not iskeyword(name) and not name.startswith("_") for name in names
+        )
+        _ROW_TYPES[names] = msgspec.defstruct("Row", [(name, Any) for name in names]) if plain else None
+    return _ROW_TYPES[names]
 
 
 # --- bodies ------------------------------------------------------------------------------------------------

@@ -38,12 +38,11 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from keyword import iskeyword
 from typing import Any, NamedTuple, Protocol
-
-import msgspec
 
 from functions.errors import MalformedMessage, SendFailed
 from functions.model import (
@@ -129,9 +128,16 @@ def encode_json(value: Any) -> str:
 
 _ROW_TYPES: dict[tuple[str, ...], type | None] = {}
 """One msgspec ``Struct`` type per record shape (field names in order), made once."""
-_FAST_ENCODER = msgspec.json.Encoder(decimal_format="string")
-"""Compact JSON, ``Decimal`` as the string ``str()`` gives: the same bytes as :func:`encode_json` whenever the
-output is ASCII without DEL (which ``ensure_ascii`` escapes and msgspec does not)."""
+
+
+@cache
+def _fast_encoder() -> Any:
+    """msgspec's encoder: compact JSON, ``Decimal`` as the string ``str()`` gives, so the same bytes as
+    :func:`encode_json` whenever the output is ASCII without DEL (which ``ensure_ascii`` escapes and msgspec
+    does not). Imported on first use: the writer and the error handler never pay for it at a cold start."""
+    import msgspec
+
+    return msgspec.json.Encoder(decimal_format="string")
 
 
 def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
@@ -148,7 +154,7 @@ def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> st
     kinds = [set(map(type, column)) for column in columns]
     row = _row_type(tuple(names)) if all(kind <= _TEXT_KINDS for kind in kinds) else None
     if row is not None:
-        encoded = _FAST_ENCODER.encode(list(map(row, *columns)))
+        encoded = _fast_encoder().encode(list(map(row, *columns)))
         if encoded.isascii() and b"\x7f" not in encoded:
             return encoded[1:-1].decode("ascii")
     parts: list[Iterable[str]] = []
@@ -173,7 +179,12 @@ def _row_type(names: tuple[str, ...]) -> type | None:
         plain = len(set(names)) == len(names) and all(
             name.isidentifier() and not iskeyword(name) and not name.startswith("_") for name in names
         )
-        _ROW_TYPES[names] = msgspec.defstruct("Row", [(name, Any) for name in names]) if plain else None
+        if plain:
+            import msgspec
+
+            _ROW_TYPES[names] = msgspec.defstruct("Row", [(name, Any) for name in names])
+        else:
+            _ROW_TYPES[names] = None
     return _ROW_TYPES[names]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import repeat
 from operator import contains, is_
 from typing import Any, NamedTuple
@@ -55,6 +56,13 @@ def max_future_skew_hours() -> float:
 
 
 def future_bound(entered: datetime) -> FutureBound:
+    """The bound for records that entered at ``entered``, under the current ``MAX_FUTURE_SKEW_HOURS``."""
+    return _future_bound(entered, os.environ.get(MAX_FUTURE_SKEW_HOURS_VARIABLE))
+
+
+@lru_cache(maxsize=64)
+def _future_bound(entered: datetime, setting: str | None) -> FutureBound:
+    """Cached: the writer normalises record after record with the same entry time and setting."""
     hours = max_future_skew_hours()
     try:
         latest = format_timestamp(entered + timedelta(hours=hours))
@@ -133,9 +141,9 @@ def _rejected(errors: list[FieldError] | None, name: str, reject: Reject) -> lis
 def _generate_normaliser(fields: tuple[Field, ...]) -> tuple[str, Callable[..., Normalised]]:
     """Build ``normalise_with_stats`` from the table as straight-line code, one block per field.
 
-    Why generate code (as :mod:`dataclasses` does) instead of looping over the table: the transformer runs
-    this on every record of large files, and a loop over seven rows with tuple unpacking and per-row
-    bookkeeping cost about as much as the field checks themselves. The generated source is kept in
+    Why generate code (as :mod:`dataclasses` does) instead of looping over the table: the writer runs this
+    on every record, and a loop over the rows costs measurably more (bench/contract_normaliser.py; figures
+    in docs/benchmarks.md, "Generated code"). The generated source is kept in
     ``NORMALISER_SOURCE`` for reading and debugging; the table stays the only place the rules live.
     """
     namespace: dict[str, Any] = {

@@ -140,23 +140,25 @@ def _fast_encoder() -> Any:
     return msgspec.json.Encoder(decimal_format="string")
 
 
-def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
+def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]], *, text_only: bool = False) -> str:
     """Records given column by column, encoded exactly as ``encode_json(records)[1:-1]`` would encode them
     (``records[i] = {names[k]: columns[k][i]}``), without building the dicts.
 
     Why: the transformer has its records as columns (``functions.contract.normalise_block``). When every
-    value is a string or a ``Decimal``, the rows become msgspec ``Struct`` instances (one C-level ``map``)
-    encoded in one call, and the bytes are kept when they are plain ASCII; otherwise each column is encoded
-    with one ``map`` of the stdlib's C string encoder, the keys once, and the whole joined in one call.
+    value is a string or a ``Decimal`` (``text_only``: the caller checked it for a larger block), the rows
+    become msgspec ``Struct`` instances (one C-level ``map``) encoded in one call, and the bytes are kept
+    when they are plain ASCII; otherwise each column is encoded with one ``map`` of the stdlib's C string
+    encoder, the keys once, and the whole joined in one call.
     """
     if not columns or not columns[0]:
         return ""
+    if text_only or all(set(map(type, column)) <= TEXT_KINDS for column in columns):
+        row = _row_type(tuple(names))
+        if row is not None:
+            encoded = _fast_encoder().encode(list(map(row, *columns)))
+            if encoded.isascii() and b"\x7f" not in encoded:
+                return encoded[1:-1].decode("ascii")
     kinds = [set(map(type, column)) for column in columns]
-    row = _row_type(tuple(names)) if all(kind <= _TEXT_KINDS for kind in kinds) else None
-    if row is not None:
-        encoded = _fast_encoder().encode(list(map(row, *columns)))
-        if encoded.isascii() and b"\x7f" not in encoded:
-            return encoded[1:-1].decode("ascii")
     parts: list[Iterable[str]] = []
     for index, (name, column, kind) in enumerate(zip(names, columns, kinds, strict=True)):
         parts.append(repeat(("{" if index == 0 else ",") + encode_basestring_ascii(name) + ":"))
@@ -170,7 +172,8 @@ def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> st
     return "".join(chain.from_iterable(zip(*parts, strict=False)))[:-1]  # the repeats end with the columns
 
 
-_TEXT_KINDS = frozenset({str, Decimal})
+TEXT_KINDS = frozenset({str, Decimal})
+"""Value types the fast path of :func:`encode_columns` takes (a normalised record holds only these)."""
 
 
 def _row_type(names: tuple[str, ...]) -> type | None:

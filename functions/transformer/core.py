@@ -19,6 +19,7 @@ from typing import Any
 from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
 from functions.messages import (
     ERROR_ATTRIBUTES_HEADROOM,
+    TEXT_KINDS,
     BatchSender,
     BatchSink,
     EnvelopePacker,
@@ -140,6 +141,7 @@ def transform_stream(
         normalised = normalise_block(raws, now=now)
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
+        text_only = all(set(map(type, column)) <= TEXT_KINDS for column in columns)
         for start in range(0, len(raws), GROUP):
             stop = start + GROUP
             position = block.first - 1 + start
@@ -154,7 +156,7 @@ def transform_stream(
                 if len(encoded) > record_limit or not packer.add_group(encoded, len(values), position):
                     add_each(block, start, values)
                 continue
-            encoded = encode_columns(FIELD_NAMES, group_columns)
+            encoded = encode_columns(FIELD_NAMES, group_columns, text_only=text_only)
             if len(encoded) > record_limit or not packer.add_group(
                 encoded, len(group_columns[0]), position
             ):

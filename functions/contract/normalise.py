@@ -338,8 +338,18 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
         values = list(map(dict.get, raws, repeat(name, count)))
         # `is` (not `in`, which compares with ==: a Decimal compared with None runs ABC instance checks).
         absent = any(map(is_, values, repeat(None, count)))
-        if not absent and (camel == name or not any(map(contains, raws, repeat(camel, count)))):
-            # The common case, in one pass: every record gives the field, in this spelling only, not null.
+        camel_given = camel != name and any(map(contains, raws, repeat(camel, count)))
+        if absent and camel_given:
+            # Some records spell it one way, some the other: each record's value is its snake_case one, else
+            # its camelCase one (dict.get's default), all in C; exact when each record has exactly one.
+            others = list(map(dict.get, raws, repeat(camel, count)))
+            merged = list(map(dict.get, raws, repeat(name, count), others))
+            given = sum(map(contains, raws, repeat(name, count)))
+            given += sum(map(contains, raws, repeat(camel, count)))
+            if given == count and not any(map(is_, merged, repeat(None, count))):
+                values, absent, camel_given = merged, False, False
+        if not absent and not camel_given:
+            # The common case: every record gives the field exactly once, not null.
             known += count
             converted = field.column(values)
             column = _convert_each(field, values, errors, now) if converted is None else converted

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from functions.contract.fields import FIELD_NAMES, FIELDS, Field
 from functions.contract.normalise import (
-    NORMALISER_SOURCE,
     FutureBound,
     Normalised,
     NormalisedBlock,
@@ -53,7 +52,6 @@ __all__ = [
     "MAX_EMAIL_LENGTH",
     "MAX_FUTURE_SKEW_HOURS_VARIABLE",
     "MAX_NAME_LENGTH",
-    "NORMALISER_SOURCE",
     "STATUSES",
     "Field",
     "FutureBound",

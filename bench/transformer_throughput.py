@@ -6,10 +6,11 @@ transformer must do: ``json.dumps(json.loads(data))`` of the whole file in C.
 
 The machine is shared and noisy, so every side is timed in CPU time (``process_time``: all three are
 single-threaded CPU work, and wall time on a shared machine mostly measures the neighbours), the sides run
-in alternating rounds (``RUNS`` times) and two ratios are printed: best transformer run over best baseline run (the least
-disturbed run of each side), and the median of the per-round ratios (each round's two runs are adjacent in
-time, so a busy spell tends to slow both). What is measured is the same in both: the same bytes, the same
-code. The target is judged on each; a PASS on one and FAIL on the other says the result is within the noise.
+in alternating rounds (``RUNS`` times) and two ratios are printed: best transformer run over best baseline
+run (the least disturbed run of each side), and the median of the per-round ratios (each round's two runs
+are adjacent in time, so a busy spell tends to slow both). What is measured is the same in both: the same
+bytes, the same code. The target is judged on each; a PASS on one and FAIL on the other says the result is
+within the noise.
 
 A third side is measured for the record, not as a target: msgspec ``decode`` + ``encode`` of the same bytes,
 about the least a Python transformer could spend (the ratio against it is the distance to that limit).

@@ -1,6 +1,6 @@
 """WriterQueue and DLQ messages: body shapes, JSON with exact decimals, envelope packing, batch sending.
 
-Body shapes (DESIGN.md section 4), all accepted by the writer:
+Body shapes (docs/design.md, "Data path"), all accepted by the writer:
 
 * one record object (what ``POST /writer`` usually carries);
 * a JSON array of records;
@@ -8,7 +8,7 @@ Body shapes (DESIGN.md section 4), all accepted by the writer:
 
 An object whose keys are ``records`` (and optionally ``source``) is an envelope; any other object is one
 record, so a record that happens to carry an unknown ``records`` key is a record, its extra key dropped
-(DESIGN.md section 3: unknown keys are never an error).
+(the record contract: unknown keys are never an error).
 
 **Provenance.** Where records came from is the message's ``source`` *attribute*, never the body: the
 transformer sets it on every message it sends (``s3://bucket/key``), replays keep it, and a message without

@@ -328,10 +328,10 @@ class RecordReader:
             if self.shape == FileShape.ARRAY:
                 window.expect(b"[", "at the start")
                 yield from self._items()
-                yield from self._trailing()
+                self._check_trailing()
             elif self.shape == FileShape.ENVELOPE:
                 yield from self._envelope()
-                yield from self._trailing()
+                self._check_trailing()
             else:
                 yield from self._values()
         except _Fatal as fatal:
@@ -426,13 +426,11 @@ class RecordReader:
         window.pos = cut + 1
         return values  # type: ignore[no-any-return]
 
-    def _trailing(self) -> Iterator[ParseFailure]:
+    def _check_trailing(self) -> None:
         """Nothing but whitespace may follow the array or envelope."""
         window = self._window
         if window.peek() is not None:
             raise _Fatal("more content after the end of the JSON value", window.offset)
-        return
-        yield
 
     def _envelope(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
         """The top-level object's ``records`` array streamed; its other members skipped unread."""

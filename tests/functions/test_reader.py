@@ -233,3 +233,15 @@ def test_survey_counts_what_the_transformer_reads_and_never_crashes(shape: str) 
     broken = survey(io.BytesIO(b'[{"a": 1}, {"b": tru}, {"c": 3}]'))
     assert broken.records == 2
     assert [(f.position, f.fatal) for f in broken.failures] == [("byte 17", False)]
+
+
+@pytest.mark.parametrize("data", [b'[{"n": 1}] {"n": 2}', b'{"records": [{"n": 1}]} [3]'])
+def test_content_after_the_array_or_envelope_is_one_fatal_failure_after_its_records(data: bytes) -> None:
+    _, items = read(data)
+    assert positions(items) == [(1, None, {"n": 1})]
+    [failure] = [item for item in items if isinstance(item, ParseFailure)]
+    assert (failure.reason, failure.records_before, failure.fatal) == (
+        "more content after the end of the JSON value",
+        1,
+        True,
+    )

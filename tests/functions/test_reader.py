@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from functions.contract import normalise
 from functions.errors import InvalidRecord
 from functions.messages import decode_json
+from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
 from functions.transformer.reader import (
     BLOCK_VALUES,
@@ -245,3 +247,57 @@ def test_content_after_the_array_or_envelope_is_one_fatal_failure_after_its_reco
         1,
         True,
     )
+
+
+# --- the reader against json.loads on random files, read in random small pieces --------------------------
+
+
+class _Trickle:
+    """A stream that returns fewer bytes than asked, at random (S3 streams may)."""
+
+    def __init__(self, data: bytes, rng: random.Random) -> None:
+        self.data, self.at, self.rng = data, 0, rng
+
+    def read(self, size: int = -1) -> bytes:
+        count = self.rng.randint(1, 3000)
+        piece = self.data[self.at : self.at + count]
+        self.at += len(piece)
+        return piece
+
+
+_TRICKY = [1, -2.5, "x", 'a"},{"b', "}, ", "\\", "é\n\t", None, True, 12345678901234567890, "]"]
+"""Strings that look like the fast path's cut (``},{``), brackets and escapes inside strings."""
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth > 3 or roll < 0.3:
+        return rng.choice(_TRICKY)
+    if roll < 0.6:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(["a", "b", "}", "records", "k,"]): _random_value(rng, depth + 1) for _ in range(3)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_module, "FAST_WINDOW_BYTES", 300)  # many windows, many cuts
+    rng = random.Random(seed)
+    for _ in range(150):
+        rows = [_random_value(rng) for _ in range(rng.randint(1, 30))]
+        rows = [row if isinstance(row, dict) and rng.random() < 0.8 else {"v": row} for row in rows]
+        shape = rng.choice(["array", "envelope", "lines"])
+        separator = rng.choice([",", ", ", ",\n", " ,\n  "])
+        if shape == "array":
+            text = "[" + separator.join(json.dumps(row) for row in rows) + "]"
+        elif shape == "envelope":
+            text = json.dumps({"source": "s", "records": rows, "x": {"records": 1}})
+        else:
+            text = "\n".join(json.dumps(row) for row in rows)
+        items = list(RecordReader(_Trickle(text.encode(), rng)))
+        assert all(isinstance(item, Block) for item in items), items
+        expected = decode_json(json.dumps(rows))
+        if shape == "lines":  # a line holding an envelope or an array is expanded into its records
+            expected = [record for value in expected for record in reader_module._expand(value)]
+        assert [value for item in items for value in item.values] == expected, text[:300]

@@ -1,9 +1,13 @@
-"""Transformer peak memory: a 10k-record file against a 1M-record file, each in a fresh process.
+"""Transformer peak memory and time: a 10k-record file against a 1M-record file and hostile files, each in a
+fresh process.
 
-Run from the repository root: ``python bench/transformer_memory.py``. Each child process imports the
-transformer, streams one generated file (a JSON array on disk) through ``transform_stream`` with a counting
-sink instead of SQS, and reports its peak RSS (``ru_maxrss``). Streaming means the second figure should not
-grow with the file: **target ratio (1M / 10k) <= 1.2**. Prints PASS/FAIL; exits 0 either way.
+Run from the repository root: ``python bench/transformer_memory.py`` (``--quick`` skips the 1M-record file).
+Each child process imports the transformer, streams one generated file on disk through ``transform_stream``
+with a counting sink instead of SQS, and reports its peak RSS (``ru_maxrss``) and time. Streaming means no
+figure may grow with the file: **target ratio (file / 10k records) <= 1.2** for the 1M-record array and for
+each hostile file (a 200 MB string value between two records, in an array and as one JSON line; a record
+nested 100,000 levels; an integer of 100,000 digits), and the hostile files' time must stay linear (their
+MB/s is printed beside the ordinary file's). Prints PASS/FAIL; exits 0 either way.
 """
 
 from __future__ import annotations
@@ -15,12 +19,54 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SIZES = (10_000, 1_000_000)
 TARGET_RATIO = 1.2
+HUGE_BYTES = 200_000_000
+NESTING = 100_000
+
+
+def _record(account_id: str) -> bytes:
+    return json.dumps(
+        {"account_id": account_id, "name": "N", "email": "n@e.io", "balance": "1", "currency": "EUR"}
+    ).encode()
+
+
+def _write_huge_string(path: Path, *, lines: bool) -> None:
+    """A record whose unknown field is a ``HUGE_BYTES`` string, between two ordinary records."""
+    with path.open("wb") as out:
+        out.write(_record("before") + b"\n" if lines else b"[" + _record("before") + b",")
+        out.write(b'{"account_id": "huge", "blob": "')
+        chunk = b"x" * 1_000_000
+        for _ in range(HUGE_BYTES // len(chunk)):
+            out.write(chunk)
+        out.write(b'"}')
+        out.write(b"\n" + _record("after") + b"\n" if lines else b"," + _record("after") + b"]")
+
+
+def _write_nested(path: Path) -> None:
+    path.write_bytes(
+        b"[" + _record("before") + b"," + b"[" * NESTING + b"]" * NESTING + b"," + _record("after") + b"]"
+    )
+
+
+def _write_long_integer(path: Path) -> None:
+    """The middle record's balance is 100,000 digits: an invalid record, the other two flow."""
+    digits = b"9" * 100_000
+    middle = _record("long")[:-1] + b', "balance": ' + digits + b"}"
+    path.write_bytes(b"[" + _record("before") + b"," + middle + b"," + _record("after") + b"]")
+
+
+HOSTILE = {
+    "200 MB string in an array": lambda path: _write_huge_string(path, lines=False),
+    "200 MB string as a JSON line": lambda path: _write_huge_string(path, lines=True),
+    "100,000 nesting levels": _write_nested,
+    "100,000-digit integer": _write_long_integer,
+}
 
 
 def child(path: str) -> None:
@@ -50,34 +96,50 @@ def child(path: str) -> None:
     )
 
 
+def _run(path: Path) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", str(path)], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def _line(label: str, figures: dict[str, Any], base: dict[str, Any] | None) -> None:
+    ratio = "" if base is None else f"  ratio {figures['peak_rss_kib'] / base['peak_rss_kib']:.2f}"
+    verdict = (
+        ""
+        if base is None
+        else ("  PASS" if figures["peak_rss_kib"] / base["peak_rss_kib"] <= TARGET_RATIO else "  FAIL")
+    )
+    print(
+        f"{label:<30} {figures['bytes'] / 1e6:8.1f} MB: peak RSS {figures['peak_rss_kib'] / 1024:7.1f} MiB, "
+        f"{figures['seconds']:6.2f} s ({figures['bytes'] / 1e6 / figures['seconds']:6.1f} MB/s), "
+        f"records {figures['records']}, valid {figures['valid']}{ratio}{verdict}"
+    )
+
+
 def main() -> int:
     from bench.transformer_data import write_array
 
-    results = {}
+    quick = "--quick" in sys.argv
+    print(f"load: {Path('/proc/loadavg').read_text().strip()}")
     with tempfile.TemporaryDirectory(prefix="transformer-memory-") as workdir:
-        for count in SIZES:
+        base = None
+        for count in SIZES[:1] if quick else SIZES:
             path = Path(workdir) / f"records-{count}.json"
             write_array(path, count)
-            output = subprocess.run(
-                [sys.executable, __file__, "--child", str(path)],
-                check=True,
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-            ).stdout
-            results[count] = json.loads(output.strip().splitlines()[-1])
+            figures = _run(path)
             path.unlink()
-            figures = results[count]
-            print(
-                f"{count:>9,} records, {figures['bytes'] / 1e6:8.1f} MB file: peak RSS "
-                f"{figures['peak_rss_kib'] / 1024:7.1f} MiB ({figures['records'] / figures['seconds']:,.0f} "
-                f"records/s)"
-            )
             assert figures["valid"] == count, figures
-    small, large = (results[count]["peak_rss_kib"] for count in SIZES)
-    ratio = large / small
-    verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-    print(f"ratio (1M / 10k peak RSS): {ratio:.2f}  target <= {TARGET_RATIO}  {verdict}")
+            _line(f"{count:,} records", figures, base)
+            base = base or figures
+        for label, write in HOSTILE.items():
+            path = Path(workdir) / "hostile.json"
+            write(path)
+            figures = _run(path)
+            path.unlink()
+            assert figures["valid"] == 2, figures  # the records before and after still flow
+            _line(label, figures, base)
+    print(f"target: peak RSS ratio <= {TARGET_RATIO} against the 10k-record file")
     return 0
 
 

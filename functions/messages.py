@@ -1,6 +1,6 @@
 """WriterQueue and DLQ messages: body shapes, JSON with exact decimals, envelope packing, batch sending.
 
-Body shapes (DESIGN.md section 4), all accepted by the writer:
+Body shapes (docs/design.md, "Data path"), all accepted by the writer:
 
 * one record object (what ``POST /writer`` usually carries);
 * a JSON array of records;
@@ -8,7 +8,7 @@ Body shapes (DESIGN.md section 4), all accepted by the writer:
 
 An object whose keys are ``records`` (and optionally ``source``) is an envelope; any other object is one
 record, so a record that happens to carry an unknown ``records`` key is a record, its extra key dropped
-(DESIGN.md section 3: unknown keys are never an error).
+(the record contract: unknown keys are never an error).
 
 **Provenance.** Where records came from is the message's ``source`` *attribute*, never the body: the
 transformer sets it on every message it sends (``s3://bucket/key``), replays keep it, and a message without
@@ -39,8 +39,10 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from keyword import iskeyword
 from typing import Any, NamedTuple, Protocol
 
 from functions.errors import MalformedMessage, SendFailed
@@ -86,9 +88,19 @@ def _decimal(text: str) -> Decimal | str:
         return text
 
 
+def _integer(text: str) -> int | Decimal:
+    """A JSON integer as an ``int``; one longer than Python converts (4,300 digits by default) as an exact
+    ``Decimal``, so the record is judged field by field (a balance that long is rejected, an unknown field is
+    dropped) instead of the whole body failing to parse."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
+
+
 def decode_json(text: str | bytes) -> Any:
     """``json.loads`` with numbers as exact ``Decimal``; ``NaN``/``Infinity`` refused (they are not JSON)."""
-    return json.loads(text, parse_float=_decimal, parse_constant=_reject_constant)
+    return json.loads(text, parse_float=_decimal, parse_int=_integer, parse_constant=_reject_constant)
 
 
 def _encode_default(value: Any) -> Any:
@@ -117,28 +129,69 @@ def encode_json(value: Any) -> str:
     return "".join(_C_ENCODER(value, 0))
 
 
-def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> str:
+_ROW_TYPES: dict[tuple[str, ...], type | None] = {}
+"""One msgspec ``Struct`` type per record shape (field names in order), made once."""
+
+
+@cache
+def _fast_encoder() -> Any:
+    """msgspec's encoder: compact JSON, ``Decimal`` as the string ``str()`` gives, so the same bytes as
+    :func:`encode_json` whenever the output is ASCII without DEL (which ``ensure_ascii`` escapes and msgspec
+    does not). Imported on first use: the writer and the error handler never pay for it at a cold start."""
+    import msgspec
+
+    return msgspec.json.Encoder(decimal_format="string")
+
+
+def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]], *, text_only: bool = False) -> str:
     """Records given column by column, encoded exactly as ``encode_json(records)[1:-1]`` would encode them
     (``records[i] = {names[k]: columns[k][i]}``), without building the dicts.
 
-    Why: the transformer has its records as columns (``functions.contract.normalise_block``); the keys are
-    the same in every record, so each is encoded once, each column with one ``map`` of the C string encoder,
-    and the whole text is joined in one call.
+    Why: the transformer has its records as columns (``functions.contract.normalise_block``). When every
+    value is a string or a ``Decimal`` (``text_only``: the caller checked it for a larger block), the rows
+    become msgspec ``Struct`` instances (one C-level ``map``) encoded in one call, and the bytes are kept
+    when they are plain ASCII; otherwise each column is encoded with one ``map`` of the stdlib's C string
+    encoder, the keys once, and the whole joined in one call.
     """
+    if not columns or not columns[0]:
+        return ""
+    if text_only or all(set(map(type, column)) <= TEXT_KINDS for column in columns):
+        row = _row_type(tuple(names))
+        if row is not None:
+            encoded = _fast_encoder().encode(list(map(row, *columns)))
+            if encoded.isascii() and b"\x7f" not in encoded:
+                return encoded[1:-1].decode("ascii")
+    kinds = [set(map(type, column)) for column in columns]
     parts: list[Iterable[str]] = []
-    for index, (name, column) in enumerate(zip(names, columns, strict=True)):
+    for index, (name, column, kind) in enumerate(zip(names, columns, kinds, strict=True)):
         parts.append(repeat(("{" if index == 0 else ",") + encode_basestring_ascii(name) + ":"))
-        kinds = set(map(type, column))
-        if kinds == {str}:
+        if kind == {str}:
             parts.append(map(encode_basestring_ascii, column))
-        elif kinds == {Decimal}:
+        elif kind == {Decimal}:
             parts.append(map(encode_basestring_ascii, map(str, column)))  # as _encode_default renders them
         else:
             parts.append([encode_json([value])[1:-1] for value in column])
-    if not parts or not columns[0]:
-        return ""
     parts.append(repeat("},"))
     return "".join(chain.from_iterable(zip(*parts, strict=False)))[:-1]  # the repeats end with the columns
+
+
+TEXT_KINDS = frozenset({str, Decimal})
+"""Value types the fast path of :func:`encode_columns` takes (a normalised record holds only these)."""
+
+
+def _row_type(names: tuple[str, ...]) -> type | None:
+    """The ``Struct`` type for records with these keys, or None when they cannot be attribute names."""
+    if names not in _ROW_TYPES:
+        plain = len(set(names)) == len(names) and all(
+            name.isidentifier() and not iskeyword(name) and not name.startswith("_") for name in names
+        )
+        if plain:
+            import msgspec
+
+            _ROW_TYPES[names] = msgspec.defstruct("Row", [(name, Any) for name in names])
+        else:
+            _ROW_TYPES[names] = None
+    return _ROW_TYPES[names]
 
 
 # --- bodies ------------------------------------------------------------------------------------------------
@@ -262,8 +315,10 @@ def failure_message(
     origin_message_id: str | None = None,
     carried: Mapping[str, str] | None = None,
     limit: int = MAX_MESSAGE_BYTES,
+    extra: Mapping[str, str] | None = None,
 ) -> OutgoingMessage:
-    """A DLQ (or pre-failed WriterQueue) message: the body verbatim, the verdict in attributes.
+    """A DLQ (or pre-failed WriterQueue) message: the body verbatim, the verdict in attributes (plus
+    ``extra`` ones, e.g. :func:`ingestion_attributes`).
 
     ``carried`` are attributes the record keeps on every hop (``entered_at``, ``ingest_id``,
     ``ingest_position``). What must travel with the body comes first: ``error_type``, ``source`` and the
@@ -274,6 +329,7 @@ def failure_message(
     writer then lets the queue's redrive carry the message, and the error handler re-derives the verdict).
     """
     attributes = {
+        **(extra or {}),
         MessageAttribute.ERROR_TYPE.value: error_type,
         MessageAttribute.SOURCE.value: source,
         **(carried or {}),
@@ -298,25 +354,54 @@ def failure_message(
     return OutgoingMessage(body, attributes, fixed + utf8_size(reason))
 
 
+POSITION_DIGITS = 10
+"""Room kept for ``ingest_position`` in every envelope (the order key pads positions to this width)."""
+
+
+def ingestion_attributes(entered_at: str, ingest_id: str, position: int | None = None) -> dict[str, str]:
+    """The attributes that carry ingestion time and order (docs/design.md, "Ingestion time and ingestion
+    order"): ``entered_at``, ``ingest_id`` and, when given, ``ingest_position``."""
+    attributes = {MessageAttribute.ENTERED_AT.value: entered_at, MessageAttribute.INGEST_ID.value: ingest_id}
+    if position is not None:
+        attributes[MessageAttribute.INGEST_POSITION.value] = str(position)
+    return attributes
+
+
 class EnvelopePacker:
     """Packs encoded records into envelope bodies no larger than ``limit`` bytes, counted exactly.
 
     ``add`` takes a record already encoded with :func:`encode_json` (ASCII, so its length is its size); a full
     envelope goes to ``emit`` as soon as the next record would not fit.
+
+    With ``ingest`` (``entered_at`` and ``ingest_id``), every envelope also carries ``ingest_position``, the
+    file position of its first record, and holds only records that are consecutive in the file: a record
+    whose position does not follow the last one (one between them was too large, or unreadable) starts a new
+    envelope, so record *i* of a body is at position ``ingest_position + i``.
     """
 
     def __init__(
-        self, source: str, emit: Callable[[OutgoingMessage], None], *, limit: int = MAX_MESSAGE_BYTES
+        self,
+        source: str,
+        emit: Callable[[OutgoingMessage], None],
+        *,
+        limit: int = MAX_MESSAGE_BYTES,
+        ingest: Mapping[str, str] | None = None,
     ) -> None:
         self._prefix = '{"source":' + encode_json(source) + ',"records":['
         self._suffix = "]}"
-        self._attributes = {MessageAttribute.SOURCE.value: source}
+        self._attributes = {MessageAttribute.SOURCE.value: source, **(ingest or {})}
         """Provenance travels as an attribute (module docstring); SQS counts it in the message's size."""
-        self._overhead = len(self._prefix) + len(self._suffix) + attributes_size(self._attributes)
+        self._ordered = ingest is not None
+        reserved = len(MessageAttribute.INGEST_POSITION) + len(STRING) + POSITION_DIGITS if ingest else 0
+        self._overhead = len(self._prefix) + len(self._suffix) + attributes_size(self._attributes) + reserved
         self._emit = emit
         self._limit = limit
         self._parts: list[str] = []
         self._size = self._overhead
+        self._first = 0
+        """File position of the current envelope's first record."""
+        self._next = 0
+        """File position the next record must have to join the current envelope."""
         self.records = 0
         self.messages = 0
 
@@ -325,31 +410,47 @@ class EnvelopePacker:
         """The largest encoded record one envelope can carry."""
         return self._limit - self._overhead
 
-    def add(self, encoded: str) -> None:
+    def _start(self, position: int) -> None:
+        """Records at ``position`` onwards go next: a gap in the file closes the current envelope."""
+        if position != self._next and self._parts:
+            self.flush()
+        if not self._parts:
+            self._first = position
+
+    def add(self, encoded: str, position: int = 0) -> None:
+        """Add one record (at ``position`` in the file, counted from 0)."""
         size = len(encoded)
         if size > self._limit - self._overhead:
             raise ValueError(f"a {size}-byte record does not fit a {self._limit}-byte envelope")
+        if self._ordered:
+            self._start(position)
         if self._parts:
             if self._size + 1 + size > self._limit:
                 self.flush()
+                self._first = position
             else:
                 size += 1  # the comma before it
         self._parts.append(encoded)
         self._size += size
+        self._next = position + 1
         self.records += 1
 
-    def add_group(self, encoded: str, count: int) -> bool:
-        """Add ``count`` records encoded together (``encode_json(list)[1:-1]``) if they fit the current
-        envelope; False (nothing added) when they do not, and the caller adds them one by one.
+    def add_group(self, encoded: str, count: int, position: int = 0) -> bool:
+        """Add ``count`` consecutive records from ``position`` on, encoded together
+        (``encode_json(list)[1:-1]``), if they fit the current envelope; False (nothing added) when they do
+        not, and the caller adds them one by one.
 
         Why: one C-encoder call for a group costs a fraction of one call per record, and a group's size is
         exact all the same.
         """
+        if self._ordered:
+            self._start(position)
         size = len(encoded) + (1 if self._parts else 0)
         if self._size + size > self._limit:
             return False
         self._parts.append(encoded)
         self._size += size
+        self._next = position + count
         self.records += count
         return True
 
@@ -357,7 +458,13 @@ class EnvelopePacker:
         if not self._parts:
             return
         body = self._prefix + ",".join(self._parts) + self._suffix
-        self._emit(OutgoingMessage(body, self._attributes, self._size))
+        attributes = self._attributes
+        size = self._size
+        if self._ordered:
+            position = str(self._first)
+            attributes = {**attributes, MessageAttribute.INGEST_POSITION.value: position}
+            size -= POSITION_DIGITS - len(position)
+        self._emit(OutgoingMessage(body, attributes, size))
         self.messages += 1
         self._parts = []
         self._size = self._overhead

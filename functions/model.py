@@ -34,6 +34,9 @@ class ErrorType(StrEnum):
     DEADLINE_EXCEEDED = "DeadlineExceeded"
     """The writer ran out of invocation time before finishing a message: it sent the whole body to the DLQ
     (records already written become stale on a replay)."""
+    OBJECT_VANISHED = "ObjectVanished"
+    """The S3 object (or the exact version) of an event was gone or unreadable when the transformer came to
+    read it (deleted, overwritten, access denied): its records were never read."""
 
 
 class LogStatus(StrEnum):

@@ -19,15 +19,24 @@ from typing import Any
 from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
 from functions.messages import (
     ERROR_ATTRIBUTES_HEADROOM,
+    TEXT_KINDS,
     BatchSender,
     BatchSink,
     EnvelopePacker,
     encode_columns,
     encode_json,
     failure_message,
+    ingestion_attributes,
 )
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
-from functions.transformer.reader import Block, ParseFailure, ReadableStream, RecordReader
+from functions.transformer.reader import (
+    RAW_RECORD_LIMIT_BYTES,
+    Block,
+    OversizedRecord,
+    ParseFailure,
+    ReadableStream,
+    RecordReader,
+)
 
 EXCERPT_CHARS = 2048
 """How much of an oversized record travels in its RecordTooLarge message."""
@@ -62,25 +71,32 @@ def transform_stream(
     source: str,
     sink: BatchSink,
     now: datetime | None = None,
+    ingest_id: str | None = None,
     message_limit: int = MAX_MESSAGE_BYTES,
 ) -> TransformReport:
     """Send every record of ``stream`` to the writer through ``sink``; return what happened.
 
-    ``source`` names the object (``s3://bucket/key``) in every message. ``now`` is the ingestion time (the
-    default ``updated_at`` and the ``failed_at`` of pre-failed messages). Raises
+    ``source`` names the object (``s3://bucket/key``) in every message. ``now`` is when the object entered
+    the pipeline (the S3 event's time; default: now): every message's ``entered_at``, the default
+    ``updated_at`` and the base of the future-skew bound. ``ingest_id`` (default ``source``) and the position
+    of each message's first record complete the ingestion order (docs/design.md, "Ingestion time and
+    ingestion order"). Raises
     :class:`functions.errors.SendFailed` when SQS keeps refusing messages: what was sent stays sent (the
     writer's conditional writes make a re-run harmless).
     """
     now = now or datetime.now(UTC)
-    failed_at = format_timestamp(now)
+    entered_at = format_timestamp(now)
+    failed_at = format_timestamp(datetime.now(UTC))
+    ingest_id = ingest_id or source
     report = TransformReport(source=source)
     sender = BatchSender(sink)
-    packer = EnvelopePacker(source, sender.add, limit=message_limit)
+    ingest = ingestion_attributes(entered_at, ingest_id)
+    packer = EnvelopePacker(source, sender.add, limit=message_limit, ingest=ingest)
     record_limit = packer.record_limit - ERROR_ATTRIBUTES_HEADROOM
     reader = RecordReader(stream)
     report.shape = reader.shape
 
-    def fail(error_type: ErrorType, reason: str, details: dict[str, Any]) -> None:
+    def fail(error_type: ErrorType, reason: str, details: dict[str, Any], position: int) -> None:
         body = encode_json({"file": source, "error": reason, **details})
         sender.add(
             failure_message(
@@ -90,13 +106,14 @@ def transform_stream(
                 source=source,
                 failed_at=failed_at,
                 limit=message_limit,
+                extra=ingestion_attributes(entered_at, ingest_id, position),
             )
         )
 
     def add_one(number: int, line: int | None, value: Any) -> None:
         encoded = encode_json(value)
         if len(encoded) <= record_limit:
-            packer.add(encoded)
+            packer.add(encoded, number - 1)
             return
         report.too_large += 1
         where = f"record {number}" + (f" (line {line})" if line else "")
@@ -109,6 +126,7 @@ def transform_stream(
             ErrorType.RECORD_TOO_LARGE,
             reason,
             {"record": number, "line": line, "size": len(encoded), "excerpt": encoded[:EXCERPT_CHARS]},
+            number - 1,
         )
 
     def add_each(block: Block, start: int, values: list[Any]) -> None:
@@ -123,8 +141,10 @@ def transform_stream(
         normalised = normalise_block(raws, now=now)
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
+        text_only = all(set(map(type, column)) <= TEXT_KINDS for column in columns)
         for start in range(0, len(raws), GROUP):
             stop = start + GROUP
+            position = block.first - 1 + start
             group_columns = [column[start:stop] for column in columns]
             rows = zip(*group_columns, strict=True)
             if failed and any(invalid[start:stop]):
@@ -133,11 +153,13 @@ def transform_stream(
                     for raw, error, row in zip(raws[start:stop], invalid[start:stop], rows, strict=True)
                 ]
                 encoded = encode_json(values)[1:-1]
-                if len(encoded) > record_limit or not packer.add_group(encoded, len(values)):
+                if len(encoded) > record_limit or not packer.add_group(encoded, len(values), position):
                     add_each(block, start, values)
                 continue
-            encoded = encode_columns(FIELD_NAMES, group_columns)
-            if len(encoded) > record_limit or not packer.add_group(encoded, len(group_columns[0])):
+            encoded = encode_columns(FIELD_NAMES, group_columns, text_only=text_only)
+            if len(encoded) > record_limit or not packer.add_group(
+                encoded, len(group_columns[0]), position
+            ):
                 add_each(block, start, [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows])
         report.records += len(raws)
         report.valid += len(raws) - failed
@@ -152,6 +174,21 @@ def transform_stream(
                 ErrorType.UNREADABLE_FILE,
                 reason,
                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt},
+                item.records_before,
+            )
+        elif isinstance(item, OversizedRecord):
+            report.records += 1
+            report.too_large += 1
+            reason = (
+                f"record {item.number} ({item.position}): {item.size} bytes as it stands in the file, "
+                f"over the {RAW_RECORD_LIMIT_BYTES}-byte limit for reading one record; "
+                f"the record stays in {source}"
+            )
+            fail(
+                ErrorType.RECORD_TOO_LARGE,
+                reason,
+                {"record": item.number, "line": item.line, "size": item.size, "excerpt": item.excerpt},
+                item.number - 1,
             )
         else:
             add_block(item)

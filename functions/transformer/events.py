@@ -17,8 +17,9 @@ from urllib.parse import unquote_plus
 from functions.model import DATA_SUFFIX
 
 
-class S3Object(TypedDict):
+class S3Object(TypedDict, total=False):
     key: str
+    versionId: str
 
 
 class S3Bucket(TypedDict):
@@ -33,16 +34,27 @@ class S3Entity(TypedDict):
 class S3EventRecord(TypedDict, total=False):
     eventSource: str
     eventName: str
+    eventTime: str
     s3: S3Entity
 
 
 class ObjectRef(NamedTuple):
+    """One object an event asks to transform: the exact version when the bucket is versioned, and when the
+    event happened (the records' ``entered_at`` unless the object says otherwise)."""
+
     bucket: str
     key: str
+    version_id: str | None = None
+    event_time: str | None = None
 
     @property
     def url(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
+
+    @property
+    def ingest_id(self) -> str:
+        """``s3://bucket/key``, plus ``?versionId=…`` when the event names a version."""
+        return self.url + (f"?versionId={self.version_id}" if self.version_id else "")
 
 
 class Skipped(NamedTuple):
@@ -79,4 +91,5 @@ def object_refs(event: Mapping[str, Any]) -> Iterator[ObjectRef | Skipped]:
         if not key.endswith(DATA_SUFFIX):
             yield Skipped(f"key does not end in {DATA_SUFFIX}", key)
             continue
-        yield ObjectRef(bucket, key)
+        version_id = (s3.get("object") or {}).get("versionId") or None
+        yield ObjectRef(bucket, key, version_id, record.get("eventTime") or None)

@@ -1,49 +1,76 @@
 """Read the records of an S3 object as a stream, whatever its shape, in memory that does not grow with it.
 
-Shapes (DESIGN.md section 4): a JSON array of records, one record object, an envelope
+Shapes (docs/design.md, "The record contract"): a JSON array of records, one record object, an envelope
 ``{"source": ..., "records": [...]}``, or JSON Lines. The first bytes decide:
 
-* ``[`` → an array: ijson yields its items one by one (``item``);
-* ``{`` whose first line is a complete JSON value and is followed by another line → JSON Lines, read line by
-  line with ``json.loads`` (so one broken line costs one record, not the rest of the file);
-* any other ``{`` → one object, or an envelope when ijson sees a top-level ``records`` key opening an array
-  (then ``records.item`` is streamed); further top-level values after the first are read too.
+* ``[`` → an array: its items are the records;
+* ``{`` whose first line is a complete JSON value and is followed by another line → JSON Lines, line by line
+  (so one broken line costs one record, not the rest of the file);
+* ``{`` whose first top-level key ``records`` opens an array → an envelope: that array's items are streamed;
+* anything else → a stream of top-level values, each a record (an array or envelope value is expanded).
 
-Why ijson (yajl2_c) rather than a hand-rolled ``JSONDecoder.raw_decode`` scanner: both were measured here on
-200k records of ~230 bytes (47 MB): ijson ``items`` 0.60 s, a buffered ``raw_decode`` loop 0.52 s, against
-0.58 s for ``json.loads(parse_float=Decimal)`` of the whole file in memory. ijson is within the noise, needs
-no heuristics to tell a value cut by a chunk boundary from a broken one, and its C backend keeps memory flat;
-the transformer's time goes to the contract and the encoding, not to the parser (see
-``bench/transformer_throughput.py``).
+How, and why this way:
 
-A parse failure is not an exception here but an item, :class:`ParseFailure`, naming the position (byte
-offset for ijson, line and column for JSON Lines) and carrying an excerpt: records read before it stay read
-and sent, and the transformer turns the failure into one ``UnreadableFile`` message. After a failure in an
-array or an object nothing more can be read; in JSON Lines the next line is read normally.
+* **Bounded memory and linear time for any file.** The reader keeps a window of the object, never more than
+  :data:`RAW_RECORD_LIMIT_BYTES` of one value plus a chunk. Values are delimited by a small scanner that only
+  follows strings and brackets (iteratively: 100,000 nesting levels are 200,000 brackets, no recursion). A
+  value longer than the limit is skipped without being kept (a 200 MB string costs one pass over its bytes)
+  and becomes an :class:`OversizedRecord` naming its number, byte offset and size.
+* **Fast path.** Within an array, a window of up to :data:`FAST_WINDOW_BYTES` is cut after the last ``}``
+  followed by ``,`` or ``]`` and decoded in one msgspec call as ``[`` + window + ``]``. The cut needs no
+  proof: if it fell inside a string or a nested value, the text would not be valid JSON and the decode
+  fails. Any failure (a bad record, a lone surrogate, an integer of more than 4,300 digits, deep nesting)
+  sends that window to the slow path, which delimits and decodes its values one by one with the stdlib
+  (:func:`functions.messages.decode_json`), so each problem is reported for its own record.
+* **No C parser that can crash.** ijson's C backend dies on an integer literal Python refuses; msgspec and
+  the stdlib raise, and an error is always one record's (or, for broken structure, the file's) failure.
+
+A failure is not an exception here but an item in its place in the file: :class:`ParseFailure` (broken
+structure, or one undecodable value) or :class:`OversizedRecord`. Records read before it stay read and sent.
+After a structural failure in an array or object nothing more can be read (``fatal``); a broken value whose
+extent is known (a JSON line, an array item with balanced brackets) costs that value only.
 """
 
 from __future__ import annotations
 
-import decimal
-import io
 import json
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
-import ijson
+import msgspec
 
 from functions.messages import decode_json
 
 CHUNK_BYTES = 64 * 1024
-"""Read size for ijson and the JSON Lines splitter: large enough to amortise the S3 stream's per-read cost."""
+"""Read size on the S3 stream: large enough to amortise its per-read cost."""
+RAW_RECORD_LIMIT_BYTES = 1024 * 1024
+"""The largest value (one record as it stands in the file, unknown keys included) the reader keeps in
+memory. Larger values are skipped and reported. It is four times a message, so a record carrying a large
+unknown field still gets the chance to be dropped down to a small valid record."""
+FAST_WINDOW_BYTES = 256 * 1024
+"""Bytes of an array decoded per msgspec call on the fast path."""
 HEAD_LIMIT_BYTES = 4 * 1024 * 1024
-"""How far the shape detection may read ahead (an envelope's ``records`` key after megabytes of other keys,
-or a single object larger than this, is read as a plain object stream)."""
+"""How far the shape detection may read ahead (an envelope's ``records`` key after megabytes of other keys
+is read as a plain object stream)."""
 EXCERPT_BYTES = 2048
 """How much of a broken line or of the bytes around a parse error travels in the failure message."""
+BLOCK_VALUES = 512
+"""Records per :class:`Block`: the transformer normalises a block column by column."""
 BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
+_NON_SPACE = re.compile(rb"[^ \t\r\n]")
+_STRUCTURE = re.compile(rb'["\[\]{}]')
+_STRING_STOP = re.compile(rb'["\\]')
+_SCALAR_END = re.compile(rb"[,\]}\s]")
+_AFTER_VALUE = re.compile(rb"[ \t\r\n]*[,\]]")
+_VALUE_START = frozenset(b'{["-0123456789tfn')
+_FAST = msgspec.json.Decoder(float_hook=Decimal)
+"""Numbers with a fraction or exponent as exact ``Decimal`` (as :func:`decode_json` gives them)."""
+_FAST_ERRORS = (msgspec.MsgspecError, RecursionError, ArithmeticError, ValueError)
+"""What the fast decoder raises on input the slow path must look at (``ArithmeticError``: an exponent no
+``Decimal`` can hold, from the float hook)."""
 
 
 class ReadableStream(Protocol):
@@ -68,7 +95,7 @@ class Block(NamedTuple):
 
 
 class ParseFailure(NamedTuple):
-    """Where and why the file stopped being readable."""
+    """Where and why the file, or one value of it, could not be read."""
 
     position: str
     """``byte 1234`` / ``line 17, column 5`` / ``end of file``."""
@@ -76,7 +103,17 @@ class ParseFailure(NamedTuple):
     excerpt: str
     records_before: int
     fatal: bool
-    """True when nothing after it can be read (array/object); False for one broken JSON line."""
+    """True when nothing after it can be read; False when only this value is lost."""
+
+
+class OversizedRecord(NamedTuple):
+    """A value larger than :data:`RAW_RECORD_LIMIT_BYTES`: skipped unread; it keeps its record number."""
+
+    number: int
+    line: int | None
+    position: str
+    size: int
+    excerpt: str
 
 
 class FileShape:
@@ -87,61 +124,419 @@ class FileShape:
     EMPTY = "empty"
 
 
-class _Source:
-    """Reads the underlying stream after replaying the bytes already read for detection; tracks offsets."""
+class _Fatal(Exception):
+    """Broken structure: the reader stops with one fatal :class:`ParseFailure`."""
 
-    def __init__(self, head: bytes, stream: ReadableStream, base: int) -> None:
-        self._head = head
-        self._stream = stream
-        self.offset = base
-        """Byte offset (in the object) of the next byte :meth:`read` returns."""
-        self.chunk_start = base
-        self.chunk = b""
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:
-            return b""
-        if self._head:
-            data, self._head = self._head, b""
-        else:
-            data = self._stream.read(size if size and size > 0 else CHUNK_BYTES)
-        self.chunk_start, self.chunk = self.offset, data
-        self.offset += len(data)
-        return data
+    def __init__(self, reason: str, offset: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.offset = offset
+        """Byte offset of the problem; None at the end of the file."""
 
 
 def _excerpt(data: bytes) -> str:
     return data[:EXCERPT_BYTES].decode("utf-8", "replace") + ("…" if len(data) > EXCERPT_BYTES else "")
 
 
+def decode_value(raw: bytes) -> Any:
+    """One JSON value, exactly as :func:`functions.messages.decode_json` reads it. Raises ``ValueError``
+    (with a reason for a human) when it is not one, including nesting too deep for any recursive parser."""
+    try:
+        return decode_json(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply to read (over the parser's recursion limit)") from None
+
+
+class _Window:
+    """The object as a sliding window of bytes: ``buf[i]`` is the object's byte ``base + i``.
+
+    Everything before ``keep`` may be dropped on the next read; readers move ``pos`` forward.
+    """
+
+    def __init__(self, head: bytes, stream: ReadableStream, base: int) -> None:
+        self.buf = head
+        self.base = base
+        self.pos = 0
+        self.stream = stream
+        self.eof = False
+
+    @property
+    def offset(self) -> int:
+        return self.base + self.pos
+
+    @property
+    def bytes_read(self) -> int:
+        return self.base + len(self.buf)
+
+    def more(self, keep: int) -> int:
+        """Drop the bytes before index ``keep``, read one chunk; return how far indexes moved (0 at the end
+        of the object, with ``eof`` set)."""
+        if self.eof:
+            return 0
+        chunk = self.stream.read(CHUNK_BYTES)
+        if not chunk:
+            self.eof = True
+        self.buf = self.buf[keep:] + chunk
+        self.base += keep
+        self.pos -= keep
+        return keep
+
+    def peek(self) -> int | None:
+        """The next non-whitespace byte (``pos`` moved onto it), or None at the end of the object."""
+        while True:
+            found = _NON_SPACE.search(self.buf, self.pos)
+            if found is not None:
+                self.pos = found.start()
+                return self.buf[self.pos]
+            self.pos = len(self.buf)
+            if self.eof:
+                return None
+            self.more(self.pos)
+
+    def ensure(self, size: int) -> None:
+        """At least ``size`` bytes after ``pos`` (fewer only at the end of the object)."""
+        while len(self.buf) - self.pos < size and not self.eof:
+            self.more(self.pos)
+
+    def scan(self, limit: int) -> tuple[bytes | None, int, int, bytes]:
+        """Delimit the value at ``pos`` and move past it: (its bytes or None when longer than ``limit``,
+        its byte offset, its size, its first bytes). Strings and brackets only are followed; whether the
+        value is valid JSON is for the decoder to say. Raises :class:`_Fatal` when no value starts here or
+        the object ends inside it."""
+        start = self.pos
+        start_offset = self.base + start
+        first = self.buf[start]
+        if first not in _VALUE_START:
+            raise _Fatal(f"unexpected character {chr(first)!r} where a JSON value should start", start_offset)
+        head = b""
+        skipped = 0  # bytes of this value already dropped (it is over the limit)
+        if first not in b'{["':  # a number or a literal: it ends at the next delimiter
+            index = start + 1
+            while True:
+                end = _SCALAR_END.search(self.buf, index)
+                if end is not None or self.eof:
+                    stop = end.start() if end is not None else len(self.buf)
+                    break
+                index = len(self.buf)
+                if skipped or index - start > limit:
+                    head = head or self.buf[start : start + EXCERPT_BYTES]
+                    skipped += index - start
+                    start = index
+                shift = self.more(start)
+                start -= shift
+                index -= shift
+            self.pos = stop
+            if skipped:
+                return None, start_offset, skipped + stop - start, head
+            raw = self.buf[start:stop]
+            return (raw if len(raw) <= limit else None), start_offset, len(raw), raw[:EXCERPT_BYTES]
+        depth = 0
+        in_string = False
+        index = start
+        buf = self.buf
+        while True:
+            found = (_STRING_STOP if in_string else _STRUCTURE).search(buf, index)
+            if found is not None:
+                at = found.start()
+                byte = buf[at]
+                if in_string:
+                    if byte == 0x22:  # '"'
+                        in_string = False
+                        index = at + 1
+                        if depth == 0:
+                            break
+                        continue
+                    if at + 1 < len(buf):  # a backslash: skip the escaped byte
+                        index = at + 2
+                        continue
+                    index = at  # the escaped byte is in the next chunk
+                elif byte == 0x22:
+                    in_string = True
+                    index = at + 1
+                    continue
+                elif byte in b"[{":
+                    depth += 1
+                    index = at + 1
+                    continue
+                else:
+                    depth -= 1
+                    index = at + 1
+                    if depth == 0:
+                        break
+                    continue
+            else:
+                index = len(buf)
+            # The window ends inside the value: read on, keeping it whole only while it is within the limit.
+            if self.eof:
+                self.pos = len(buf)
+                raise _Fatal("the file ends in the middle of a JSON value", None)
+            if skipped or index - start > limit:
+                if not head:
+                    head = buf[start : start + EXCERPT_BYTES]
+                skipped += index - start
+                start = index
+            shift = self.more(start)
+            start -= shift
+            index -= shift
+            buf = self.buf
+        self.pos = index
+        size = skipped + index - start
+        if skipped or size > limit:
+            return None, start_offset, size, head or buf[start : start + EXCERPT_BYTES]
+        raw = buf[start:index]
+        return raw, start_offset, size, raw[:EXCERPT_BYTES]
+
+    def expect(self, allowed: bytes, after: str) -> int:
+        """The next non-whitespace byte, which must be one of ``allowed``; ``pos`` moves past it."""
+        byte = self.peek()
+        if byte is None:
+            raise _Fatal("the file ends in the middle of a JSON value", None)
+        if byte not in allowed:
+            wanted = " or ".join(repr(chr(b)) for b in allowed)
+            raise _Fatal(f"{after}, expected {wanted} but found {chr(byte)!r}", self.offset)
+        self.pos += 1
+        return byte
+
+
 class RecordReader:
-    """Iterate the records of one object in :class:`Block` s (and at most a few :class:`ParseFailure`, in
-    their place in the file), streaming.
+    """Iterate the records of one object in :class:`Block` s, with :class:`ParseFailure` and
+    :class:`OversizedRecord` items in their place in the file, streaming.
 
     Construction reads the first bytes to detect the shape (:attr:`shape`); iteration reads the rest once.
     """
 
     def __init__(self, stream: ReadableStream) -> None:
-        self.shape, self._source = _detect(stream)
+        self.shape, self._window = _detect(stream)
+        self._number = 0
+        """Records numbered so far (oversized ones included)."""
 
     @property
     def bytes_read(self) -> int:
-        return self._source.offset
+        return self._window.bytes_read
 
-    def __iter__(self) -> Iterator[Block | ParseFailure]:
-        shape, source = self.shape, self._source
-        if shape == FileShape.EMPTY:
-            size = source.offset
+    def __iter__(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+        window = self._window
+        if self.shape == FileShape.EMPTY:
+            size = window.bytes_read
             reason = "empty file (0 bytes)" if size == 0 else f"no JSON value: only whitespace ({size} bytes)"
             yield ParseFailure("end of file", reason, "", 0, fatal=True)
-        elif shape == FileShape.JSON_LINES:
-            yield from _json_lines(source)
+            return
+        if self.shape == FileShape.JSON_LINES:
+            yield from self._json_lines()
+            return
+        try:
+            if self.shape == FileShape.ARRAY:
+                window.expect(b"[", "at the start")
+                yield from self._items()
+                self._check_trailing()
+            elif self.shape == FileShape.ENVELOPE:
+                yield from self._envelope()
+                self._check_trailing()
+            else:
+                yield from self._values()
+        except _Fatal as fatal:
+            yield self._fatal(fatal)
+
+    def _fatal(self, fatal: _Fatal) -> ParseFailure:
+        window = self._window
+        if fatal.offset is None:
+            position = f"end of file (byte {window.bytes_read})"
+            excerpt = window.buf[-EXCERPT_BYTES:]
         else:
-            prefix = {FileShape.ARRAY: "item", FileShape.ENVELOPE: "records.item"}.get(shape, "")
-            yield from _ijson_blocks(source, prefix, expand=shape == FileShape.OBJECT)
+            position = f"byte {fatal.offset}"
+            at = fatal.offset - window.base
+            excerpt = window.buf[max(at - EXCERPT_BYTES // 2, 0) : at + EXCERPT_BYTES // 2]
+        return ParseFailure(position, fatal.reason, _excerpt(excerpt), self._number, fatal=True)
+
+    def _records(self, values: list[Any], lines: list[int] | None = None) -> Iterator[Block]:
+        """Number ``values`` as the next records, in blocks of at most :data:`BLOCK_VALUES`."""
+        first = self._number + 1
+        self._number += len(values)
+        for start in range(0, len(values), BLOCK_VALUES):
+            stop = start + BLOCK_VALUES
+            yield Block(first + start, values[start:stop], None if lines is None else lines[start:stop])
+
+    def _one(
+        self, raw: bytes | None, offset: int, size: int, head: bytes, *, expand: bool, line: int | None = None
+    ) -> Iterator[Block | ParseFailure | OversizedRecord]:
+        """One delimited value: decoded into records, or the failure it is."""
+        if raw is None:
+            self._number += 1
+            where = f"line {line}" if line is not None else f"byte {offset}"
+            yield OversizedRecord(self._number, line, where, size, _excerpt(head))
+            return
+        try:
+            value = decode_value(raw)
+        except ValueError as error:
+            if isinstance(error, json.JSONDecodeError):
+                where = (
+                    f"line {line}, column {error.colno}" if line is not None else f"byte {offset + error.pos}"
+                )
+                reason = error.msg
+            else:
+                where = f"line {line}" if line is not None else f"byte {offset}"
+                reason = str(error)
+            yield ParseFailure(where, reason, _excerpt(raw), self._number, fatal=False)
+            return
+        values = _expand(value) if expand else [value]
+        yield from self._records(values, None if line is None else [line] * len(values))
+
+    def _items(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+        """The items of the array whose ``[`` was just read, up to and including its ``]``."""
+        window = self._window
+        if window.peek() == 0x5D:  # ']': an empty array
+            window.pos += 1
+            return
+        slow_until = -1  # byte offset up to which values are read one by one (a fast window failed there)
+        while True:
+            if window.peek() is None:
+                raise _Fatal("the file ends in the middle of a JSON value", None)
+            if window.offset >= slow_until:
+                values = self._fast_window()
+                if values is not None:
+                    yield from self._records(values)
+                    if window.expect(b",]", "after an array element") == 0x5D:
+                        return
+                    continue
+                slow_until = window.offset + FAST_WINDOW_BYTES
+            yield from self._one(*window.scan(RAW_RECORD_LIMIT_BYTES), expand=False)
+            if window.expect(b",]", "after an array element") == 0x5D:
+                return
+
+    def _fast_window(self) -> list[Any] | None:
+        """The values of the next window of the array in one msgspec call, ``pos`` moved past the last;
+        None (nothing moved) when the window has no cut or does not decode."""
+        window = self._window
+        window.ensure(FAST_WINDOW_BYTES)
+        buf, start = window.buf, window.pos
+        stop = min(len(buf), start + FAST_WINDOW_BYTES)
+        for _ in range(4):  # a '}' inside a string is followed by ',' rarely: a few tries suffice
+            cut = buf.rfind(b"}", start, stop)
+            if cut < 0:
+                return None
+            if _AFTER_VALUE.match(buf, cut + 1) is not None:
+                break
+            stop = cut
+        else:
+            return None
+        try:
+            values = _FAST.decode(b"[" + buf[start : cut + 1] + b"]")
+        except _FAST_ERRORS:
+            return None
+        window.pos = cut + 1
+        return values  # type: ignore[no-any-return]
+
+    def _check_trailing(self) -> None:
+        """Nothing but whitespace may follow the array or envelope."""
+        window = self._window
+        if window.peek() is not None:
+            raise _Fatal("more content after the end of the JSON value", window.offset)
+
+    def _envelope(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+        """The top-level object's ``records`` array streamed; its other members skipped unread."""
+        window = self._window
+        window.expect(b"{", "at the start")
+        if window.peek() == 0x7D:
+            window.pos += 1
+            return
+        while True:
+            window.expect(b'"', "in an object, before a key")
+            window.pos -= 1
+            key = window.scan(RAW_RECORD_LIMIT_BYTES)[0]
+            window.expect(b":", "after an object key")
+            if key == b'"records"' and window.peek() == 0x5B:
+                window.pos += 1
+                yield from self._items()
+            else:
+                if window.peek() is None:
+                    raise _Fatal("the file ends in the middle of a JSON value", None)
+                window.scan(0)  # skipped, whatever its size
+            if window.expect(b",}", "after an object member") == 0x7D:
+                return
+
+    def _values(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+        """A stream of top-level values, each a record (arrays and envelopes expanded)."""
+        window = self._window
+        while window.peek() is not None:
+            yield from self._one(*window.scan(RAW_RECORD_LIMIT_BYTES), expand=True)
+
+    def _json_lines(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+        """Each line one value; a broken or oversized line is a failure in its place, the next line reads."""
+        window = self._window
+        line_number = 0
+        values: list[Any] = []
+        numbers: list[int] = []
+        while True:
+            buf, start = window.buf, window.pos
+            newline = buf.find(b"\n", start)
+            if newline < 0 and not window.eof:
+                if len(buf) - start <= RAW_RECORD_LIMIT_BYTES:
+                    if values:  # what is decoded goes on before the next read
+                        yield from self._records(values, numbers)
+                        values, numbers = [], []
+                    window.more(start)
+                    continue
+                yield from self._records(values, numbers)
+                values, numbers = [], []
+                line_number += 1
+                yield self._skip_line(line_number)
+                continue
+            stop = newline if newline >= 0 else len(buf)
+            window.pos = stop + 1 if newline >= 0 else stop
+            line = buf[start:stop]
+            if newline < 0 and not line:
+                break
+            line_number += 1
+            if not line.strip(_WHITESPACE):
+                if newline < 0:
+                    break
+                continue
+            if len(line) > RAW_RECORD_LIMIT_BYTES:
+                yield from self._records(values, numbers)
+                values, numbers = [], []
+                self._number += 1
+                where = f"line {line_number}"
+                yield OversizedRecord(self._number, line_number, where, len(line), _excerpt(line))
+                continue
+            try:
+                value = _FAST.decode(line)
+            except _FAST_ERRORS:
+                yield from self._records(values, numbers)  # the records before it first
+                values, numbers = [], []
+                offset = window.base + start
+                yield from self._one(line, offset, len(line), line, expand=True, line=line_number)
+            else:
+                for item in _expand(value):
+                    values.append(item)
+                    numbers.append(line_number)
+            if len(values) >= BLOCK_VALUES:
+                yield from self._records(values, numbers)
+                values, numbers = [], []
+            if newline < 0:
+                break
+        yield from self._records(values, numbers)
+
+    def _skip_line(self, line_number: int) -> OversizedRecord:
+        """The line at ``pos`` is over the limit: read past its end without keeping it."""
+        window = self._window
+        start_offset = window.offset
+        head = window.buf[window.pos : window.pos + EXCERPT_BYTES]
+        while True:
+            newline = window.buf.find(b"\n", window.pos)
+            if newline >= 0:
+                window.pos = newline + 1
+                size = window.offset - start_offset - 1
+                break
+            window.pos = len(window.buf)
+            if window.eof:
+                size = window.offset - start_offset
+                break
+            window.more(window.pos)
+        self._number += 1
+        return OversizedRecord(self._number, line_number, f"line {line_number}", size, _excerpt(head))
 
 
-def _detect(stream: ReadableStream) -> tuple[str, _Source]:
+def _detect(stream: ReadableStream) -> tuple[str, _Window]:
     head = b""
     while True:
         chunk = stream.read(CHUNK_BYTES)
@@ -153,32 +548,29 @@ def _detect(stream: ReadableStream) -> tuple[str, _Source]:
     body = head[base:]
     text = body.lstrip(_WHITESPACE)
     if not text:
-        source = _Source(b"", stream, base + len(body))
-        return FileShape.EMPTY, source
+        window = _Window(body, stream, base)
+        window.eof = True
+        return FileShape.EMPTY, window
     first = text[:1]
     if first == b"[":
-        return FileShape.ARRAY, _Source(body, stream, base)
+        return FileShape.ARRAY, _Window(body, stream, base)
     if first != b"{":
-        return FileShape.OBJECT, _Source(body, stream, base)
+        return FileShape.OBJECT, _Window(body, stream, base)
     # '{': JSON Lines if the first line alone is a JSON value and something follows it on a later line.
-    head_parts = [body]
-    size = len(body)
-    while b"\n" not in text and size < HEAD_LIMIT_BYTES:
+    while b"\n" not in text and len(body) < HEAD_LIMIT_BYTES:
         chunk = stream.read(CHUNK_BYTES)
         if not chunk:
             break
-        head_parts.append(chunk)
-        size += len(chunk)
-        text = text + chunk
-    body = b"".join(head_parts)
+        body += chunk
+        text += chunk
     newline = text.find(b"\n")
     if newline > 0 and text[newline:].strip(_WHITESPACE):
         try:
-            json.loads(text[:newline])
+            decode_value(text[:newline])
         except ValueError:
             pass
         else:
-            return FileShape.JSON_LINES, _Source(body, stream, base)
+            return FileShape.JSON_LINES, _Window(body, stream, base)
     # One object, maybe an envelope: look for a top-level "records" key opening an array.
     while True:
         verdict = _envelope_verdict(body)
@@ -188,159 +580,75 @@ def _detect(stream: ReadableStream) -> tuple[str, _Source]:
         if not chunk:
             break
         body += chunk
-    return (FileShape.ENVELOPE if verdict else FileShape.OBJECT), _Source(body, stream, base)
+    return (FileShape.ENVELOPE if verdict else FileShape.OBJECT), _Window(body, stream, base)
+
+
+class _NoStream:
+    def read(self, size: int = -1, /) -> bytes:
+        return b""
 
 
 def _envelope_verdict(head: bytes) -> bool | None:
-    """True/False once the first top-level object shows whether it is an envelope; None if ``head`` is too
-    short to tell."""
-    previous_key = False
+    """True/False once the first top-level object shows whether it is an envelope (a ``records`` key opening
+    an array); None if ``head`` is too short to tell."""
+    window = _Window(head, _NoStream(), 0)
     try:
-        for prefix, event, value in ijson.parse(io.BytesIO(head)):
-            if prefix == "" and event == "map_key":
-                previous_key = value == "records"
-                continue
-            if previous_key and prefix == "records":
-                return event == "start_array"
-            previous_key = False
-            if prefix == "" and event == "end_map":
+        window.expect(b"{", "at the start")
+        if window.peek() == 0x7D:
+            return False
+        while True:
+            window.expect(b'"', "before a key")
+            window.pos -= 1
+            key = window.scan(HEAD_LIMIT_BYTES)[0]
+            window.expect(b":", "after a key")
+            if key == b'"records"':
+                return window.peek() == 0x5B
+            if window.peek() is None:
+                return None
+            window.scan(0)
+            if window.expect(b",}", "after a member") == 0x7D:
                 return False
-    except ijson.IncompleteJSONError:
-        return None  # cut by the end of the head, or broken: the real parse reports it with its position
-    return False
+    except _Fatal as fatal:
+        return None if fatal.offset is None else False
 
 
 def _expand(value: Any) -> list[Any]:
     """A top-level value as records: an envelope's records, an array's items, else the value itself."""
     if isinstance(value, dict) and isinstance(value.get("records"), list):
-        return value["records"]
+        return value["records"]  # type: ignore[no-any-return]
     if isinstance(value, list):
         return value
     return [value]
 
 
-_LENIENT_DECIMALS = decimal.Context(traps=[])
-"""For ijson's number conversions: a number whose exponent no ``Decimal`` can hold
-(``1e99999999999999999999``) becomes ``Decimal('NaN')``, which the contract rejects for that record, instead
-of an exception that would end the stream and take every later record of the file with it."""
+class FileSurvey(NamedTuple):
+    """What the transformer would read in a file: :func:`survey`."""
+
+    shape: str
+    records: int
+    """Records it would send on (valid or not), oversized ones included."""
+    failures: list[ParseFailure]
+    """Where it could not read (an empty file, broken JSON, a value nested too deeply...), in file order."""
+    oversized: int
+    """Records over :data:`RAW_RECORD_LIMIT_BYTES`, which it would report instead of sending."""
 
 
-BLOCK_VALUES = 512
-"""Records per :class:`Block`, and values read per switch to the lenient decimal context (switching per
-value cost a tenth of the transformer's time)."""
+def survey(stream: ReadableStream) -> FileSurvey:
+    """Read a whole file as the transformer would, in bounded memory, and say what it holds.
 
-
-def _lenient_block(values: Iterator[Any]) -> tuple[list[Any], ijson.JSONError | None]:
-    """Up to :data:`BLOCK_VALUES` values, and the parse error that stopped the stream early, if any.
-
-    The context is set around this read only: set inside the generator below, it would also govern the
-    consumer's code between two yields.
+    For callers outside the pipeline that must judge a file without risk (``pipeline-ctl upload`` counting
+    records before it uploads): any bytes whatever, an integer literal of any length, any nesting depth,
+    give an answer, never a crash.
     """
-    block: list[Any] = []
-    saved = decimal.getcontext()
-    decimal.setcontext(_LENIENT_DECIMALS)
-    try:
-        for value in values:
-            block.append(value)
-            if len(block) == BLOCK_VALUES:
-                break
-    except ijson.JSONError as error:
-        return block, error
-    finally:
-        decimal.setcontext(saved)
-    return block, None
-
-
-def _split(first: int, values: list[Any], lines: list[int] | None) -> Iterator[Block]:
-    """``values`` as blocks of at most :data:`BLOCK_VALUES` (an expanded value may hold many records)."""
-    for start in range(0, len(values), BLOCK_VALUES):
-        stop = start + BLOCK_VALUES
-        yield Block(first + start, values[start:stop], None if lines is None else lines[start:stop])
-
-
-def _ijson_blocks(source: _Source, prefix: str, *, expand: bool) -> Iterator[Block | ParseFailure]:
-    number = 0
-    values = iter(ijson.items(source, prefix, multiple_values=expand, use_float=False, buf_size=CHUNK_BYTES))
-    while True:
-        read, error = _lenient_block(values)
-        records = [item for value in read for item in _expand(value)] if expand else read
-        yield from _split(number + 1, records, None)
-        number += len(records)
-        if error is not None:
-            # Nothing is read after the error, so the source still holds the chunk yajl failed in.
-            position, reason, excerpt = _yajl_position(str(error), source)
-            yield ParseFailure(position, reason, excerpt, number, fatal=True)
-            return
-        if len(read) < BLOCK_VALUES:
-            return
-
-
-_CARET = re.compile(r"\(right here\) -+\^")
-
-
-def _yajl_position(message: str, source: _Source) -> tuple[str, str, str]:
-    """Byte offset, reason and excerpt from a yajl error.
-
-    yajl reports ``reason\\n<up to 30 bytes either side>\\n(right here) ------^`` for the chunk it was fed;
-    the context is found in that chunk to give an absolute byte offset (when it occurs exactly once there).
-    """
-    if message.startswith(("b'", 'b"')):  # ijson passes some yajl messages through as bytes reprs
-        message = message[2:-1].encode().decode("unicode_escape", "replace")
-    lines = message.split("\n")
-    reason = lines[0].strip().removeprefix("parse error: ").removeprefix("lexical error: ")
-    chunk, start = source.chunk, source.chunk_start
-    if "premature EOF" in reason:
-        reason = "the file ends in the middle of a JSON value"
-        return f"end of file (byte {source.offset})", reason, _excerpt(chunk[-EXCERPT_BYTES:])
-    position = f"bytes {start}-{start + len(chunk)}"
-    excerpt = chunk[:EXCERPT_BYTES]
-    if len(lines) >= 3 and _CARET.search(lines[2]):
-        context = lines[1].lstrip(" ")
-        lead = len(lines[1]) - len(context)
-        needle = context.encode("utf-8", "replace")
-        if needle and chunk.count(needle) == 1:
-            # The caret stands one past the offending byte: yajl counts the bytes it consumed.
-            at = chunk.index(needle) + max(lines[2].index("^") - lead - 1, 0)
-            position = f"byte {start + at}"
-            excerpt = chunk[max(at - EXCERPT_BYTES // 2, 0) : at + EXCERPT_BYTES // 2]
-        if context:
-            reason = f"{reason} near {context.strip()!r}"
-    return position, reason, _excerpt(excerpt)
-
-
-def _json_lines(source: _Source) -> Iterator[Block | ParseFailure]:
-    """Blocks of the records of each chunk's complete lines; a broken line is a failure in its place."""
-    number = 0
-    line_number = 0
-    rest = b""
-    while True:
-        chunk = source.read(CHUNK_BYTES)
-        if chunk:
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
+    reader = RecordReader(stream)
+    records = oversized = 0
+    failures: list[ParseFailure] = []
+    for item in reader:
+        if isinstance(item, Block):
+            records += len(item.values)
+        elif isinstance(item, OversizedRecord):
+            records += 1
+            oversized += 1
         else:
-            lines, rest = ([rest] if rest else []), b""
-        values: list[Any] = []
-        numbers: list[int] = []
-        for line in lines:
-            line_number += 1
-            if not line.strip(_WHITESPACE):
-                continue
-            try:
-                value = decode_json(line)
-            except ValueError as error:  # JSONDecodeError; not UTF-8, NaN, an integer too long for Python
-                yield from _split(number - len(values) + 1, values, numbers)  # the records before it first
-                values, numbers = [], []
-                if isinstance(error, json.JSONDecodeError):
-                    position, reason = f"line {line_number}, column {error.colno}", error.msg
-                else:
-                    position, reason = f"line {line_number}", str(error)
-                yield ParseFailure(position, reason, _excerpt(line), number, fatal=False)
-                continue
-            for item in _expand(value):
-                number += 1
-                values.append(item)
-                numbers.append(line_number)
-        yield from _split(number - len(values) + 1, values, numbers)
-        if not chunk:
-            return
+            failures.append(item)
+    return FileSurvey(reader.shape, records, failures, oversized)

@@ -1,6 +1,6 @@
 """The bad-input corpus: ``manifest.json`` cases, their files, and the generators for the big ones.
 
-The expected outcomes live in the manifest as data, decided from the contract (shared/DESIGN.md §3-§4, §7)
+The expected outcomes live in the manifest as data, decided from the contract (docs/design.md, docs/cli.md)
 and not from what the code happens to do; each case's ``why`` cites the clause, or says the contract is silent
 and which behaviour was chosen. Big inputs (a 256 KiB body, 100,000 nesting levels, 100k records) are
 generated here at run time instead of being committed.
@@ -21,10 +21,11 @@ MANIFEST = CORPUS_DIR / "manifest.json"
 
 NESTING_LEVELS = 100_000
 S3_NESTING_LEVELS = 5_000
-"""Deeper than any recursive parser's limit (Python's is 1,000), yet survivable: ijson's event prefixes grow
-with depth, so a 100,000-level S3 object costs the transformer ~25 GB (test_corpus's hostile-file test)."""
+"""Deeper than any recursive parser's limit (Python's is 1,000)."""
 HUGE_FIELD_CHARS = 300_000
 """Over the 256 KiB message limit on its own."""
+HUGE_STRING_CHARS = 2_000_000
+"""Over the transformer's read limit for one record (functions.transformer.reader.RAW_RECORD_LIMIT_BYTES)."""
 
 
 def base_record(account_id: str, **overrides: Any) -> dict[str, Any]:
@@ -61,7 +62,19 @@ def deeply_nested(account_id: str, *, as_array: bool, levels: int = NESTING_LEVE
     return (f"[{body}]" if as_array else body).encode()
 
 
+def _between(prefix: str, middle: str) -> bytes:
+    """An array of three records ``{prefix}-a``, ``{prefix}-b`` and ``{prefix}-c``; ``middle`` is appended to
+    the second record's members."""
+    second = _compact(base_record(f"{prefix}-b"))[:-1] + ", " + middle + "}"
+    records = [_compact(base_record(f"{prefix}-a")), second, _compact(base_record(f"{prefix}-c"))]
+    return ("[" + ",\n".join(records) + "]").encode()
+
+
 GENERATORS: dict[str, Callable[[], bytes]] = {
+    "huge_string_s3": lambda: _between("c-s3-hugestr", '"blob": "' + "x" * HUGE_STRING_CHARS + '"'),
+    "deep_nesting_s3_100k": lambda: _between(
+        "c-s3-deep100k", '"extra": ' + "[" * NESTING_LEVELS + "]" * NESTING_LEVELS
+    ),
     "body_at_limit": lambda: _padded("c-api-256k", MAX_MESSAGE_BYTES),
     "body_over_limit": lambda: _padded("c-api-over-256k", MAX_MESSAGE_BYTES + 1),
     "deep_nesting": lambda: deeply_nested("c-api-deep100k", as_array=False),

@@ -28,6 +28,7 @@ from functions.messages import decode_json, encode_columns, encode_json
 from tests.support.functions import record
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+END_OF_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def reasons(raw: Any) -> dict[str, str]:
@@ -265,7 +266,7 @@ _valid_records = st.fixed_dictionaries(
         "status": st.sampled_from(["active", "Suspended", "CLOSED"]),
         "updatedAt": st.datetimes(
             min_value=datetime(1970, 1, 2),
-            max_value=datetime(2200, 1, 1),
+            max_value=datetime(2026, 3, 1),  # not after NOW: later ones are beyond the future-skew bound
             timezones=st.sampled_from([UTC, None]),
         ).map(lambda d: d.isoformat()),
         "extra": st.integers(),
@@ -332,12 +333,14 @@ _FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "name": _clean_or_wild(
         st.lists(st.text(_letters, min_size=1, max_size=5), min_size=1, max_size=4).map(" ".join),
         st.lists(st.one_of(st.text(_letters, min_size=1, max_size=4), _whitespace), max_size=6).map("".join),
+        st.sampled_from(["a\ud800b", "\udc00", "\ud83d\ude00 ok"]),
     ),
     "email": _clean_or_wild(
         st.from_regex(r"\A[a-zA-Z0-9.+\-]{1,8}@[a-zA-Z0-9]{1,6}\.(?:[a-zA-Z]{1,4}|xn--[a-z0-9]{1,4})\Z"),
         _padded(st.just("A@B.co")),
         st.just("\u0130@x.com"),
         st.just("a\u03a3@x.com"),
+        st.just("a\udfff@x.com"),
     ),
     "balance": _clean_or_wild(
         st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**9), max_value=10**9),
@@ -411,13 +414,14 @@ def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
         expected = format_timestamp(datetime.fromisoformat(text))
     except (ValueError, OverflowError):
         expected = None
-    result = normalise_many([record(updated_at=text)], now=NOW)[0]
+    # Entered at the end of time: no timestamp is beyond the future-skew bound here.
+    result = normalise_many([record(updated_at=text)], now=END_OF_TIME)[0]
     if expected is None:
         assert isinstance(result, InvalidRecord)
     else:
         assert not isinstance(result, InvalidRecord)
         assert result["updated_at"] == expected
-        assert normalise(record(updated_at=text), now=NOW)["updated_at"] == expected
+        assert normalise(record(updated_at=text), now=END_OF_TIME)["updated_at"] == expected
 
 
 @settings(max_examples=60, deadline=None)
@@ -460,3 +464,77 @@ def test_a_json_number_beyond_decimal_is_a_field_error_not_an_unparseable_body()
     assert reasons(record(balance=raw)) == {
         "balance": "outside DynamoDB's number range (1E-130 to 1E+126): '1e99999999999999999999'"
     }
+
+
+# --- the future-skew bound and lone surrogates -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["record", "block"])
+def test_updated_at_beyond_the_skew_past_entry_is_invalid_naming_the_bound(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN records that entered at NOW: one 23 h ahead, one 25 h ahead, one in year 9999
+    monkeypatch.delenv("MAX_FUTURE_SKEW_HOURS", raising=False)
+    raws = [
+        record("ok", updated_at="2026-03-02T11:00:00Z"),
+        record("late", updated_at="2026-03-02T13:00:00.123457Z"),
+        record("never", updated_at="9999-12-31T23:59:59Z"),
+    ]
+    if path == "record":
+        results = [_normalise_or_error(raw) for raw in raws]
+    else:
+        results = normalise_many(raws, now=NOW)
+    # THEN only the first passes; each other one is invalid, naming updated_at, the entry time and the setting
+    assert not isinstance(results[0], InvalidRecord)
+    late = ["2026-03-02T13:00:00.123457Z", "9999-12-31T23:59:59.000000Z"]
+    for result, value in zip(results[1:], late, strict=True):
+        assert isinstance(result, InvalidRecord)
+        assert str(result) == (
+            f"updated_at: {value} is more than 24 hours after the record entered the pipeline "
+            "(2026-03-01T12:00:00.123456Z; MAX_FUTURE_SKEW_HOURS)"
+        )
+
+
+def _normalise_or_error(raw: dict[str, Any]) -> dict[str, Any] | InvalidRecord:
+    try:
+        return normalise(raw, now=NOW)
+    except InvalidRecord as error:
+        return error
+
+
+def test_the_skew_comes_from_the_environment_and_a_bad_value_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAX_FUTURE_SKEW_HOURS", "1")
+    with pytest.raises(InvalidRecord, match="more than 1 hours"):
+        normalise(record(updated_at="2026-03-01T13:30:00Z"), now=NOW)
+    monkeypatch.setenv("MAX_FUTURE_SKEW_HOURS", "soon")
+    with pytest.raises(ValueError, match="MAX_FUTURE_SKEW_HOURS must be a number of hours >= 0, got 'soon'"):
+        normalise(record(), now=NOW)
+
+
+def test_the_default_updated_at_is_the_entry_time_on_both_paths() -> None:
+    entered = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)
+    assert normalise(record(updated_at=None), now=entered)["updated_at"] == "2025-06-01T08:30:00.000000Z"
+    [block] = normalise_many([record(updated_at=None)], now=entered)
+    assert not isinstance(block, InvalidRecord)
+    assert block["updated_at"] == "2025-06-01T08:30:00.000000Z"
+
+
+@pytest.mark.parametrize("field", ["name", "email", "account_id", "currency", "status", "updated_at"])
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udc00"])
+def test_a_lone_surrogate_in_any_field_is_invalid_naming_that_field_only(field: str, surrogate: str) -> None:
+    # GIVEN a block whose second record carries a lone surrogate in one field
+    bad = record("bad")
+    bad[field] = {"email": f"a{surrogate}@example.com"}.get(field, f"x{surrogate}y")
+    raws = [record("a"), bad, record("c")]
+    # THEN that record alone is invalid, naming the field, on both paths; nothing is altered to '?'
+    for result in (normalise_many(raws, now=NOW)[1], _normalise_or_error(bad)):
+        assert isinstance(result, InvalidRecord)
+        assert result.fields == [field]
+    assert [r["account_id"] for r in normalise_many(raws, now=NOW) if not isinstance(r, InvalidRecord)] == [
+        "a",
+        "c",
+    ]
+    if field in ("name", "email"):
+        assert "lone UTF-16 surrogate" in str(_normalise_or_error(bad))

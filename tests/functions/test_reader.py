@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import io
 import json
+import random
+import re
 from typing import Any
 
+import pytest
+
+from functions.contract import normalise
+from functions.errors import InvalidRecord
+from functions.messages import decode_json
+from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
-from functions.transformer.reader import BLOCK_VALUES, Block, FileShape, ParseFailure, RecordReader
+from functions.transformer.reader import (
+    BLOCK_VALUES,
+    RAW_RECORD_LIMIT_BYTES,
+    Block,
+    FileShape,
+    ParseFailure,
+    RecordReader,
+    survey,
+)
 from tests.support.functions import record
 
 
@@ -78,3 +94,210 @@ def test_an_oversized_record_deep_in_json_lines_is_named_by_its_number_and_line(
     ]
     assert len(reasons) == 1 and reasons[0].startswith("record 601 (line 602): ")
     assert (report.records, report.valid, report.too_large) == (601, 600, 1)
+
+
+# --- hostile values: each costs its own record, never the file, never the process ------------------------
+
+LONG_DIGITS = "9" * 5000
+"""Over Python's 4,300-digit limit for int(): ijson's C backend crashed the process on it."""
+
+
+def _file(shape: str, texts: list[str]) -> bytes:
+    """Record texts (JSON object text each) laid out as one of the four file shapes."""
+    if shape == "array":
+        return ("[" + ",\n".join(texts) + "]").encode()
+    if shape == "envelope":
+        return ('{"source": "x", "records": [' + ",".join(texts) + "]}").encode()
+    if shape == "json-lines":
+        return ("\n".join(texts) + "\n").encode()
+    return " ".join(texts).encode()  # a stream of top-level objects
+
+
+def _transform(data: bytes) -> tuple[Any, list[dict[str, Any]], list[dict[str, str]]]:
+    """(report, records sent in envelopes, failure attributes) of one file through the transformer."""
+    entries: list[dict[str, Any]] = []
+    report = transform_stream(
+        io.BytesIO(data), source="s3://b/f.json", sink=lambda batch: entries.extend(batch) or []
+    )
+    sent, failed = [], []
+    for entry in entries:
+        attributes = {k: v["StringValue"] for k, v in entry["MessageAttributes"].items()}
+        if "error_type" in attributes:
+            failed.append(attributes)
+        else:
+            sent += decode_json(entry["MessageBody"])["records"]
+    return report, sent, failed
+
+
+SHAPES = ["array", "envelope", "json-lines", "objects"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("where", [0, 1, 2])
+@pytest.mark.parametrize("field", ["balance", "unknown", "nested"])
+def test_an_integer_over_4300_digits_costs_only_its_record(shape: str, where: int, field: str) -> None:
+    # GIVEN three records, one of which carries a 5,000-digit integer literal
+    texts = [json.dumps(record(f"r{i}")) for i in range(3)]
+    literal = {
+        "balance": f'"balance": {LONG_DIGITS}',
+        "unknown": f'"note": {LONG_DIGITS}',
+        "nested": f'"note": {{"deep": [1, {LONG_DIGITS}]}}',
+    }[field]
+    texts[where] = texts[where][:-1] + ", " + literal + "}"
+    # WHEN transformed (before: the process died)
+    report, sent, failed = _transform(_file(shape, texts))
+    # THEN a long balance makes that record invalid naming the field; an unknown one is simply dropped
+    assert failed == []
+    assert [r["account_id"] for r in sent] == ["r0", "r1", "r2"]
+    if field == "balance":
+        assert (report.valid, report.invalid) == (2, 1)
+        with pytest.raises(InvalidRecord, match=r"^balance: more than 38 significant digits \(5000\)"):
+            normalise(sent[where])
+    else:
+        assert (report.valid, report.invalid) == (3, 0)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("escape", ["\\ud800", "\\udc00"])
+def test_a_lone_surrogate_is_invalid_naming_its_field_and_nothing_else_changes(
+    shape: str, escape: str
+) -> None:
+    # GIVEN records with a lone surrogate escape in a field, in an unknown key's value, and in a key
+    texts = [json.dumps(record(f"r{i}")) for i in range(4)]
+    texts[1] = texts[1].replace('"Ada Lovelace"', f'"Ada {escape} Lovelace"')
+    texts[2] = texts[2][:-1] + f', "note": "x{escape}"}}'
+    texts[3] = texts[3][:-1] + f', "k{escape}": 1}}'
+    report, sent, failed = _transform(_file(shape, texts))
+    # THEN only the record whose name holds it is invalid, naming the field, sent raw (escaped, unaltered)
+    assert failed == []
+    assert [r["account_id"] for r in sent] == ["r0", "r1", "r2", "r3"]
+    assert (report.valid, report.invalid) == (3, 1)
+    with pytest.raises(InvalidRecord) as invalid:
+        normalise(sent[1])
+    assert invalid.value.fields == ["name"]
+    assert sent[1]["name"] == "Ada " + escape.encode().decode("unicode_escape") + " Lovelace"
+    assert all("?" not in r["name"] for r in sent)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_value_over_the_read_limit_is_skipped_unkept_and_named(shape: str) -> None:
+    # GIVEN a record whose unknown field is longer than the reader keeps, between two ordinary records
+    huge = json.dumps(record("huge", blob="x" * (RAW_RECORD_LIMIT_BYTES + 10)))
+    texts = [json.dumps(record("before")), huge, json.dumps(record("after"))]
+    report, sent, failed = _transform(_file(shape, texts))
+    # THEN the others flow and the huge one is one RecordTooLarge naming its number and size
+    assert [r["account_id"] for r in sent] == ["before", "after"]
+    [failure] = failed
+    assert failure["error_type"] == "RecordTooLarge"
+    assert re.match(
+        rf"record 2 \((byte \d+|line 2)\): {len(huge)} bytes as it stands in the file",
+        failure["error_message"],
+    )
+    assert (report.records, report.valid, report.too_large) == (3, 2, 1)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_record_nested_100000_levels_is_one_precise_failure_and_the_file_reads_on(shape: str) -> None:
+    deep = json.dumps(record("deep"))[:-1] + ', "extra": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    texts = [json.dumps(record("before")), deep, json.dumps(record("after"))]
+    _, sent, failed = _transform(_file(shape, texts))
+    assert [r["account_id"] for r in sent] == ["before", "after"]
+    [failure] = failed
+    assert failure["error_type"] == "UnreadableFile"
+    assert "nested too deeply to read" in failure["error_message"]
+    assert "(after record 1)" in failure["error_message"]
+
+
+def test_an_envelope_member_over_the_read_limit_is_skipped_and_its_records_flow() -> None:
+    data = (
+        '{"comment": "'
+        + "c" * (RAW_RECORD_LIMIT_BYTES * 2)
+        + '", "records": ['
+        + json.dumps(record("a"))
+        + ","
+        + json.dumps(record("b"))
+        + "]}"
+    ).encode()
+    report, sent, failed = _transform(data)
+    assert (report.shape, [r["account_id"] for r in sent], failed) == ("envelope", ["a", "b"], [])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_survey_counts_what_the_transformer_reads_and_never_crashes(shape: str) -> None:
+    # GIVEN a file of every hostile kind: a 5,000-digit integer, a lone surrogate, an oversized value
+    texts = [
+        json.dumps(record("a"))[:-1] + f', "n": {LONG_DIGITS}}}',
+        json.dumps(record("b")).replace("Ada", "\\udc00"),
+        json.dumps(record("c", blob="x" * (RAW_RECORD_LIMIT_BYTES + 1))),
+    ]
+    found = survey(io.BytesIO(_file(shape, texts)))
+    assert (found.records, found.oversized, found.failures) == (3, 1, [])
+    broken = survey(io.BytesIO(b'[{"a": 1}, {"b": tru}, {"c": 3}]'))
+    assert broken.records == 2
+    assert [(f.position, f.fatal) for f in broken.failures] == [("byte 17", False)]
+
+
+@pytest.mark.parametrize("data", [b'[{"n": 1}] {"n": 2}', b'{"records": [{"n": 1}]} [3]'])
+def test_content_after_the_array_or_envelope_is_one_fatal_failure_after_its_records(data: bytes) -> None:
+    _, items = read(data)
+    assert positions(items) == [(1, None, {"n": 1})]
+    [failure] = [item for item in items if isinstance(item, ParseFailure)]
+    assert (failure.reason, failure.records_before, failure.fatal) == (
+        "more content after the end of the JSON value",
+        1,
+        True,
+    )
+
+
+# --- the reader against json.loads on random files, read in random small pieces --------------------------
+
+
+class _Trickle:
+    """A stream that returns fewer bytes than asked, at random (S3 streams may)."""
+
+    def __init__(self, data: bytes, rng: random.Random) -> None:
+        self.data, self.at, self.rng = data, 0, rng
+
+    def read(self, size: int = -1) -> bytes:
+        count = self.rng.randint(1, 3000)
+        piece = self.data[self.at : self.at + count]
+        self.at += len(piece)
+        return piece
+
+
+_TRICKY = [1, -2.5, "x", 'a"},{"b', "}, ", "\\", "é\n\t", None, True, 12345678901234567890, "]"]
+"""Strings that look like the fast path's cut (``},{``), brackets and escapes inside strings."""
+
+
+def _random_value(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth > 3 or roll < 0.3:
+        return rng.choice(_TRICKY)
+    if roll < 0.6:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    return {rng.choice(["a", "b", "}", "records", "k,"]): _random_value(rng, depth + 1) for _ in range(3)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_module, "FAST_WINDOW_BYTES", 300)  # many windows, many cuts
+    rng = random.Random(seed)
+    for _ in range(150):
+        rows = [_random_value(rng) for _ in range(rng.randint(1, 30))]
+        rows = [row if isinstance(row, dict) and rng.random() < 0.8 else {"v": row} for row in rows]
+        shape = rng.choice(["array", "envelope", "lines"])
+        separator = rng.choice([",", ", ", ",\n", " ,\n  "])
+        if shape == "array":
+            text = "[" + separator.join(json.dumps(row) for row in rows) + "]"
+        elif shape == "envelope":
+            text = json.dumps({"source": "s", "records": rows, "x": {"records": 1}})
+        else:
+            text = "\n".join(json.dumps(row) for row in rows)
+        items = list(RecordReader(_Trickle(text.encode(), rng)))
+        assert all(isinstance(item, Block) for item in items), items
+        expected = decode_json(json.dumps(rows))
+        if shape == "lines":  # a line holding an envelope or an array is expanded into its records
+            expected = [record for value in expected for record in reader_module._expand(value)]
+        assert [value for item in items for value in item.values] == expected, text[:300]

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from bench.transformer_data import records as bench_records
+from functions.contract import format_timestamp
 from functions.errors import MissingSetting, SendFailed
-from functions.messages import BatchSender, decode_json, message, utf8_size
+from functions.messages import (
+    BatchSender,
+    attributes_size,
+    decode_json,
+    ingestion_attributes,
+    message,
+    utf8_size,
+)
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from functions.transformer import handler as transformer
 from functions.transformer.core import transform_stream
@@ -151,7 +162,9 @@ def test_invalid_json_sends_records_before_the_break_then_one_failure_with_the_p
     assert [r["account_id"] for r in records_sent(messages)] == ["g0", "g1"]
     [failure] = failures(messages)
     assert failure["error_type"] == ErrorType.UNREADABLE_FILE
-    assert failure["error_message"].startswith("s3://data-bucket/broken.json: after array element, I expect")
+    assert failure["error_message"].startswith(
+        "s3://data-bucket/broken.json: after an array element, expected ',' or ']' but found '{'"
+    )
     assert f"at byte {position} (after record 2)" in failure["error_message"]
     assert decode_json(failure["body"])["records_before"] == 2
     assert (report["valid"], report["unreadable"]) == (2, 1)
@@ -181,10 +194,112 @@ def test_invalid_records_travel_raw_and_valid_ones_normalised(world: World, cont
     assert (report["shape"], report["valid"], report["invalid"]) == (FileShape.ENVELOPE, 1, 2)
 
 
-def test_an_object_deleted_before_its_event_is_skipped(world: World, context: FakeContext) -> None:
+def test_an_object_deleted_before_its_event_leaves_one_object_vanished_message(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an event naming a deleted object and a present one
     world.put_object("kept.json", json.dumps([record("k")]))
     result = transformer.handler(s3_event(world.bucket, "gone.json", "kept.json"), context)
-    assert [o["source"] for o in result["objects"]] == ["s3://data-bucket/kept.json"]
+    # THEN the present one is transformed, and the gone one is one ObjectVanished message, not a log line
+    assert [o["source"] for o in result["objects"]] == [
+        "s3://data-bucket/gone.json",
+        "s3://data-bucket/kept.json",
+    ]
+    messages = world.receive_all(world.writer_queue_url)
+    [failure] = failures(messages)
+    assert failure["error_type"] == ErrorType.OBJECT_VANISHED
+    assert failure["error_message"] == (
+        "s3://data-bucket/gone.json: object gone before it was read (NoSuchKey); version (unversioned), "
+        "event time 2026-01-15T12:00:00.000Z: none of its records were read"
+    )
+    assert (failure["entered_at"], failure["ingest_id"]) == (
+        "2026-01-15T12:00:00.000000Z",
+        "s3://data-bucket/gone.json",
+    )
+    assert [r["account_id"] for r in records_sent(messages)] == ["k"]
+
+
+def _versioned(world: World) -> None:
+    world.s3.put_bucket_versioning(Bucket=world.bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+def _event_for_version(world: World, key: str, version_id: str) -> dict[str, Any]:
+    event = s3_event(world.bucket, key)
+    event["Records"][0]["s3"]["object"]["versionId"] = version_id
+    return event
+
+
+def test_the_exact_version_of_the_event_is_read_even_after_an_overwrite(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN a versioned bucket where the object was overwritten after the event's version
+    _versioned(world)
+    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
+    world.put_object("v.json", json.dumps([record("second")]))
+    # WHEN the first version's event is handled
+    transformer.handler(_event_for_version(world, "v.json", first["VersionId"]), context)
+    # THEN the first version's records are sent, and the ingest id names that version
+    [envelope] = world.receive_all(world.writer_queue_url)
+    assert [r["account_id"] for r in records_sent([envelope])] == ["first"]
+    attributes = {k: v["StringValue"] for k, v in envelope["MessageAttributes"].items()}
+    assert attributes["ingest_id"] == f"s3://data-bucket/v.json?versionId={first['VersionId']}"
+    assert (attributes["entered_at"], attributes["ingest_position"]) == ("2026-01-15T12:00:00.000000Z", "0")
+
+
+def test_a_version_deleted_before_it_was_read_leaves_one_object_vanished_message(
+    world: World, context: FakeContext
+) -> None:
+    _versioned(world)
+    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
+    world.put_object("v.json", json.dumps([record("second")]))
+    world.s3.delete_object(Bucket=world.bucket, Key="v.json", VersionId=first["VersionId"])
+    transformer.handler(_event_for_version(world, "v.json", first["VersionId"]), context)
+    [failure] = failures(world.receive_all(world.writer_queue_url))
+    assert failure["error_type"] == ErrorType.OBJECT_VANISHED
+    assert f"version {first['VersionId']}, event time 2026-01-15T12:00:00.000Z" in failure["error_message"]
+    assert decode_json(failure["body"])["version_id"] == first["VersionId"]
+
+
+def test_a_replayed_object_keeps_its_original_entry_time_from_metadata(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN an object re-driven by a replay: copied onto itself with pipeline-entered-at metadata
+    world.s3.put_object(
+        Bucket=world.bucket,
+        Key="r.json",
+        Body=json.dumps([record("r", updated_at=None)]),
+        Metadata={"pipeline-entered-at": "2025-11-30T08:00:00.000000Z"},
+    )
+    transformer.handler(s3_event(world.bucket, "r.json"), context)
+    [envelope] = world.receive_all(world.writer_queue_url)
+    # THEN entered_at and the default updated_at are the original entry time, not the event's
+    assert envelope["MessageAttributes"]["entered_at"]["StringValue"] == "2025-11-30T08:00:00.000000Z"
+    assert records_sent([envelope])[0]["updated_at"] == "2025-11-30T08:00:00.000000Z"
+
+
+def test_envelopes_hold_consecutive_records_and_name_the_first_position() -> None:
+    # GIVEN 30 records where record 12 (position 11) is too large for a message
+    rows = [record(f"p{i}") for i in range(30)]
+    rows[11]["name"] = "N" * 9000
+    sink = CountingSink()
+    transform_stream(
+        io.BytesIO(json.dumps(rows).encode()), source="s3://b/p.json", sink=sink, message_limit=8192
+    )
+    # THEN every envelope's records sit at ingest_position + i, and none spans the gap
+    seen = []
+    for entry in [e for call in sink.calls for e in call]:
+        attributes = {k: v["StringValue"] for k, v in entry["MessageAttributes"].items()}
+        if "error_type" in attributes:
+            assert (attributes["error_type"], attributes["ingest_position"]) == (
+                ErrorType.RECORD_TOO_LARGE,
+                "11",
+            )
+            continue
+        start = int(attributes["ingest_position"])
+        ids = [r["account_id"] for r in decode_json(entry["MessageBody"])["records"]]
+        assert ids == [f"p{i}" for i in range(start, start + len(ids))]
+        seen += ids
+    assert seen == [f"p{i}" for i in range(30) if i != 11]
 
 
 def test_missing_queue_setting_is_named(
@@ -229,7 +344,10 @@ def test_a_record_over_the_message_limit_becomes_a_precise_failure() -> None:
     attributes = {k: v["StringValue"] for k, v in failure["MessageAttributes"].items()}
     assert attributes["error_type"] == ErrorType.RECORD_TOO_LARGE
     source_attribute = len("source") + len("String") + len("s3://b/big.json")  # SQS counts attributes too
-    limit = MAX_MESSAGE_BYTES - len('{"source":"s3://b/big.json","records":[]}') - source_attribute - 4096
+    # entered_at (fixed width), ingest_id (the source) and a 10-digit ingest_position
+    ingestion = attributes_size(ingestion_attributes("2026-01-01T00:00:00.000000Z", "s3://b/big.json", 10**9))
+    envelope = len('{"source":"s3://b/big.json","records":[]}')
+    limit = MAX_MESSAGE_BYTES - envelope - source_attribute - ingestion - 4096
     assert attributes["error_message"].startswith("record 2: 300")
     assert f"bytes, over the {limit}-byte limit for one record" in attributes["error_message"]
     assert attributes["error_message"].endswith("the record stays in s3://b/big.json")
@@ -295,3 +413,51 @@ def test_a_number_beyond_decimal_rejects_its_record_and_the_file_reads_on(shape:
     records = [r for call in sink.calls for e in call for r in decode_json(e["MessageBody"])["records"]]
     assert [r["account_id"] for r in records] == ["doomed", "fine"]
     assert (report.valid, report.invalid) == (1, 1)
+
+
+# --- the same messages as the implementation before the msgspec reader -----------------------------------
+
+GOLDEN_NOW = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+GOLDEN: dict[tuple[str, int], tuple[int, str]] = {
+    ("array", MAX_MESSAGE_BYTES): (4, "3dc7d35ea1114791ffc17257060c2c787b32891344ca8f3d52bb24bb59cdfbfd"),
+    ("array", 20_000): (49, "b922351e5446a1f433400a640afe42f5f13dba13189c5cfec7840bc4277b8f1c"),
+    ("lines", MAX_MESSAGE_BYTES): (4, "3dc7d35ea1114791ffc17257060c2c787b32891344ca8f3d52bb24bb59cdfbfd"),
+    ("lines", 20_000): (49, "b922351e5446a1f433400a640afe42f5f13dba13189c5cfec7840bc4277b8f1c"),
+    ("mixed", 20_000): (30, "c3ca606456ffbdd1474783b22db8193f60651d4ffbeb47e6e9a77833873896c1"),
+}
+"""(input, message limit) → (messages, SHA-256 of their bodies joined by newlines), recorded from the
+ijson-based transformer on the benchmark's records (commit eaba9cd) before the reader was replaced. That
+implementation sent no ingestion attributes; they take a constant number of bytes of every message, so the
+same bodies come out at a limit that much larger."""
+
+
+def _golden_input(kind: str) -> bytes:
+    rows = list(bench_records(5000))
+    if kind == "lines":
+        return ("\n".join(json.dumps(row) for row in rows) + "\n").encode()
+    if kind == "mixed":  # invalid records (travel raw) and unknown keys among valid ones
+        rows = rows[:3000]
+        for index, row in enumerate(rows):
+            if index % 7 == 3:
+                row["currency"] = "US"
+            if index % 11 == 5:
+                row["balance"] = "1e999"
+            if index % 13 == 2:
+                row["extra"] = [1, {"x": None}]
+    return ("[" + ",".join(json.dumps(row) for row in rows) + "]").encode()
+
+
+@pytest.mark.parametrize(("kind", "limit"), list(GOLDEN))
+def test_the_benchmark_file_gives_the_same_message_bodies_as_before(kind: str, limit: int) -> None:
+    source = "s3://bench/records.json"
+    ingestion = attributes_size(ingestion_attributes(format_timestamp(GOLDEN_NOW), source, 10**9))
+    sink = CountingSink()
+    transform_stream(
+        io.BytesIO(_golden_input(kind)),
+        source=source,
+        sink=sink,
+        now=GOLDEN_NOW,
+        message_limit=limit + ingestion,
+    )
+    bodies = [entry["MessageBody"] for call in sink.calls for entry in call]
+    assert (len(bodies), hashlib.sha256("\n".join(bodies).encode()).hexdigest()) == GOLDEN[(kind, limit)]

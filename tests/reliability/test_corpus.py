@@ -340,7 +340,7 @@ def test_an_array_of_100k_records_is_streamed_into_messages_whole(
     every record arrives exactly once, valid, in messages within the 256 KiB limit.
 
     Why a scratch queue rather than the whole way to AccountTable: the emulator writes ~250 conditional
-    PutItem/s (DESIGN.md section 10), so 100k writes would take ~7 minutes. The writer's side at volume is
+    PutItem/s (docs/local-stack.md), so 100k writes would take ~7 minutes. The writer's side at volume is
     what bench/load.py (20k records) and test_load_small.py check.
     """
     count = BIG_ARRAY.expect["generated_accounts"]
@@ -395,14 +395,6 @@ print(json.dumps(report.to_dict()))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: ijson's prefixes grow with depth, so reading a 200 KB object nested 100,000 "
-    "levels needs ~25 GB; in Lambda the transformer is killed, retried twice, and Lambda's on-failure "
-    "destination (the DLQ) gets the event: LogTable records it as RetriesExhausted against the object with "
-    "the runtime's error (tests/e2e/test_local_stack.py). Not lost, but "
-    "not the UnreadableFile a depth bound in the reader would give.",
-)
 def test_a_200kb_file_nested_100k_levels_is_read_within_lambda_memory() -> None:
     """Within the memory Lambda gives the transformer, the file ends as 1 record or 1 UnreadableFile."""
     done = subprocess.run(

@@ -1,0 +1,131 @@
+"""The contract as one table, :data:`FIELDS`: names, required or not, per-value and column converters,
+default, schema fragment and description of each field. The normaliser, the block normaliser and the JSON
+Schema are all generated from it, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.contract import columns, values
+from functions.contract.rules import (
+    ACCOUNT_ID_CHARS,
+    ACCOUNT_ID_CHARS_SHOWN,
+    CURRENCY_PATTERN,
+    DECIMAL_PATTERN,
+    DEFAULT_STATUS,
+    EMAIL_SCHEMA_PATTERN,
+    MAX_ACCOUNT_ID_LENGTH,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    STATUSES,
+)
+from functions.timestamps import format_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One row of the contract: names, required or not, how it normalises, how the schema shows it."""
+
+    name: str
+    camel: str
+    required: bool
+    convert: Callable[[Any], Any]
+    schema: Mapping[str, Any]
+    description: str
+    column: Callable[[list[Any]], list[Any] | None]
+    """The same conversion over a whole column (:func:`normalise_many`); None sends it to ``convert``."""
+    default: Callable[[datetime | None], Any] | None = None
+    """For optional fields: the value when absent or null, given the ingestion time (``now``)."""
+    bounded: bool = False
+    """The value may not lie beyond the future-skew bound (``updated_at``)."""
+
+
+_DECIMAL_SCHEMA_PATTERN = rf"^\s*{DECIMAL_PATTERN}\s*$"
+
+FIELDS: tuple[Field, ...] = (
+    Field(
+        name="account_id",
+        camel="accountId",
+        required=True,
+        convert=values.account_id,
+        column=columns.account_id_column,
+        schema={"type": "string", "pattern": f"^[{ACCOUNT_ID_CHARS}]{{1,{MAX_ACCOUNT_ID_LENGTH}}}$"},
+        description=f"Account key; trimmed; 1-{MAX_ACCOUNT_ID_LENGTH} characters of {ACCOUNT_ID_CHARS_SHOWN}",
+    ),
+    Field(
+        name="name",
+        camel="name",
+        required=True,
+        convert=values.name,
+        column=columns.name_column,
+        schema={"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"^\S+(?: \S+)*$"},
+        description="Trimmed, inner whitespace collapsed to one space; 1-200 characters.",
+    ),
+    Field(
+        name="email",
+        camel="email",
+        required=True,
+        convert=values.email,
+        column=columns.email_column,
+        schema={
+            "type": "string",
+            "format": "email",
+            "maxLength": MAX_EMAIL_LENGTH,
+            "pattern": EMAIL_SCHEMA_PATTERN,
+        },
+        description="Trimmed, lower-cased; local@domain.tld, at most 254 characters.",
+    ),
+    Field(
+        name="balance",
+        camel="balance",
+        required=True,
+        convert=values.balance,
+        column=columns.balance_column,
+        schema={"oneOf": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL_SCHEMA_PATTERN}]},
+        description="Exact decimal (JSON number or string); finite, at most 38 significant digits.",
+    ),
+    Field(
+        name="currency",
+        camel="currency",
+        required=True,
+        convert=values.currency,
+        column=columns.currency_column,
+        schema={"type": "string", "pattern": f"^{CURRENCY_PATTERN.replace('A-Z', 'A-Za-z')}$"},
+        description="Trimmed, upper-cased; 3 letters (ISO 4217 shaped).",
+    ),
+    Field(
+        name="status",
+        camel="status",
+        required=False,
+        convert=values.status,
+        column=columns.status_column,
+        schema={"type": "string", "enum": list(STATUSES), "default": DEFAULT_STATUS},
+        description="Lower-cased; one of active, suspended, closed. Default active.",
+        default=lambda now: DEFAULT_STATUS,
+    ),
+    Field(
+        name="updated_at",
+        camel="updatedAt",
+        required=False,
+        convert=values.updated_at,
+        column=columns.updated_at_column,
+        schema={"type": "string", "format": "date-time"},
+        description=(
+            "ISO 8601; converted to UTC; naive times are UTC; at most the allowed skew past the time the "
+            "record entered the pipeline. Default: that time."
+        ),
+        default=lambda now: format_timestamp(now or datetime.now(UTC)),
+        bounded=True,
+    ),
+)
+
+_ALIASES: dict[str, str] = {}
+for _field in FIELDS:
+    _ALIASES[_field.name] = _field.name
+    _ALIASES[_field.camel] = _field.name
+
+FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in FIELDS)
+"""The normalised record's keys, in table order."""

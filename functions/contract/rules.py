@@ -1,0 +1,35 @@
+"""The contract's limits and character classes, each written once: the per-value checks, the column checks
+and the JSON Schema are all built from these."""
+
+from __future__ import annotations
+
+MAX_ACCOUNT_ID_LENGTH = 64
+MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254
+MAX_BALANCE_DIGITS = 38
+"""DynamoDB numbers carry up to 38 significant digits."""
+MIN_BALANCE_ADJUSTED_EXPONENT = -130
+MAX_BALANCE_ADJUSTED_EXPONENT = 125
+"""DynamoDB's number range (1E-130 to 9.99…E+125): outside it PutItem fails, so the contract rejects first."""
+STATUSES = ("active", "suspended", "closed")
+DEFAULT_STATUS = "active"
+
+ACCOUNT_ID_CHARS = r"A-Za-z0-9_.\-"
+"""The account-id character class (inside ``[...]``): the value regex, the column regex and the schema."""
+ACCOUNT_ID_CHARS_SHOWN = "A-Z a-z 0-9 _ - ."
+"""The same class, for people (reasons and the schema's description)."""
+CURRENCY_PATTERN = "[A-Z]{3}"
+DECIMAL_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+"""Plain decimal notation; ``Decimal()`` alone would also take ``NaN``, ``Infinity`` and ``1_000``."""
+EMAIL_PATTERN = r"[^\s@]++@(?:[a-z0-9](?:[a-z0-9\-]*+(?<=[a-z0-9]))?\.)++(?:[a-z]{2,63}|xn--[a-z0-9\-]{1,59})"
+"""A lower-cased address. Possessive quantifiers (Python 3.11+): the same language, without backtracking
+through domain labels."""
+EMAIL_SCHEMA_PATTERN = (
+    r"^[^\s@]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[a-z0-9\-]{1,59})$"
+)
+""":data:`EMAIL_PATTERN` for JSON Schema validators (ECMA 262: no possessive quantifiers, no lookbehind;
+either case, since the contract lower-cases first)."""
+MAX_FUTURE_SKEW_HOURS_VARIABLE = "MAX_FUTURE_SKEW_HOURS"
+DEFAULT_MAX_FUTURE_SKEW_HOURS = 24.0
+"""How far past the moment a record entered the pipeline its ``updated_at`` may lie (a clock skew allowance):
+a later timestamp would block every real update of the account."""

@@ -1,0 +1,210 @@
+"""Field converters: one value in, the normalised value out, or :class:`Reject` with the reason.
+
+These are the contract's rules; the column converters (:mod:`functions.contract.columns`) are shortcuts that
+must give the same results, and fall back to these whenever they are unsure.
+
+Why each is written the way it is:
+
+* Balances are exact :class:`~decimal.Decimal` values. JSON is parsed with ``parse_float=Decimal`` upstream,
+  and a Python ``float`` that still reaches here is converted through its shortest ``repr`` (``0.1`` →
+  ``'0.1'``), never ``Decimal(float)`` (``0.1000000000000000055…``). DynamoDB stores up to 38 significant
+  digits, so more is a rejection rather than a silent rounding.
+* Strings are checked for lone surrogates only when not ASCII (``str.isascii`` is a flag read).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from functions.contract.rules import (
+    ACCOUNT_ID_CHARS,
+    ACCOUNT_ID_CHARS_SHOWN,
+    CURRENCY_PATTERN,
+    DECIMAL_PATTERN,
+    EMAIL_PATTERN,
+    MAX_ACCOUNT_ID_LENGTH,
+    MAX_BALANCE_ADJUSTED_EXPONENT,
+    MAX_BALANCE_DIGITS,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MIN_BALANCE_ADJUSTED_EXPONENT,
+    STATUSES,
+)
+from functions.contract.utc import fast_utc
+from functions.timestamps import format_timestamp
+
+_ACCOUNT_ID_RE = re.compile(f"[{ACCOUNT_ID_CHARS}]+", re.ASCII)
+_EMAIL_RE = re.compile(EMAIL_PATTERN)
+_CURRENCY_RE = re.compile(CURRENCY_PATTERN, re.ASCII)
+_DECIMAL_RE = re.compile(DECIMAL_PATTERN, re.ASCII)
+_STATUS_SET = frozenset(STATUSES)
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_MAX_SHOWN = 60
+"""Values quoted in a reason are cut to this many characters: reasons travel in 256 KiB messages."""
+
+
+class Reject(Exception):
+    """Raised by a field converter; becomes one :class:`~functions.errors.FieldError`. Never escapes the
+    package."""
+
+
+def show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, Decimal) else str(value)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float | Decimal):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def describe(value: Any) -> str:
+    """``number 5`` / ``array`` / ``object``: the JSON type, plus the value when it is short and scalar."""
+    kind = _json_type(value)
+    if kind in ("array", "object", "null"):
+        return kind
+    return f"{kind} {show(value)}"
+
+
+def _require_unicode(text: str) -> None:
+    """A lone surrogate (JSON ``"\\ud800"`` decodes to one) is no character: DynamoDB and SQS refuse it, and
+    boto3 would store ``?`` in its place. Named here, the record fails the contract like any bad value."""
+    surrogate = SURROGATE_RE.search(text)
+    if surrogate is not None:
+        code = ord(surrogate.group())
+        raise Reject(f"holds a lone UTF-16 surrogate (\\u{code:04x}), which is not a character")
+
+
+def _require_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise Reject(f"expected a string, got {describe(value)}")
+    return value
+
+
+def account_id(value: Any) -> str:
+    text = (value if isinstance(value, str) else _require_str(value)).strip()
+    if not text:
+        raise Reject("empty")
+    if len(text) > MAX_ACCOUNT_ID_LENGTH:
+        raise Reject(f"longer than {MAX_ACCOUNT_ID_LENGTH} characters ({len(text)})")
+    if _ACCOUNT_ID_RE.fullmatch(text) is None:
+        raise Reject(f"characters outside {ACCOUNT_ID_CHARS_SHOWN}: {show(text)}")
+    return text
+
+
+def name(value: Any) -> str:
+    text = " ".join((value if isinstance(value, str) else _require_str(value)).split())
+    if not text.isascii():
+        _require_unicode(text)
+    if not text:
+        raise Reject("empty")
+    if len(text) > MAX_NAME_LENGTH:
+        raise Reject(f"longer than {MAX_NAME_LENGTH} characters ({len(text)})")
+    return text
+
+
+def email(value: Any) -> str:
+    text = (value if isinstance(value, str) else _require_str(value)).strip().lower()
+    if not text.isascii():
+        _require_unicode(text)
+    if len(text) > MAX_EMAIL_LENGTH:
+        raise Reject(f"longer than {MAX_EMAIL_LENGTH} characters ({len(text)})")
+    if _EMAIL_RE.fullmatch(text) is None:
+        raise Reject(f"not an email address (local@domain.tld): {show(value)}")
+    return text
+
+
+def balance(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        # Decimal() alone would also take 'NaN', 'Infinity' and '1_000': only plain decimal notation passes.
+        if _DECIMAL_RE.fullmatch(text) is None:
+            raise Reject(f"not a decimal: {show(value)}")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal can hold at all (|e| > 10**18)
+            raise Reject(f"outside DynamoDB's number range (1E-130 to 1E+126): {show(value)}") from None
+    elif isinstance(value, bool):
+        raise Reject(f"not a decimal: {describe(value)}")
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        # repr gives the shortest string that round-trips: 0.1 -> '0.1', never 0.1000000000000000055...
+        number = Decimal(repr(value))
+    else:
+        raise Reject(f"not a decimal: {describe(value)}")
+    if not number.is_finite():
+        raise Reject(f"not a finite decimal: {show(value)}")
+    if number.is_zero():
+        # -0 and 0 are the same balance; keep a sensible scale ('0.00') but drop the sign. A zero with an
+        # exponent outside DynamoDB's range ('0e999999999') is stored as 0: boto3 could not read it back.
+        exponent = int(number.as_tuple().exponent)
+        in_range = MIN_BALANCE_ADJUSTED_EXPONENT <= exponent <= MAX_BALANCE_ADJUSTED_EXPONENT
+        return number.copy_abs() if in_range else Decimal(0)
+    # Every coefficient digit appears in str(number), so a short string means few digits: the common case
+    # skips as_tuple(), which costs more than all the other checks together.
+    if len(str(number)) > MAX_BALANCE_DIGITS:
+        sign, digits, digits_exponent = number.as_tuple()
+        if len(digits) > MAX_BALANCE_DIGITS:
+            significant = len(digits)
+            while digits[significant - 1] == 0:
+                significant -= 1
+            if significant > MAX_BALANCE_DIGITS:
+                raise Reject(
+                    f"more than {MAX_BALANCE_DIGITS} significant digits ({significant}): {show(value)}"
+                )
+            # Only trailing zeros beyond 38 digits: drop them (exact) so DynamoDB accepts the number.
+            number = Decimal((sign, digits[:significant], int(digits_exponent) + len(digits) - significant))
+    if not MIN_BALANCE_ADJUSTED_EXPONENT <= number.adjusted() <= MAX_BALANCE_ADJUSTED_EXPONENT:
+        raise Reject(f"outside DynamoDB's number range (1E-130 to 1E+126): {show(value)}")
+    return number
+
+
+def currency(value: Any) -> str:
+    text = (value if isinstance(value, str) else _require_str(value)).strip().upper()
+    if _CURRENCY_RE.fullmatch(text) is None:
+        raise Reject(f"not 3 letters: {show(value)}")
+    return text
+
+
+def status(value: Any) -> str:
+    text = (value if isinstance(value, str) else _require_str(value)).strip().lower()
+    if text not in _STATUS_SET:
+        raise Reject(f"not one of {', '.join(STATUSES)}: {show(value)}")
+    return text
+
+
+def updated_at(value: Any) -> str:
+    if value.__class__ is str:
+        fast = fast_utc(value)
+        if fast is not None:
+            return fast
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = (value if isinstance(value, str) else _require_str(value)).strip()
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise Reject(f"not an ISO 8601 timestamp: {show(value)}") from None
+    try:
+        return format_timestamp(moment)
+    except (OverflowError, ValueError):
+        raise Reject(f"outside the representable UTC range: {show(value)}") from None

@@ -7,7 +7,8 @@ requirements, cached under ``build/``, and written deterministically (sorted ent
 permissions, no bytecode).
 
 boto3 ships with the python3.13 runtime and Powertools comes from AWS's managed layer, so the layer only
-carries what neither has: ijson (its C backend, hence the manylinux aarch64 wheels).
+carries what neither has: msgspec (the transformer's decoder and encoder; a C extension, hence the
+manylinux aarch64 wheels).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from pathlib import Path
 
 from infra import spec
 
-LAYER_REQUIREMENTS: tuple[str, ...] = ("ijson==3.6.0",)
-"""Pinned: the cache key is the requirement text, so an unpinned spec could hide a version change."""
+LAYER_REQUIREMENTS: tuple[str, ...] = ("msgspec==0.23.0",)
+"""Pinned: the cache key is the requirement text, so an unpinned spec could hide a version change. The
+version is the one the tests and the local stack run (a test compares it with the installed one)."""
 
 PIP_PLATFORM_ARGS: tuple[str, ...] = (
     "--platform",

@@ -76,7 +76,14 @@ def test_real_build_targets_lambda_arm64_python313() -> None:
     assert "--python-version 3.13" in flags
     assert "--implementation cp" in flags
     assert all("==" in requirement for requirement in layer.LAYER_REQUIREMENTS)
-    assert any(requirement.startswith("ijson==") for requirement in layer.LAYER_REQUIREMENTS)
+
+
+def test_the_layer_carries_the_versions_the_tests_and_the_local_stack_run() -> None:
+    from importlib.metadata import version
+
+    pinned = dict(requirement.split("==") for requirement in layer.LAYER_REQUIREMENTS)
+    assert "msgspec" in pinned
+    assert pinned == {name: version(name) for name in pinned}
 
 
 def test_program_run_leaves_the_seeded_cache_untouched(program_runner, seeded_build_dir: Path) -> None:

@@ -138,26 +138,43 @@ def test_queued_messages_survive_a_stop_and_are_processed_after_restart(stack: L
     assert not _new_log_items(stack, logged_before)
 
 
-def test_the_same_s3_event_twice_writes_and_counts_once(stack: LocalStack) -> None:
-    # GIVEN a file that is uploaded, and then the very same object uploaded again (two S3 events)
+def test_a_message_delivered_twice_is_stale_and_a_reupload_is_a_newer_ingestion(stack: LocalStack) -> None:
+    # GIVEN a file uploaded, then the very same bytes uploaded again (two S3 events, two ingestions)
     logged_before = _log_ids(stack)
     records = _records("twice", 25)
     body = json.dumps(records).encode()
     before = stack.counters()
     put_object(stack, "twice/same.json", body)
     stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    first = _stored(stack, "twice-")
     put_object(stack, "twice/same.json", body)
-    # ... and the same POST body delivered twice
-    duplicate_post = json.dumps(base_record("twice-api")).encode()
-    assert post(stack.api_url, duplicate_post)[0] == 200
-    assert post(stack.api_url, duplicate_post)[0] == 200
+    # ... and one WriterQueue message delivered twice (at-least-once delivery: the same body and ingestion)
+    redelivered = {
+        "QueueUrl": stack.outputs["writer_queue_url"],
+        "MessageBody": json.dumps(base_record("twice-api")),
+        "MessageAttributes": {
+            "entered_at": {"DataType": "String", "StringValue": "2026-01-01T00:00:00.000000Z"},
+            "ingest_id": {"DataType": "String", "StringValue": "redelivered-message"},
+        },
+    }
+    sqs = stack.client("sqs")
+    sqs.send_message(**redelivered)
+    stack.wait_until_idle(timeout=IDLE_TIMEOUT)
+    sqs.send_message(**redelivered)
     stack.wait_until_idle(timeout=IDLE_TIMEOUT)
     after = stack.counters()
-    # THEN each account is written once, every repeat is stale, nothing is logged as an error
+    # THEN the re-upload is written again (the newest ingestion wins) with the same content; the redelivered
+    # message is stale the second time; nothing is logged as an error
     assert _delta(before, after, "transformer.objects") == 2
-    assert len(_stored(stack, "twice-")) == len(records) + 1
-    assert _delta(before, after, "dynamodb.written") == len(records) + 1
-    assert _delta(before, after, "dynamodb.stale") == len(records) + 1
+    second = _stored(stack, "twice-")
+    assert len(second) == len(records) + 1
+    for account_id, item in first.items():
+        assert {k: v for k, v in second[account_id].items() if k not in ("ingest_order", "ingested_at")} == {
+            k: v for k, v in item.items() if k not in ("ingest_order", "ingested_at")
+        }
+        assert second[account_id]["ingest_order"] > item["ingest_order"]
+    assert _delta(before, after, "dynamodb.written") == 2 * len(records) + 1
+    assert _delta(before, after, "dynamodb.stale") == 1
     assert not _new_log_items(stack, logged_before)
 
 

@@ -45,6 +45,10 @@ def s3_event(bucket: str, *raw_keys: str) -> dict[str, Any]:
     return {"Records": records}
 
 
+SENT_TIMESTAMP = str(int(time.time() * 1000))
+"""The SentTimestamp (epoch milliseconds) of every message :func:`sqs_event` builds without one of its own."""
+
+
 def sqs_event(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """An SQS → Lambda event from ReceiveMessage results (or dicts with Body / MessageAttributes)."""
     template = load_event("sqs_receive.json")["Records"][0]
@@ -54,6 +58,12 @@ def sqs_event(messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         record["messageId"] = message.get("MessageId") or str(uuid.uuid4())
         record["body"] = message["Body"]
         record["attributes"]["ApproximateReceiveCount"] = "1"
+        # sent when the tests started, like a message Lambda hands over today (the template's 2018 time would
+        # put every record's updated_at "in the future" of its entry time); one instant for all, so a message
+        # delivered twice is the same message
+        record["attributes"].update(
+            {"SentTimestamp": SENT_TIMESTAMP, "ApproximateFirstReceiveTimestamp": SENT_TIMESTAMP}
+        )
         # what ReceiveMessage returned of SQS's own attributes (SentTimestamp...), as Lambda passes them
         record["attributes"].update(
             {name: str(value) for name, value in (message.get("Attributes") or {}).items()}

@@ -26,9 +26,9 @@ from types import TracebackType
 from typing import IO, Any
 
 from infra import spec
-from local_stack import moto_hooks
+from local_stack import deploy_cache, moto_hooks
 from local_stack.api import ApiServer
-from local_stack.deploy import Deployment, Tamper, deploy, stack_config
+from local_stack.deployment import Deployment, Tamper, stack_config
 from local_stack.discovery import Wiring, discover
 from local_stack.dispatcher import Counters, Dispatcher, Handler, Route
 from local_stack.faults import FaultSwitch
@@ -36,6 +36,7 @@ from local_stack.inprocess import InProcessBridge, attach, detach
 from local_stack.runtime import install_function_output, lambda_environment, uninstall_function_output
 from local_stack.server import EmulatorServer, PutItemWatch, WriteTally
 from local_stack.session import LOCAL_CREDENTIALS, local_client
+from local_stack.snapshot import wipe_backends
 
 FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
 """Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs.
@@ -71,9 +72,7 @@ class LocalResources:
 
 def wipe_emulator() -> None:
     """Forget every bucket, queue and item moto holds in this process (what ``/moto-api/reset`` does)."""
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
+    wipe_backends()
     _CURRENT.clear()
 
 
@@ -98,6 +97,7 @@ class LocalStack:
         program_stack: str = PROGRAM_STACK,
         config: Mapping[str, str | None] | None = None,
         tamper: Tamper | None = None,
+        apply: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self._port = port
@@ -108,6 +108,7 @@ class LocalStack:
         self.program_stack = program_stack
         self.config = stack_config(program_stack, {**CONFIG_OVERRIDES, **(config or {})})
         self._tamper = tamper
+        self._apply_always = apply
         self.faults = FaultSwitch()
         self._tally = WriteTally()
         self._watch = PutItemWatch(faults=self.faults, tally=self._tally)
@@ -163,13 +164,10 @@ class LocalStack:
         moto_hooks.install()
         self.deployment = self._deploy(endpoint)
         exports = self.deployment.exports
-        clients = {
-            service: local_client(service, endpoint, region=region)
-            for service in ("lambda", "sqs", "s3", "apigatewayv2")
-        }
-        self._sqs = clients["sqs"]
+        self._sqs = local_client("sqs", endpoint, region=region)
         moto_hooks.detach_moto_pollers()
-        wiring = self.wiring = discover(clients, exports)
+        assert self.deployment.wiring is not None
+        wiring = self.wiring = self.deployment.wiring
         self._watch.watch_tables(account_table=exports["account_table"], log_table=exports["log_table"])
         self._resources = self._local_resources(wiring, exports)
         moto_hooks.route_s3_invokes(self._route_s3_event)
@@ -203,9 +201,30 @@ class LocalStack:
         if not fresh and self._tamper is None and _CURRENT.get("key") == key:
             return _CURRENT["deployment"]  # type: ignore[no-any-return]
         wipe_emulator()
+        if self._tamper is not None:  # a broken variant: applied, never cached
+            return self._apply(endpoint)
+        cache_key = deploy_cache.program_key(self.program_stack, self.config)
+        started = time.perf_counter()
+        deployment = None if self._apply_always else deploy_cache.replay(cache_key, endpoint=endpoint)
+        if deployment is not None:
+            deployment.seconds = time.perf_counter() - started
+        else:
+            deployment = self._apply(endpoint)
+            deploy_cache.store(cache_key, deployment, endpoint=endpoint)
+        _CURRENT.update(key=key, deployment=deployment)
+        return deployment
+
+    def _apply(self, endpoint: str) -> Deployment:
+        from local_stack.deploy import deploy  # Pulumi's engine: imported only when it runs
+
         deployment = deploy(endpoint, stack=self.program_stack, config=self.config, tamper=self._tamper)
-        if self._tamper is None:
-            _CURRENT.update(key=key, deployment=deployment)
+        region = self.config.get("aws:region") or "us-east-1"
+        clients = {
+            service: local_client(service, endpoint, region=region)
+            for service in ("lambda", "sqs", "s3", "apigatewayv2")
+        }
+        moto_hooks.detach_moto_pollers()
+        deployment.wiring = discover(clients, deployment.exports)
         return deployment
 
     def _route_s3_event(self, function_arn: str, event: dict[str, Any]) -> None:

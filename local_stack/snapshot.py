@@ -208,10 +208,16 @@ def loads(data: bytes, *, endpoint: str) -> tuple[Any, dict[str, int]]:
     return content["extra"], counts
 
 
+HELD: dict[str, Any] = {}
+"""What the in-process emulator holds, as its owner (``local_stack.stack``) recorded it; every wipe (hence
+every restore) forgets it."""
+
+
 def wipe_backends() -> None:
     """Forget every bucket, queue, function and item moto holds in this process (``/moto-api/reset``)."""
     from moto.moto_api._internal.models import moto_api_backend
 
+    HELD.clear()
     moto_api_backend.reset()
 
 

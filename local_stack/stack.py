@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from infra import spec
-from local_stack import deploy_cache, moto_hooks
+from local_stack import deploy_cache, moto_hooks, persistence, snapshot
 from local_stack.api import ApiServer
 from local_stack.deployment import Deployment, Tamper, stack_config
 from local_stack.discovery import Wiring, discover
@@ -73,10 +73,9 @@ class LocalResources:
 def wipe_emulator() -> None:
     """Forget every bucket, queue and item moto holds in this process (what ``/moto-api/reset`` does)."""
     wipe_backends()
-    _CURRENT.clear()
 
 
-_CURRENT: dict[str, Any] = {}
+_CURRENT = snapshot.HELD
 """What the in-process emulator holds: ``key`` (program stack + config) and its ``deployment``."""
 
 
@@ -98,6 +97,7 @@ class LocalStack:
         config: Mapping[str, str | None] | None = None,
         tamper: Tamper | None = None,
         apply: bool = False,
+        persist: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self._port = port
@@ -109,6 +109,11 @@ class LocalStack:
         self.config = stack_config(program_stack, {**CONFIG_OVERRIDES, **(config or {})})
         self._tamper = tamper
         self._apply_always = apply
+        self._persist = persist
+        self._program_key: str | None = None
+        self._serving = False
+        self.notices: list[str] = []
+        """Lines for the user about the saved state: restored, discarded, lost in a crash, saved."""
         self.faults = FaultSwitch()
         self._tally = WriteTally()
         self._watch = PutItemWatch(faults=self.faults, tally=self._tally)
@@ -128,8 +133,6 @@ class LocalStack:
         self._stdout = False
         self.deployment: Deployment | None = None
         self.wiring: Wiring | None = None
-        self.restored: dict[str, int] | None = None
-        """What the last start restored from a saved state (None: nothing was restored)."""
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -156,6 +159,12 @@ class LocalStack:
             raise
 
     def _start(self) -> None:
+        self.notices = []
+        if self._persist:
+            lost = persistence.unclean_stop(self.outputs_path)
+            if lost:
+                self.notices.append(lost)
+                persistence.discard(self.state_path, "left before that run")
         self._open_function_log()
         self._emulator = EmulatorServer(port=self._port, watch=self._watch)
         self._emulator.start()
@@ -193,19 +202,31 @@ class LocalStack:
         self._outputs = self._make_outputs(endpoint, self._api.url, exports)
         if self._write_outputs:
             self._save_outputs(self._outputs)
+        self._serving = True
 
     def _deploy(self, endpoint: str) -> Deployment:
         """Apply the program, unless this process's emulator already holds it (same program and config)."""
         key = json.dumps([self.program_stack, sorted(self.config.items())])
         fresh, self._fresh = self._fresh, False  # only before this object's first start
+        if self._persist and fresh:
+            notice = persistence.discard(self.state_path, "--fresh")
+            if notice:
+                self.notices.append(notice)
         if not fresh and self._tamper is None and _CURRENT.get("key") == key:
             return _CURRENT["deployment"]  # type: ignore[no-any-return]
         wipe_emulator()
         if self._tamper is not None:  # a broken variant: applied, never cached
             return self._apply(endpoint)
-        cache_key = deploy_cache.program_key(self.program_stack, self.config)
+        cache_key = self._program_key = deploy_cache.program_key(self.program_stack, self.config)
         started = time.perf_counter()
-        deployment = None if self._apply_always else deploy_cache.replay(cache_key, endpoint=endpoint)
+        deployment = None
+        if self._persist:
+            restored = persistence.restore(self.state_path, key=cache_key, endpoint=endpoint)
+            if restored.notice:
+                self.notices.append(restored.notice)
+            deployment = restored.deployment
+        if deployment is None and not self._apply_always:
+            deployment = deploy_cache.replay(cache_key, endpoint=endpoint)
         if deployment is not None:
             deployment.seconds = time.perf_counter() - started
         else:
@@ -244,13 +265,17 @@ class LocalStack:
         _send_sqs_message(account, event, queue, target.queue_arn.split(":")[3])
 
     def stop(self) -> None:
-        """Stop serving; moto's state (buckets, queued messages, items) stays in the process."""
+        """Stop serving; moto's state (buckets, queued messages, items) stays in the process, and with
+        ``persist`` is also saved to :attr:`state_path` for the next start in another process."""
         if self._api is not None:
             self._api.stop()
             self._api = None
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        if self._serving and self._persist:
+            self._save_state()
+        self._serving = False
         if self._bridge is not None:
             detach(self._bridge)
             self._bridge = None
@@ -262,6 +287,22 @@ class LocalStack:
             self._remove_outputs(self._outputs)
         self._outputs = None
         self._close_function_log()
+
+    def _save_state(self) -> None:
+        assert self._emulator is not None and self.deployment is not None
+        key = self._program_key or deploy_cache.program_key(self.program_stack, self.config)
+        try:
+            summary = persistence.save(
+                self.state_path, key=key, deployment=self.deployment, endpoint=self._emulator.endpoint_url
+            )
+        except (snapshot.SnapshotError, OSError) as error:
+            self.notices.append(f"The local state was not saved: {error}")
+            return
+        self.notices.append(f"Saved the local state ({persistence.describe(summary)}) to {self.state_path}.")
+
+    @property
+    def state_path(self) -> Path:
+        return self.workdir / persistence.STATE_PATH
 
     # --- what others read ----------------------------------------------------------------------------------
 
@@ -450,6 +491,9 @@ class LocalStack:
         outputs.update(
             stack=spec.LOCAL_STACK, program_stack=self.program_stack, api_url=api_url, endpoint_url=endpoint
         )
+        # Whose it is: a document whose process is gone was left by a crash (``persistence.unclean_stop``).
+        started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        outputs.update(pid=str(os.getpid()), started_at=started)
         missing = set(spec.OUTPUT_KEYS) - set(outputs)
         if missing:  # the program stopped exporting a key pipeline-ctl reads: fail loudly, not half-written
             raise RuntimeError(f"the program's exports lack {sorted(missing)}")

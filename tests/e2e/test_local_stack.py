@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -79,8 +80,9 @@ def bodies(handler: Scripted) -> list[str]:
 
 def test_outputs_document_is_written_with_every_key(stack: LocalStack) -> None:
     document = json.loads(stack.outputs_path.read_text())
-    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack"}
+    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack", "pid", "started_at"}
     assert document == stack.outputs
+    assert document["pid"] == str(os.getpid()), "whose it is: a crashed run's document is recognised"
     assert document["stack"] == "local" and document["api_auth"] == "NONE"
     assert document["endpoint_url"].startswith("http://127.0.0.1:")
     assert document["api_url"].startswith("http://127.0.0.1:")

@@ -69,7 +69,7 @@ def test_a_clean_stop_saves_the_state_and_the_next_up_restores_it(tmp_path: Path
     assert "Saved the local state (2 items in 2 tables, 2 objects, 2 queued messages)" in output
 
 
-def test_after_kill_9_up_says_what_was_lost_and_starts_clean_and_fresh_discards(tmp_path: Path) -> None:
+def test_after_kill_9_the_next_up_says_what_was_lost_and_starts_clean(tmp_path: Path) -> None:
     first = LocalUp(tmp_path)
     _write_data(first, "a")
     first.stop(signal.SIGKILL)
@@ -77,15 +77,21 @@ def test_after_kill_9_up_says_what_was_lost_and_starts_clean_and_fresh_discards(
 
     second = LocalUp(tmp_path)
     assert _data(second) == {"items": [], "objects": [], "messages": []}
-    _write_data(second, "b")
     output = second.stop(signal.SIGTERM)
     lost = [line for line in output.splitlines() if "did not stop cleanly" in line]
     assert len(lost) == 1 and f"pid {first.process.pid}" in lost[0] and "lost" in lost[0], output
 
-    third = LocalUp(tmp_path, "--fresh")
-    assert _data(third) == {"items": [], "objects": [], "messages": []}
-    output = third.stop(signal.SIGTERM)
-    assert "Discarded the saved local state (--fresh); starting clean." in output
+
+def test_fresh_discards_the_saved_state(tmp_path: Path) -> None:
+    from local_stack.stack import LocalStack
+
+    with LocalStack(tmp_path, persist=True, write_outputs=False) as first:
+        first.client("s3").put_object(Bucket=first.outputs["data_bucket"], Key="keep/a.txt", Body=b"a")
+    assert (tmp_path / persistence.STATE_PATH).exists()
+    with LocalStack(tmp_path, persist=True, fresh=True, write_outputs=False) as second:
+        objects = second.client("s3").list_objects_v2(Bucket=second.outputs["data_bucket"])
+        assert objects.get("KeyCount") == 0
+        assert second.notices == ["Discarded the saved local state (--fresh); starting clean."]
 
 
 def _copy_program(root: Path) -> Path:

@@ -153,7 +153,7 @@ def unclean_stop(outputs_path: Path) -> str | None:
     if pid == os.getpid() or (pid and process_alive(pid)):
         return None
     outputs_path.unlink(missing_ok=True)
-    since = f" (up since {document['started_at']})" if document.get("started_at") else ""
+    since = f", up since {document['started_at']}" if document.get("started_at") else ""
     who = f"pid {pid}" if pid else "an older version"
     return (
         f"The last local stack here ({who}{since}) did not stop cleanly (killed or crashed): its tables, "

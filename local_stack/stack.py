@@ -80,7 +80,13 @@ _CURRENT = snapshot.HELD
 
 
 class LocalStack:
-    """The whole pipeline on 127.0.0.1. Use as a context manager, or call :meth:`start` / :meth:`stop`."""
+    """The whole pipeline on 127.0.0.1. Use as a context manager, or call :meth:`start` / :meth:`stop`.
+
+    The deployment comes from the deploy cache when the program is unchanged (``local_stack.deploy_cache``;
+    ``apply=True`` always runs Pulumi's engine). ``persist=True`` (``pipeline-ctl local up``) saves the state
+    on a clean stop and restores it on the next start (``local_stack.persistence``; ``fresh`` discards it);
+    what happened is in :attr:`notices`.
+    """
 
     def __init__(
         self,

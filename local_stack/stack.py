@@ -116,6 +116,7 @@ class LocalStack:
         self._tamper = tamper
         self._apply_always = apply
         self._persist = persist
+        self._environ_before: dict[str, str | None] = {}
         self._program_key: str | None = None
         self._serving = False
         self.notices: list[str] = []
@@ -198,9 +199,15 @@ class LocalStack:
             )
         self._api = ApiServer(port=self._api_port, sqs=self._sqs, route=wiring.api_routes[0])
         self._api.start()
+        routes = self._routes(wiring, handler_endpoint, region)
+        # The functions' variables go into os.environ as they run (runtime.apply_environment): on stop the
+        # process gets its own values back, so nothing else in it (a test, a CLI command) inherits them.
+        self._environ_before = {
+            name: os.environ.get(name) for route in routes for name in route.environment
+        }
         self._dispatcher = Dispatcher(
             sqs=local_client("sqs", endpoint, region=region),
-            routes=self._routes(wiring, handler_endpoint, region),
+            routes=routes,
             region=region,
             counters=self._counters,
         )
@@ -282,6 +289,12 @@ class LocalStack:
         if self._serving and self._persist:
             self._save_state()
         self._serving = False
+        for name, value in self._environ_before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._environ_before = {}
         if self._bridge is not None:
             detach(self._bridge)
             self._bridge = None

@@ -33,6 +33,9 @@ from local_stack.deployment import PROJECT_DIR, Deployment
 
 CACHE_FORMAT = 1
 
+KEEP = 6
+"""Entries kept (the newest): each is under a megabyte, and every edit of the program makes one."""
+
 PACKAGES = (
     "moto",
     "botocore",
@@ -131,3 +134,16 @@ def store(key: str, deployment: Deployment, *, endpoint: str) -> None:
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+    _prune()
+
+
+def _prune() -> None:
+    """Keep the :data:`KEEP` newest entries (another process may be pruning too: a vanished file is fine)."""
+    entries = []
+    for entry in cache_dir().glob("deploy-*.pickle"):
+        try:
+            entries.append((entry.stat().st_mtime, entry))
+        except FileNotFoundError:
+            continue
+    for _, old in sorted(entries)[:-KEEP]:
+        old.unlink(missing_ok=True)

@@ -2,10 +2,10 @@
 
 A clean stop (Ctrl-C, SIGTERM) saves the whole emulator — the deployment, AccountTable and LogTable items,
 bucket objects, queued messages — to ``.pipeline/local-state.pickle`` (owner-only: it holds record values),
-through ``local_stack.snapshot``. The next start restores it and removes the file (``--fresh`` discards it
-instead). So a crash (kill -9, power loss) can never resurrect an older state behind newer work: there is no
-file left, and the outputs document of the dead run, which records its pid, says that it did not stop
-cleanly; the next start says so in one line and starts clean.
+through ``local_stack.snapshot``. The next start restores it and, once serving, removes the file (``--fresh``
+discards it instead). So a crash (kill -9, power loss) can never resurrect an older state behind newer work:
+there is no file left, and the outputs document of the dead run, which records its pid, says that it did not
+stop cleanly; the next start says so in one line and starts clean.
 
 A saved state is restored only onto the same program: its key is the deploy cache's
 (``local_stack.deploy_cache.program_key``: sources, config, versions). After an edit of the program, the state
@@ -104,20 +104,24 @@ def discard(path: Path, why: str) -> str | None:
 
 
 def restore(path: Path, *, key: str, endpoint: str) -> Restored:
-    """Restore the saved state if it belongs to this program (``key``); the file is consumed either way."""
+    """Restore the saved state if it belongs to this program (``key``). A discarded file is removed at once;
+    a restored one by the caller once the stack serves (:func:`consumed`): a start interrupted before that
+    (Ctrl-C while starting) leaves it for the next start."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return Restored(None, None)
-    path.unlink()
     try:
         saved, _ = snapshot.loads(data, endpoint=endpoint)
     except snapshot.SnapshotError as error:
+        path.unlink()
         return Restored(None, f"The saved local state could not be restored ({error}): starting clean.")
     if not isinstance(saved, Saved):
+        path.unlink()
         snapshot.wipe_backends()
         return Restored(None, "The saved local state is not one this version writes: starting clean.")
     if saved.key != key:
+        path.unlink()
         snapshot.wipe_backends()
         return Restored(
             None,
@@ -129,6 +133,12 @@ def restore(path: Path, *, key: str, endpoint: str) -> Restored:
         saved.deployment,
         f"Restored the local state saved {saved.saved_at}: {describe(saved.summary)} (--fresh starts empty).",
     )
+
+
+def consumed(path: Path) -> None:
+    """The restored state now lives in the running emulator: the file goes, so that after a crash nothing
+    older than the lost run can come back."""
+    path.unlink(missing_ok=True)
 
 
 def _make_messages_visible() -> None:

@@ -119,6 +119,7 @@ class LocalStack:
         self._environ_before: dict[str, str | None] = {}
         self._program_key: str | None = None
         self._serving = False
+        self._restored = False
         self.notices: list[str] = []
         """Lines for the user about the saved state: restored, discarded, lost in a crash, saved."""
         self.faults = FaultSwitch()
@@ -167,6 +168,7 @@ class LocalStack:
 
     def _start(self) -> None:
         self.notices = []
+        self._restored = False
         if self._persist:
             lost = persistence.unclean_stop(self.outputs_path)
             if lost:
@@ -216,16 +218,19 @@ class LocalStack:
         if self._write_outputs:
             self._save_outputs(self._outputs)
         self._serving = True
+        if self._restored:
+            persistence.consumed(self.state_path)
 
     def _deploy(self, endpoint: str) -> Deployment:
-        """Apply the program, unless this process's emulator already holds it (same program and config)."""
+        """Apply the program, unless this process's emulator already holds it (same program and config; with
+        ``persist`` the saved state decides instead), or the saved state or the deploy cache has it."""
         key = json.dumps([self.program_stack, sorted(self.config.items())])
         fresh, self._fresh = self._fresh, False  # only before this object's first start
         if self._persist and fresh:
             notice = persistence.discard(self.state_path, "--fresh")
             if notice:
                 self.notices.append(notice)
-        if not fresh and self._tamper is None and _CURRENT.get("key") == key:
+        if not fresh and not self._persist and self._tamper is None and _CURRENT.get("key") == key:
             return _CURRENT["deployment"]  # type: ignore[no-any-return]
         wipe_emulator()
         if self._tamper is not None:  # a broken variant: applied, never cached
@@ -238,6 +243,7 @@ class LocalStack:
             if restored.notice:
                 self.notices.append(restored.notice)
             deployment = restored.deployment
+            self._restored = deployment is not None
         if deployment is None and not self._apply_always:
             deployment = deploy_cache.replay(cache_key, endpoint=endpoint)
         if deployment is not None:

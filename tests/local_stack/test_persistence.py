@@ -94,6 +94,25 @@ def test_fresh_discards_the_saved_state(tmp_path: Path) -> None:
         assert second.notices == ["Discarded the saved local state (--fresh); starting clean."]
 
 
+def test_a_start_interrupted_after_the_restore_keeps_the_saved_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local_stack.stack import LocalStack
+
+    with LocalStack(tmp_path, persist=True, write_outputs=False):
+        pass
+    state = tmp_path / persistence.STATE_PATH
+    assert state.exists()
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt  # Ctrl-C while the stack starts, after the state was read
+
+    monkeypatch.setattr(LocalStack, "_make_outputs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        LocalStack(tmp_path, persist=True, write_outputs=False).start()
+    assert state.exists(), "the state is still there for the next start"
+
+
 def _copy_program(root: Path) -> Path:
     for name in deploy_cache.SOURCES:
         source = PROJECT_DIR / name

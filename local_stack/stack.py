@@ -9,8 +9,8 @@ with the two local addresses (``api_url`` of the stand-in, ``endpoint_url`` of t
 
 moto's state lives in the process: stopping keeps it, and a later start in the same process (same program
 and config) finds the deployment and resumes with whatever was still queued, as a redeployed Lambda finds
-its queues. Across processes the state is saved on a clean stop and restored on the next start
-(``local_stack.persistence``).
+its queues. Across processes (``persist=True``, as ``pipeline-ctl local up`` runs it) the state is saved on a
+clean stop and restored on the next start (``local_stack.persistence``).
 """
 
 from __future__ import annotations

@@ -30,20 +30,28 @@ ApiPortOption = Annotated[
 ]
 
 
+FreshOption = Annotated[
+    bool, typer.Option("--fresh", help="Discard the state saved by the last clean stop; start empty.")
+]
+
+
 @local_app.command("up")
 def up_command(
     port: PortOption = DEFAULT_EMULATOR_PORT,
     api_port: ApiPortOption = DEFAULT_API_PORT,
+    fresh: FreshOption = False,
 ) -> None:
     """Run the local stack in the foreground until Ctrl-C, with a live panel.
 
     Writes .pipeline/local.json so every other pipeline-ctl command targets it, and removes it on exit.
+    A clean stop (Ctrl-C, SIGTERM) saves the tables, objects and queued messages to .pipeline/, and the
+    next start restores them (--fresh discards them).
 
     Example: pipeline-ctl local up --port 4580 --api-port 4581
     """
     from cli.local_up import run_up
 
-    raise typer.Exit(run_up(Path.cwd(), port=port, api_port=api_port))
+    raise typer.Exit(run_up(Path.cwd(), port=port, api_port=api_port, fresh=fresh))
 
 
 def demo_command(

@@ -19,11 +19,11 @@ from local_stack.stack import FUNCTION_LOG_PATH, LocalStack
 REFRESH_SECONDS = 0.5
 
 
-def run_up(workdir: Path, *, port: int, api_port: int) -> int:
+def run_up(workdir: Path, *, port: int, api_port: int, fresh: bool = False) -> int:
     """Start, show the panel until SIGINT/SIGTERM, stop; the exit code for the command."""
     console = Console(file=sys.stdout)
     errors = Console(file=sys.stderr)
-    stack = LocalStack(workdir, port=port, api_port=api_port)
+    stack = LocalStack(workdir, port=port, api_port=api_port, persist=True, fresh=fresh)
     try:
         stack.start()
     except OSError as error:
@@ -41,7 +41,10 @@ def run_up(workdir: Path, *, port: int, api_port: int) -> int:
 
     # Both signals explicitly: a process started in the background inherits SIGINT ignored.
     previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    shown = len(stack.notices)
     try:
+        for notice in stack.notices:
+            console.print(notice, markup=False, highlight=False)
         console.print(header(stack))
         with Live(panel(stack), console=console, refresh_per_second=4, redirect_stdout=False) as live:
             while not stopping.wait(REFRESH_SECONDS):
@@ -52,6 +55,8 @@ def run_up(workdir: Path, *, port: int, api_port: int) -> int:
         stack.stop()
     if not console.is_terminal:
         console.line()  # Live leaves its last frame without a newline when output is piped
+    for notice in stack.notices[shown:]:
+        console.print(notice, markup=False, highlight=False)
     console.print(f"Local stack stopped; removed {stack.outputs_path}.")
     return 0
 

@@ -23,25 +23,19 @@ import runpy
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from infra import spec
+from local_stack.deployment import MAIN, Applied, Deployment, Tamper, stack_config  # noqa: F401 (re-exported)
 from local_stack.moto_hooks import detach_moto_pollers
 from local_stack.resource_types import UnknownResourceType, row
 from local_stack.session import local_client, local_session
 from local_stack.shapes import coerce, from_pulumi
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-MAIN = PROJECT_DIR / "__main__.py"
-
-Tamper = Callable[[str, str, dict[str, Any]], dict[str, Any]]
-"""``(type, logical name, inputs) -> inputs``: lets a test break the program without editing it."""
 
 POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/python/"
 POWERTOOLS_ACCOUNT = "017000801446"
@@ -50,31 +44,6 @@ POWERTOOLS_ACCOUNT = "017000801446"
 
 class DeployError(RuntimeError):
     """The program could not be applied to the emulator (the message names the resource and the call)."""
-
-
-@dataclass
-class Applied:
-    """One resource as applied: what the program declared and what the emulator answered."""
-
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    id: str
-    outputs: dict[str, Any]
-    emulated: bool
-
-
-@dataclass
-class Deployment:
-    stack: str
-    region: str
-    account: str
-    exports: dict[str, Any]
-    resources: list[Applied] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def of_type(self, type_token: str) -> list[Applied]:
-        return [resource for resource in self.resources if resource.type == type_token]
 
 
 class Emulator:
@@ -363,25 +332,6 @@ def powertools_layer(emulator: Emulator, parameter: str) -> str:
     parts = arn.split(":")
     parts[4] = POWERTOOLS_ACCOUNT
     return ":".join(parts)
-
-
-def stack_config(stack: str, overrides: Mapping[str, str | None] | None = None) -> dict[str, str]:
-    """``Pulumi.<stack>.yaml``'s config with ``overrides`` (bare keys are the project's; None removes)."""
-    import yaml
-
-    path = PROJECT_DIR / f"Pulumi.{stack}.yaml"
-    values: dict[str, str] = {}
-    if path.exists():
-        values = {
-            key: str(value) for key, value in (yaml.safe_load(path.read_text())["config"] or {}).items()
-        }
-    for key, value in (overrides or {}).items():
-        full = key if ":" in key else f"{spec.PROJECT}:{key}"
-        if value is None:
-            values.pop(full, None)
-        else:
-            values[full] = value
-    return values
 
 
 def deploy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import boto3
@@ -15,12 +16,25 @@ def local_session(region: str) -> boto3.Session:
     return boto3.Session(region_name=region, **LOCAL_CREDENTIALS)
 
 
+_shared_lock = threading.Lock()
+_shared: dict[str, boto3.Session] = {}
+
+
 def local_client(
     service: str, endpoint_url: str, *, region: str, session: boto3.Session | None = None
 ) -> Any:
-    """A botocore client for the emulator (a connection pool big enough for the dispatcher's threads)."""
-    return (session or local_session(region)).client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint_url,
-        config=Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 3}),
-    )
+    """A botocore client for the emulator (a connection pool big enough for the dispatcher's threads).
+
+    Without ``session``, clients share one session per region: creating a session costs more than the
+    client (its event handlers are registered one by one), and a session only needs a lock to be shared."""
+    config = Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 3})
+    if session is not None:
+        return session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+    with _shared_lock:
+        if region not in _shared:
+            _shared[region] = local_session(region)
+        return _shared[region].client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=endpoint_url,
+            config=config,
+        )

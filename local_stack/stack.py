@@ -9,8 +9,8 @@ with the two local addresses (``api_url`` of the stand-in, ``endpoint_url`` of t
 
 moto's state lives in the process: stopping keeps it, and a later start in the same process (same program
 and config) finds the deployment and resumes with whatever was still queued, as a redeployed Lambda finds
-its queues. Across processes the state is saved on a clean stop and restored on the next start
-(``local_stack.persistence``).
+its queues. Across processes (``persist=True``, as ``pipeline-ctl local up`` runs it) the state is saved on a
+clean stop and restored on the next start (``local_stack.persistence``).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from types import TracebackType
 from typing import IO, Any
 
 from infra import spec
-from local_stack import moto_hooks
+from local_stack import deploy_cache, moto_hooks, persistence, snapshot
 from local_stack.api import ApiServer
-from local_stack.deploy import Deployment, Tamper, deploy, stack_config
+from local_stack.deployment import Deployment, Tamper, stack_config
 from local_stack.discovery import Wiring, discover
 from local_stack.dispatcher import Counters, Dispatcher, Handler, Route
 from local_stack.faults import FaultSwitch
@@ -36,6 +36,7 @@ from local_stack.inprocess import InProcessBridge, attach, detach
 from local_stack.runtime import install_function_output, lambda_environment, uninstall_function_output
 from local_stack.server import EmulatorServer, PutItemWatch, WriteTally
 from local_stack.session import LOCAL_CREDENTIALS, local_client
+from local_stack.snapshot import wipe_backends
 
 FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
 """Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs.
@@ -71,18 +72,21 @@ class LocalResources:
 
 def wipe_emulator() -> None:
     """Forget every bucket, queue and item moto holds in this process (what ``/moto-api/reset`` does)."""
-    from moto.moto_api._internal.models import moto_api_backend
-
-    moto_api_backend.reset()
-    _CURRENT.clear()
+    wipe_backends()
 
 
-_CURRENT: dict[str, Any] = {}
+_CURRENT = snapshot.HELD
 """What the in-process emulator holds: ``key`` (program stack + config) and its ``deployment``."""
 
 
 class LocalStack:
-    """The whole pipeline on 127.0.0.1. Use as a context manager, or call :meth:`start` / :meth:`stop`."""
+    """The whole pipeline on 127.0.0.1. Use as a context manager, or call :meth:`start` / :meth:`stop`.
+
+    The deployment comes from the deploy cache when the program is unchanged (``local_stack.deploy_cache``;
+    ``apply=True`` always runs Pulumi's engine). ``persist=True`` (``pipeline-ctl local up``) saves the state
+    on a clean stop and restores it on the next start (``local_stack.persistence``; ``fresh`` discards it);
+    what happened is in :attr:`notices`.
+    """
 
     def __init__(
         self,
@@ -98,6 +102,8 @@ class LocalStack:
         program_stack: str = PROGRAM_STACK,
         config: Mapping[str, str | None] | None = None,
         tamper: Tamper | None = None,
+        apply: bool = False,
+        persist: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
         self._port = port
@@ -108,6 +114,14 @@ class LocalStack:
         self.program_stack = program_stack
         self.config = stack_config(program_stack, {**CONFIG_OVERRIDES, **(config or {})})
         self._tamper = tamper
+        self._apply_always = apply
+        self._persist = persist
+        self._environ_before: dict[str, str | None] = {}
+        self._program_key: str | None = None
+        self._serving = False
+        self._restored = False
+        self.notices: list[str] = []
+        """Lines for the user about the saved state: restored, discarded, lost in a crash, saved."""
         self.faults = FaultSwitch()
         self._tally = WriteTally()
         self._watch = PutItemWatch(faults=self.faults, tally=self._tally)
@@ -127,8 +141,6 @@ class LocalStack:
         self._stdout = False
         self.deployment: Deployment | None = None
         self.wiring: Wiring | None = None
-        self.restored: dict[str, int] | None = None
-        """What the last start restored from a saved state (None: nothing was restored)."""
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -155,6 +167,13 @@ class LocalStack:
             raise
 
     def _start(self) -> None:
+        self.notices = []
+        self._restored = False
+        if self._persist:
+            lost = persistence.unclean_stop(self.outputs_path)
+            if lost:
+                self.notices.append(lost)
+                persistence.discard(self.state_path, "left before that run")
         self._open_function_log()
         self._emulator = EmulatorServer(port=self._port, watch=self._watch)
         self._emulator.start()
@@ -163,13 +182,10 @@ class LocalStack:
         moto_hooks.install()
         self.deployment = self._deploy(endpoint)
         exports = self.deployment.exports
-        clients = {
-            service: local_client(service, endpoint, region=region)
-            for service in ("lambda", "sqs", "s3", "apigatewayv2")
-        }
-        self._sqs = clients["sqs"]
+        self._sqs = local_client("sqs", endpoint, region=region)
         moto_hooks.detach_moto_pollers()
-        wiring = self.wiring = discover(clients, exports)
+        assert self.deployment.wiring is not None
+        wiring = self.wiring = self.deployment.wiring
         self._watch.watch_tables(account_table=exports["account_table"], log_table=exports["log_table"])
         self._resources = self._local_resources(wiring, exports)
         moto_hooks.route_s3_invokes(self._route_s3_event)
@@ -185,9 +201,15 @@ class LocalStack:
             )
         self._api = ApiServer(port=self._api_port, sqs=self._sqs, route=wiring.api_routes[0])
         self._api.start()
+        routes = self._routes(wiring, handler_endpoint, region)
+        # The functions' variables go into os.environ as they run (runtime.apply_environment): on stop the
+        # process gets its own values back, so nothing else in it (a test, a CLI command) inherits them.
+        self._environ_before = {
+            name: os.environ.get(name) for route in routes for name in route.environment
+        }
         self._dispatcher = Dispatcher(
             sqs=local_client("sqs", endpoint, region=region),
-            routes=self._routes(wiring, handler_endpoint, region),
+            routes=routes,
             region=region,
             counters=self._counters,
         )
@@ -195,17 +217,54 @@ class LocalStack:
         self._outputs = self._make_outputs(endpoint, self._api.url, exports)
         if self._write_outputs:
             self._save_outputs(self._outputs)
+        self._serving = True
+        if self._restored:
+            persistence.consumed(self.state_path)
 
     def _deploy(self, endpoint: str) -> Deployment:
-        """Apply the program, unless this process's emulator already holds it (same program and config)."""
+        """Apply the program, unless this process's emulator already holds it (same program and config; with
+        ``persist`` the saved state decides instead), or the saved state or the deploy cache has it."""
         key = json.dumps([self.program_stack, sorted(self.config.items())])
         fresh, self._fresh = self._fresh, False  # only before this object's first start
-        if not fresh and self._tamper is None and _CURRENT.get("key") == key:
+        if self._persist and fresh:
+            notice = persistence.discard(self.state_path, "--fresh")
+            if notice:
+                self.notices.append(notice)
+        if not fresh and not self._persist and self._tamper is None and _CURRENT.get("key") == key:
             return _CURRENT["deployment"]  # type: ignore[no-any-return]
         wipe_emulator()
+        if self._tamper is not None:  # a broken variant: applied, never cached
+            return self._apply(endpoint)
+        cache_key = self._program_key = deploy_cache.program_key(self.program_stack, self.config)
+        started = time.perf_counter()
+        deployment = None
+        if self._persist:
+            restored = persistence.restore(self.state_path, key=cache_key, endpoint=endpoint)
+            if restored.notice:
+                self.notices.append(restored.notice)
+            deployment = restored.deployment
+            self._restored = deployment is not None
+        if deployment is None and not self._apply_always:
+            deployment = deploy_cache.replay(cache_key, endpoint=endpoint)
+        if deployment is not None:
+            deployment.seconds = time.perf_counter() - started
+        else:
+            deployment = self._apply(endpoint)
+            deploy_cache.store(cache_key, deployment, endpoint=endpoint)
+        _CURRENT.update(key=key, deployment=deployment)
+        return deployment
+
+    def _apply(self, endpoint: str) -> Deployment:
+        from local_stack.deploy import deploy  # Pulumi's engine: imported only when it runs
+
         deployment = deploy(endpoint, stack=self.program_stack, config=self.config, tamper=self._tamper)
-        if self._tamper is None:
-            _CURRENT.update(key=key, deployment=deployment)
+        region = self.config.get("aws:region") or "us-east-1"
+        clients = {
+            service: local_client(service, endpoint, region=region)
+            for service in ("lambda", "sqs", "s3", "apigatewayv2")
+        }
+        moto_hooks.detach_moto_pollers()
+        deployment.wiring = discover(clients, deployment.exports)
         return deployment
 
     def _route_s3_event(self, function_arn: str, event: dict[str, Any]) -> None:
@@ -225,13 +284,23 @@ class LocalStack:
         _send_sqs_message(account, event, queue, target.queue_arn.split(":")[3])
 
     def stop(self) -> None:
-        """Stop serving; moto's state (buckets, queued messages, items) stays in the process."""
+        """Stop serving; moto's state (buckets, queued messages, items) stays in the process, and with
+        ``persist`` is also saved to :attr:`state_path` for the next start in another process."""
         if self._api is not None:
             self._api.stop()
             self._api = None
         if self._dispatcher is not None:
             self._dispatcher.stop()
             self._dispatcher = None
+        if self._serving and self._persist:
+            self._save_state()
+        self._serving = False
+        for name, value in self._environ_before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._environ_before = {}
         if self._bridge is not None:
             detach(self._bridge)
             self._bridge = None
@@ -243,6 +312,22 @@ class LocalStack:
             self._remove_outputs(self._outputs)
         self._outputs = None
         self._close_function_log()
+
+    def _save_state(self) -> None:
+        assert self._emulator is not None and self.deployment is not None
+        key = self._program_key or deploy_cache.program_key(self.program_stack, self.config)
+        try:
+            summary = persistence.save(
+                self.state_path, key=key, deployment=self.deployment, endpoint=self._emulator.endpoint_url
+            )
+        except (snapshot.SnapshotError, OSError) as error:
+            self.notices.append(f"The local state was not saved: {error}")
+            return
+        self.notices.append(f"Saved the local state ({persistence.describe(summary)}) to {self.state_path}.")
+
+    @property
+    def state_path(self) -> Path:
+        return self.workdir / persistence.STATE_PATH
 
     # --- what others read ----------------------------------------------------------------------------------
 
@@ -431,6 +516,9 @@ class LocalStack:
         outputs.update(
             stack=spec.LOCAL_STACK, program_stack=self.program_stack, api_url=api_url, endpoint_url=endpoint
         )
+        # Whose it is: a document whose process is gone was left by a crash (``persistence.unclean_stop``).
+        started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        outputs.update(pid=str(os.getpid()), started_at=started)
         missing = set(spec.OUTPUT_KEYS) - set(outputs)
         if missing:  # the program stopped exporting a key pipeline-ctl reads: fail loudly, not half-written
             raise RuntimeError(f"the program's exports lack {sorted(missing)}")

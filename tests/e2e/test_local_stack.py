@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -79,8 +80,9 @@ def bodies(handler: Scripted) -> list[str]:
 
 def test_outputs_document_is_written_with_every_key(stack: LocalStack) -> None:
     document = json.loads(stack.outputs_path.read_text())
-    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack"}
+    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack", "pid", "started_at"}
     assert document == stack.outputs
+    assert document["pid"] == str(os.getpid()), "whose it is: a crashed run's document is recognised"
     assert document["stack"] == "local" and document["api_auth"] == "NONE"
     assert document["endpoint_url"].startswith("http://127.0.0.1:")
     assert document["api_url"].startswith("http://127.0.0.1:")
@@ -226,18 +228,19 @@ def test_handlers_run_with_the_environment_lambda_gives_them(
 ) -> None:
     import os
 
+    # The writer's own variables (as the program declares them) and Lambda's; the other functions' variables
+    # are in the process only once they have run (runtime.apply_environment), so they are not asserted here.
     seen: dict[str, str | None] = {}
-    names = ("WRITER_QUEUE_URL", "ACCOUNT_TABLE", "DLQ_URL", "LOG_TABLE", "AWS_ENDPOINT_URL", "AWS_REGION")
+    names = ("ACCOUNT_TABLE", "DLQ_URL", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_LAMBDA_FUNCTION_NAME")
     handlers["writer"].behaviour = lambda event: seen.update({name: os.environ.get(name) for name in names})
     stack.client("sqs").send_message(QueueUrl=stack.outputs["writer_queue_url"], MessageBody="env")
     stack.wait_until_idle(10)
     assert seen == {
-        "WRITER_QUEUE_URL": stack.outputs["writer_queue_url"],
         "ACCOUNT_TABLE": stack.outputs["account_table"],
         "DLQ_URL": stack.outputs["dlq_url"],
-        "LOG_TABLE": stack.outputs["log_table"],
         "AWS_ENDPOINT_URL": stack.handler_endpoint_url,
         "AWS_REGION": stack.outputs["region"],
+        "AWS_LAMBDA_FUNCTION_NAME": stack.outputs["writer_function"],
     }
 
 

@@ -23,7 +23,7 @@ def _rehearse_broken(tmp_path: Path, tamper: Any) -> list[str]:
         return rehearsal.rehearse(stack, timeout=10, failures=False)
 
 
-def test_a_mapping_pointed_at_the_dlq_fails_the_rehearsal(tmp_path: Path) -> None:
+def _mapping_pointed_at_the_dlq() -> Any:
     dlq_arn: dict[str, str] = {}
 
     def tamper(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -33,18 +33,23 @@ def test_a_mapping_pointed_at_the_dlq_fails_the_rehearsal(tmp_path: Path) -> Non
             return {**inputs, "eventSourceArn": dlq_arn["arn"]}
         return inputs
 
-    problems = _rehearse_broken(tmp_path, tamper)
+    return tamper
+
+
+def _notification_with_the_wrong_suffix(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    if typ == NOTIFICATION:
+        functions = [{**entry, "filterSuffix": ".jsn"} for entry in inputs["lambdaFunctions"]]
+        return {**inputs, "lambdaFunctions": functions}
+    return inputs
+
+
+def test_each_broken_program_fails_the_rehearsal_naming_its_fault(tmp_path: Path) -> None:
+    """One test for both variants: the second apply in a process reuses the first's warm engine (imports,
+    service models), where two tests could land on two workers and pay the cold start twice."""
+    problems = _rehearse_broken(tmp_path / "mapping", _mapping_pointed_at_the_dlq())
     assert any(
         problem.startswith("writer_queue_url: no enabled event source mapping") for problem in problems
-    )
+    ), problems
 
-
-def test_a_notification_with_the_wrong_suffix_fails_the_rehearsal(tmp_path: Path) -> None:
-    def tamper(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
-        if typ == NOTIFICATION:
-            functions = [{**entry, "filterSuffix": ".jsn"} for entry in inputs["lambdaFunctions"]]
-            return {**inputs, "lambdaFunctions": functions}
-        return inputs
-
-    problems = _rehearse_broken(tmp_path, tamper)
+    problems = _rehearse_broken(tmp_path / "suffix", _notification_with_the_wrong_suffix)
     assert any("upload" in problem and "not in AccountTable" in problem for problem in problems), problems

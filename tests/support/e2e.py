@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +62,52 @@ def upload(stack: LocalStack, key: str, records: Any) -> None:
     stack.client("s3").put_object(
         Bucket=stack.outputs["data_bucket"], Key=key, Body=json.dumps(records).encode()
     )
+
+
+class LocalUp:
+    """``pipeline-ctl local up`` as a user runs it: a real subprocess in ``workdir``, on free ports."""
+
+    def __init__(self, workdir: Path, *args: str) -> None:
+        import subprocess
+        import sys
+
+        self.workdir = workdir
+        self.outputs_path = workdir / ".pipeline" / "local.json"
+        command = [str(Path(sys.executable).with_name("pipeline-ctl")), "local", "up"]
+        self.process = subprocess.Popen(
+            [*command, "--port", "0", "--api-port", "0", *args],
+            cwd=workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+        self.outputs = self._wait_for_outputs()
+
+    def _wait_for_outputs(self, timeout: float = 90) -> dict[str, str]:
+        """The outputs document this process wrote (a stale one left by a killed run is not it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output, _ = self.process.communicate()
+                raise AssertionError(f"local up exited {self.process.returncode}: {output}")
+            try:
+                document: dict[str, str] = json.loads(self.outputs_path.read_text())
+            except (OSError, ValueError):
+                document = {}
+            if document.get("pid") == str(self.process.pid):
+                return document
+            time.sleep(0.05)
+        self.process.kill()
+        raise AssertionError("local up did not write its outputs document in time")
+
+    def client(self, service: str) -> Any:
+        from local_stack.session import local_client
+
+        return local_client(service, self.outputs["endpoint_url"], region=self.outputs["region"])
+
+    def stop(self, signal_number: int) -> str:
+        """Send the signal, wait for the exit; everything the command printed."""
+        self.process.send_signal(signal_number)
+        output, _ = self.process.communicate(timeout=60)
+        return output

@@ -2,31 +2,37 @@
 
 Run from the repository root: ``python bench/cold_start.py``. Every measurement is a new interpreter that
 times its imports in CPU time (``process_time``; interpreter start-up excluded, the same for both sides):
-on a shared machine wall time mostly measures the neighbours, CPU time measures the imports. A handler
-imports boto3 lazily (on its first AWS call), so its side is measured as ``import handler; import boto3``:
-the figure is what a cold start really pays before the first call, not a number flattered by laziness.
+on a shared machine wall time mostly measures the neighbours, CPU time measures the imports.
+
+Two figures per handler, both against ``import boto3`` in the same round:
+
+* **handler alone** (``import handler``), the target: ``handler / boto3 <= 1.0``. It is what the handler's own
+  code and its libraries (Powertools, the stdlib they pull in) cost at import.
+* **handler + boto3** (``import handler; import boto3``), printed, not judged: the handlers import boto3
+  lazily (on their first AWS call), so this is what a cold start really pays before its first call. It keeps
+  the first figure honest: an import moved from module level into the first call lowers "handler alone"
+  but not this one unless the first call never needs it.
 
 Why the handlers are measured from a compiled copy. boto3, botocore and Powertools were installed by pip,
 which compiles every module to ``.pyc`` at install time, so ``import boto3`` only unmarshals bytecode. This
 project is installed editable and the environment sets ``PYTHONDONTWRITEBYTECODE=1``, so in place our
 modules would be compiled from source in every fresh interpreter: the comparison would charge our side for
-the compiler and not the other. The like-for-like figure copies ``functions/`` into a temporary directory and
-compiles it exactly as pip does (``compileall``, default optimisation, timestamp invalidation), which is
+the compiler and not the other. The like-for-like figures copy ``functions/`` into a temporary directory and
+compile it exactly as pip does (``compileall``, default optimisation, timestamp invalidation), which is
 also what a Lambda deployment package built with ``pip install`` or with ``compileall`` ships (this
 project's ``infra/archive.py`` and ``infra/layer.py`` leave ``.pyc`` out today, for byte-reproducible
-archives; ``--invalidation-mode unchecked-hash`` would keep them reproducible). **The targets apply to that
-figure: (handler + boto3) / boto3 <= 1.3, and what the handler adds, (handler + boto3 - boto3) / boto3,
-<= 1.0.** The second line per handler imports an
-uncompiled copy: what a zip without ``.pyc`` pays on its very first import (Lambda's code directory is
-read-only, so it pays it on every cold start). It is printed for information, not judged.
+archives; ``--invalidation-mode unchecked-hash`` would keep them reproducible). The third line per handler
+imports handler + boto3 from an uncompiled copy: what a zip without ``.pyc`` pays on its very first import
+(Lambda's code directory is read-only, so it pays it on every cold start). It is printed for information.
 
 Nothing is written into the repository: both copies live in a temporary directory, every child runs with
 ``PYTHONDONTWRITEBYTECODE=1`` and without ``PYTHONPYCACHEPREFIX`` (so the copies' own ``__pycache__`` is
 what is read, and the uncompiled copy stays uncompiled), and each child checks that the handler really came
-from its copy, not from the editable install. Runs are interleaved (baseline, compiled, source, per round)
-so a busy moment on the shared machine hits every side alike; besides the ratio of medians, the median of
-the per-round ratios (each handler run over the baseline run of the same round) is printed and judged too:
-a slow drift in the neighbours' load cancels out of it. Prints PASS/FAIL; exits 0 either way.
+from its copy, not from the editable install. Runs are interleaved (baseline, then every handler's three
+programs, per round) so a busy moment on the shared machine hits every side alike; each ratio is printed
+twice: the ratio of medians and the median of the per-round ratios (each run over the baseline run of the
+same round; a slow drift in the neighbours' load cancels out of it). The target is judged on both. Prints
+PASS/FAIL; exits 0 either way.
 """
 
 from __future__ import annotations
@@ -41,9 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 9
-TARGET_RATIO = 1.3
-TARGET_OWN_RATIO = 1.0
-"""What a handler adds on top of boto3 costs no more than ``import boto3`` itself."""
+TARGET_RATIO = 1.0
 HANDLERS = (
     "functions.transformer.handler",
     "functions.writer.handler",
@@ -87,12 +91,21 @@ def run_once(imports: str, cwd: Path, environment: dict[str, str]) -> float:
     return float(output.strip().splitlines()[-1])
 
 
+KINDS = {
+    "alone": "handler alone   ",
+    "full": "handler + boto3 ",
+    "source": "handler + boto3, from source",
+}
+"""Per handler: the judged import, the full cold start before the first call, the same from an uncompiled copy."""
+
+
 def measure(compiled: Path, source: Path) -> dict[tuple[str, str], list[float]]:
-    """Interleaved runs: per round, the baseline and every handler from each copy."""
+    """Interleaved runs: per round, the baseline and every handler's programs."""
     environment = child_environment()
     programs = [("boto3", "baseline", "import boto3", compiled)]
     for module in HANDLERS:
-        programs.append((module, "compiled", f"import {module}; import boto3", compiled))
+        programs.append((module, "alone", f"import {module}", compiled))
+        programs.append((module, "full", f"import {module}; import boto3", compiled))
         programs.append((module, "source", f"import {module}; import boto3", source))
     times: dict[tuple[str, str], list[float]] = {(name, kind): [] for name, kind, _, _ in programs}
     for _ in range(RUNS):
@@ -101,38 +114,36 @@ def measure(compiled: Path, source: Path) -> dict[tuple[str, str], list[float]]:
     return times
 
 
+def ratios(runs: list[float], baseline: list[float]) -> tuple[float, float]:
+    """Ratio of the medians, and median of the per-round ratios."""
+    paired = statistics.median(run / base for run, base in zip(runs, baseline, strict=True))
+    return statistics.median(runs) / statistics.median(baseline), paired
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cold-start-") as scratch:
         compiled = copy_package(Path(scratch) / "compiled", compiled=True)
         source = copy_package(Path(scratch) / "source", compiled=False)
         times = measure(compiled, source)
-    baseline = statistics.median(times["boto3", "baseline"])
-    print(f"{'import boto3':<47} : {baseline * 1000:7.1f} ms (median of {RUNS}, CPU time)")
+    baseline = times["boto3", "baseline"]
+    print(f"{'import boto3':<30}: {statistics.median(baseline) * 1000:6.1f} ms (median of {RUNS}, CPU time)")
+    print(f"{'':<30}  {'':>9}  ratio to boto3: of medians / median of rounds")
     for module in HANDLERS:
-        seconds = statistics.median(times[module, "compiled"])
-        ratio = seconds / baseline
-        verdict = "PASS" if ratio <= TARGET_RATIO else "FAIL"
-        print(
-            f"import {module:<32} + boto3 : {seconds * 1000:7.1f} ms  ratio {ratio:.2f}  "
-            f"target <= {TARGET_RATIO}  {verdict}  (.pyc, as pip installs)"
-        )
-        paired = statistics.median(
-            handler / boto3
-            for handler, boto3 in zip(times[module, "compiled"], times["boto3", "baseline"], strict=True)
-        )
-        verdict = "PASS" if paired <= TARGET_RATIO else "FAIL"
-        label = "  same, median of per-round ratios"
-        print(f"{label:<47} : {'':>7}     ratio {paired:.2f}  target <= {TARGET_RATIO}  {verdict}")
-        own = statistics.median(times[module, "compiled"]) / baseline - 1
-        verdict = "PASS" if own <= TARGET_OWN_RATIO else "FAIL"
-        label = "  the handler's own imports ÷ boto3"
-        print(f"{label:<47} : {'':>7}     ratio {own:.2f}  target <= {TARGET_OWN_RATIO}  {verdict}")
-        seconds = statistics.median(times[module, "source"])
-        label = "  same, compiled from source"
-        print(
-            f"{label:<47} : {seconds * 1000:7.1f} ms  ratio {seconds / baseline:.2f}  "
-            "(informational: a zip without .pyc)"
-        )
+        print(module)
+        for kind, label in KINDS.items():
+            runs = times[module, kind]
+            of_medians, of_rounds = ratios(runs, baseline)
+            if kind == "alone":
+                verdict = "PASS" if max(of_medians, of_rounds) <= TARGET_RATIO else "FAIL"
+                note = f"target <= {TARGET_RATIO}  {verdict}"
+            elif kind == "full":
+                note = "what a cold start pays before its first call (not judged)"
+            else:
+                note = "a zip without .pyc (not judged)"
+            print(
+                f"  {label:<28}: {statistics.median(runs) * 1000:6.1f} ms  {of_medians:.2f} / {of_rounds:.2f}  "
+                f"{note}"
+            )
     return 0
 
 

@@ -96,7 +96,7 @@ KINDS = {
     "full": "handler + boto3 ",
     "source": "handler + boto3, from source",
 }
-"""Per handler: the judged import, the full cold start before the first call, the same from an uncompiled copy."""
+"""Per handler: the judged import, the full cold start before the first call, that from an uncompiled copy."""
 
 
 def measure(compiled: Path, source: Path) -> dict[tuple[str, str], list[float]]:
@@ -140,10 +140,8 @@ def main() -> int:
                 note = "what a cold start pays before its first call (not judged)"
             else:
                 note = "a zip without .pyc (not judged)"
-            print(
-                f"  {label:<28}: {statistics.median(runs) * 1000:6.1f} ms  {of_medians:.2f} / {of_rounds:.2f}  "
-                f"{note}"
-            )
+            milliseconds = statistics.median(runs) * 1000
+            print(f"  {label:<28}: {milliseconds:6.1f} ms  {of_medians:.2f} / {of_rounds:.2f}  {note}")
     return 0
 
 

@@ -293,8 +293,10 @@ def message(body: str, attributes: Mapping[str, str] | None = None) -> OutgoingM
     return OutgoingMessage(body, attributes, utf8_size(body) + attributes_size(attributes))
 
 
-_SQS_REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-"""Characters SQS refuses in a body or attribute value (its allowed set's complement)."""
+_SQS_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters SQS refuses in a body or attribute value: the complement of its allowed set (#x9 | #xA | #xD |
+#x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF), spelled out because a negated class spanning the whole of
+Unicode costs ~3 ms to compile at every cold start."""
 
 
 def sqs_text(text: str) -> str:

@@ -21,9 +21,9 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote_plus
 
 from functions import aws
-from functions.errors import MissingSetting
+from functions.errors import InvalidRecord, MalformedMessage, MissingSetting
 from functions.ingestion import Ingestion, ingestion
-from functions.messages import resolve_source
+from functions.messages import parse_body, resolve_source
 from functions.model import API_SOURCE, DEFAULT_LOG_RETENTION_DAYS, ErrorType, LogStatus, MessageAttribute
 from functions.timestamps import format_timestamp
 
@@ -136,10 +136,13 @@ def verdict(message: DlqMessage, *, now: datetime) -> Verdict:
 
 
 def _reread(body: str, ingest: Ingestion, redriven: str) -> tuple[str, str]:
-    """Classify a redriven body by reading it as the writer would (each reason names the field and why)."""
+    """Classify a redriven body by reading it as the writer would (each reason names the field and why).
+
+    The contract is imported here, not at module level: only a body that reached the DLQ through the
+    queue's redrive, without a verdict, needs it; the DLQ messages the pipeline sends carry their
+    ``error_type``, so a cold start handling them does not pay ~3 ms for the contract's regexes and
+    generated code (docs/benchmarks.md, Cold start)."""
     from functions.contract import normalise
-    from functions.errors import InvalidRecord, MalformedMessage
-    from functions.messages import parse_body
 
     try:
         records = parse_body(body).records

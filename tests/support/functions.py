@@ -167,6 +167,10 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv("ACCOUNT_TABLE", "accounts")
         monkeypatch.setenv("DLQ_URL", dlq_url)
         monkeypatch.setenv("LOG_TABLE", "errors")
+        # Optional settings at their defaults: the local stack runs its handlers in this process and leaves
+        # its functions' variables (LOG_RETENTION_DAYS=14 in dev...) in os.environ for later tests.
+        for optional in ("LOG_RETENTION_DAYS", "MAX_FUTURE_SKEW_HOURS"):
+            monkeypatch.delenv(optional, raising=False)
         yield World(s3, sqs, dynamodb, BUCKET, writer_queue_url, dlq_url, "accounts", "errors")
     aws.clear_cache()
 

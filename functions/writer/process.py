@@ -69,6 +69,16 @@ class WriterMessage(NamedTuple):
     """SQS's own attributes of the message (``SentTimestamp``...), as the Lambda event gives them."""
 
 
+def _carried(message: WriterMessage, ingest: Ingestion, index: int = 0) -> dict[str, str]:
+    """What a DLQ message made from record ``index`` of ``message`` keeps: its ingestion, and ``replay_of``
+    when the message was itself a replay, so a replay that fails again links to what it replayed."""
+    carried = ingest.attributes(index)
+    replay_of = message.attributes.get(MessageAttribute.REPLAY_OF)
+    if replay_of:
+        carried[MessageAttribute.REPLAY_OF.value] = replay_of
+    return carried
+
+
 @dataclass
 class MessageResult:
     """What happened to one message: counts per outcome, and ``failure`` when it must be retried."""
@@ -197,7 +207,7 @@ def _deadline_exceeded(
             source=result.source,
             failed_at=stamp,
             origin_message_id=message.message_id,
-            carried=ingest.attributes(),
+            carried=_carried(message, ingest),
         )
     except ValueError as error:
         result.failure = f"{reason}; cannot forward to the DLQ with error attributes: {error}"
@@ -230,7 +240,7 @@ def _to_dlq(
                     source=result.source,
                     failed_at=stamp,
                     origin_message_id=message.message_id,
-                    carried=ingest.attributes(index),
+                    carried=_carried(message, ingest, index),
                 )
             )
         except ValueError as error:  # a body at the size limit: let the queue's redrive carry it verbatim
@@ -257,7 +267,7 @@ def _forward_prefailed(
             source=source,
             failed_at=attributes.get(MessageAttribute.FAILED_AT, stamp),
             origin_message_id=message.message_id,
-            carried=ingest.attributes(),
+            carried=_carried(message, ingest),
         )
     except ValueError as error:
         result.failure = f"cannot forward to the DLQ with error attributes: {error}"

@@ -164,6 +164,17 @@ def test_invalid_record_goes_to_the_dlq_with_its_reason_and_the_message_is_ackno
     assert dead[MessageAttribute.FAILED_AT].endswith("Z")
 
 
+def test_a_replay_that_fails_again_links_to_what_it_replayed(world: World, context: FakeContext) -> None:
+    # GIVEN a replayed body (pipeline-ctl replay-dlq sets replay_of) whose record is still invalid
+    bad = {"accountId": "again", "name": "Ada", "email": "nope", "balance": "1", "currency": "EUR"}
+    # WHEN the writer processes it
+    assert run(context, message(bad, "replay-2", replay_of="error-1")) == []
+    # THEN its new DLQ message names the LogTable item it replayed
+    [dead] = dlq(world)
+    assert dead[MessageAttribute.ERROR_TYPE] == ErrorType.INVALID_RECORD
+    assert dead[MessageAttribute.REPLAY_OF] == "error-1"
+
+
 def test_a_single_invalid_record_keeps_its_body_verbatim(world: World, context: FakeContext) -> None:
     body = '{"accountId": "v",   "balance": 1.10}'
     run(context, message(body))

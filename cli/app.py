@@ -165,7 +165,10 @@ class Invocation:
     def target(self) -> Target:
         from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
 
-        return resolve_target(self.stack, region=self.region, profile=self.profile)
+        target = resolve_target(self.stack, region=self.region, profile=self.profile)
+        for note in target.notes:  # e.g. --region ignored for the local stack: said once, on stderr
+            self.out.error(f"Note: {note}")
+        return target
 
 
 def _invocation(

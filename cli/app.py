@@ -20,6 +20,7 @@ import typer
 from typer.core import TyperGroup
 
 from cli.local import demo_command, local_app
+from cli.logs import logs_command
 from cli.output import Output
 from infra.spec import LOCAL_STACK
 from ops.durations import parse_duration
@@ -102,6 +103,7 @@ errors_app = typer.Typer(
 app.add_typer(errors_app)
 app.add_typer(local_app, name="local")
 app.command("demo")(demo_command)
+app.command("logs")(logs_command)
 
 
 # --- Shared options ---------------------------------------------------------------------------------------
@@ -231,7 +233,7 @@ def send_command(
     Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
     """
     from cli import render
-    from ops.send import SendOptions, parse_record_option, parse_records, send
+    from ops.send import SendInterrupted, SendOptions, parse_record_option, parse_records, send
 
     run = _invocation(ctx, stack, region, profile, json_mode)
     records = _read_input(file, parse_records)
@@ -240,8 +242,13 @@ def send_command(
         raise UsageError("nothing to send", hint="give a FILE, - for stdin, or --record JSON")
     target = run.target()
     options = SendOptions(batch=batch, concurrency=concurrency, retries=retries)
-    with run.out.progress("sending", total=len(records)) as ticker:
-        report = send(target, records, options=options, on_progress=ticker.advance)
+    try:
+        with run.out.progress("sending", total=len(records)) as ticker:
+            report = send(target, records, options=options, on_progress=ticker.advance)
+    except SendInterrupted as stopped:  # Ctrl-C: what was sent and what was not, then exit 130
+        if run.out.json_mode:
+            run.out.json(stopped.to_dict())
+        raise
     if run.out.json_mode:
         run.out.json(report.to_dict())
     else:
@@ -290,29 +297,16 @@ def upload_command(
 ) -> None:
     """Upload data files into DataBucket (multipart when large); --wait follows them through the pipeline.
 
-    With --wait, prints per file: written, logged (LogTable), and stale or superseded (no trace left).
+    The upload result prints first. With --wait, follows the files' records through the pipeline (live on a
+    terminal) until each is accounted for (written, stale or invalid) or the pipeline is drained and settled;
+    on a timeout (exit 1) or Ctrl-C (exit 130) it prints what was accounted for so far.
 
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
-    from cli import render
-    from ops.upload import check_files, upload, wait_processed
+    from cli.upload_view import run_upload
 
     run = _invocation(ctx, stack, region, profile, json_mode)
-    check_files(files, force=force)
-    target = run.target()
-    total = sum(path.stat().st_size for path in files)
-    with run.out.progress("uploading", total=total, bytes_=True) as ticker:
-        uploaded = upload(target, files, prefix=prefix, force=force, on_bytes=ticker.advance)
-    report = wait_processed(target, uploaded, timeout=timeout) if wait else None
-    if run.out.json_mode:
-        document: dict[str, Any] = {"uploaded": [file.to_dict() for file in uploaded]}
-        if report is not None:
-            document["wait"] = report.to_dict()
-        run.out.json(document)
-        return
-    render.uploaded(run.out, uploaded)
-    if report is not None:
-        render.waited(run.out, report)
+    run_upload(run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout)
 
 
 @app.command("replay-dlq")

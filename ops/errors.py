@@ -25,6 +25,9 @@ USAGE_EXIT = 2
 OPERATION_EXIT = 1
 """The operation failed (unreachable endpoint, AWS error, records rejected)."""
 
+INTERRUPTED_EXIT = 130
+"""Ctrl-C (128 + SIGINT), as shells report it; the command says what was done before it stopped."""
+
 
 class CliError(Exception):
     """An expected failure: ``str()`` is the message, ``hint`` how to fix it, ``exit_code`` 1 or 2."""

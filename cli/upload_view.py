@@ -131,10 +131,10 @@ def live_progress(out: Output) -> Iterator[Any]:
     with Live(console=out.console, transient=True, refresh_per_second=4) as live:
 
         def show(report: WaitReport) -> None:
-            queued = "" if report.queued is None else f", {report.queued} messages queued"
+            queued = "" if report.queued is None else f" · {report.queued} messages queued"
             line = Text(
-                f"waiting {report.elapsed:.0f} s: {report.accounted} of {report.expected} records "
-                f"accounted for{queued} (Ctrl-C stops waiting, not the pipeline)"
+                f"waiting {report.elapsed:.0f} s · {report.accounted}/{report.expected} records accounted "
+                f"for{queued} · Ctrl-C stops the wait"
             )
             live.update(Group(out.table(None, COLUMNS, rows(report)), line))
 

@@ -163,23 +163,25 @@ def upload(
         records = count_records(path)
         key = object_key(path, prefix)
         started = iso(clock())
+        done = UploadedFile(
+            path=str(path),
+            bucket=bucket,
+            key=key,
+            size=path.stat().st_size,
+            records=records,
+            uploaded_at=started,
+        )
         try:
             s3.upload_file(str(path), bucket, key, Config=TRANSFER, Callback=on_bytes)
         except KeyboardInterrupt:
-            landed = _landed(s3, bucket, key, size=path.stat().st_size, since=started)
+            landed = _landed(s3, bucket, key, size=done.size, since=started)
             raise UploadInterrupted(
-                uploaded, current=str(path), landed=landed, remaining=[str(p) for p in paths[index + 1 :]]
+                [*uploaded, done] if landed else uploaded,
+                current=str(path),
+                landed=landed,
+                remaining=[str(p) for p in paths[index + 1 :]],
             ) from None
-        uploaded.append(
-            UploadedFile(
-                path=str(path),
-                bucket=bucket,
-                key=key,
-                size=path.stat().st_size,
-                records=records,
-                uploaded_at=started,
-            )
-        )
+        uploaded.append(done)
     return uploaded
 
 
@@ -192,11 +194,9 @@ class UploadInterrupted(CliError):
         self, uploaded: list[UploadedFile], *, current: str, landed: bool, remaining: list[str]
     ) -> None:
         not_sent = ([] if landed else [current]) + remaining
-        done = [file.path for file in uploaded] + ([current] if landed else [])
         super().__init__(
-            f"interrupted: {len(done)} of {len(done) + len(not_sent)} files uploaded"
-            + (f" ({', '.join(done)})" if done else "")
-            + (f"; not uploaded: {', '.join(not_sent)}" if not_sent else ""),
+            f"interrupted: {len(uploaded)} of {len(uploaded) + len(not_sent)} files uploaded"
+            + (f"; not uploaded: {_some(not_sent)}" if not_sent else ""),
             hint="uploaded files are processed anyway; upload the others again",
         )
         self.uploaded = uploaded
@@ -211,6 +211,12 @@ class UploadInterrupted(CliError):
             "in_transfer": {"path": self.current, "landed": self.landed},
             "not_uploaded": self.not_uploaded,
         }
+
+
+def _some(names: Sequence[str], shown: int = 3) -> str:
+    """A few names for a one-line message: ``a.json, b.json, c.json and 12 more``."""
+    listed = ", ".join(names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 def _landed(s3: Any, bucket: str, key: str, *, size: int, since: str) -> bool:

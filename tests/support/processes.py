@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -95,4 +96,8 @@ class Terminal:
 
     @property
     def text(self) -> str:
-        return self.output.decode("utf-8", "replace")
+        """What was written, without the terminal's control sequences (colours, cursor moves)."""
+        return _CONTROL.sub("", self.output.decode("utf-8", "replace"))
+
+
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")

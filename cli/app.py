@@ -1,48 +1,52 @@
 """``pipeline-ctl``: the operators' CLI. Every command here is a thin adapter over one library function.
 
-The work lives in one module per command (``ops.send``, ``ops.upload``, ``ops.replay``, ``ops.errors_log``,
-``ops.status``, ``ops.release``, ``ops.schema``) that tests and the demo call directly; this file parses
-options, resolves the target stack once (``ops.target``), and renders the result (``cli.render``, or JSON).
-Options shared by every command are defined once below, accepted before the command (``pipeline-ctl --json
-status``) or after it (``pipeline-ctl status --json``), and each has an environment variable.
+The work lives in the operator library (``ops.send``, ``ops.upload``, ``ops.replay``, ``ops.errors_log``,
+``ops.status``, ``ops.release``, ``ops.schema``), which tests and the demo call directly and which raises its
+own errors (``ops.errors``). This file parses the command line, asks ``cli.options`` for the global options
+and the target, renders the result (``cli.render``, or JSON), and lets ``cli.errors`` turn a failure into
+one line on stderr and an exit code.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
 
+from cli.errors import INTERRUPTED_EXIT, USAGE_EXIT, CommandFailed, error_line, failure_of
 from cli.local import demo_command, local_app
 from cli.logs import logs_command
+from cli.options import CleanGroup, TargetCommand, clean_help, global_options, invocation
 from cli.output import Output
-from infra.spec import LOCAL_STACK
+from functions.model import ErrorType
 from ops.durations import parse_duration
-from ops.errors import CliError, UsageError, error_line, from_botocore
-
-if TYPE_CHECKING:
-    from ops.target import Target
+from ops.errors import InvalidInput
+from ops.release import Action
+from ops.replay import Source
 
 try:  # Typer >= 0.17 vendors Click; older versions use the click package.
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - depends on the installed Typer
     from click import exceptions as click_exceptions  # type: ignore[no-redef]
 
+PROG = "pipeline-ctl"
 
-class PipelineGroup(TyperGroup):
-    """Turns every expected failure into one ``Error: …`` line on stderr with exit code 2 or 1.
 
-    Library code raises :class:`~ops.errors.CliError`; botocore's environment failures (no credentials,
-    endpoint unreachable, AWS refusing) are translated by :func:`~ops.errors.from_botocore`; Click's own
-    usage errors (a missing argument, an invalid option value) get the same one-line form instead of a
-    boxed panel. Anything else is a bug and keeps its traceback.
+class PipelineGroup(CleanGroup):
+    """The root group: the help conventions for every command, and one ``Error: …`` line per failure.
+
+    Click's own usage errors (a missing argument, an invalid option value) get the same one-line form as the
+    library's errors instead of a boxed panel; an exception :func:`cli.errors.failure_of` does not know is a
+    bug and keeps its traceback.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        clean_help(self)
 
     def main(
         self,
@@ -60,21 +64,19 @@ class PipelineGroup(TyperGroup):
         except click_exceptions.UsageError as error:
             if type(error).__name__ == "NoArgsIsHelpError":  # the help is already printed: exit like Click
                 return self._fail("", error.exit_code, standalone_mode)
-            command = error.ctx.command_path if error.ctx is not None else "pipeline-ctl"
-            return self._fail(
-                error_line(error.format_message(), f"see `{command} --help`"), 2, standalone_mode
-            )
+            command = error.ctx.command_path if error.ctx is not None else PROG
+            message = error.format_message().replace("Value error, ", "")  # Typer's coercion prefix
+            line = error_line(message, f"see `{command} --help`")
+            return self._fail(line, USAGE_EXIT, standalone_mode)
         except click_exceptions.ClickException as error:
             return self._fail(error_line(error.format_message()), error.exit_code, standalone_mode)
-        except typer.Abort:
-            return self._fail("", 130, standalone_mode)
-        except CliError as error:
-            return self._fail(error.line(), error.exit_code, standalone_mode)
+        except (typer.Abort, KeyboardInterrupt):
+            return self._fail("", INTERRUPTED_EXIT, standalone_mode)
         except Exception as error:
-            translated = from_botocore(error)
-            if translated is None:
+            failure = failure_of(error)
+            if failure is None:
                 raise
-            return self._fail(translated.line(), translated.exit_code, standalone_mode)
+            return self._fail(failure.line(), failure.exit_code, standalone_mode)
         code = result if isinstance(result, int) else 0
         if standalone_mode:
             sys.exit(code)
@@ -91,10 +93,11 @@ class PipelineGroup(TyperGroup):
 
 
 app = typer.Typer(
-    name="pipeline-ctl",
+    name=PROG,
     cls=PipelineGroup,
     help="Operate the serverless ingestion pipeline: send and upload data, follow errors, replay failures.",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,  # locals can hold credentials
 )
 errors_app = typer.Typer(
@@ -103,10 +106,21 @@ errors_app = typer.Typer(
 app.add_typer(errors_app)
 app.add_typer(local_app, name="local")
 app.command("demo")(demo_command)
-app.command("logs")(logs_command)
+app.command("logs", cls=TargetCommand)(logs_command)
 
 
-# --- Shared options ---------------------------------------------------------------------------------------
+app.callback(
+    help="""Operate the serverless ingestion pipeline: send and upload data, follow errors, replay failures.
+
+    The target is the local stack unless --stack names a deployed one. The global options may also follow
+    the command (pipeline-ctl status --json).
+
+    Example: pipeline-ctl --stack dev status
+    """
+)(global_options)
+
+
+# --- Option types shared by several commands --------------------------------------------------------------
 
 
 def _duration(value: str) -> timedelta:
@@ -116,23 +130,6 @@ def _duration(value: str) -> timedelta:
         raise typer.BadParameter(str(error)) from None
 
 
-STACK_HELP = "Target stack: 'local' (default) or a deployed Pulumi stack."
-REGION_HELP = "AWS region (default: the stack's, or AWS_REGION)."
-PROFILE_HELP = "AWS profile (default: AWS_PROFILE)."
-JSON_HELP = "Machine output: one JSON document, JSON Lines for streams."
-
-# Before the command the options also read their environment variable; after it they do not, so that an
-# explicit `status --stack x` wins and PIPELINE_STACK cannot silently override `--stack x status`.
-RootStackOption = Annotated[str | None, typer.Option("--stack", envvar="PIPELINE_STACK", help=STACK_HELP)]
-RootRegionOption = Annotated[str | None, typer.Option("--region", envvar="PIPELINE_REGION", help=REGION_HELP)]
-RootProfileOption = Annotated[
-    str | None, typer.Option("--profile", envvar="PIPELINE_PROFILE", help=PROFILE_HELP)
-]
-RootJsonOption = Annotated[bool, typer.Option("--json", envvar="PIPELINE_JSON", help=JSON_HELP)]
-StackOption = Annotated[str | None, typer.Option("--stack", help=STACK_HELP + " [env var: PIPELINE_STACK]")]
-RegionOption = Annotated[str | None, typer.Option("--region", help=REGION_HELP)]
-ProfileOption = Annotated[str | None, typer.Option("--profile", help=PROFILE_HELP)]
-JsonOption = Annotated[bool, typer.Option("--json", help=JSON_HELP + " [env var: PIPELINE_JSON]")]
 SinceOption = Annotated[
     timedelta | None,
     typer.Option(
@@ -140,106 +137,51 @@ SinceOption = Annotated[
     ),
 ]
 ErrorTypeOption = Annotated[
-    list[str] | None,
+    list[ErrorType] | None,
     typer.Option(
         "--error-type", metavar="TYPE", help="Only this error type (repeatable), e.g. InvalidRecord."
     ),
 ]
 
 
-@dataclass(kw_only=True)
-class Globals:
-    stack: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    json_mode: bool = False
-
-
-@dataclass(kw_only=True)
-class Invocation:
-    """One command's merged options, its output, and (on demand) its target."""
-
-    stack: str
-    region: str | None
-    profile: str | None
-    out: Output
-
-    def target(self) -> Target:
-        from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
-
-        target = resolve_target(self.stack, region=self.region, profile=self.profile)
-        for note in target.notes:  # e.g. --region ignored for the local stack: said once, on stderr
-            self.out.error(f"Note: {note}")
-        return target
-
-
-def _invocation(
-    ctx: typer.Context, stack: str | None, region: str | None, profile: str | None, json_mode: bool
-) -> Invocation:
-    """Command-level options win over the ones given before the command."""
-    root = ctx.find_root().obj if isinstance(ctx.find_root().obj, Globals) else Globals()
-    return Invocation(
-        stack=stack or root.stack or LOCAL_STACK,
-        region=region or root.region,
-        profile=profile or root.profile,
-        out=Output(json_mode=json_mode or root.json_mode),
-    )
-
-
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    stack: RootStackOption = None,
-    region: RootRegionOption = None,
-    profile: RootProfileOption = None,
-    json_mode: RootJsonOption = False,
-) -> None:
-    """Operate the serverless ingestion pipeline: send and upload data, follow errors, replay failures.
-
-    The target is the local stack unless --stack names a deployed one.
-
-    Example: pipeline-ctl --stack dev status
-    """
-    ctx.obj = Globals(stack=stack, region=region, profile=profile, json_mode=json_mode)
-
-
 # --- Commands ---------------------------------------------------------------------------------------------
 
 
-@app.command("send")
+@app.command("send", cls=TargetCommand)
 def send_command(
     ctx: typer.Context,
     file: Annotated[
         str | None,
-        typer.Argument(metavar="[FILE|-]", help="JSON object, JSON array or JSON Lines; - for stdin."),
+        typer.Argument(metavar="FILE", help="JSON object, JSON array or JSON Lines; - reads stdin."),
     ] = None,
     record: Annotated[
         list[str] | None, typer.Option("--record", metavar="JSON", help="One record as JSON (repeatable).")
     ] = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Records per request (one SQS message).")] = 1,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, help="Requests in flight.")] = 8,
+    batch: Annotated[
+        int, typer.Option("--batch", metavar="N", min=1, help="Records per request (one SQS message).")
+    ] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight.")
+    ] = 8,
     retries: Annotated[
-        int, typer.Option("--retries", min=0, help="Retries on 429, 5xx and connection errors.")
+        int, typer.Option("--retries", metavar="N", min=0, help="Retries on 429, 5xx and connection errors.")
     ] = 5,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
 ) -> None:
     """POST records to the stack's API (POST {api_url}/writer), SigV4-signed when the API requires IAM.
 
-    Prints how many records were accepted and rejected (by HTTP status); exits 1 if any was finally rejected.
+    A queued record is in WriterQueue, not yet validated: invalid ones show up in `errors tail`. Exits 1 if
+    any record was finally rejected by the API.
 
     Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
     """
     from cli import render
-    from ops.send import SendInterrupted, SendOptions, parse_record_option, parse_records, send
+    from ops.send import SendInterrupted, SendOptions, parse_record_option, read_records, send
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
-    records = _read_input(file, parse_records)
+    run = invocation(ctx)
+    records = [] if file is None else read_records(file, stdin=sys.stdin)
     records += [parse_record_option(text, position) for position, text in enumerate(record or [], 1)]
     if not records:
-        raise UsageError("nothing to send", hint="give a FILE, - for stdin, or --record JSON")
+        raise InvalidInput("nothing to send", hint="give a FILE, - for stdin, or --record JSON")
     target = run.target()
     options = SendOptions(batch=batch, concurrency=concurrency, retries=retries)
     try:
@@ -248,141 +190,141 @@ def send_command(
     except SendInterrupted as stopped:  # Ctrl-C: what was sent and what was not, then exit 130
         if run.out.json_mode:
             run.out.json(stopped.to_dict())
-        raise
+        raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
     if run.out.json_mode:
         run.out.json(report.to_dict())
     else:
-        run.out.print(render.send_summary(report))
+        run.out.summary(render.send_summary(report))
         if not report.ok:
             render.send_details(run.out, report)
     if not report.ok:
-        raise CliError(render.send_rejections(report))
+        raise CommandFailed(render.send_rejections(report))
 
 
-def _read_input(file: str | None, parse: Any) -> list[Any]:
-    if file is None:
-        return []
-    if file == "-":
-        return parse(sys.stdin.read(), "<stdin>")
-    path = Path(file)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{file}: no such file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{file}: not UTF-8 text") from None
-    except OSError as error:
-        raise UsageError(f"{file}: {error.strerror}") from None
-    return parse(text, file)
-
-
-@app.command("upload")
+@app.command("upload", cls=TargetCommand)
 def upload_command(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Data files (*.json).")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Data files (*.json).")],
     prefix: Annotated[
-        str, typer.Option("--prefix", help="Key prefix in DataBucket, e.g. incoming/2024.")
+        str, typer.Option("--prefix", metavar="PREFIX", help="Key prefix in DataBucket, e.g. incoming/2024.")
     ] = "",
     force: Annotated[
-        bool, typer.Option("--force", help="Upload files not named *.json (never processed).")
+        bool,
+        typer.Option("--force", help="Upload even a file that would fail: not *.json, empty, not JSON."),
     ] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="Follow until the files' records are processed.")
     ] = False,
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds --wait may take.")] = 300.0,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds --wait may take.")
+    ] = 300.0,
 ) -> None:
     """Upload data files into DataBucket (multipart when large); --wait follows them through the pipeline.
 
-    The upload result prints first. With --wait, follows the files' records through the pipeline (live on a
-    terminal) until each is accounted for (written, stale or invalid) or the pipeline is drained and settled;
-    on a timeout (exit 1) or Ctrl-C (exit 130) it prints what was accounted for so far.
+    A file that cannot be processed (not *.json, empty, not valid JSON) is refused before anything is
+    uploaded, unless --force. The upload result prints first. With --wait, follows the files' records
+    through the pipeline (live on a terminal) until each is accounted for (written, stale or invalid) or the
+    pipeline is drained and settled; on a timeout (exit 1) or Ctrl-C (exit 130) it prints what was
+    accounted for so far.
 
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
     from cli.upload_view import run_upload
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
+    run = invocation(ctx)
     run_upload(run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout)
 
 
-@app.command("replay-dlq")
+@app.command("replay-dlq", cls=TargetCommand)
 def replay_command(
     ctx: typer.Context,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be replayed; change nothing.")
     ] = False,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Replay at most N.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", metavar="N", min=1, help="Replay at most N.")
+    ] = None,
     since: SinceOption = None,
     error_type: ErrorTypeOption = None,
     error_id: Annotated[
         list[str] | None, typer.Option("--id", metavar="ID", help="Only this error id (repeatable).")
     ] = None,
     source: Annotated[
-        str,
-        typer.Option("--from", metavar="logtable|dlq", help="Replay NEW LogTable items, or DLQ messages."),
-    ] = "logtable",
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
+        Source, typer.Option("--from", help="Replay NEW LogTable items, or messages still in the DLQ.")
+    ] = Source.LOGTABLE,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Replay every failure: no --since/--error-type/--id/--limit needed.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Re-send failed bodies to WriterQueue, each once, and mark them REPLAYED (or delete them from the DLQ).
 
-    Two operators replaying the same items at once send each body once. Exits 1 if an --id was not found or a
-    send failed.
+    Without --since, --error-type, --id or --limit this replays every failure: it asks first on a terminal,
+    and needs --all (or --yes) otherwise. Exits 1 if an --id was not found or a replay failed.
 
     Example: pipeline-ctl replay-dlq --since 6h --error-type RetriesExhausted --limit 100
     """
     from cli import render
     from ops.replay import replay
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
-    if source not in ("logtable", "dlq"):
-        raise UsageError(f"--from must be logtable or dlq, not {source!r}")
-    report = replay(
-        run.target(),
-        source=source,
-        dry_run=dry_run,
-        limit=limit,
-        since=since,
-        error_types=error_type or (),
-        ids=error_id or (),
-    )
+    run = invocation(ctx)
+    request: dict[str, Any] = {
+        "source": source,
+        "limit": limit,
+        "since": since,
+        "error_types": tuple(error_type or ()),
+        "ids": tuple(error_id or ()),
+    }
+    target = run.target()
+    unfiltered = since is None and limit is None and not error_type and not error_id
+    if unfiltered and not dry_run and not (everything or yes):
+        _confirm_everything(run.out, replay(target, dry_run=True, **request))
+    report = replay(target, dry_run=dry_run, **request)
     if run.out.json_mode:
         run.out.json(report.to_dict())
     else:
         render.replay(run.out, report)
-    if not report.ok:
-        failed = sum(
-            1 for entry in report.entries if not entry.result.startswith(("replayed", "would", "skipped"))
+    failures = report.failures
+    if failures:
+        summary = render.failure_summary(failures)
+        raise CommandFailed(f"{len(failures)} of {len(report.entries)} could not be replayed ({summary})")
+
+
+def _confirm_everything(out: Output, preview: Any) -> None:
+    """No filter: ask on a terminal (showing how many), refuse elsewhere; a 'no' exits 1 with nothing done."""
+    if not preview.entries:
+        return  # nothing to replay: the command will say so
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            f"no filter given: this would replay all {len(preview.entries)} failures",
+            hint="narrow it with --since/--error-type/--id/--limit, or pass --all (or --yes)",
         )
-        raise CliError(f"{failed} of {len(report.entries)} could not be replayed (see the table above)")
+    from cli import render
+
+    render.replay(out, preview)
+    if not typer.confirm(f"Replay all {len(preview.entries)}?", default=False, err=True):
+        raise CommandFailed("nothing replayed", hint="narrow it with --since/--error-type/--id")
 
 
-@errors_app.command("tail")
+@errors_app.command("tail", cls=TargetCommand)
 def tail_command(
     ctx: typer.Context,
     since: SinceOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most N items (before --follow).")] = 20,
+    limit: Annotated[
+        int, typer.Option("--limit", metavar="N", min=1, help="At most N items (before --follow).")
+    ] = 20,
     error_type: ErrorTypeOption = None,
     follow: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep polling; print new errors until Ctrl-C.")
     ] = False,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.1, help="Seconds between --follow polls.")
+        float, typer.Option("--interval", metavar="SECONDS", min=0.1, help="Seconds between --follow polls.")
     ] = 2.0,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
 ) -> None:
     """The newest LogTable items first (default: the last 24 hours), through the by_day index.
 
     With --follow, the recent items are printed oldest first, then new ones as they arrive, until Ctrl-C.
+    Narrow terminals get one block per error instead of a table; --wide keeps the table.
 
     Example: pipeline-ctl errors tail --since 1h --error-type InvalidRecord --follow
     """
@@ -391,28 +333,26 @@ def tail_command(
     from ops.errors_log import follow as follow_errors
     from ops.logtable import now_utc
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
+    run = invocation(ctx)
     target = run.target()
     started = now_utc()
-    items = tail(target, since=since or DEFAULT_SINCE, limit=limit, error_types=error_type or ())
+    types = tuple(error_type or ())
+    items = tail(target, since=since or DEFAULT_SINCE, limit=limit, error_types=types)
     if not follow:
         if run.out.json_mode:
             for item in items:
                 run.out.json_line(item)
         elif items:
-            table = run.out.table(
-                None, render.ERROR_COLUMNS, render.error_rows(items), no_wrap=render.ERROR_NO_WRAP
-            )
-            run.out.print(table)
+            render.errors(run.out, items)
         else:
-            run.out.print("no errors")
+            run.out.summary("no errors")
         return
 
     def emit(item: dict[str, Any]) -> None:
         if run.out.json_mode:
             run.out.json_line(item)
         else:
-            run.out.print(render.error_line(item))
+            run.out.print(render.error_line(run.out, item))
 
     for item in reversed(items):
         emit(item)
@@ -422,30 +362,28 @@ def tail_command(
             start=started,
             seen={str(item["error_id"]) for item in items},
             on_item=emit,
-            error_types=error_type or (),
+            error_types=types,
             interval=interval,
         )
     except KeyboardInterrupt:
         return  # Ctrl-C is how --follow ends: not a failure
 
 
-@errors_app.command("show")
+@errors_app.command("show", cls=TargetCommand)
 def show_command(
     ctx: typer.Context,
     error_id: Annotated[str, typer.Argument(metavar="ID", help="The error id (the DLQ message id).")],
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
 ) -> None:
     """One LogTable item, whole, with its body pretty-printed (JSON when it parses, verbatim otherwise).
+
+    A replayed body that failed again names the item it replayed in replay_of.
 
     Example: pipeline-ctl errors show 0f6b3c1e-3c5d-4a57-9d0e-2f1c7d0b9a11
     """
     from cli import render
     from ops.errors_log import show
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
+    run = invocation(ctx)
     item = show(run.target(), error_id)
     if run.out.json_mode:
         run.out.json(item)
@@ -453,14 +391,8 @@ def show_command(
         render.error_item(run.out, item)
 
 
-@app.command("status")
-def status_command(
-    ctx: typer.Context,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
-) -> None:
+@app.command("status", cls=TargetCommand)
+def status_command(ctx: typer.Context) -> None:
     """Queue depths and oldest-message ages, today's LogTable counts, AccountTable size, alarm states.
 
     Example: pipeline-ctl --stack dev status
@@ -468,7 +400,7 @@ def status_command(
     from cli import render
     from ops.status import status
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
+    run = invocation(ctx)
     report = status(run.target())
     if run.out.json_mode:
         run.out.json(report.to_dict())
@@ -476,36 +408,34 @@ def status_command(
         render.status(run.out, report)
 
 
-@app.command("release")
+@app.command("release", cls=TargetCommand)
 def release_command(
     ctx: typer.Context,
     action: Annotated[
-        str, typer.Argument(metavar="[status|wait|stop]", help="What to do (default: status).")
-    ] = "status",
-    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds `wait` may take.")] = 900.0,
-    poll: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between `wait` polls.")] = 10.0,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
+        Action, typer.Argument(metavar="ACTION", help="status (default), wait or stop.")
+    ] = Action.STATUS,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds `wait` may take.")
+    ] = 900.0,
+    poll: Annotated[
+        float, typer.Option("--poll", metavar="SECONDS", min=0.1, help="Seconds between `wait` polls.")
+    ] = 10.0,
 ) -> None:
     """The Writer's CodeDeploy canary: show it, wait for it to finish, or stop it (rolls back).
 
     Example: pipeline-ctl --stack dev release wait --timeout 600
     """
     from cli import render
-    from ops.release import Action, release
+    from ops.release import release
 
-    if action not in {member.value for member in Action}:
-        raise UsageError(f"unknown release action {action!r}", hint="use status, wait or stop")
-    run = _invocation(ctx, stack, region, profile, json_mode)
-    result = release(run.target(), Action(action), timeout=timeout, poll=poll)
+    run = invocation(ctx)
+    result = release(run.target(), action, timeout=timeout, poll=poll)
     if run.out.json_mode:
         run.out.json(None if result is None else result.to_dict())
     else:
         render.release(run.out, result)
-    if action == Action.WAIT and result is not None and not result.succeeded:
-        raise CliError(f"deployment {result.deployment_id} ended {result.status}")
+    if action is Action.WAIT and result is not None and not result.succeeded:
+        raise CommandFailed(f"deployment {result.deployment_id} ended {result.status}")
 
 
 @app.command("schema")
@@ -522,13 +452,13 @@ def schema_command() -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``pipeline-ctl = cli.app:main``).
 
-    Ctrl-C inside a command is handled by Typer (exit 130); this also covers one that lands while the
-    command line is still being built, so an impatient Ctrl-C never prints a traceback either.
+    A Ctrl-C that lands while the command line is still being built (before the group's own handler runs)
+    exits 130 without a traceback too.
     """
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="pipeline-ctl")
+        app(args=list(argv) if argv is not None else None, prog_name=PROG)
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(INTERRUPTED_EXIT)
 
 
 if __name__ == "__main__":

@@ -126,14 +126,14 @@ def down_command(
     """
     from cli.output import Output
     from ops import local_registry
-    from ops.errors import OperationError, UsageError
+    from ops.errors import InvalidInput, OperationError
 
     out = Output(json_mode=_json_mode(ctx))
     stacks = local_registry.running()
     chosen = stacks if every else _one_to_stop(stacks)
     if chosen is None:
         listed = ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
-        raise UsageError(
+        raise InvalidInput(
             f"{len(stacks)} local stacks are running: {listed}",
             hint="run it inside one of those directories, or pass --all",
         )
@@ -148,9 +148,9 @@ def down_command(
     if out.json_mode:
         out.json({"stopped": [entry.to_dict() for entry in stopped]})
     elif not stopped:
-        out.print("no local stack is running")
+        out.console.print("no local stack is running", soft_wrap=True)
     for entry in stopped if not out.json_mode else ():
-        out.print(f"stopped the local stack in {entry.workdir} (pid {entry.pid})")
+        out.console.print(f"stopped the local stack in {entry.workdir} (pid {entry.pid})", soft_wrap=True)
 
 
 def _one_to_stop(stacks: list[Any]) -> list[Any] | None:

@@ -67,14 +67,8 @@ def logs_command(
         str | None, typer.Option("--filter", metavar="TEXT", help="Only lines containing TEXT.")
     ] = None,
     interval: Annotated[
-        float, typer.Option("--interval", min=0.1, help="Seconds between --follow polls.")
+        float, typer.Option("--interval", metavar="SECONDS", min=0.1, help="Seconds between --follow polls.")
     ] = 1.0,
-    stack: Annotated[
-        str | None, typer.Option("--stack", help="Target stack. [env var: PIPELINE_STACK]")
-    ] = None,
-    region: Annotated[str | None, typer.Option("--region", help="AWS region.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="AWS profile.")] = None,
-    json_mode: Annotated[bool, typer.Option("--json", help="JSON Lines, one event each.")] = False,
 ) -> None:
     """The functions' logs: CloudWatch Logs (/aws/lambda/NAME) in AWS, .pipeline/local-functions.log locally.
 
@@ -82,12 +76,12 @@ def logs_command(
 
     Example: pipeline-ctl logs writer --since 1h --filter "message processed" --follow
     """
-    from cli.app import _invocation
+    from cli.options import invocation
     from ops.logs import LogEvent, check_functions, read_events
     from ops.logs import follow as follow_logs
     from ops.logtable import now_utc
 
-    run = _invocation(ctx, stack, region, profile, json_mode)
+    run = invocation(ctx)
     names = check_functions(functions or [])
     target = run.target()
     started = now_utc() - (since or DEFAULT_SINCE)

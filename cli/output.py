@@ -29,8 +29,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-PIPED_WIDTH = 160
-"""Width of human output when it is not a terminal: wide enough that tables in logs are not cut at 80."""
+FALLBACK_WIDTH = 80
+"""Width of human output when neither ``COLUMNS`` nor any terminal says otherwise (a CI log, a cron mail)."""
+WIDE_WIDTH = 10_000
+"""``--wide``: as wide as the content; the terminal, not rich, decides how long lines are shown."""
+MIN_WRAPPED_WIDTH = 24
+"""A folding column (a message, a source) narrower than this is unreadable: the table becomes records."""
 
 
 def json_default(value: Any) -> Any:
@@ -72,27 +76,51 @@ class _Bar:
 
 
 class Output:
-    """Human (rich) or machine (``--json``) output for one invocation."""
+    """Human (rich) or machine (``--json``) output for one invocation.
 
-    def __init__(self, *, json_mode: bool = False) -> None:
+    Every string printed is literal: rich markup is off, so a reason or a source from the pipeline that looks
+    like markup (``[/x]``, ``[bold]``) is shown as it is, never styled and never a crash.
+    """
+
+    def __init__(self, *, json_mode: bool = False, wide: bool = False, quiet: bool = False) -> None:
         self.json_mode = json_mode
+        self.wide = wide
+        self.quiet = quiet
         stdout_tty = sys.stdout.isatty()
         self.console = Console(
             file=sys.stdout,
+            markup=False,
             highlight=False,
+            emoji=False,
             soft_wrap=False,
-            width=None if stdout_tty else piped_width(),
+            width=None if stdout_tty else output_width(),
             no_color=not stdout_tty or "NO_COLOR" in os.environ,
         )
-        self.err_console = Console(file=sys.stderr, highlight=False, soft_wrap=True, no_color=True)
+        self.err_console = Console(
+            file=sys.stderr, markup=False, highlight=False, emoji=False, soft_wrap=True, no_color=True
+        )
 
     @property
     def interactive(self) -> bool:
-        """True when live widgets (progress bars) make sense: human mode on a terminal."""
-        return not self.json_mode and self.console.is_terminal
+        """True when live widgets (progress bars) make sense: human mode on a terminal, not --quiet."""
+        return not self.json_mode and not self.quiet and self.console.is_terminal
+
+    @property
+    def width(self) -> int:
+        return self.console.width
 
     def print(self, *objects: Any) -> None:
-        self.console.print(*objects)
+        self.console.print(*objects, width=WIDE_WIDTH if self.wide else None)
+
+    def summary(self, *objects: Any) -> None:
+        """A line that only summarises what was printed above it: left out with --quiet."""
+        if not self.quiet:
+            self.print(*objects)
+
+    def note(self, line: str, *, always: bool = False) -> None:
+        """A remark for the operator on stderr (so stdout stays the result); left out with --quiet."""
+        if always or not self.quiet:
+            self.err_console.print(line)
 
     def json(self, document: Any) -> None:
         """One JSON document, indented: what ``--json`` prints for a non-streaming command."""
@@ -105,7 +133,7 @@ class Output:
         sys.stdout.flush()
 
     def error(self, line: str) -> None:
-        self.err_console.print(line, markup=False)
+        self.err_console.print(line)
 
     def table(
         self,
@@ -115,20 +143,55 @@ class Output:
         *,
         no_wrap: Sequence[str] = (),
     ) -> RenderableType:
-        """A table whose long cells fold, except the ``no_wrap`` columns (ids, timestamps: copied whole).
+        """Rows as a table, or as records (one ``column  value`` block per row) when the table cannot fit.
+
+        A table fits when the ``no_wrap`` columns (ids, timestamps, copied whole) keep their full width and
+        every other column gets at least ``MIN_WRAPPED_WIDTH`` characters (or its longest cell, if shorter).
+        Otherwise rich would shrink those columns to a few characters or to nothing; the record layout keeps
+        every value readable at 80 columns. ``--wide`` always gives the table, as wide as its content.
 
         The title is a plain line above the table rather than rich's table title, which is padded to the
         table's width with trailing spaces that end up in logs and pasted transcripts.
         """
         cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+        longest = [
+            max([len(column)] + [len(row[index]) for row in cells]) for index, column in enumerate(columns)
+        ]
+        needed = 3 * len(columns) + 1  # rich's heavy-head box: a border and one space each side of a cell
+        for index, column in enumerate(columns):
+            needed += longest[index] if column in no_wrap else min(longest[index], MIN_WRAPPED_WIDTH)
+        body: RenderableType
+        if self.wide or needed <= self.width:
+            body = self._grid(columns, cells, no_wrap, longest)
+        else:
+            body = self._records(columns, cells)
+        return body if title is None else Group(Text(title), body)
+
+    def _grid(
+        self, columns: Sequence[str], cells: list[list[str]], no_wrap: Sequence[str], longest: list[int]
+    ) -> Table:
         table = Table(show_lines=False)
         for index, column in enumerate(columns):
-            whole = column in no_wrap
-            width = max([len(column)] + [len(row[index]) for row in cells]) if whole else None
-            table.add_column(column, overflow="fold", no_wrap=whole, min_width=width)
+            whole = self.wide or column in no_wrap
+            minimum = longest[index] if whole else min(longest[index], MIN_WRAPPED_WIDTH)
+            table.add_column(column, overflow="fold", no_wrap=whole, min_width=minimum)
         for row in cells:
-            table.add_row(*row)
-        return table if title is None else Group(Text(title), table)
+            table.add_row(*(Text(cell) for cell in row))
+        return table
+
+    @staticmethod
+    def _records(columns: Sequence[str], cells: list[list[str]]) -> Group:
+        blocks: list[RenderableType] = []
+        for number, row in enumerate(cells):
+            record = Table.grid(padding=(0, 2))
+            record.add_column(no_wrap=True, style="bold")
+            record.add_column(overflow="fold")
+            for column, cell in zip(columns, row, strict=True):
+                record.add_row(Text(column), Text(cell))
+            if number:
+                blocks.append(Text(""))
+            blocks.append(record)
+        return Group(*blocks)
 
     @contextmanager
     def progress(self, description: str, total: float | None, *, bytes_: bool = False) -> Iterator[Ticker]:
@@ -143,10 +206,21 @@ class Output:
             yield _Bar(bar, bar.add_task(description, total=total))
 
 
-def piped_width() -> int:
-    """Width of output going to a pipe or a file: COLUMNS if set, else PIPED_WIDTH (rich alone would use 80
-    and fold ids and reasons in logs and CI output)."""
+def output_width() -> int:
+    """Width of output going to a pipe or a file: ``COLUMNS`` if set, else the terminal the operator is
+    looking at (stderr's or stdin's, e.g. ``pipeline-ctl errors tail | less``), else ``FALLBACK_WIDTH``."""
     try:
-        return int(os.environ.get("COLUMNS", PIPED_WIDTH))
-    except ValueError:
-        return PIPED_WIDTH
+        return max(20, int(os.environ["COLUMNS"]))
+    except (KeyError, ValueError):
+        pass
+    for stream in (sys.__stderr__, sys.__stdin__):
+        try:
+            return os.get_terminal_size(stream.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            continue
+    return FALLBACK_WIDTH
+
+
+def piped_width() -> int:
+    """Kept for the demo, which sizes its own console the same way."""
+    return output_width()

@@ -1,7 +1,8 @@
 """Human renderings of the command reports (rich tables and one-line summaries).
 
 Kept apart from the commands so that ``cli/app.py`` stays a list of thin adapters and every report type is
-drawn in one place. ``--json`` never comes here: it prints the reports' ``to_dict()``.
+drawn in one place. ``--json`` never comes here: it prints the reports' ``to_dict()``. Text from the
+pipeline (reasons, sources, bodies) is printed literally: ``Output`` has rich markup off.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.text import Text
+
 from cli.output import Output
 from ops.errors_log import pretty_body
-from ops.replay import ReplayReport
+from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
 from ops.status import StatusReport
 from ops.upload import UploadedFile
@@ -21,6 +24,7 @@ ERROR_NO_WRAP = ("failed at", "type", "status", "error id")
 SHOW_ORDER = (
     "error_id",
     "status",
+    "replay_of",
     "error_type",
     "error_message",
     "failed_at",
@@ -30,19 +34,26 @@ SHOW_ORDER = (
 )
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def send_summary(report: SendReport) -> str:
+    """``sent 3 records in 3 requests: 3 queued, 0 rejected``: queued, because the writer validates later."""
+    rejected = sum(report.rejected.values())
     text = (
-        f"sent {report.records} records in {report.requests} requests: "
-        f"{report.accepted} accepted, {sum(report.rejected.values())} rejected"
+        f"sent {plural(report.records, 'record')} in {plural(report.requests, 'request')}: "
+        f"{report.accepted} queued, {rejected} rejected"
     )
     if report.retries:
-        text += f" ({report.retries} retries)"
+        text += f" ({report.retries} {'retry' if report.retries == 1 else 'retries'})"
     return text
 
 
 def send_rejections(report: SendReport) -> str:
     reasons = ", ".join(f"{reason}: {count}" for reason, count in sorted(report.rejected.items()))
-    return f"{sum(report.rejected.values())} of {report.records} records rejected ({reasons})"
+    rejected = sum(report.rejected.values())
+    return f"{rejected} of {plural(report.records, 'record')} rejected ({reasons})"
 
 
 def send_details(out: Output, report: SendReport) -> None:
@@ -74,10 +85,26 @@ def _result(result: Any, detail: str) -> str:
     return f"{result}: {detail}" if detail else str(result)
 
 
-def error_rows(items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def failure_summary(failures: Sequence[ReplayEntry]) -> str:
+    """``not found: 1, failed: 2``: how the entries that were not replayed ended."""
+    counts: dict[str, int] = {}
+    for entry in failures:
+        counts[str(entry.result)] = counts.get(str(entry.result), 0) + 1
+    return ", ".join(f"{result}: {count}" for result, count in sorted(counts.items()))
+
+
+def moment(out: Output, stamp: Any) -> str:
+    """``2026-11-29 09:48:32`` from the pipeline's ``2026-11-29T09:48:32.454522Z`` (whole with --wide)."""
+    text = str(stamp or "")
+    if out.wide or len(text) < 19 or text[10] != "T":
+        return text
+    return f"{text[:10]} {text[11:19]}"
+
+
+def error_rows(out: Output, items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [
         (
-            item.get("failed_at", ""),
+            moment(out, item.get("failed_at", "")),
             item.get("error_type", ""),
             item.get("error_message", ""),
             item.get("source", ""),
@@ -88,17 +115,30 @@ def error_rows(items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-def error_line(item: dict[str, Any]) -> str:
-    """One streamed item of ``errors tail --follow``."""
-    return "  ".join(str(cell) for cell in error_rows([item])[0])
+def errors(out: Output, items: Sequence[dict[str, Any]]) -> None:
+    """``errors tail``: a table when it fits, one block per error when the terminal is narrow."""
+    out.print(out.table(None, ERROR_COLUMNS, error_rows(out, items), no_wrap=ERROR_NO_WRAP))
+
+
+def error_line(out: Output, item: dict[str, Any]) -> Text:
+    """One streamed item of ``errors tail --follow``, literal whatever the item holds."""
+    return Text("  ".join(str(cell) for cell in error_rows(out, [item])[0]))
 
 
 def error_item(out: Output, item: dict[str, Any]) -> None:
+    """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay)."""
     keys = [key for key in SHOW_ORDER if key in item]
     keys += sorted(key for key in item if key not in SHOW_ORDER and key != "body")
-    out.print(out.table(None, ("field", "value"), [(key, item[key]) for key in keys]))
-    out.print("body:")
-    out.console.print(pretty_body(item.get("body", "")), markup=False, highlight=False)
+    rows = [(key, _attribute(item[key])) for key in keys]
+    out.print(out.table(None, ("field", "value"), rows, no_wrap=("field",)))
+    out.print(Text("body:"))
+    out.print(Text(pretty_body(item.get("body", ""))))
+
+
+def _attribute(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_attribute(inner)}" for key, inner in sorted(value.items()))
+    return str(value)
 
 
 def status(out: Output, report: StatusReport) -> None:

@@ -20,8 +20,8 @@ from rich.live import Live
 from rich.text import Text
 
 from cli import render
+from cli.errors import INTERRUPTED_EXIT, CommandFailed
 from cli.output import Output
-from ops.errors import INTERRUPTED_EXIT, CliError
 from ops.target import Target
 from ops.upload import (
     UploadedFile,
@@ -33,7 +33,10 @@ from ops.upload import (
     wait_processed,
 )
 
-COLUMNS = ("object", "records", "written", "stale", "invalid", "unaccounted", "state")
+COLUMNS = ("object", "done", "written", "stale", "invalid", "state")
+"""Narrow enough for 80 columns: ``done`` is accounted/expected (``5/6``), the object the only column that
+folds."""
+NO_WRAP = COLUMNS[1:]
 
 
 def run_upload(
@@ -47,18 +50,18 @@ def run_upload(
     timeout: float,
 ) -> None:
     """The whole command: ``target_of()`` resolves the stack (after the files were checked)."""
-    check_files(files, force=force)
+    checked = check_files(files, force=force)
     target: Target = target_of()
-    total = sum(path.stat().st_size for path in files)
+    total = sum(file.size for file in checked)
     try:
         with out.progress("uploading", total=total, bytes_=True) as ticker:
-            uploaded = upload(target, files, prefix=prefix, force=force, on_bytes=ticker.advance)
+            uploaded = upload(target, checked, prefix=prefix, on_bytes=ticker.advance)
     except UploadInterrupted as stopped:
         if out.json_mode:
             out.json(stopped.to_dict())
         elif stopped.uploaded:
             render.uploaded(out, stopped.uploaded)
-        raise
+        raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
     if not wait:
         if out.json_mode:
             out.json({"uploaded": [file.to_dict() for file in uploaded]})
@@ -82,10 +85,10 @@ def run_upload(
     except KeyboardInterrupt:
         report = latest[0]
         finish(out, uploaded, report, "interrupted")
-        raise CliError(
+        raise CommandFailed(
             f"interrupted while waiting: {report.accounted} of {report.expected} records accounted for "
             "so far",
-            INTERRUPTED_EXIT,
+            exit_code=INTERRUPTED_EXIT,
             hint="the files are uploaded and the pipeline goes on processing them: "
             "see `pipeline-ctl status` and `pipeline-ctl errors tail`",
         ) from None
@@ -102,7 +105,11 @@ def finish(out: Output, uploaded: Sequence[UploadedFile], report: WaitReport, ou
         )
         return
     if report.files:
-        out.print(out.table(f"processed ({outcome} after {report.elapsed:.1f} s)", COLUMNS, rows(report)))
+        out.print(
+            out.table(
+                f"processed ({outcome} after {report.elapsed:.1f} s)", COLUMNS, rows(report), no_wrap=NO_WRAP
+            )
+        )
     else:
         out.print(f"processed: nothing seen yet ({outcome})")
 
@@ -111,11 +118,10 @@ def rows(report: WaitReport) -> list[tuple[Any, ...]]:
     return [
         (
             file.uri,
-            "?" if file.expected is None else file.expected,
+            f"{file.accounted}/{'?' if file.expected is None else file.expected}",
             file.written,
             file.stale,
             file.invalid + file.redriven,
-            "" if file.expected is None else file.expected - file.accounted,
             file.state,
         )
         for file in report.files
@@ -136,6 +142,6 @@ def live_progress(out: Output) -> Iterator[Any]:
                 f"waiting {report.elapsed:.0f} s · {report.accounted}/{report.expected} records accounted "
                 f"for{queued} · Ctrl-C stops the wait"
             )
-            live.update(Group(out.table(None, COLUMNS, rows(report)), line))
+            live.update(Group(out.table(None, COLUMNS, rows(report), no_wrap=NO_WRAP), line))
 
         yield show

@@ -38,8 +38,11 @@ from ops.target import Target
 TRANSFORMED = "transformed"
 MESSAGE_PROCESSED = "message processed"
 VANISHED = "object no longer exists: skipped"
-CLOCK_SLACK = timedelta(seconds=2)
-"""Looked back before the upload: a function's clock and this machine's need not agree to the millisecond."""
+DEPLOYED_CLOCK_SLACK = timedelta(seconds=1)
+"""How far before the upload a deployed stack's lines are read: Lambda's clock and this machine's agree only
+to NTP's precision. Not more: a re-upload of the same key must not count the previous upload's lines, and
+those end at least a wait (plus CloudWatch's ingestion delay) earlier. The local stack shares this machine's
+clock and needs none."""
 
 
 @dataclass(kw_only=True)
@@ -97,7 +100,7 @@ def account_for(
 ) -> FileAccount:
     """The file's account from the transformer's and writer's lines and LogTable, since ``since``."""
     account = FileAccount(uri=uri, records=records)
-    start = since - CLOCK_SLACK
+    start = since if target.is_local else since - DEPLOYED_CLOCK_SLACK
     events = read_events(target, [Service.TRANSFORMER.value, Service.WRITER.value], since=start, contains=uri)
     for event in events:
         add_event(account, event)

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from ops.errors import OperationError, UsageError
-from ops.logtable import get_item, iso, now_utc, query_window
+from ops.errors import InvalidInput, NotFound
+from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
 from ops.target import Target
 
 DEFAULT_SINCE = timedelta(hours=24)
@@ -43,7 +43,8 @@ def tail(
 ) -> list[dict[str, Any]]:
     """The newest LogTable items within ``since``, newest first, at most ``limit`` of them."""
     if limit is not None and limit < 1:
-        raise UsageError("--limit must be at least 1")
+        raise InvalidInput("--limit must be at least 1")
+    check_error_types(error_types)
     now = clock()
     items = query_window(
         target.client("dynamodb"),
@@ -98,10 +99,10 @@ def follow(
 def show(target: Target, error_id: str) -> dict[str, Any]:
     """One LogTable item, whole."""
     if not error_id.strip():
-        raise UsageError("the error id is empty", hint="list recent ones with `pipeline-ctl errors tail`")
+        raise InvalidInput("the error id is empty", hint="list recent ones with `pipeline-ctl errors tail`")
     item = get_item(target.client("dynamodb"), target.outputs["log_table"], error_id)
     if item is None:
-        raise OperationError(
+        raise NotFound(
             f"no error {error_id} in {target.outputs['log_table']}",
             hint="list recent ones with `pipeline-ctl errors tail`",
         )

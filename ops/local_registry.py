@@ -82,7 +82,7 @@ def register(workdir: Path, *, pid: int | None = None) -> RunningStack:
         pid=pid,
         workdir=str(workdir),
         outputs_path=str(workdir / LOCAL_OUTPUTS_PATH),
-        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        started_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         process_start=_process_start(pid),
     )
     directory = registry_dir()
@@ -109,7 +109,7 @@ def running() -> list[RunningStack]:
             path.unlink(missing_ok=True)
             continue
         alive.append(entry)
-    return sorted(alive, key=lambda entry: entry.started_at)
+    return sorted(alive, key=lambda entry: (entry.started_at, int(entry.process_start or 0)))
 
 
 def owning(directory: Path, stacks: list[RunningStack] | None = None) -> RunningStack | None:

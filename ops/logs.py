@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from functions.model import Service
-from ops.errors import UsageError
+from ops.errors import InvalidInput
 from ops.target import Target
 
 FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
@@ -86,7 +86,7 @@ class LogSource(Protocol):
 def check_functions(names: Sequence[str]) -> list[str]:
     unknown = [name for name in names if name not in FUNCTIONS]
     if unknown:
-        raise UsageError(
+        raise InvalidInput(
             f"unknown function {unknown[0]!r}", hint=f"use one of {', '.join(FUNCTIONS)} (or none for all)"
         )
     return list(dict.fromkeys(names)) or list(FUNCTIONS)
@@ -95,7 +95,7 @@ def check_functions(names: Sequence[str]) -> list[str]:
 def source_for(target: Target) -> LogSource:
     if target.is_local:
         if target.workdir is None:
-            raise UsageError("the local stack's directory is unknown: its log file cannot be found")
+            raise InvalidInput("the local stack's directory is unknown: its log file cannot be found")
         return LocalLogFile(target.workdir / FUNCTION_LOG_PATH)
     return CloudWatchLogs(target)
 

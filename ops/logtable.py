@@ -14,14 +14,16 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from functions.model import ErrorType
 from infra.spec import LOG_TABLE_DAY_INDEX
+from ops.errors import InvalidInput
 
 _deserializer = TypeDeserializer()
 _serializer = TypeSerializer()
 
 
 def iso(moment: datetime) -> str:
-    """The timestamp format of the pipeline (DESIGN.md section 3): ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    """The pipeline's timestamp format (see docs/design.md): ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -41,6 +43,14 @@ def item_to_python(item: dict[str, Any]) -> dict[str, Any]:
 
 def to_attribute(value: Any) -> dict[str, Any]:
     return _serializer.serialize(value)
+
+
+def check_error_types(error_types: Sequence[str]) -> None:
+    """An unknown error type would silently match nothing: refuse it, naming the known ones."""
+    unknown = [value for value in error_types if value not in set(ErrorType)]
+    if unknown:
+        known = ", ".join(member.value for member in ErrorType)
+        raise InvalidInput(f"unknown error type {unknown[0]!r}", hint=f"one of {known}")
 
 
 def query_window(

@@ -13,9 +13,9 @@ exactly one of them win it, so a body is never sent twice by concurrent replays 
 both send before either marks). A crash never loses a body: LogTable keeps it whatever happens. A crash
 between claim and send leaves a NEW item with a stale claim that a later replay takes over once the lease
 has expired; a crash between send and mark can, after the lease, lead to one more send of the same body,
-which the writer absorbs because its writes are conditional on ``updated_at`` (DESIGN.md section 4). If the
-send fails, the claim is released at once. The statuses stay those of the contract (``NEW``, ``REPLAYED``);
-the claim is two extra attributes, removed when the item is marked.
+which the writer absorbs because its writes are conditional on ``updated_at`` and the ingestion order
+(docs/design.md). If the send fails, the claim is released at once. The statuses stay those of the
+contract (``NEW``, ``REPLAYED``); the claim is two extra attributes, removed when the item is marked.
 
 From the DLQ (``source="dlq"``): receive, re-send the body to WriterQueue with ``replay_of`` = the message id,
 delete from the DLQ only after the send succeeded. moto has no ``StartMessageMoveTask``, and this path has to
@@ -42,8 +42,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.model import ErrorType, LogStatus, MessageAttribute
 from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
-from ops.errors import UsageError
-from ops.logtable import get_item, iso, now_utc, query_window
+from ops.errors import InvalidInput
+from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
 from ops.target import Target
 
 CLAIM_LEASE = timedelta(minutes=15)
@@ -55,7 +55,15 @@ DEFAULT_WINDOW = timedelta(days=DEFAULT_LOG_RETENTION_DAYS)
 DLQ_RECEIVE_VISIBILITY_SECONDS = 60
 """Received DLQ messages stay hidden this long, so one pass never sees the same message twice."""
 EMPTY_RECEIVES_TO_STOP = 3
-SOURCES = ("logtable", "dlq")
+
+
+class Source(StrEnum):
+    """Where failed bodies are replayed from."""
+
+    LOGTABLE = "logtable"
+    """NEW LogTable items, marked REPLAYED once re-sent (the default)."""
+    DLQ = "dlq"
+    """Messages still in the DLQ, deleted once re-sent."""
 
 
 class Result(StrEnum):
@@ -106,8 +114,13 @@ class ReplayReport:
         return Counter(str(entry.result) for entry in self.entries)
 
     @property
+    def failures(self) -> list[ReplayEntry]:
+        """The entries that were asked for but not replayed: a missing --id, a failed send or copy."""
+        return [entry for entry in self.entries if entry.result in FAILURES]
+
+    @property
     def ok(self) -> bool:
-        return not any(entry.result in FAILURES for entry in self.entries)
+        return not self.failures
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,7 +134,7 @@ class ReplayReport:
 def replay(
     target: Target,
     *,
-    source: str = "logtable",
+    source: Source | str = Source.LOGTABLE,
     dry_run: bool = False,
     limit: int | None = None,
     since: timedelta | None = None,
@@ -130,14 +143,15 @@ def replay(
     clock: Callable[[], datetime] = now_utc,
 ) -> ReplayReport:
     """Replay failed bodies from LogTable (``NEW`` items) or straight from the DLQ; see the module doc."""
-    if source not in SOURCES:
-        raise UsageError(f"unknown source {source!r}", hint="use --from logtable or --from dlq")
+    if source not in set(Source):
+        raise InvalidInput(f"unknown source {source!r}", hint="use --from logtable or --from dlq")
+    check_error_types(error_types)
     if limit is not None and limit < 1:
-        raise UsageError("--limit must be at least 1")
+        raise InvalidInput("--limit must be at least 1")
     if any(not error_id.strip() for error_id in ids):
-        raise UsageError("--id must not be empty")
-    report = ReplayReport(source=source, dry_run=dry_run)
-    run = _from_logtable if source == "logtable" else _from_dlq
+        raise InvalidInput("--id must not be empty")
+    report = ReplayReport(source=str(source), dry_run=dry_run)
+    run = _from_logtable if source == Source.LOGTABLE else _from_dlq
     run(target, report, limit=limit, since=since, error_types=error_types, ids=ids, clock=clock)
     return report
 

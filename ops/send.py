@@ -10,7 +10,7 @@ Numbers are parsed as :class:`~decimal.Decimal` and written back verbatim: a bal
 
 Example::
 
-    records = parse_records(Path("accounts.jsonl").read_text(), "accounts.jsonl")
+    records = read_records("accounts.jsonl")
     report = send(target, records, options=SendOptions(batch=10))
 """
 
@@ -26,14 +26,16 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from ops.errors import INTERRUPTED_EXIT, CliError, OperationError, UsageError
+from ops import datafiles
+from ops.errors import InvalidInput, OperationError, OpsError
 from ops.target import Target
 
 WRITER_ROUTE = "/writer"
@@ -90,10 +92,23 @@ class SendReport:
 # --- Input ----------------------------------------------------------------------------------------------
 
 
+def read_records(file: str, *, stdin: TextIO | None = None) -> list[Any]:
+    """Records from a file, or from ``stdin`` when ``file`` is ``-``; refused by ``ops.datafiles``' rule."""
+    if file == "-":
+        if stdin is None:
+            raise InvalidInput("- means stdin, but no stdin was given")
+        records = parse_records(stdin.read(), "<stdin>")
+    else:
+        records = parse_records(datafiles.read_text(Path(file)), file)
+    if not records:
+        raise InvalidInput(f"{'<stdin>' if file == '-' else file}: no records in it (an empty array)")
+    return records
+
+
 def parse_records(text: str, name: str) -> list[Any]:
     """Records from a JSON object, a JSON array of objects, or JSON Lines; bad input names ``name:line``."""
     if not text.strip():
-        raise UsageError(f"{name}: no records (the input is empty)")
+        raise datafiles.empty(name)
     try:
         document = _loads(text)
     except json.JSONDecodeError as error:
@@ -111,7 +126,7 @@ def parse_record_option(text: str, position: int) -> Any:
     try:
         value = _loads(text)
     except json.JSONDecodeError as error:
-        raise UsageError(f"{name}: not valid JSON: {error.msg} (column {error.colno})") from None
+        raise InvalidInput(f"{name}: not valid JSON: {error.msg} (column {error.colno})") from None
     return _require_object(value, name)
 
 
@@ -142,25 +157,19 @@ def _json_lines(text: str, name: str) -> list[Any]:
         try:
             value = _loads(line)
         except json.JSONDecodeError as error:
-            raise UsageError(
-                f"{name}:{number}: not valid JSON: {error.msg} (column {error.colno})",
-                hint="input is a JSON object, a JSON array, or JSON Lines (one object per line)",
-            ) from None
+            raise datafiles.not_json(f"{name}:{number}", f"{error.msg} (column {error.colno})") from None
         records.append(_require_object(value, f"{name}:{number}"))
     return records
 
 
-def _bad_json(name: str, error: json.JSONDecodeError) -> UsageError:
-    return UsageError(
-        f"{name}:{error.lineno}: not valid JSON: {error.msg} (column {error.colno})",
-        hint="input is a JSON object, a JSON array, or JSON Lines (one object per line)",
-    )
+def _bad_json(name: str, error: json.JSONDecodeError) -> InvalidInput:
+    return datafiles.not_json(f"{name}:{error.lineno}", f"{error.msg} (column {error.colno})")
 
 
 def _require_object(value: Any, where: str) -> Any:
     if not isinstance(value, dict):
         kind = "array" if isinstance(value, list) else type(value).__name__.replace("Decimal", "number")
-        raise UsageError(f"{where}: a record must be a JSON object, not {kind}")
+        raise InvalidInput(f"{where}: a record must be a JSON object, not {kind}")
     return value
 
 
@@ -254,7 +263,7 @@ def send(
     """Send records to the target's API with bounded concurrency; the report counts every record."""
     options = options or SendOptions()
     if options.batch < 1 or options.concurrency < 1 or options.retries < 0:
-        raise UsageError("--batch and --concurrency must be at least 1, --retries at least 0")
+        raise InvalidInput("--batch and --concurrency must be at least 1, --retries at least 0")
     url = target.outputs["api_url"].rstrip("/") + WRITER_ROUTE
     signer = None
     if target.outputs["api_auth"] == "AWS_IAM":
@@ -316,10 +325,8 @@ def send_with(
     return report
 
 
-class SendInterrupted(CliError):
-    """Ctrl-C during a send: ``report`` counts what was sent; the rest was not."""
-
-    exit_code = INTERRUPTED_EXIT
+class SendInterrupted(OpsError):
+    """Ctrl-C during a send: ``report`` counts what was sent; the rest was not (the CLI exits 130)."""
 
     def __init__(self, report: SendReport, *, unknown_requests: int = 0) -> None:
         sent = report.accepted + sum(report.rejected.values())

@@ -38,7 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
 from local_stack.ports import DEFAULT_EMULATOR_PORT, HOST
 from ops import local_registry
-from ops.errors import OperationError, UsageError
+from ops.errors import InvalidInput, NotFound, OperationError
 
 LOCAL_CREDENTIALS = ("local", "local")
 """The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
@@ -92,8 +92,8 @@ def resolve_target(
 ) -> Target:
     """Find a stack's outputs document and build a :class:`Target` for it.
 
-    Raises :class:`~ops.errors.OperationError` when the stack cannot be found or its document is incomplete,
-    :class:`~ops.errors.UsageError` for an unknown profile.
+    Raises :class:`~ops.errors.NotFound` when the stack cannot be found, :class:`~ops.errors.OperationError`
+    when its document is unreadable or incomplete; botocore's ``ProfileNotFound`` for an unknown profile.
     """
     if stack == LOCAL_STACK:
         found = find_local_stack(workdir or Path.cwd())
@@ -144,12 +144,12 @@ def find_local_stack(start: Path) -> LocalStackFound:
         )
     if stacks:
         listed = ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
-        raise UsageError(
+        raise InvalidInput(
             f"{len(stacks)} local stacks are running: {listed}",
             hint="run the command inside one of those directories, or stop the others with "
             "`pipeline-ctl local down` there",
         )
-    raise OperationError(
+    raise NotFound(
         f"no local stack found (no {LOCAL_OUTPUTS_PATH} in {start} or its parents, "
         "and no running `pipeline-ctl local up`)",
         hint=start_hint(),
@@ -179,7 +179,7 @@ def read_local_outputs(workdir: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise OperationError(f"no local stack ({path} not found)", hint=start_hint()) from None
+        raise NotFound(f"no local stack ({path} not found)", hint=start_hint()) from None
     except OSError as error:
         raise OperationError(f"cannot read {path}: {error.strerror}") from None
     return validate_outputs(_parse(text, where=str(path)), stack=LOCAL_STACK, where=str(path))
@@ -195,7 +195,7 @@ def read_deployed_outputs(stack: str, session: boto3.Session, *, endpoint_url: s
         pulumi = shutil.which("pulumi")
         if pulumi is None:
             if isinstance(error, ClientError) and error.response["Error"]["Code"] == "ParameterNotFound":
-                raise OperationError(
+                raise NotFound(
                     f"no stack {stack!r}: SSM parameter {name} not found in {session.region_name}",
                     hint="check --stack, --region and --profile, or deploy it with `pulumi up`",
                 ) from None
@@ -214,7 +214,7 @@ def _stack_region(stack: str) -> str:
     project = _pulumi_project()
     name = outputs_parameter_name(stack)
     if project is None:
-        raise UsageError(
+        raise InvalidInput(
             f"no stack {stack!r}: its outputs parameter {name} cannot be looked up without a region",
             hint="pass --region or set AWS_REGION",
         )
@@ -223,13 +223,13 @@ def _stack_region(stack: str) -> str:
     try:
         match = _REGION_LINE.search(config.read_text(encoding="utf-8"))
     except OSError:
-        raise OperationError(
+        raise NotFound(
             f"no stack {stack!r}: its outputs parameter {name} was not found "
             f"(no {config.name} in {project}; known stacks: {', '.join(known) or 'none'})",
             hint="check --stack, or pass --region to look it up in AWS",
         ) from None
     if match is None:
-        raise UsageError(
+        raise InvalidInput(
             f"no region for stack {stack!r}: {config} sets no aws:region",
             hint="pass --region or set AWS_REGION",
         )
@@ -302,7 +302,7 @@ def _from_pulumi(pulumi: str, stack: str) -> dict[str, str]:
         raise OperationError(f"`pulumi {shown}` did not answer in {PULUMI_TIMEOUT_SECONDS} s") from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise OperationError(
+        raise NotFound(
             f"no stack {stack!r}: neither SSM nor `pulumi stack output` has its outputs ({last})",
             hint="check --stack, --region and --profile",
         )
@@ -313,4 +313,4 @@ def _from_pulumi(pulumi: str, stack: str) -> dict[str, str]:
 def require_deployed(target: Target, what: str) -> None:
     """For commands that only make sense on AWS (CodeDeploy): a usage error on the local stack."""
     if target.is_local:
-        raise UsageError(f"the local stack has no {what}", hint="use --stack NAME")
+        raise InvalidInput(f"the local stack has no {what}", hint="use --stack NAME")

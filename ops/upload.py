@@ -31,8 +31,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.spec import DATA_SUFFIX
+from ops import datafiles
 from ops.accounting import FileAccount, account_for
-from ops.errors import INTERRUPTED_EXIT, CliError, OperationError, UsageError
+from ops.errors import InvalidInput, OperationError, OpsError
 from ops.logtable import iso, now_utc
 from ops.target import Target
 
@@ -110,22 +111,54 @@ def object_key(path: Path, prefix: str) -> str:
     return f"{prefix}/{path.name}" if prefix else path.name
 
 
-def check_files(paths: Sequence[Path], *, force: bool) -> None:
-    """Refuse what cannot be uploaded or would never be processed, before anything is sent."""
+@dataclass(frozen=True, kw_only=True)
+class DataFile:
+    """A local file checked for upload: its size and its records, counted the way the transformer reads."""
+
+    path: Path
+    size: int
+    records: int | None
+    """None when the file is not valid JSON (uploaded only with ``force``; the transformer will log it)."""
+
+
+def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]:
+    """Refuse, before anything is sent, what cannot be uploaded or would fail: the rule of ``ops.datafiles``.
+
+    A missing file or a directory is always refused; a name not ending in ``.json``, an empty file, a file
+    without records or one that is not valid JSON is refused unless ``force``.
+    """
     if not paths:
-        raise UsageError("no files to upload")
+        raise InvalidInput("no files to upload")
+    checked = []
     for path in paths:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
-        if not path.name.endswith(DATA_SUFFIX) and not force:
-            raise UsageError(
-                f"{path}: only *{DATA_SUFFIX} keys are processed (the S3 filter is case-sensitive)",
-                hint="rename the file, or pass --force to upload it anyway",
-            )
+        size = datafiles.check_readable(path)
+        try:
+            records = count_records(path, strict=True)
+        except InvalidInput:
+            if not force:
+                raise
+            records = count_records(path)
+        if not force:
+            if not path.name.endswith(DATA_SUFFIX):
+                raise InvalidInput(
+                    f"{path}: only *{DATA_SUFFIX} keys are processed (the S3 filter is case-sensitive)",
+                    hint="rename the file, or pass --force to upload it anyway",
+                )
+            if not records:
+                raise InvalidInput(
+                    f"{path}: no records (the file is empty)" if size == 0 else f"{path}: no records in it",
+                    hint="pass --force to upload it anyway",
+                )
+        checked.append(DataFile(path=path, size=size, records=records))
+    return checked
 
 
-def count_records(path: Path) -> int | None:
-    """Records in a data file, streaming (constant memory): array, object, envelope or JSON Lines."""
+def count_records(path: Path, *, strict: bool = False) -> int | None:
+    """Records in a data file, streaming (constant memory): array, object, envelope or JSON Lines.
+
+    A file that is not valid JSON (or not UTF-8) counts as ``None``, or raises ``InvalidInput`` naming the
+    problem when ``strict``.
+    """
     count = 0
     in_envelope, envelope_records = False, 0
     try:
@@ -141,54 +174,58 @@ def count_records(path: Path) -> int | None:
                     count += envelope_records if in_envelope else 1
                 elif event in _VALUE_STARTS and (prefix == "item" or (prefix == "" and event in _SCALARS)):
                     count += 1  # an array item, or a top-level scalar (a record the writer will reject)
-    except (ijson.JSONError, UnicodeDecodeError):
+    except (ijson.JSONError, UnicodeDecodeError) as error:
+        if strict:
+            detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise datafiles.not_json(path, detail) from None
         return None
     return count
 
 
 def upload(
     target: Target,
-    paths: Sequence[Path],
+    files: Sequence[Path | DataFile],
     *,
     prefix: str = "",
     force: bool = False,
     on_bytes: Callable[[int], None] | None = None,
     clock: Callable[[], datetime] = now_utc,
 ) -> list[UploadedFile]:
-    check_files(paths, force=force)
+    """Upload files (paths are checked first with :func:`check_files`; ``DataFile`` s already were)."""
+    paths = [file for file in files if not isinstance(file, DataFile)]
+    fresh = iter(check_files(paths, force=force) if paths else [])
+    checked = [file if isinstance(file, DataFile) else next(fresh) for file in files]
     bucket = target.outputs["data_bucket"]
     s3 = target.client("s3")
     uploaded: list[UploadedFile] = []
-    for index, path in enumerate(paths):
-        records = count_records(path)
-        key = object_key(path, prefix)
+    for index, file in enumerate(checked):
+        key = object_key(file.path, prefix)
         started = iso(clock())
         done = UploadedFile(
-            path=str(path),
+            path=str(file.path),
             bucket=bucket,
             key=key,
-            size=path.stat().st_size,
-            records=records,
+            size=file.size,
+            records=file.records,
             uploaded_at=started,
         )
         try:
-            s3.upload_file(str(path), bucket, key, Config=TRANSFER, Callback=on_bytes)
+            s3.upload_file(str(file.path), bucket, key, Config=TRANSFER, Callback=on_bytes)
         except KeyboardInterrupt:
-            landed = _landed(s3, bucket, key, size=done.size, since=started)
+            landed = _landed(s3, bucket, key, size=file.size, since=started)
             raise UploadInterrupted(
                 [*uploaded, done] if landed else uploaded,
-                current=str(path),
+                current=str(file.path),
                 landed=landed,
-                remaining=[str(p) for p in paths[index + 1 :]],
+                remaining=[str(later.path) for later in checked[index + 1 :]],
             ) from None
         uploaded.append(done)
     return uploaded
 
 
-class UploadInterrupted(CliError):
-    """Ctrl-C during the upload: what was uploaded, whether the file in transfer landed, what was not sent."""
-
-    exit_code = INTERRUPTED_EXIT
+class UploadInterrupted(OpsError):
+    """Ctrl-C during the upload: what was uploaded, whether the file in transfer landed, what was not sent
+    (the CLI exits 130)."""
 
     def __init__(
         self, uploaded: list[UploadedFile], *, current: str, landed: bool, remaining: list[str]

@@ -105,5 +105,6 @@ def test_unknown_action_is_a_usage_error(invoke, deployed: Stack) -> None:
 
     assert (result.exit_code, result.stderr) == (
         2,
-        "Error: unknown release action 'start' (use status, wait or stop)\n",
+        "Error: Invalid value for 'ACTION': 'start' is not one of 'status', 'wait', 'stop'. "
+        "(see `pipeline-ctl release --help`)\n",
     )

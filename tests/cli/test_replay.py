@@ -1,4 +1,4 @@
-"""``pipeline-ctl replay-dlq`` (interface #5): each body re-sent once, claimed before it is sent."""
+"""``pipeline-ctl replay-dlq``: each body re-sent once, claimed before it is sent."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_new_items_across_days_are_sent_once_and_marked(invoke, deployed: Stack,
     )
     deployed.put_error("e-done", failed_at=now - timedelta(minutes=2), status="REPLAYED")
 
-    result = invoke("replay-dlq", "--json")
+    result = invoke("replay-dlq", "--all", "--json")
 
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -97,7 +97,7 @@ def test_ids_found_replayed_filtered_and_missing(invoke, deployed: Stack, now: d
     assert result.exit_code == 1
     entries = {e["error_id"]: e["result"] for e in json.loads(result.stdout)["entries"]}
     assert entries == {"a": "replayed", "b": "skipped: already replayed", "zzz": "not found"}
-    assert result.stderr == "Error: 1 of 3 could not be replayed (see the table above)\n"
+    assert result.stderr == "Error: 1 of 3 could not be replayed (not found: 1)\n"
     assert list(replayed_of(deployed)) == ["a"]
 
 
@@ -194,7 +194,7 @@ def test_from_dlq_resends_then_deletes(invoke, deployed: Stack) -> None:
     first = put_dlq(deployed, '{"account_id": "x"}', error_type="InvalidRecord", source="api")
     second = put_dlq(deployed, '{"source": "s3://b/k", "records": []}')
 
-    result = invoke("replay-dlq", "--from", "dlq", "--json")
+    result = invoke("replay-dlq", "--from", "dlq", "--yes", "--json")
 
     assert result.exit_code == 0, result.stderr
     entries = {e["error_id"]: (e["error_type"], e["result"]) for e in json.loads(result.stdout)["entries"]}
@@ -222,7 +222,11 @@ def test_from_dlq_dry_run_and_limit_leave_the_rest_visible(invoke, deployed: Sta
 def test_bad_source_is_a_usage_error(invoke, deployed: Stack) -> None:
     result = invoke("replay-dlq", "--from", "s3")
 
-    assert (result.exit_code, result.stderr) == (2, "Error: --from must be logtable or dlq, not 's3'\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: Invalid value for '--from': 's3' is not one of 'logtable', 'dlq'. "
+        "(see `pipeline-ctl replay-dlq --help`)\n",
+    )
 
 
 def test_empty_id_is_a_usage_error(invoke, deployed: Stack) -> None:

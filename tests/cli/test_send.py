@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ops.errors import UsageError
+from ops.errors import InvalidInput
 from ops.send import encode, parse_records
 from tests.support.cli import Stack, publish_outputs
 from tests.support.http_servers import ScriptedGateway, SigV4Gateway, serve
@@ -50,7 +50,7 @@ def test_signed_records_reach_the_writer_queue(invoke, deployed: Stack, gateway,
     result = invoke("send", "accounts.jsonl")
 
     assert result.exit_code == 0, [r.verdict for r in gateway.requests]
-    assert result.stdout == "sent 3 records in 3 requests: 3 accepted, 0 rejected\n"
+    assert result.stdout == "sent 3 records in 3 requests: 3 queued, 0 rejected\n"
     assert [request.verdict for request in gateway.requests] == ["valid"] * 3
     assert {request.path for request in gateway.requests} == {"/writer"}
     bodies = {message["Body"] for message in deployed.drain("writer_queue_url")}
@@ -66,10 +66,10 @@ def test_wrong_credentials_are_rejected_with_their_status(invoke, deployed, gate
 
     assert result.exit_code == 1
     assert result.stdout == (
-        "sent 1 records in 1 requests: 0 accepted, 1 rejected\n"
+        "sent 1 record in 1 request: 0 queued, 1 rejected\n"
         '  HTTP 403: {"message": "signature mismatch"}\n'
     )
-    assert result.stderr == "Error: 1 of 1 records rejected (HTTP 403: 1)\n"
+    assert result.stderr == "Error: 1 of 1 record rejected (HTTP 403: 1)\n"
     assert deployed.drain("writer_queue_url") == []
 
 
@@ -89,7 +89,7 @@ def test_stdin_and_record_options_are_combined(invoke, deployed, gateway) -> Non
     result = invoke("send", "-", "--record", json.dumps(RECORDS[2]), input=json.dumps(RECORDS[0]))
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "sent 2 records in 2 requests: 2 accepted, 0 rejected\n"
+    assert result.stdout == "sent 2 records in 2 requests: 2 queued, 0 rejected\n"
     ids = sorted(json.loads(m["Body"]).get("account_id") or "a-3" for m in deployed.drain("writer_queue_url"))
     assert ids == ["a-1", "a-3"]
 
@@ -101,7 +101,7 @@ def test_throttled_requests_are_retried_until_accepted(invoke, deployed: Stack) 
         result = invoke("send", "--record", json.dumps(RECORDS[0]))
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "sent 1 records in 1 requests: 1 accepted, 0 rejected (2 retries)\n"
+    assert result.stdout == "sent 1 record in 1 request: 1 queued, 0 rejected (2 retries)\n"
     assert len(scripted.requests) == 3
     assert len({request.body for request in scripted.requests}) == 1
 
@@ -127,7 +127,7 @@ def test_unreachable_api_is_a_connection_error_after_retries(invoke, deployed: S
     report = json.loads(result.stdout)
     assert report["rejected_by_reason"] == {"connection error": 1}
     assert report["retries"] == 1
-    assert result.stderr == "Error: 1 of 1 records rejected (connection error: 1)\n"
+    assert result.stderr == "Error: 1 of 1 record rejected (connection error: 1)\n"
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_unreachable_api_is_a_connection_error_after_retries(invoke, deployed: S
         ('[{"a": 1},\n {"a": }]', "accounts.jsonl:2: not valid JSON: Expecting value (column 8)"),
         ('[{"a": 1}, 2]', "accounts.jsonl: item 2: a record must be a JSON object, not int"),
         ('{"a": 1}\n[1]\n', "accounts.jsonl:2: a record must be a JSON object, not array"),
-        ("  \n", "accounts.jsonl: no records (the input is empty)"),
+        ("  \n", "accounts.jsonl: no records (the file is empty)"),
         ('{"balance": NaN}', "accounts.jsonl:1: not valid JSON: NaN is not valid JSON (column 1)"),
     ],
     ids=["jsonl-line-3", "array-line-2", "array-item", "jsonl-array", "empty", "nan"],
@@ -174,7 +174,7 @@ def test_parse_records_accepts_object_array_and_json_lines() -> None:
     assert parse_records('{"a": 1}', "x") == [{"a": 1}]
     assert parse_records('[{"a": 1}, {"b": 2}]', "x") == [{"a": 1}, {"b": 2}]
     assert parse_records('{"a": 1}\n\n{"b": 2}\n', "x") == [{"a": 1}, {"b": 2}]
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidInput):
         parse_records('"just a string"', "x")
 
 

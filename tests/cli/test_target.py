@@ -1,4 +1,4 @@
-"""Target resolution (interface #4) and the one-line errors every command shares."""
+"""Target resolution and the one-line errors every command shares."""
 
 from __future__ import annotations
 

@@ -76,10 +76,10 @@ def test_wait_accounts_written_invalid_then_a_stale_reupload(stack_dir: Path, pr
     assert first.returncode == 0, first.stderr
     assert first.stdout.index("uploaded") < first.stdout.index("processed (done after")
     uri = f"s3://serverless-pipeline-local-data/in/{prefix}.json"
-    #                                  object, records, written, stale, invalid, unaccounted, state
-    assert processed_row(first.stdout, uri)[1:] == ["6", "5", "0", "1", "0", "done"]
+    #                                   object, done, written, stale, invalid, state
+    assert processed_row(first.stdout, uri)[1:] == ["6/6", "5", "0", "1", "done"]
     assert again.returncode == 0, again.stderr
-    assert processed_row(again.stdout, uri)[1:] == ["5", "0", "5", "0", "0", "done"]
+    assert processed_row(again.stdout, uri)[1:] == ["5/5", "0", "5", "0", "done"]
 
 
 def test_wait_json_is_one_document(stack_dir: Path, prefix: str) -> None:

@@ -85,7 +85,7 @@ class Stack:
         message: str = "balance: not a decimal: 'abc'",
         **extra: Any,
     ) -> dict[str, Any]:
-        """A LogTable item shaped as the error handler writes it (DESIGN.md section 5)."""
+        """A LogTable item shaped as the error handler writes it (docs/design.md, "LogTable")."""
         stamp = iso(failed_at)
         item = {
             "error_id": error_id,
@@ -179,9 +179,14 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
+TEST_COLUMNS = "160"
+"""Width of the CLI's output in tests that do not choose one: wide enough for every table to be a table."""
+
+
 @pytest.fixture
 def invoke(runner: CliRunner) -> Any:
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
+        env = {"COLUMNS": TEST_COLUMNS, **(env or {})}
         return runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False)
 
     return run

@@ -1,0 +1,97 @@
+"""How an expected failure reaches the operator: one ``Error: … (hint)`` line on stderr and an exit code.
+
+The operator library raises :mod:`ops.errors` exceptions that say whose failure it is; botocore raises its
+own for the environment (no credentials, no region, an unknown profile, an endpoint that does not answer, AWS
+refusing a call). This module is the one place that maps both to what a shell sees:
+
+- exit 2 (:data:`USAGE_EXIT`): bad usage or bad input, the operator can fix the command line or the file;
+- exit 1 (:data:`OPERATION_EXIT`): the operation failed;
+- anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
+
+from ops.errors import InvalidInput, OpsError
+
+USAGE_EXIT = 2
+OPERATION_EXIT = 1
+INTERRUPTED_EXIT = 130
+"""128 + SIGINT, what a shell reports for a command stopped by Ctrl-C."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One expected failure as the operator sees it."""
+
+    message: str
+    hint: str | None = None
+    exit_code: int = OPERATION_EXIT
+
+    def line(self) -> str:
+        return error_line(self.message, self.hint)
+
+
+class CommandFailed(Exception):
+    """Raised by a command whose operation completed but whose result is a failure (exit 1 by default).
+
+    The report itself was already printed; this carries the one summary line for stderr.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, exit_code: int = OPERATION_EXIT) -> None:
+        super().__init__(message)
+        self.failure = Failure(message, hint, exit_code)
+
+
+def error_line(message: str, hint: str | None = None) -> str:
+    """``Error: message (hint)`` on one line, newlines in AWS messages folded so it stays one line."""
+    text = " ".join(f"Error: {message}".split())
+    if hint:
+        text += f" ({' '.join(hint.split())})"
+    return text
+
+
+def failure_of(error: BaseException) -> Failure | None:
+    """The :class:`Failure` for an expected exception; ``None`` for a bug (which keeps its traceback)."""
+    if isinstance(error, CommandFailed):
+        return error.failure
+    if isinstance(error, OpsError):
+        code = USAGE_EXIT if isinstance(error, InvalidInput) else OPERATION_EXIT
+        return Failure(error.message, error.hint, code)
+    return _from_botocore(error)
+
+
+def _from_botocore(error: BaseException) -> Failure | None:
+    if isinstance(error, NoCredentialsError):
+        return Failure(
+            "no AWS credentials found",
+            "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --profile",
+        )
+    if isinstance(error, NoRegionError):
+        return Failure("no AWS region configured", "pass --region or set AWS_REGION", USAGE_EXIT)
+    if isinstance(error, ProfileNotFound):
+        return Failure(str(error), "check --profile / AWS_PROFILE against ~/.aws/config", USAGE_EXIT)
+    if isinstance(error, EndpointConnectionError):
+        return Failure(
+            f"cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}",
+            "is the stack running? for the local stack: `pipeline-ctl local up`",
+        )
+    if isinstance(error, ClientError):
+        detail = error.response.get("Error", {})
+        code = detail.get("Code", "Unknown")
+        message = detail.get("Message", "")
+        operation = getattr(error, "operation_name", "call")
+        return Failure(f"{operation} failed: {code}: {message}".rstrip(": "))
+    if isinstance(error, BotoCoreError):
+        return Failure(str(error))
+    return None

@@ -378,6 +378,8 @@ def show_command(
 
     A replayed body that failed again names the item it replayed in replay_of.
 
+    The id may be shortened to a unique prefix (at least 4 characters), as tables print it.
+
     Example: pipeline-ctl errors show 0f6b3c1e-3c5d-4a57-9d0e-2f1c7d0b9a11
     """
     from cli import render

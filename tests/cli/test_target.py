@@ -80,8 +80,10 @@ def test_stopped_local_stack_is_reported_as_unreachable(invoke, local: Stack, tm
     result = invoke("errors", "show", "some-id")
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: cannot reach http://127.0.0.1:9/")
-    assert result.stderr.endswith("(is the stack running? for the local stack: `pipeline-ctl local up`)\n")
+    assert result.stderr.startswith("Error: the local stack does not answer at http://127.0.0.1:9/")
+    assert result.stderr.endswith(
+        "(is `pipeline-ctl local up` still running? see `pipeline-ctl local status`)\n"
+    )
 
 
 def test_deployed_target_reads_the_ssm_parameter(deployed: Stack) -> None:

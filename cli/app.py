@@ -260,7 +260,9 @@ def replay_command(
     """Re-send failed bodies to WriterQueue, each once, and mark them REPLAYED (or delete them from the DLQ).
 
     Without --since, --error-type, --id or --limit this replays every failure: it asks first on a terminal,
-    and needs --all (or --yes) otherwise. Exits 1 if an --id was not found or a replay failed.
+    and needs --all (or --yes) otherwise. A "Transformer gave up" failure is replayed by copying its S3 object
+    onto itself, so that the Transformer reads the file again. Exits 1 if an --id was not found or a replay
+    failed.
 
     Example: pipeline-ctl replay-dlq --since 6h --error-type RetriesExhausted --limit 100
     """

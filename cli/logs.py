@@ -46,8 +46,8 @@ def logs_command(
     functions: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="[transformer|writer|error-handler]...",
-            help="Which functions (default: all three).",
+            metavar="FUNCTION",
+            help="transformer, writer or error-handler (repeatable; default: all three).",
             show_default=False,
         ),
     ] = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -93,7 +94,7 @@ class Output:
             highlight=False,
             emoji=False,
             soft_wrap=False,
-            width=None if stdout_tty else output_width(),
+            width=WIDE_WIDTH if wide else (None if stdout_tty else output_width()),
             no_color=not stdout_tty or "NO_COLOR" in os.environ,
         )
         self.err_console = Console(
@@ -110,7 +111,7 @@ class Output:
         return self.console.width
 
     def print(self, *objects: Any) -> None:
-        self.console.print(*objects, width=WIDE_WIDTH if self.wide else None)
+        self.console.print(*objects)
 
     def summary(self, *objects: Any) -> None:
         """A line that only summarises what was printed above it: left out with --quiet."""
@@ -164,7 +165,7 @@ class Output:
         if self.wide or needed <= self.width:
             body = self._grid(columns, cells, no_wrap, longest)
         else:
-            body = self._records(columns, cells)
+            body = records(columns, cells, width=self.width)
         return body if title is None else Group(Text(title), body)
 
     def _grid(
@@ -179,20 +180,6 @@ class Output:
             table.add_row(*(Text(cell) for cell in row))
         return table
 
-    @staticmethod
-    def _records(columns: Sequence[str], cells: list[list[str]]) -> Group:
-        blocks: list[RenderableType] = []
-        for number, row in enumerate(cells):
-            record = Table.grid(padding=(0, 2))
-            record.add_column(no_wrap=True, style="bold")
-            record.add_column(overflow="fold")
-            for column, cell in zip(columns, row, strict=True):
-                record.add_row(Text(column), Text(cell))
-            if number:
-                blocks.append(Text(""))
-            blocks.append(record)
-        return Group(*blocks)
-
     @contextmanager
     def progress(self, description: str, total: float | None, *, bytes_: bool = False) -> Iterator[Ticker]:
         """A progress bar on a terminal; elsewhere a ticker that does nothing (logs stay clean)."""
@@ -204,6 +191,35 @@ class Output:
         columns.append(TimeRemainingColumn())
         with Progress(*columns, console=self.console, transient=True) as bar:
             yield _Bar(bar, bar.add_task(description, total=total))
+
+
+def records(columns: Sequence[str], cells: Sequence[Sequence[str]], *, width: int) -> Group:
+    """One block per row: ``column  value`` lines, a long value folded under itself, no trailing spaces.
+
+    Values are broken at spaces where they can be and inside a word (an id, an S3 key) only where they must,
+    so every character is still there to copy.
+    """
+    label = max(len(column) for column in columns)
+    room = max(10, width - label - 2)
+    lines: list[Text] = []
+    for number, row in enumerate(cells):
+        if number:
+            lines.append(Text(""))
+        for column, cell in zip(columns, row, strict=True):
+            pieces = _fold(cell, room)
+            lines.append(Text.assemble((column.ljust(label), "bold"), "  ", pieces[0]))
+            lines += [Text(" " * (label + 2) + piece) for piece in pieces[1:]]
+    return Group(*lines)
+
+
+def _fold(value: str, room: int) -> list[str]:
+    pieces: list[str] = []
+    for paragraph in value.splitlines() or [""]:
+        wrapped = textwrap.wrap(
+            paragraph, room, break_long_words=True, break_on_hyphens=False, drop_whitespace=True
+        )
+        pieces += wrapped or [""]
+    return pieces
 
 
 def output_width() -> int:

@@ -50,6 +50,13 @@ class MessageAttribute(StrEnum):
     ORIGIN_MESSAGE_ID = "origin_message_id"
     REPLAY_OF = "replay_of"
     """Set by ``pipeline-ctl replay-dlq`` on a re-sent body: the LogTable ``error_id`` / DLQ message id."""
+    ENTERED_AT = "entered_at"
+    """When the body's records first entered the pipeline (docs/design.md, "Ingestion time and ingestion
+    order"); absent: the message's SentTimestamp."""
+    INGEST_ID = "ingest_id"
+    """What the records entered as (``s3://bucket/key``…); absent: the message id."""
+    INGEST_POSITION = "ingest_position"
+    """Position in its file of the body's first record (decimal digits); absent: 0."""
 
 
 API_SOURCE = "api"

@@ -47,8 +47,21 @@ def read_text(path: Path) -> str:
     return text
 
 
-def empty(name: Path | str) -> InvalidInput:
-    return InvalidInput(f"{name}: no records (the file is empty)")
+BLANK_CHECK_BYTES = 1 << 20
+"""A file larger than this is not read whole just to see whether it is only whitespace."""
+
+
+def is_blank(path: Path, size: int) -> bool:
+    """True for an empty file or one holding only whitespace (read only when it is small)."""
+    if size == 0:
+        return True
+    if size > BLANK_CHECK_BYTES:
+        return False
+    return not path.read_bytes().strip()
+
+
+def empty(name: Path | str, *, hint: str | None = None) -> InvalidInput:
+    return InvalidInput(f"{name}: no records (the file is empty)", hint=hint)
 
 
 def not_json(name: Path | str, detail: str) -> InvalidInput:

@@ -4,7 +4,8 @@ From LogTable (the default), an item is replayed in three steps::
 
     1. claim   UpdateItem  SET replay_claim = <token>, replay_claimed_at = now
                            IF status = NEW AND (no claim OR the claim is older than CLAIM_LEASE)
-    2. send    SendMessage body, MessageAttributes replay_of = <error_id> (and source)
+    2. send    SendMessage body, MessageAttributes replay_of = <error_id>, source and the item's
+               entered_at, ingest_id, ingest_position (so the records keep their ingestion time and order)
     3. mark    UpdateItem  SET status = REPLAYED, replayed_at, replay_message_id  REMOVE the claim
                            IF replay_claim = <token>
 
@@ -16,6 +17,14 @@ has expired; a crash between send and mark can, after the lease, lead to one mor
 which the writer absorbs because its writes are conditional on ``updated_at`` and the ingestion order
 (docs/design.md). If the send fails, the claim is released at once. The statuses stay those of the
 contract (``NEW``, ``REPLAYED``); the claim is two extra attributes, removed when the item is marked.
+
+A "Transformer gave up" item (its body is Lambda's invocation record about an S3 event) is not sent: step 2
+copies its object onto itself instead (``ops.redrive``), which makes the Transformer read the file again, and
+the item is marked only when the copy succeeded. An object that is gone is reported and the item stays NEW.
+
+Every re-sent message fits SQS's 256 KiB, attributes included: if the body and all its attributes do not,
+``source`` and then ``replay_of`` are left out (the ingestion attributes never are); a body that does not fit
+even then is reported failed.
 
 From the DLQ (``source="dlq"``): receive, re-send the body to WriterQueue with ``replay_of`` = the message id,
 delete from the DLQ only after the send succeeded. moto has no ``StartMessageMoveTask``, and this path has to
@@ -40,10 +49,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.model import ErrorType, LogStatus, MessageAttribute
+from functions.model import MAX_MESSAGE_BYTES, ErrorType, LogStatus, MessageAttribute
 from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
-from ops.errors import InvalidInput
+from ops.errors import InvalidInput, NotFound, OperationError
 from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
+from ops.redrive import S3Object, redrive, s3_objects
 from ops.target import Target
 
 CLAIM_LEASE = timedelta(minutes=15)
@@ -76,9 +86,20 @@ class Result(StrEnum):
     NOT_FOUND = "not found"
     FILTERED = "skipped: does not match --error-type"
     FAILED = "failed"
+    OBJECT_GONE = "refused: object gone"
+    """A "Transformer gave up" item whose S3 object (or the event's version of it) no longer exists."""
 
 
-FAILURES = frozenset({Result.NOT_FOUND, Result.FAILED})
+FAILURES = frozenset({Result.NOT_FOUND, Result.FAILED, Result.OBJECT_GONE})
+
+CARRIED_ATTRIBUTES = (
+    MessageAttribute.ENTERED_AT,
+    MessageAttribute.INGEST_ID,
+    MessageAttribute.INGEST_POSITION,
+)
+"""Stored on a LogTable item (and a DLQ message), re-sent with its body: the ingestion time and order."""
+OPTIONAL_ATTRIBUTES = (MessageAttribute.SOURCE, MessageAttribute.REPLAY_OF)
+"""Left out, in this order, when a body at the size limit cannot carry every attribute."""
 
 
 @dataclass(kw_only=True)
@@ -178,8 +199,12 @@ def _from_logtable(
             report.entries.append(early)
             continue
         entry = _entry(item)
-        if not report.dry_run:
-            _replay_item(target, item, entry, clock=clock)
+        objects = s3_objects(item.get("body"))
+        if report.dry_run:
+            if objects:
+                entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
+        else:
+            _replay_item(target, item, entry, objects, clock=clock)
         report.entries.append(entry)
 
 
@@ -219,7 +244,12 @@ def _candidates(
 
 
 def _replay_item(
-    target: Target, item: dict[str, Any], entry: ReplayEntry, *, clock: Callable[[], datetime]
+    target: Target,
+    item: dict[str, Any],
+    entry: ReplayEntry,
+    objects: list[S3Object] | None,
+    *,
+    clock: Callable[[], datetime],
 ) -> None:
     dynamodb, table = target.client("dynamodb"), target.outputs["log_table"]
     key = {"error_id": {"S": entry.error_id}}
@@ -248,16 +278,21 @@ def _replay_item(
         entry.result = Result.ALREADY_REPLAYED if current.get("status") != LogStatus.NEW else Result.CLAIMED
         return
     try:
-        sent = target.client("sqs").send_message(
-            QueueUrl=target.outputs["writer_queue_url"],
-            MessageBody=item["body"],
-            MessageAttributes=_replay_attributes(entry.error_id, item.get("source")),
-        )
-    except (ClientError, BotoCoreError) as error:
+        if objects:
+            copies = redrive(target.client("s3"), objects, entered_at=_text(item.get("entered_at")))
+            entry.detail = "copied " + ", ".join(obj.uri for obj in objects) + " onto itself"
+            replayed_as = "copy:" + ",".join(copies)
+        else:
+            replayed_as = _send(target, item["body"], replay_attributes(entry.error_id, item, item["body"]))
+    except NotFound as error:
+        _release(dynamodb, table, key, token)
+        entry.result, entry.detail = Result.OBJECT_GONE, str(error)
+        return
+    except (ClientError, BotoCoreError, OperationError) as error:
         _release(dynamodb, table, key, token)
         entry.result, entry.detail = Result.FAILED, str(error)
         return
-    entry.replay_message_id = sent["MessageId"]
+    entry.replay_message_id = replayed_as
     try:
         dynamodb.update_item(
             TableName=table,
@@ -271,7 +306,7 @@ def _replay_item(
             ExpressionAttributeValues={
                 ":replayed": {"S": LogStatus.REPLAYED.value},
                 ":at": {"S": iso(clock())},
-                ":message": {"S": sent["MessageId"]},
+                ":message": {"S": replayed_as},
                 ":token": {"S": token},
             },
         )
@@ -312,11 +347,45 @@ def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _replay_attributes(replay_of: str, source: Any) -> dict[str, Any]:
-    attributes = {MessageAttribute.REPLAY_OF.value: {"DataType": "String", "StringValue": replay_of}}
-    if source:
-        attributes[MessageAttribute.SOURCE.value] = {"DataType": "String", "StringValue": str(source)}
-    return attributes
+def _send(target: Target, body: str, attributes: dict[str, Any]) -> str:
+    sent = target.client("sqs").send_message(
+        QueueUrl=target.outputs["writer_queue_url"], MessageBody=body, MessageAttributes=attributes
+    )
+    return str(sent["MessageId"])
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def replay_attributes(replay_of: str, stored: dict[str, Any], body: str) -> dict[str, Any]:
+    """The message attributes of a replayed body: ``replay_of``, ``source`` and the carried ones.
+
+    ``stored`` holds the values by name (a LogTable item, or a DLQ message's attributes flattened). Raises
+    :class:`~ops.errors.OperationError` when the body with its ingestion attributes exceeds SQS's limit.
+    """
+    values = {MessageAttribute.REPLAY_OF.value: replay_of}
+    for name in (MessageAttribute.SOURCE, *CARRIED_ATTRIBUTES):
+        value = _text(stored.get(name.value))
+        if value is not None:
+            values[name.value] = value
+    for optional in (None, *OPTIONAL_ATTRIBUTES):
+        if optional is not None:
+            values.pop(optional.value, None)
+        if message_size(body, values) <= MAX_MESSAGE_BYTES:
+            return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
+    raise OperationError(
+        f"the body ({len(body.encode('utf-8', 'surrogatepass')):,} bytes) and its ingestion attributes "
+        f"exceed SQS's {MAX_MESSAGE_BYTES:,} bytes"
+    )
+
+
+def message_size(body: str, attributes: dict[str, str]) -> int:
+    """Bytes SQS counts against the maximum message size: the body, and each attribute's name, type, value."""
+    size = len(body.encode("utf-8", "surrogatepass"))
+    for name, value in attributes.items():
+        size += len(name.encode()) + len(b"String") + len(value.encode("utf-8", "surrogatepass"))
+    return size
 
 
 # --- DLQ ------------------------------------------------------------------------------------------------
@@ -383,18 +452,31 @@ def _from_dlq(
 def _replay_message(
     sqs: Any, target: Target, message: dict[str, Any], entry: ReplayEntry, to_release: list[str]
 ) -> None:
+    body = message["Body"]
+    stored = {
+        name: value.get("StringValue")
+        for name, value in message.get("MessageAttributes", {}).items()
+        if isinstance(value, dict)
+    }
+    stored[MessageAttribute.SOURCE.value] = entry.source
+    objects = s3_objects(body)
     try:
-        sent = sqs.send_message(
-            QueueUrl=target.outputs["writer_queue_url"],
-            MessageBody=message["Body"],
-            MessageAttributes=_replay_attributes(entry.error_id, entry.source),
-        )
-    except (ClientError, BotoCoreError) as error:
+        if objects:
+            copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
+            entry.detail = "copied " + ", ".join(obj.uri for obj in objects) + " onto itself"
+            replayed_as = "copy:" + ",".join(copies)
+        else:
+            replayed_as = _send(target, body, replay_attributes(entry.error_id, stored, body))
+    except NotFound as error:
+        to_release.append(message["ReceiptHandle"])
+        entry.result, entry.detail = Result.OBJECT_GONE, str(error)
+        return
+    except (ClientError, BotoCoreError, OperationError) as error:
         to_release.append(message["ReceiptHandle"])
         entry.result, entry.detail = Result.FAILED, str(error)
         return
     sqs.delete_message(QueueUrl=target.outputs["dlq_url"], ReceiptHandle=message["ReceiptHandle"])
-    entry.result, entry.replay_message_id = Result.REPLAYED, sent["MessageId"]
+    entry.result, entry.replay_message_id = Result.REPLAYED, replayed_as
 
 
 def _dlq_entry(message: dict[str, Any]) -> ReplayEntry:

@@ -132,6 +132,11 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
     checked = []
     for path in paths:
         size = datafiles.check_readable(path)
+        if datafiles.is_blank(path, size):
+            if not force:
+                raise datafiles.empty(path, hint="pass --force to upload it anyway")
+            checked.append(DataFile(path=path, size=size, records=0))
+            continue
         try:
             records = count_records(path, strict=True)
         except InvalidInput:
@@ -145,10 +150,7 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
                     hint="rename the file, or pass --force to upload it anyway",
                 )
             if not records:
-                raise InvalidInput(
-                    f"{path}: no records (the file is empty)" if size == 0 else f"{path}: no records in it",
-                    hint="pass --force to upload it anyway",
-                )
+                raise InvalidInput(f"{path}: no records in it", hint="pass --force to upload it anyway")
         checked.append(DataFile(path=path, size=size, records=records))
     return checked
 

@@ -11,7 +11,7 @@ from moto.dynamodb.models import DynamoDBBackend
 
 from ops.replay import CLAIM_LEASE, Result, replay
 from ops.target import resolve_target
-from tests.support.cli import DEPLOYED_STACK, Stack, iso
+from tests.support.cli import DEPLOYED_STACK, Stack, iso, run_in_pty
 
 
 @pytest.fixture
@@ -233,3 +233,46 @@ def test_empty_id_is_a_usage_error(invoke, deployed: Stack) -> None:
     result = invoke("replay-dlq", "--id", "")
 
     assert (result.exit_code, result.stderr) == (2, "Error: --id must not be empty\n")
+
+
+def test_a_bare_replay_needs_all_or_yes_when_nobody_can_answer(
+    invoke, deployed: Stack, now: datetime
+) -> None:
+    deployed.put_error("e-1", failed_at=now - timedelta(minutes=1))
+    deployed.put_error("e-2", failed_at=now - timedelta(minutes=2))
+
+    refused = invoke("replay-dlq")
+    untouched = deployed.get_error("e-1")["status"]
+    forced = invoke("replay-dlq", "--all", "--json")
+
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "Error: no filter given: this would replay all 2 failures (narrow it with "
+        "--since/--error-type/--id/--limit, or pass --all (or --yes))\n"
+    )
+    assert untouched == "NEW"
+    assert json.loads(forced.stdout)["counts"] == {"replayed": 2}
+
+
+@pytest.mark.parametrize(("answer", "code", "status"), [("n\n", 1, "NEW"), ("y\n", 0, "REPLAYED")])
+def test_a_bare_replay_asks_on_a_terminal(
+    local: Stack, tmp_path, answer: str, code: int, status: str
+) -> None:
+    local.put_error("e-1", failed_at=datetime.now(UTC) - timedelta(minutes=1))
+
+    run = run_in_pty(["replay-dlq"], cwd=tmp_path, answers={"[y/N]": answer})
+
+    assert run.returncode == code, run.output
+    assert "Replay all 1? [y/N]" in run.output
+    assert "would replay" in run.output  # what would be replayed is shown before the question
+    assert local.get_error("e-1")["status"] == status
+
+
+def test_show_names_what_a_failed_replay_replayed(invoke, deployed: Stack, now: datetime) -> None:
+    deployed.put_error("again", failed_at=now, replay_of="0f6b3c1e-first-failure")
+
+    result = invoke("errors", "show", "again")
+
+    assert result.exit_code == 0, result.stderr
+    rows = [line.strip("│ ").split("│") for line in result.stdout.splitlines() if line.startswith("│")]
+    assert [cell.strip() for cell in rows[2]] == ["replay_of", "0f6b3c1e-first-failure"]

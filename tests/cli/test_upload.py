@@ -111,3 +111,49 @@ def test_large_files_go_multipart(deployed: Stack, tmp_path: Path, monkeypatch: 
     assert head["ETag"].strip('"').endswith("-2")  # two parts
     assert sum(seen) == path.stat().st_size == head["ContentLength"]
     assert uploaded.records == five_mib // len(line) + 1000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "bad.json: no records (the file is empty) (pass --force to upload it anyway)"),
+        ("[]", "bad.json: no records in it (pass --force to upload it anyway)"),
+        (
+            '[{"a": 1},',
+            "bad.json: not valid JSON: parse error: premature EOF (input is a JSON object, a JSON array, "
+            "or JSON Lines (one object per line))",
+        ),
+    ],
+    ids=["empty", "no-records", "not-json"],
+)
+def test_send_and_upload_refuse_a_bad_file_alike(
+    invoke, deployed: Stack, tmp_path: Path, content: str, message: str
+) -> None:
+    (tmp_path / "bad.json").write_text(content, encoding="utf-8")
+
+    refused = invoke("upload", "bad.json")
+    sent = invoke("send", "bad.json")
+    forced = invoke("upload", "bad.json", "--force", "--json")
+
+    assert (refused.exit_code, refused.stderr) == (2, f"Error: {message}\n")
+    assert sent.exit_code == 2 and sent.stderr.count("\n") == 1
+    assert sent.stderr.startswith(f"Error: {message.split(':')[0]}:")
+    assert forced.exit_code == 0, forced.stderr
+    bucket = deployed.outputs["data_bucket"]
+    assert deployed.client("s3").get_object(Bucket=bucket, Key="bad.json")["Body"].read() == content.encode()
+
+
+def test_a_directory_is_refused_by_both_even_with_force(invoke, deployed: Stack, tmp_path: Path) -> None:
+    (tmp_path / "data.json").mkdir()
+
+    results = [
+        invoke("upload", "data.json"),
+        invoke("upload", "data.json", "--force"),
+        invoke("send", "data.json"),
+    ]
+
+    hint = "(give the data files inside it, e.g. dir/*.json)"
+    assert [(r.exit_code, r.stderr) for r in results] == [
+        (2, f"Error: data.json: is a directory {hint}\n")
+    ] * 3
+    assert "Contents" not in deployed.client("s3").list_objects_v2(Bucket=deployed.outputs["data_bucket"])

@@ -230,3 +230,76 @@ def local(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     path.write_text(json.dumps(stack.outputs), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return stack
+
+
+# --- A real terminal ------------------------------------------------------------------------------------
+
+
+@dataclass
+class PtyRun:
+    returncode: int
+    output: str
+    """Everything the process wrote to its terminal (stdout and stderr share it), ``\\r\\n`` as ``\\n``."""
+
+
+def run_in_pty(
+    args: list[str],
+    *,
+    cwd: Path,
+    columns: int = 80,
+    answers: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> PtyRun:
+    """``pipeline-ctl ARGS`` with a pseudo-terminal of ``columns`` as stdin, stdout and stderr (no COLUMNS).
+
+    ``answers`` maps a prompt's text to what is typed when it appears (e.g. ``{"[y/N]": "y\\n"}``).
+    """
+    import fcntl
+    import os
+    import pty
+    import select
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update({"PYTHONPATH": str(root), "TERM": "xterm-256color", "NO_COLOR": "1"})
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from cli.app import main; main()", *args],
+        cwd=cwd,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        close_fds=True,
+    )
+    os.close(secondary)
+    pending = dict(answers or {})
+    output = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(primary, 65536)
+                except OSError:  # the process closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+                for prompt in [p for p in pending if p.encode() in output]:
+                    os.write(primary, pending.pop(prompt).encode())
+            elif process.poll() is not None:
+                break
+        process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(primary)
+    return PtyRun(process.returncode, output.decode("utf-8", "replace").replace("\r\n", "\n"))

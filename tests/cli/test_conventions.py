@@ -1,0 +1,75 @@
+"""Command-line conventions: clean help (no type noise), -h, --version, -q/-v, global options anywhere."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.cli.test_app import command_paths
+from tests.support.cli import DEPLOYED_STACK, Stack
+
+
+@pytest.mark.parametrize("path", [(), *command_paths()], ids=lambda path: " ".join(path) or "root")
+def test_help_has_no_type_noise_and_clean_usage(invoke, path: tuple[str, ...]) -> None:
+    result = invoke(*path, "-h", env={"COLUMNS": "120"})
+
+    assert result.exit_code == 0, result.stderr
+    assert "Usage: pipeline-ctl" in result.stdout
+    for noise in ("<bool>", "<str>", "<int", "<float", "<list[", "<Path>", "[[", "{FILE", "}..."):
+        assert noise not in result.stdout, f"{noise!r} in help of {' '.join(path)}"
+
+
+def test_usage_lines_name_arguments_plainly(invoke) -> None:
+    usage = {
+        name: invoke(name, "--help").stdout.split("\n")[1].strip()
+        for name in ("send", "upload", "release", "replay-dlq")
+    }
+
+    assert usage == {
+        "send": "Usage: pipeline-ctl send [OPTIONS] [FILE]",
+        "upload": "Usage: pipeline-ctl upload [OPTIONS] FILE...",
+        "release": "Usage: pipeline-ctl release [OPTIONS] [ACTION]",
+        "replay-dlq": "Usage: pipeline-ctl replay-dlq [OPTIONS]",
+    }
+
+
+def test_version(invoke) -> None:
+    result = invoke("--version")
+
+    assert result.exit_code == 0
+    assert re.fullmatch(r"pipeline-ctl \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def test_global_options_before_or_after_the_command(invoke, deployed: Stack) -> None:
+    before = invoke("--json", "status")
+    after = invoke("status", "--json")
+
+    assert json.loads(before.stdout)["stack"] == json.loads(after.stdout)["stack"] == DEPLOYED_STACK
+
+
+def test_quiet_leaves_only_the_result_and_verbose_names_the_target(invoke, deployed: Stack) -> None:
+    quiet = invoke("errors", "tail", "-q")
+    verbose = invoke("errors", "tail", "-v")
+
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")  # "no errors" is a summary
+    assert verbose.stdout == "no errors\n"
+    assert verbose.stderr == f"stack {DEPLOYED_STACK} in us-east-1 at AWS\n"
+
+
+def test_error_type_is_checked_and_completed(runner, invoke, deployed: Stack) -> None:
+    from cli.app import app
+
+    typo = invoke("errors", "tail", "--error-type", "InvalidRecords")
+    env = {
+        "_PIPELINE_CTL_COMPLETE": "complete_bash",
+        "COMP_WORDS": "pipeline-ctl replay-dlq --error-type Inv",
+        "COMP_CWORD": "3",
+    }
+    completed = runner.invoke(app, [], prog_name="pipeline-ctl", env=env).stdout
+
+    assert typo.exit_code == 2
+    assert typo.stderr.startswith("Error: Invalid value for '--error-type': 'InvalidRecords' is not one of ")
+    assert typo.stderr.count("\n") == 1
+    assert completed.split() == ["InvalidRecord"]

@@ -396,16 +396,36 @@ def show_command(
 
 
 @app.command("status", cls=TargetCommand)
-def status_command(ctx: typer.Context) -> None:
-    """Queue depths and oldest-message ages, today's LogTable counts, AccountTable size, alarm states.
+def status_command(
+    ctx: typer.Context,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C: throughput and a trend per queue.")
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval", metavar="SECONDS", min=0.2, help="Seconds between --watch samples (2 local, 5 AWS)."
+        ),
+    ] = None,
+) -> None:
+    """Queue depths and oldest-message ages, today's LogTable counts, AccountTable size, alarm states, and
+    the CloudWatch dashboard's URL for a deployed stack.
 
-    Example: pipeline-ctl --stack dev status
+    With --watch, the queues refresh live (one line per sample when piped, JSON Lines with --json).
+
+    Example: pipeline-ctl --stack dev status --watch
     """
     from cli import render
     from ops.status import status
 
     run = invocation(ctx)
-    report = status(run.target())
+    target = run.target()
+    if watch:
+        from cli.watch import run_watch
+
+        run_watch(run.out, target, interval=interval or (2.0 if target.is_local else 5.0))
+        return
+    report = status(target)
     if run.out.json_mode:
         run.out.json(report.to_dict())
     else:

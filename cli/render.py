@@ -168,6 +168,8 @@ def status(out: Output, report: StatusReport) -> None:
     else:
         rows = [(alarm.name, alarm.state, alarm.reason) for alarm in report.alarms]
         out.print(out.table("alarms", ("alarm", "state", "reason"), rows))
+    if report.dashboard_url:
+        out.console.print(f"dashboard: {report.dashboard_url}", soft_wrap=True)  # whole, to click or copy
     for note in report.notes:
         out.print(f"note: {note}")
 

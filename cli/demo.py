@@ -18,6 +18,7 @@ its newest version. Any difference exits 1.
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from cli.output import piped_width
 from functions.model import ErrorType, LogStatus
@@ -53,9 +55,18 @@ class Tally:
     by_type: Counter[str]
 
 
-def run_demo(*, records: int = 2000, seed: int = 7, console: Console | None = None) -> int:
-    """Run the demo; the process exit code (0 when the accounting adds up, else 1)."""
+def run_demo(
+    *, records: int = 2000, seed: int = 7, console: Console | None = None, json_mode: bool = False
+) -> int:
+    """Run the demo; the process exit code (0 when the accounting adds up, else 1).
+
+    With ``json_mode`` the narrative is left out and stdout gets one JSON document: the accounting before
+    and after the replay, what was replayed, and whether it all adds up.
+    """
+    if json_mode:
+        console = Console(file=io.StringIO())
     console = console or Console(width=None if sys.stdout.isatty() else piped_width())
+    summary: dict[str, Any] = {}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pipeline-demo-") as directory:
         workdir = Path(directory)
@@ -66,13 +77,25 @@ def run_demo(*, records: int = 2000, seed: int = 7, console: Console | None = No
             Console(stderr=True).print(f"Error: cannot start the local stack: {error}", markup=False)
             return 1
         try:
-            return _demo(stack, workdir, records=records, seed=seed, console=console, started=started)
+            code = _demo(
+                stack, workdir, records=records, seed=seed, console=console, started=started, summary=summary
+            )
         finally:
             stack.stop()
+    if json_mode:
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    return code
 
 
 def _demo(
-    stack: LocalStack, workdir: Path, *, records: int, seed: int, console: Console, started: float
+    stack: LocalStack,
+    workdir: Path,
+    *,
+    records: int,
+    seed: int,
+    console: Console,
+    started: float,
+    summary: dict[str, Any],
 ) -> int:
     from ops.replay import replay
     from ops.send import SendOptions, send
@@ -113,6 +136,8 @@ def _demo(
     first = tally(stack)
     console.print(f"\n[bold]Drained[/] after {time.monotonic() - started:.1f}s")
     ok = print_accounting(console, "after the first pass", first, sent)
+    summary["sent"] = sent
+    summary["first_pass"] = {"written": first.written, "stale": first.stale, "logged": first.logged}
     print_accounts(console, stack, sample)
     print_errors(console, stack)
 
@@ -133,7 +158,16 @@ def _demo(
         ok &= "Item" in item
     second = tally(stack)
     ok &= print_accounting(console, "after the replay", second, sent, new_only=True)
-    ok &= check_newest(console, stack, sample)
+    newest = check_newest(console, stack, sample)
+    ok &= newest
+    summary["replayed"] = [entry.to_dict() for entry in replayed.entries]
+    summary["after_replay"] = {
+        "written": second.written,
+        "stale": second.stale,
+        "logged_not_replayed": second.logged_new,
+        "left_in_logtable": dict(sorted(second.by_type.items())),
+    }
+    summary["newest_version_kept"] = newest
     remaining = second.by_type
     console.print(
         "Left in LogTable with their reasons: "
@@ -141,6 +175,8 @@ def _demo(
     )
     verdict = "[bold green]accounting adds up[/]" if ok else "[bold red]accounting does NOT add up[/]"
     console.print(f"\n{verdict} — demo took {time.monotonic() - started:.1f}s")
+    summary["accounting_adds_up"] = ok
+    summary["seconds"] = round(time.monotonic() - started, 1)
     return 0 if ok else 1
 
 
@@ -179,7 +215,7 @@ def tally(stack: LocalStack) -> Tally:
 
 
 def body_records(body: str) -> int:
-    """How many records a WriterQueue body holds (DESIGN.md section 4: object, array or envelope)."""
+    """How many records a WriterQueue body holds (an object, an array or an envelope)."""
     try:
         document = json.loads(body)
     except ValueError:
@@ -214,7 +250,7 @@ def print_accounts(console: Console, stack: LocalStack, sample: Sample, limit: i
         item = dynamodb.get_item(
             TableName=stack.outputs["account_table"], Key={"account_id": {"S": account_id}}
         ).get("Item", {})
-        table.add_row(*(_text(item.get(name)) for name in columns))
+        table.add_row(*(Text(_text(item.get(name))) for name in columns))  # pipeline data: literal
     console.print(table)
 
 
@@ -234,7 +270,8 @@ def print_errors(console: Console, stack: LocalStack) -> None:
     for (error_type, reason, source), ids in sorted(
         groups.items(), key=lambda group: (group[0][0], -len(group[1]))
     ):
-        table.add_row(str(len(ids)), error_type, reason, source or "-", min(ids)[:8] + "…")
+        cells = (str(len(ids)), error_type, reason, source or "-", min(ids)[:8] + "…")
+        table.add_row(*(Text(cell) for cell in cells))  # reasons and sources are pipeline data: literal
     console.print(table)
 
 

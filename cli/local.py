@@ -181,6 +181,7 @@ def _json_mode(ctx: typer.Context) -> bool:
 
 
 def demo_command(
+    ctx: typer.Context,
     records: Annotated[
         int, typer.Option("--records", "-n", min=100, help="How many records the generated sample holds.")
     ] = 2000,
@@ -190,10 +191,11 @@ def demo_command(
 
     Uploads a generated sample (some invalid, duplicate and out-of-order records), POSTs a few records through
     the HTTP route, makes a few writes fail so they reach the DLQ, then replays them. Exits 1 if the
-    accounting (written + stale + logged = sent) does not add up.
+    accounting (written + stale + logged = sent) does not add up. With --json, one JSON document instead.
 
     Example: pipeline-ctl demo
     """
     from cli.demo import run_demo
+    from cli.options import invocation
 
-    raise typer.Exit(run_demo(records=records, seed=seed))
+    raise typer.Exit(run_demo(records=records, seed=seed, json_mode=invocation(ctx).out.json_mode))

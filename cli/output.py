@@ -207,7 +207,9 @@ def records(columns: Sequence[str], cells: Sequence[Sequence[str]], *, width: in
             lines.append(Text(""))
         for column, cell in zip(columns, row, strict=True):
             pieces = _fold(cell, room)
-            lines.append(Text.assemble((column.ljust(label), "bold"), "  ", pieces[0]))
+            line = Text.assemble((column.ljust(label), "bold"), "  ", pieces[0])
+            line.rstrip()
+            lines.append(line)
             lines += [Text(" " * (label + 2) + piece) for piece in pieces[1:]]
     return Group(*lines)
 

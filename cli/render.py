@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.text import Text
 
-from cli.output import Output
+from cli.output import Output, records
 from ops.errors_log import pretty_body
 from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
@@ -129,8 +129,7 @@ def error_item(out: Output, item: dict[str, Any]) -> None:
     """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay)."""
     keys = [key for key in SHOW_ORDER if key in item]
     keys += sorted(key for key in item if key not in SHOW_ORDER and key != "body")
-    rows = [(key, _attribute(item[key])) for key in keys]
-    out.print(out.table(None, ("field", "value"), rows, no_wrap=("field",)))
+    out.print(records(keys, [[_attribute(item[key]) for key in keys]], width=out.width))
     out.print(Text("body:"))
     out.print(Text(pretty_body(item.get("body", ""))))
 
@@ -154,7 +153,10 @@ def status(out: Output, report: StatusReport) -> None:
     ]
     out.print(
         out.table(
-            f"stack {report.stack}: queues", ("queue", "name", "visible", "in flight", "oldest"), queues
+            f"stack {report.stack}: queues",
+            ("queue", "name", "visible", "in flight", "oldest"),
+            queues,
+            no_wrap=("queue", "name"),
         )
     )
     counts = ", ".join(f"{key} {value}" for key, value in report.log_counts.items()) or "none"
@@ -179,7 +181,7 @@ def uploaded(out: Output, files: Sequence[UploadedFile]) -> None:
         (file.path, file.uri, file.size, "not JSON" if file.records is None else file.records)
         for file in files
     ]
-    out.print(out.table("uploaded", ("file", "object", "bytes", "records"), rows))
+    out.print(out.table("uploaded", ("file", "object", "bytes", "records"), rows, no_wrap=("object",)))
 
 
 def release(out: Output, status: Any) -> None:

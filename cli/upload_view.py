@@ -34,9 +34,9 @@ from ops.upload import (
 )
 
 COLUMNS = ("object", "done", "written", "stale", "invalid", "state")
-"""Narrow enough for 80 columns: ``done`` is accounted/expected (``5/6``), the object the only column that
-folds."""
-NO_WRAP = COLUMNS[1:]
+"""Few and narrow (``done`` is accounted/expected, ``5/6``), so the table keeps the S3 URI whole at common
+widths; narrower, the table becomes records, as every table of the CLI does."""
+NO_WRAP = COLUMNS
 
 
 def run_upload(

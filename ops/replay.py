@@ -86,6 +86,8 @@ class Result(StrEnum):
     NOT_FOUND = "not found"
     FILTERED = "skipped: does not match --error-type"
     FAILED = "failed"
+    NOT_REPLAYABLE = "skipped: fix the file and upload it again"
+    """An ``UnreadableFile`` or ``RecordTooLarge`` item: its body describes the problem, it is no message."""
     OBJECT_GONE = "refused: object gone"
     """A "Transformer gave up" item whose S3 object (or the event's version of it) no longer exists."""
 
@@ -99,6 +101,8 @@ CARRIED_ATTRIBUTES = (
 )
 """Stored on a LogTable item (and a DLQ message), re-sent with its body: the ingestion time and order."""
 OPTIONAL_ATTRIBUTES = (MessageAttribute.SOURCE, MessageAttribute.REPLAY_OF)
+NOT_REPLAYABLE_TYPES = frozenset({ErrorType.UNREADABLE_FILE, ErrorType.RECORD_TOO_LARGE})
+"""Failures about a file rather than a message: sending their body to the writer could only fail again."""
 """Left out, in this order, when a body at the size limit cannot carry every attribute."""
 
 
@@ -200,7 +204,9 @@ def _from_logtable(
             continue
         entry = _entry(item)
         objects = s3_objects(item.get("body"))
-        if report.dry_run:
+        if not objects and item.get("error_type") in NOT_REPLAYABLE_TYPES:
+            entry.result = Result.NOT_REPLAYABLE
+        elif report.dry_run:
             if objects:
                 entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
         else:
@@ -434,10 +440,16 @@ def _from_dlq(
                 if full or not _dlq_matches(entry, cutoff=cutoff, error_types=error_types, ids=wanted_ids):
                     to_release.append(message["ReceiptHandle"])
                     continue
-                if report.dry_run:
+                objects = s3_objects(message["Body"])
+                if not objects and entry.error_type in NOT_REPLAYABLE_TYPES:
+                    entry.result = Result.NOT_REPLAYABLE
+                    to_release.append(message["ReceiptHandle"])
+                elif report.dry_run:
+                    if objects:
+                        entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
                     to_release.append(message["ReceiptHandle"])
                 else:
-                    _replay_message(sqs, target, message, entry, to_release)
+                    _replay_message(sqs, target, message, entry, objects, to_release)
                 report.entries.append(entry)
     finally:
         for handle in to_release:
@@ -450,7 +462,12 @@ def _from_dlq(
 
 
 def _replay_message(
-    sqs: Any, target: Target, message: dict[str, Any], entry: ReplayEntry, to_release: list[str]
+    sqs: Any,
+    target: Target,
+    message: dict[str, Any],
+    entry: ReplayEntry,
+    objects: list[S3Object] | None,
+    to_release: list[str],
 ) -> None:
     body = message["Body"]
     stored = {
@@ -459,7 +476,6 @@ def _replay_message(
         if isinstance(value, dict)
     }
     stored[MessageAttribute.SOURCE.value] = entry.source
-    objects = s3_objects(body)
     try:
         if objects:
             copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))

@@ -132,6 +132,11 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
     checked = []
     for path in paths:
         size = datafiles.check_readable(path)
+        if not force and not path.name.endswith(DATA_SUFFIX):
+            raise InvalidInput(
+                f"{path}: only *{DATA_SUFFIX} keys are processed (the S3 filter is case-sensitive)",
+                hint="rename the file, or pass --force to upload it anyway",
+            )
         if datafiles.is_blank(path, size):
             if not force:
                 raise datafiles.empty(path, hint="pass --force to upload it anyway")
@@ -143,14 +148,8 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
             if not force:
                 raise
             records = count_records(path)
-        if not force:
-            if not path.name.endswith(DATA_SUFFIX):
-                raise InvalidInput(
-                    f"{path}: only *{DATA_SUFFIX} keys are processed (the S3 filter is case-sensitive)",
-                    hint="rename the file, or pass --force to upload it anyway",
-                )
-            if not records:
-                raise InvalidInput(f"{path}: no records in it", hint="pass --force to upload it anyway")
+        if not force and not records:
+            raise InvalidInput(f"{path}: no records in it", hint="pass --force to upload it anyway")
         checked.append(DataFile(path=path, size=size, records=records))
     return checked
 

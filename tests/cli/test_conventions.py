@@ -73,3 +73,16 @@ def test_error_type_is_checked_and_completed(runner, invoke, deployed: Stack) ->
     assert typo.stderr.startswith("Error: Invalid value for '--error-type': 'InvalidRecords' is not one of ")
     assert typo.stderr.count("\n") == 1
     assert completed.split() == ["InvalidRecord"]
+
+
+def test_json_demo_prints_one_json_document(invoke, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = invoke("--json", "demo", "--records", "100")
+
+    assert result.exit_code == 0, result.stdout + result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["accounting_adds_up"] is True
+    first = summary["first_pass"]
+    assert first["written"] + first["stale"] + first["logged"] == summary["sent"]
+    assert {entry["result"] for entry in summary["replayed"]} == {"replayed"}

@@ -131,15 +131,15 @@ def test_logs_follow_prints_new_lines_until_ctrl_c(
     pipeline: LocalStack,
     prefix: str,
 ) -> None:
-    follower = Terminal("logs", "writer", "--follow", "--since", "1s", "--interval", "0.2", cwd=stack_dir)
+    follower = Terminal("logs", "writer", "--follow", "--since", "2m", "--interval", "0.2", cwd=stack_dir)
     try:
-        follower.read_until(b"", timeout=1)
-        pipeline.client("s3").put_object(
-            Bucket=pipeline.outputs["data_bucket"],
-            Key=f"{prefix}/f.json",
-            Body=json.dumps(records(prefix, NEWER)),
-        )
-        follower.read_until(f"{prefix}/f.json".encode(), timeout=30)
+        for name in ("first.json", "second.json"):  # the second is written while the follower runs
+            pipeline.client("s3").put_object(
+                Bucket=pipeline.outputs["data_bucket"],
+                Key=f"{prefix}/{name}",
+                Body=json.dumps(records(prefix, NEWER)),
+            )
+            follower.read_until(f"{prefix}/{name}".encode(), timeout=30)
         follower.process.send_signal(signal.SIGINT)
         code = follower.finish()
     finally:

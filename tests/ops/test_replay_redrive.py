@@ -205,3 +205,23 @@ def test_a_dlq_give_up_is_re_driven_and_deleted(versioned: tuple[Stack, str, str
 )
 def test_only_an_s3_invocation_record_is_re_driven(body: str) -> None:
     assert s3_objects(body) is None
+
+
+@pytest.mark.parametrize("error_type", ["UnreadableFile", "RecordTooLarge"])
+def test_a_failure_about_a_file_is_not_sent_to_the_writer(deployed: Stack, error_type: str) -> None:
+    deployed.put_error(
+        "file", failed_at=datetime.now(UTC), error_type=error_type, body='{"file": "s3://b/k"}'
+    )
+    deployed.client("sqs").send_message(
+        QueueUrl=deployed.outputs["dlq_url"],
+        MessageBody='{"file": "s3://b/k"}',
+        MessageAttributes={"error_type": {"DataType": "String", "StringValue": error_type}},
+    )
+
+    from_table = replay(resolve_target(DEPLOYED_STACK), ids=["file"])
+    from_dlq = replay(resolve_target(DEPLOYED_STACK), source="dlq")
+
+    assert [e.result for e in from_table.entries + from_dlq.entries] == [Result.NOT_REPLAYABLE] * 2
+    assert from_table.ok and from_dlq.ok
+    assert deployed.drain("writer_queue_url") == []
+    assert deployed.get_error("file")["status"] == "NEW" and deployed.visible("dlq_url") == 1

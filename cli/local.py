@@ -103,7 +103,8 @@ def status_command(ctx: typer.Context) -> None:
     elif rows:
         columns = ("pid", "directory", "endpoint", "api", "since")
         cells = [
-            [row[key] or "(starting)" for key in ("pid", "workdir", "endpoint_url", "api_url", "started_at")]
+            [row[key] or "(starting)" for key in ("pid", "workdir", "endpoint_url", "api_url")]
+            + [row["started_at"][:19].replace("T", " ")]
             for row in rows
         ]
         out.print(out.table("local stacks", columns, cells, no_wrap=("pid", "endpoint", "since")))

@@ -26,7 +26,7 @@ from functions.model import ErrorType
 from ops.durations import parse_duration
 from ops.errors import InvalidInput
 from ops.release import Action
-from ops.replay import Source
+from ops.replay import ReplayReport, Result, Source
 
 try:  # Typer >= 0.17 vendors Click; older versions use the click package.
     from typer._click import exceptions as click_exceptions
@@ -292,20 +292,21 @@ def replay_command(
         raise CommandFailed(f"{len(failures)} of {len(report.entries)} could not be replayed ({summary})")
 
 
-def _confirm_everything(out: Output, preview: Any) -> None:
-    """No filter: ask on a terminal (showing how many), refuse elsewhere; a 'no' exits 1 with nothing done."""
-    if not preview.entries:
-        return  # nothing to replay: the command will say so
+def _confirm_everything(out: Output, preview: ReplayReport) -> None:
+    """No filter: ask on a terminal (saying what would be replayed), refuse elsewhere; 'no' exits 1."""
+    pending = [entry for entry in preview.entries if entry.result is Result.WOULD_REPLAY]
+    if not pending:
+        return  # nothing to replay: the command itself will say so
     if not sys.stdin.isatty():
         raise InvalidInput(
-            f"no filter given: this would replay all {len(preview.entries)} failures",
+            f"no filter given: this would replay all {len(pending)} failures",
             hint="narrow it with --since/--error-type/--id/--limit, or pass --all (or --yes)",
         )
     from cli import render
 
-    render.replay(out, preview)
-    if not typer.confirm(f"Replay all {len(preview.entries)}?", default=False, err=True):
-        raise CommandFailed("nothing replayed", hint="narrow it with --since/--error-type/--id")
+    out.print(render.replay_preview(pending))
+    if not typer.confirm(f"Replay all {len(pending)}?", default=False, err=True):
+        raise CommandFailed("nothing replayed", hint="narrow it with --since/--error-type/--id/--limit")
 
 
 @errors_app.command("tail", cls=TargetCommand)
@@ -354,7 +355,7 @@ def tail_command(
         if run.out.json_mode:
             run.out.json_line(item)
         else:
-            run.out.print(render.error_line(run.out, item))
+            run.out.print(render.streamed_error(run.out, item))
 
     for item in reversed(items):
         emit(item)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from cli.output import Output, records
@@ -85,6 +86,17 @@ def _result(result: Any, detail: str) -> str:
     return f"{result}: {detail}" if detail else str(result)
 
 
+def replay_preview(entries: Sequence[ReplayEntry]) -> Text:
+    """What a replay without a filter would take, in one line: how many of each type, over which period."""
+    types: dict[str, int] = {}
+    for entry in entries:
+        types[entry.error_type] = types.get(entry.error_type, 0) + 1
+    kinds = ", ".join(f"{count} {error_type}" for error_type, count in sorted(types.items()))
+    stamps = sorted(entry.failed_at[5:16].replace("T", " ") for entry in entries if entry.failed_at)
+    period = f", failed {stamps[0]} to {stamps[-1]} UTC" if stamps else ""
+    return Text(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}")
+
+
 def failure_summary(failures: Sequence[ReplayEntry]) -> str:
     """``not found: 1, failed: 2``: how the entries that were not replayed ended."""
     counts: dict[str, int] = {}
@@ -120,9 +132,13 @@ def errors(out: Output, items: Sequence[dict[str, Any]]) -> None:
     out.print(out.table(None, ERROR_COLUMNS, error_rows(out, items), no_wrap=ERROR_NO_WRAP))
 
 
-def error_line(out: Output, item: dict[str, Any]) -> Text:
-    """One streamed item of ``errors tail --follow``, literal whatever the item holds."""
-    return Text("  ".join(str(cell) for cell in error_rows(out, [item])[0]))
+def streamed_error(out: Output, item: dict[str, Any]) -> RenderableType:
+    """One item of ``errors tail --follow``: a line when it fits the width, else a block like ``tail``'s."""
+    row = [str(cell) for cell in error_rows(out, [item])[0]]
+    line = "  ".join(row)
+    if out.wide or len(line) <= out.width:
+        return Text(line)
+    return Group(records(ERROR_COLUMNS, [row], width=out.width), Text(""))
 
 
 def error_item(out: Output, item: dict[str, Any]) -> None:

@@ -19,8 +19,10 @@ Example::
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -155,32 +157,72 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
 
 
 def count_records(path: Path, *, strict: bool = False) -> int | None:
-    """Records in a data file, streaming (constant memory): array, object, envelope or JSON Lines.
+    """Records in a data file, streaming: array, object, envelope or JSON Lines.
 
-    A file that is not valid JSON (or not UTF-8) counts as ``None``, or raises ``InvalidInput`` naming the
-    problem when ``strict``.
+    Memory stays constant whatever the file holds: events are read without ijson's prefixes (which grow
+    with the nesting depth) and an integer literal of any length is accepted (ijson's C backend crashes the
+    process on one longer than Python's 4,300-digit default limit). A file that is not valid JSON (or not
+    UTF-8) counts as ``None``, or raises ``InvalidInput`` naming the problem when ``strict``.
     """
-    count = 0
-    in_envelope, envelope_records = False, 0
+    counter = _RecordCounter()
     try:
-        with path.open("rb") as stream:
-            for prefix, event, _ in ijson.parse(stream, multiple_values=True):
-                if prefix == "" and event == "start_map":
-                    in_envelope, envelope_records = False, 0
-                elif prefix == "records" and event == "start_array":
-                    in_envelope = True
-                elif prefix == "records.item" and event in _VALUE_STARTS:
-                    envelope_records += 1
-                elif prefix == "" and event == "end_map":
-                    count += envelope_records if in_envelope else 1
-                elif event in _VALUE_STARTS and (prefix == "item" or (prefix == "" and event in _SCALARS)):
-                    count += 1  # an array item, or a top-level scalar (a record the writer will reject)
+        with path.open("rb") as stream, _any_integer_length():
+            for event, value in ijson.basic_parse(stream, multiple_values=True):
+                counter.see(event, value)
     except (ijson.JSONError, UnicodeDecodeError) as error:
         if strict:
             detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise datafiles.not_json(path, detail) from None
         return None
-    return count
+    return counter.count
+
+
+@contextmanager
+def _any_integer_length() -> Iterator[None]:
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(previous)
+
+
+class _RecordCounter:
+    """Counts records from ``basic_parse`` events the way the transformer reads a file's shapes."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.depth = 0
+        self.top = ""
+        self.key: str | None = None
+        self.in_records = False
+        self.envelope: int | None = None
+
+    def see(self, event: str, value: Any) -> None:
+        if event in _VALUE_STARTS:
+            self._value(event)
+        if event == "map_key" and self.depth == 1:
+            self.key = value
+        elif event in ("start_map", "start_array"):
+            self.depth += 1
+        elif event in ("end_map", "end_array"):
+            self.depth -= 1
+            if self.depth == 1 and event == "end_array":
+                self.in_records = False
+            if self.depth == 0 and event == "end_map":
+                self.count += 1 if self.envelope is None else self.envelope
+
+    def _value(self, event: str) -> None:
+        if self.depth == 0:
+            self.top, self.envelope, self.key = event, None, None
+            if event in _SCALARS:
+                self.count += 1  # a top-level scalar: a record the writer will reject
+        elif self.depth == 1 and self.top == "start_array":
+            self.count += 1
+        elif self.depth == 1 and self.top == "start_map" and self.key == "records" and event == "start_array":
+            self.in_records, self.envelope = True, 0
+        elif self.depth == 2 and self.in_records and self.envelope is not None:
+            self.envelope += 1
 
 
 def upload(

@@ -173,3 +173,23 @@ def test_json_is_unaffected_by_width(invoke, long_error: dict) -> None:
     result = invoke("errors", "tail", "--json", env={"COLUMNS": "40"})
 
     assert json.loads(result.stdout)["error_message"] == MESSAGE
+
+
+@pytest.mark.parametrize(("columns", "blocks"), [("80", True), ("250", False)])
+def test_follow_streams_lines_or_blocks_by_width(invoke, deployed: Stack, columns: str, blocks: bool) -> None:
+    import _thread
+    import threading
+
+    def arrive_then_interrupt() -> None:
+        deployed.put_error(ERROR_ID, failed_at=datetime.now(UTC), message=MESSAGE, source=SOURCE)
+        threading.Timer(0.6, _thread.interrupt_main).start()
+
+    threading.Timer(0.3, arrive_then_interrupt).start()
+    result = invoke("errors", "tail", "--follow", "--interval", "0.1", env={"COLUMNS": columns})
+
+    lines = lines_of(result.stdout)
+    assert max(len(line) for line in lines) <= int(columns)
+    if blocks:
+        assert f"error id   {ERROR_ID}" in lines and f"message    {MESSAGE}" in lines
+    else:
+        assert len(lines) == 1 and lines[0].endswith(f"{MESSAGE}  {SOURCE}  NEW  {ERROR_ID}")

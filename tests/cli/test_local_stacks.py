@@ -18,7 +18,7 @@ from infra.spec import LOCAL_OUTPUTS_PATH
 from local_stack.ports import DEFAULT_EMULATOR_PORT
 from ops import local_registry
 from tests.support.cli import Stack
-from tests.support.processes import ROOT, run, spawn, wait_for
+from tests.support.processes import ROOT, spawn, wait_for
 
 
 def test_found_from_a_subdirectory(invoke, local: Stack, tmp_path: Path, monkeypatch) -> None:
@@ -140,8 +140,21 @@ def test_region_and_profile_are_ignored_for_the_local_stack(invoke, local: Stack
     )
 
 
-def test_local_up_status_and_down_across_directories(tmp_path_factory) -> None:
-    """A real `local up` in one directory, seen and stopped from another; the registry entry goes with it."""
+def test_a_second_stack_in_the_same_directory_is_refused(invoke, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    local_registry.register(tmp_path)  # this live process plays the `local up` already running here
+
+    result = invoke("local", "up", "--port", "0", "--api-port", "0")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"Error: a local stack is already running in {tmp_path.resolve()} (pid {os.getpid()}) "
+        "(use it, or stop it with `pipeline-ctl local down`)\n"
+    )
+
+
+def test_local_up_listed_and_stopped_from_another_directory(invoke, tmp_path_factory, monkeypatch) -> None:
+    """A real `local up` process, seen and stopped from elsewhere; its registry entry goes with it."""
     home, elsewhere = tmp_path_factory.mktemp("stack-home"), tmp_path_factory.mktemp("elsewhere")
     up = spawn("local", "up", "--port", "0", "--api-port", "0", cwd=home)
     try:
@@ -150,18 +163,18 @@ def test_local_up_status_and_down_across_directories(tmp_path_factory) -> None:
             what="`local up` to start",
         )
         endpoint = entry.outputs()["endpoint_url"]  # type: ignore[union-attr]
+        monkeypatch.chdir(elsewhere)
 
-        listed = run("--json", "local", "status", cwd=elsewhere)
-        again = run("local", "up", "--port", "0", "--api-port", "0", cwd=home)
-        status = run("status", "--json", cwd=elsewhere)
-        down = run("local", "down", cwd=elsewhere)
+        listed = invoke("--json", "local", "status")
+        down = invoke("local", "down", env={"COLUMNS": "80"})
         code = up.wait(timeout=30)
+        after = invoke("local", "status")
     finally:
         if up.poll() is None:
             up.send_signal(signal.SIGKILL)
             up.wait()
 
-    assert listed.returncode == 0, listed.stderr
+    assert listed.exit_code == 0, listed.stderr
     [row] = json.loads(listed.stdout)["stacks"]
     assert (row["pid"], row["workdir"], row["endpoint_url"], row["state"]) == (
         up.pid,
@@ -169,14 +182,7 @@ def test_local_up_status_and_down_across_directories(tmp_path_factory) -> None:
         endpoint,
         "running",
     )
-    assert (again.returncode, again.stderr) == (
-        1,
-        f"Error: a local stack is already running in {home.resolve()} (pid {up.pid}) "
-        "(use it, or stop it with `pipeline-ctl local down`)\n",
-    )
-    assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["stack"] == "local"
-    assert (down.returncode, down.stdout) == (
+    assert (down.exit_code, down.stdout) == (
         0,
         f"stopped the local stack in {home.resolve()} (pid {up.pid})\n",
     )
@@ -184,8 +190,7 @@ def test_local_up_status_and_down_across_directories(tmp_path_factory) -> None:
     assert "Local stack stopped" in up.stdout.read()  # type: ignore[union-attr]
     assert not (home / LOCAL_OUTPUTS_PATH).exists()
     assert local_registry.running() == []
-    after = run("local", "status", cwd=elsewhere)
-    assert (after.returncode, after.stdout) == (1, "")
+    assert (after.exit_code, after.stdout) == (1, "")
     assert after.stderr == "Error: no local stack is running (start one with `pipeline-ctl local up`)\n"
 
 

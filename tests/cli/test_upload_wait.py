@@ -100,16 +100,24 @@ def test_wait_json_is_one_document(stack_dir: Path, prefix: str) -> None:
     )
 
 
-def test_logs_shows_the_functions_lines(stack_dir: Path, prefix: str) -> None:
-    (stack_dir / "l.json").write_text(json.dumps(records(prefix, NEWER, invalid=1)), encoding="utf-8")
-    assert cli(stack_dir, "upload", "l.json", "--prefix", prefix, "--wait").returncode == 0
+def test_logs_shows_the_functions_lines(
+    invoke, stack_dir: Path, pipeline: LocalStack, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline.client("s3").put_object(
+        Bucket=pipeline.outputs["data_bucket"],
+        Key=f"{prefix}/l.json",
+        Body=json.dumps(records(prefix, NEWER, invalid=1)),
+    )
+    pipeline.wait_until_idle(timeout=60)
     uri = f"s3://serverless-pipeline-local-data/{prefix}/l.json"
+    # In-process from here: the pipeline is idle, nothing prints under the test runner's swapped stdout.
+    monkeypatch.chdir(stack_dir)
 
-    human = cli(stack_dir, "logs", "writer", "--since", "5m", "--filter", uri, columns=80)
-    machine = cli(stack_dir, "logs", "--json", "--since", "5m", "--filter", uri)
-    unknown = cli(stack_dir, "logs", "lambda")
+    human = invoke("logs", "writer", "--since", "5m", "--filter", uri, env={"COLUMNS": "80"})
+    machine = invoke("logs", "--json", "--since", "5m", "--filter", uri)
+    unknown = invoke("logs", "lambda")
 
-    assert human.returncode == 0, human.stderr
+    assert human.exit_code == 0, human.stderr
     [line] = [line for line in human.stdout.splitlines() if "message processed" in line]
     assert " writer INFO message processed message_id=" in line
     assert f"source={uri} shape=envelope written=5 stale=0 invalid=1 failed=0" in line
@@ -120,7 +128,7 @@ def test_logs_shows_the_functions_lines(stack_dir: Path, prefix: str) -> None:
         ("transformer", "transformed"),
         ("writer", "message processed"),
     ]
-    assert (unknown.returncode, unknown.stderr) == (
+    assert (unknown.exit_code, unknown.stderr) == (
         2,
         "Error: unknown function 'lambda' "
         "(use one of transformer, writer, error-handler (or none for all))\n",

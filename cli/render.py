@@ -79,7 +79,7 @@ def replay(out: Output, report: ReplayReport) -> None:
     ]
     columns = ("error id", "type", "source", "result", "replay message id")
     out.print(out.table(title, columns, rows, no_wrap=("error id", "type", "replay message id")))
-    out.print(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
+    out.summary(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
 
 
 def _result(result: Any, detail: str) -> str:
@@ -189,7 +189,7 @@ def status(out: Output, report: StatusReport) -> None:
     if report.dashboard_url:
         out.console.print(f"dashboard: {report.dashboard_url}", soft_wrap=True)  # whole, to click or copy
     for note in report.notes:
-        out.print(f"note: {note}")
+        out.note(f"note: {note}")
 
 
 def uploaded(out: Output, files: Sequence[UploadedFile]) -> None:

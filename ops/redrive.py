@@ -120,7 +120,8 @@ def redrive(s3: Any, objects: Sequence[S3Object], *, entered_at: str | None = No
             if _gone(error):
                 raise _gone_error(obj) from None
             raise
-        copied.append(str(done.get("VersionId") or done.get("CopyObjectResult", {}).get("ETag", "")))
+        etag = str(done.get("CopyObjectResult", {}).get("ETag", "")).strip('"')
+        copied.append(str(done.get("VersionId") or etag))
     return copied
 
 

@@ -8,6 +8,7 @@ metric blobs as ``metrics Name=value``, anything else verbatim. ``--json`` print
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -135,6 +136,4 @@ def _metric(value: Any) -> str:
 
 
 def _value(value: Any) -> str:
-    import json
-
     return value if isinstance(value, str) and " " not in value else json.dumps(value, ensure_ascii=False)

@@ -19,6 +19,7 @@ import typer
 
 from cli.errors import INTERRUPTED_EXIT, USAGE_EXIT, CommandFailed, error_line, failure_of
 from cli.local import demo_command, local_app
+from cli.logs import logs_command
 from cli.options import CleanGroup, TargetCommand, clean_help, global_options, invocation
 from cli.output import Output
 from functions.model import ErrorType
@@ -105,6 +106,7 @@ errors_app = typer.Typer(
 app.add_typer(errors_app)
 app.add_typer(local_app, name="local")
 app.command("demo")(demo_command)
+app.command("logs", cls=TargetCommand)(logs_command)
 
 
 app.callback(
@@ -173,7 +175,7 @@ def send_command(
     Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
     """
     from cli import render
-    from ops.send import SendOptions, parse_record_option, read_records, send
+    from ops.send import SendInterrupted, SendOptions, parse_record_option, read_records, send
 
     run = invocation(ctx)
     records = [] if file is None else read_records(file, stdin=sys.stdin)
@@ -182,8 +184,13 @@ def send_command(
         raise InvalidInput("nothing to send", hint="give a FILE, - for stdin, or --record JSON")
     target = run.target()
     options = SendOptions(batch=batch, concurrency=concurrency, retries=retries)
-    with run.out.progress("sending", total=len(records)) as ticker:
-        report = send(target, records, options=options, on_progress=ticker.advance)
+    try:
+        with run.out.progress("sending", total=len(records)) as ticker:
+            report = send(target, records, options=options, on_progress=ticker.advance)
+    except SendInterrupted as stopped:  # Ctrl-C: what was sent and what was not, then exit 130
+        if run.out.json_mode:
+            run.out.json(stopped.to_dict())
+        raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
     if run.out.json_mode:
         run.out.json(report.to_dict())
     else:
@@ -215,30 +222,17 @@ def upload_command(
     """Upload data files into DataBucket (multipart when large); --wait follows them through the pipeline.
 
     A file that cannot be processed (not *.json, empty, not valid JSON) is refused before anything is
-    uploaded, unless --force. With --wait, prints per file: written, logged (LogTable), and stale or
-    superseded (no trace left).
+    uploaded, unless --force. The upload result prints first. With --wait, follows the files' records
+    through the pipeline (live on a terminal) until each is accounted for (written, stale or invalid) or the
+    pipeline is drained and settled; on a timeout (exit 1) or Ctrl-C (exit 130) it prints what was
+    accounted for so far.
 
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
-    from cli import render
-    from ops.upload import check_files, upload, wait_processed
+    from cli.upload_view import run_upload
 
     run = invocation(ctx)
-    checked = check_files(files, force=force)
-    target = run.target()
-    total = sum(file.size for file in checked)
-    with run.out.progress("uploading", total=total, bytes_=True) as ticker:
-        uploaded = upload(target, checked, prefix=prefix, on_bytes=ticker.advance)
-    report = wait_processed(target, uploaded, timeout=timeout) if wait else None
-    if run.out.json_mode:
-        document: dict[str, Any] = {"uploaded": [file.to_dict() for file in uploaded]}
-        if report is not None:
-            document["wait"] = report.to_dict()
-        run.out.json(document)
-        return
-    render.uploaded(run.out, uploaded)
-    if report is not None:
-        render.waited(run.out, report)
+    run_upload(run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout)
 
 
 @app.command("replay-dlq", cls=TargetCommand)
@@ -387,6 +381,8 @@ def show_command(
 
     A replayed body that failed again names the item it replayed in replay_of.
 
+    The id may be shortened to a unique prefix (at least 4 characters), as tables print it.
+
     Example: pipeline-ctl errors show 0f6b3c1e-3c5d-4a57-9d0e-2f1c7d0b9a11
     """
     from cli import render
@@ -401,16 +397,36 @@ def show_command(
 
 
 @app.command("status", cls=TargetCommand)
-def status_command(ctx: typer.Context) -> None:
-    """Queue depths and oldest-message ages, today's LogTable counts, AccountTable size, alarm states.
+def status_command(
+    ctx: typer.Context,
+    watch: Annotated[
+        bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C: throughput and a trend per queue.")
+    ] = False,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval", metavar="SECONDS", min=0.2, help="Seconds between --watch samples (2 local, 5 AWS)."
+        ),
+    ] = None,
+) -> None:
+    """Queue depths and oldest-message ages, today's LogTable counts, AccountTable size, alarm states, and
+    the CloudWatch dashboard's URL for a deployed stack.
 
-    Example: pipeline-ctl --stack dev status
+    With --watch, the queues refresh live (one line per sample when piped, JSON Lines with --json).
+
+    Example: pipeline-ctl --stack dev status --watch
     """
     from cli import render
     from ops.status import status
 
     run = invocation(ctx)
-    report = status(run.target())
+    target = run.target()
+    if watch:
+        from cli.watch import run_watch
+
+        run_watch(run.out, target, interval=interval or (2.0 if target.is_local else 5.0))
+        return
+    report = status(target)
     if run.out.json_mode:
         run.out.json(report.to_dict())
     else:

@@ -12,6 +12,7 @@ refusing a call). This module is the one place that maps both to what a shell se
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -82,10 +83,7 @@ def _from_botocore(error: BaseException) -> Failure | None:
     if isinstance(error, ProfileNotFound):
         return Failure(str(error), "check --profile / AWS_PROFILE against ~/.aws/config", USAGE_EXIT)
     if isinstance(error, EndpointConnectionError):
-        return Failure(
-            f"cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}",
-            "is the stack running? for the local stack: `pipeline-ctl local up`",
-        )
+        return unreachable(str(error.kwargs.get("endpoint_url") or "the endpoint"))
     if isinstance(error, ClientError):
         detail = error.response.get("Error", {})
         code = detail.get("Code", "Unknown")
@@ -95,3 +93,20 @@ def _from_botocore(error: BaseException) -> Failure | None:
     if isinstance(error, BotoCoreError):
         return Failure(str(error))
     return None
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def unreachable(endpoint: str) -> Failure:
+    """A hint that fits who does not answer: the local stack (stopped?) or AWS (no network?), by name."""
+    host = urlsplit(endpoint).hostname or ""
+    if host in LOOPBACK_HOSTS:
+        return Failure(
+            f"the local stack does not answer at {endpoint}",
+            "is `pipeline-ctl local up` still running? see `pipeline-ctl local status`",
+        )
+    return Failure(
+        f"cannot reach {endpoint}",
+        "no network connection? check it, any proxy (HTTPS_PROXY) and --region",
+    )

@@ -184,6 +184,8 @@ class Invocation:
         from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
 
         target = resolve_target(self.stack, region=self.region, profile=self.profile)
+        for note in target.notes:  # e.g. --region ignored for the local stack: said once, on stderr
+            self.out.note(f"Note: {note}")
         if self.verbose:
             where = target.endpoint_url or "AWS"
             self.out.note(f"stack {target.stack} in {target.region} at {where}", always=True)

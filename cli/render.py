@@ -18,7 +18,7 @@ from ops.errors_log import pretty_body
 from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
 from ops.status import StatusReport
-from ops.upload import UploadedFile, WaitReport
+from ops.upload import UploadedFile
 
 ERROR_COLUMNS = ("failed at", "type", "message", "source", "status", "error id")
 ERROR_NO_WRAP = ("failed at", "type", "status", "error id")
@@ -186,6 +186,8 @@ def status(out: Output, report: StatusReport) -> None:
     else:
         rows = [(alarm.name, alarm.state, alarm.reason) for alarm in report.alarms]
         out.print(out.table("alarms", ("alarm", "state", "reason"), rows))
+    if report.dashboard_url:
+        out.console.print(f"dashboard: {report.dashboard_url}", soft_wrap=True)  # whole, to click or copy
     for note in report.notes:
         out.note(f"note: {note}")
 
@@ -196,22 +198,6 @@ def uploaded(out: Output, files: Sequence[UploadedFile]) -> None:
         for file in files
     ]
     out.print(out.table("uploaded", ("file", "object", "bytes", "records"), rows, no_wrap=("object",)))
-
-
-def waited(out: Output, report: WaitReport) -> None:
-    rows = [
-        (
-            progress.uri,
-            "?" if progress.records is None else progress.records,
-            progress.written,
-            progress.logged,
-            progress.stale_or_superseded,
-            "unreadable" if progress.unreadable else ("done" if progress.done else "settled"),
-        )
-        for progress in report.files
-    ]
-    columns = ("object", "records", "written", "logged", "stale or superseded", "state")
-    out.print(out.table("processed", columns, rows, no_wrap=("object",)))
 
 
 def release(out: Output, status: Any) -> None:

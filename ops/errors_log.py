@@ -23,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from ops.errors import InvalidInput, NotFound
-from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
+from ops.logtable import check_error_types, get_item, ids_with_prefix, iso, now_utc, query_window
 from ops.target import Target
 
 DEFAULT_SINCE = timedelta(hours=24)
@@ -100,13 +100,32 @@ def show(target: Target, error_id: str) -> dict[str, Any]:
     """One LogTable item, whole."""
     if not error_id.strip():
         raise InvalidInput("the error id is empty", hint="list recent ones with `pipeline-ctl errors tail`")
-    item = get_item(target.client("dynamodb"), target.outputs["log_table"], error_id)
+    dynamodb, table = target.client("dynamodb"), target.outputs["log_table"]
+    item = get_item(dynamodb, table, error_id)
+    if item is None and len(error_id) >= MIN_ID_PREFIX:
+        # A shortened id, as tables and the demo print them: a unique prefix is as good as the id.
+        candidates = ids_with_prefix(dynamodb, table, error_id)
+        if len(candidates) == 1:
+            item = get_item(dynamodb, table, str(candidates[0]["error_id"]))
+        elif candidates:
+            listed = ", ".join(
+                f"{found['error_id']} ({found.get('error_type', '?')}, {found.get('failed_at', '?')})"
+                for found in candidates
+            )
+            more = " or more" if len(candidates) >= 10 else ""
+            raise InvalidInput(
+                f"{error_id!r} matches {len(candidates)}{more} errors: {listed}", hint="give more of the id"
+            )
     if item is None:
         raise NotFound(
-            f"no error {error_id} in {target.outputs['log_table']}",
+            f"no error {error_id} in {table}",
             hint="list recent ones with `pipeline-ctl errors tail`",
         )
     return item
+
+
+MIN_ID_PREFIX = 4
+"""Shorter prefixes are not looked up: they would match half the table."""
 
 
 def pretty_body(body: Any) -> str:

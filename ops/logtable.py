@@ -110,3 +110,26 @@ def get_item(dynamodb: Any, table: str, error_id: str) -> dict[str, Any] | None:
     found = dynamodb.get_item(TableName=table, Key={"error_id": {"S": error_id}}, ConsistentRead=True)
     item = found.get("Item")
     return item_to_python(item) if item else None
+
+
+def ids_with_prefix(dynamodb: Any, table: str, prefix: str, *, limit: int = 10) -> list[dict[str, Any]]:
+    """Items whose ``error_id`` starts with ``prefix`` (id, time, type only), at most ``limit``.
+
+    The id is the hash key, so a prefix cannot be a key condition: this scans the table with a
+    ``begins_with`` filter, projecting three attributes. Acceptable for an operator's lookup by a shortened
+    id (the table holds the errors of the retention period), not for anything in a loop.
+    """
+    request: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": "begins_with(error_id, :prefix)",
+        "ProjectionExpression": "error_id, failed_at, error_type",
+        "ExpressionAttributeValues": {":prefix": {"S": prefix}},
+    }
+    found: list[dict[str, Any]] = []
+    while len(found) < limit:
+        page = dynamodb.scan(**request)
+        found += [item_to_python(item) for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            break
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sorted(found, key=lambda item: str(item.get("failed_at", "")))[:limit]

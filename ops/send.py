@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -34,7 +35,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ops import datafiles
-from ops.errors import InvalidInput, OperationError
+from ops.errors import InvalidInput, OperationError, OpsError
 from ops.target import Target
 
 WRITER_ROUTE = "/writer"
@@ -285,11 +286,12 @@ def send_with(
 ) -> SendReport:
     """The loop behind :func:`send`: at most ``2 × concurrency`` requests in memory at once."""
     report = SendReport(records=len(records))
-    in_flight: set[Future[_Outcome]] = set()
+    outstanding: set[Future[_Outcome]] = set()
     limit = 2 * sender.options.concurrency
 
     def collect(done: set[Future[_Outcome]]) -> None:
         for future in done:
+            outstanding.discard(future)
             outcome = future.result()
             report.requests += 1
             report.retries += outcome.retries
@@ -302,14 +304,51 @@ def send_with(
             if on_progress is not None:
                 on_progress(outcome.records)
 
-    with ThreadPoolExecutor(max_workers=sender.options.concurrency, thread_name_prefix="send") as pool:
+    pool = ThreadPoolExecutor(max_workers=sender.options.concurrency, thread_name_prefix="send")
+    try:
         for body, count in _bodies(records, sender.options.batch):
-            if len(in_flight) >= limit:
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                collect(done)
-            in_flight.add(pool.submit(sender.post, body, count))
-        collect(wait(in_flight).done)
+            if len(outstanding) >= limit:
+                collect(wait(outstanding, return_when=FIRST_COMPLETED).done)
+            outstanding.add(pool.submit(sender.post, body, count))
+        collect(wait(outstanding).done)
+    except KeyboardInterrupt:
+        # Ctrl-C: nothing new is sent; requests already on the wire finish, so their outcome is known
+        # (a second Ctrl-C gives up on them and leaves them unknown).
+        for future in outstanding:
+            future.cancel()
+        with contextlib.suppress(KeyboardInterrupt):
+            collect({future for future in wait(outstanding).done if not future.cancelled()})
+        unknown = sum(1 for future in outstanding if not future.cancelled())
+        raise SendInterrupted(report, unknown_requests=unknown) from None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return report
+
+
+class SendInterrupted(OpsError):
+    """Ctrl-C during a send: ``report`` counts what was sent; the rest was not (the CLI exits 130)."""
+
+    def __init__(self, report: SendReport, *, unknown_requests: int = 0) -> None:
+        sent = report.accepted + sum(report.rejected.values())
+        message = (
+            f"interrupted: {sent} of {report.records} records sent "
+            f"({report.accepted} accepted, {sum(report.rejected.values())} rejected); "
+            f"{report.records - sent} not sent"
+        )
+        if unknown_requests:
+            message += f" ({unknown_requests} requests in flight, outcome unknown)"
+        super().__init__(message, hint="send the rest again; accepted records are processed anyway")
+        self.report = report
+        self.unknown_requests = unknown_requests
+
+    def to_dict(self) -> dict[str, Any]:
+        sent = self.report.accepted + sum(self.report.rejected.values())
+        return {
+            **self.report.to_dict(),
+            "interrupted": True,
+            "not_sent": self.report.records - sent,
+            "unknown_requests": self.unknown_requests,
+        }
 
 
 def _bodies(records: Sequence[Any], batch: int) -> Iterator[tuple[bytes, int]]:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -56,10 +57,13 @@ class StatusReport:
     alarms: list[Alarm] | None
     """None when CloudWatch alarms could not be read (unavailable there, or no permission)."""
     notes: list[str] = field(default_factory=list)
+    dashboard_url: str | None = None
+    """The stack's CloudWatch dashboard in the AWS console; None for the local stack (it has none)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "stack": self.stack,
+            "dashboard_url": self.dashboard_url,
             "queues": {key: asdict(queue) for key, queue in self.queues.items()},
             "log_table": {"day": self.log_day, "by_status": self.log_counts},
             "account_table_items": self.account_items,
@@ -93,6 +97,17 @@ def status(target: Target, *, clock: Callable[[], datetime] = now_utc) -> Status
         account_items=described["Table"].get("ItemCount"),
         alarms=_alarms(target, notes),
         notes=notes,
+        dashboard_url=None
+        if target.is_local
+        else dashboard_url(target.region, target.outputs["dashboard_name"]),
+    )
+
+
+def dashboard_url(region: str, name: str) -> str:
+    """The console URL of a CloudWatch dashboard (the one the stack's monitoring component creates)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#dashboards/dashboard/{quote(name, safe='')}"
     )
 
 

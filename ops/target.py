@@ -1,11 +1,14 @@
 """Which stack ``pipeline-ctl`` talks to, and how: one resolution shared by every command.
 
-A stack is known to the CLI only through its outputs document (the keys of ``infra.spec.OUTPUT_KEYS``), so
-the CLI never guesses a resource name. The local stack writes it to ``.pipeline/local.json`` under the
-working directory; a deployed stack's Pulumi program writes it to the SSM parameter
-``/serverless-pipeline/<stack>/outputs``; when that parameter cannot be read and the Pulumi CLI is installed,
-``pulumi stack output --json`` is the fallback (a developer who deployed from this checkout has it, a CI
-runner with only AWS access does not).
+A stack is known to the CLI only through its outputs document, so the CLI never guesses a resource name.
+The local stack writes it to ``.pipeline/local.json`` under the directory ``local up`` ran in; the CLI looks
+for it in the current directory and its parents (as git finds ``.git``), then in the per-user record of
+running local stacks (``ops.local_registry``), so it is found from a subdirectory and from elsewhere. The
+local stack always runs in one region with dummy credentials, so ``--region``/``--profile`` are ignored for
+it and the target carries a note saying so (the CLI prints it once on stderr);
+a deployed stack's Pulumi program writes it to the SSM parameter ``/serverless-pipeline/<stack>/outputs``;
+when that parameter cannot be read and the Pulumi CLI is installed, ``pulumi stack output --json`` is the
+fallback (a developer who deployed from this checkout has it, a CI runner with only AWS access does not).
 
 Example::
 
@@ -17,7 +20,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +36,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
+from local_stack.ports import DEFAULT_EMULATOR_PORT, HOST
+from ops import local_registry
 from ops.errors import InvalidInput, NotFound, OperationError
 
 LOCAL_CREDENTIALS = ("local", "local")
@@ -52,6 +59,10 @@ class Target:
     session: boto3.Session
     endpoint_url: str | None
     region: str
+    workdir: Path | None = None
+    """The local stack's working directory (where ``local up`` ran); None for a deployed stack."""
+    notes: list[str] = field(default_factory=list)
+    """What the operator should know about how the target was resolved (options that were ignored)."""
     _clients: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -85,20 +96,81 @@ def resolve_target(
     when its document is unreadable or incomplete; botocore's ``ProfileNotFound`` for an unknown profile.
     """
     if stack == LOCAL_STACK:
-        outputs = read_local_outputs(workdir or Path.cwd())
-        endpoint_url: str | None = outputs["endpoint_url"]
-    else:
-        endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-        outputs = read_deployed_outputs(
-            stack, _session(profile=profile, region=region), endpoint_url=endpoint_url
+        found = find_local_stack(workdir or Path.cwd())
+        ignored = [flag for flag, value in (("--region", region), ("--profile", profile)) if value]
+        notes = []
+        if ignored:
+            notes.append(
+                f"{' and '.join(ignored)} ignored: the local stack always runs in "
+                f"{found.outputs['region']} with dummy credentials"
+            )
+        # The session, not only the clients, must be in the stack's region: ops.codedeploy takes a session.
+        return Target(
+            stack=stack,
+            outputs=found.outputs,
+            session=_session(profile=None, region=found.outputs["region"], credentials=LOCAL_CREDENTIALS),
+            endpoint_url=found.outputs["endpoint_url"],
+            region=found.outputs["region"],
+            workdir=found.workdir,
+            notes=notes,
         )
+    endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
+    lookup = _session(profile=profile, region=region)
+    if lookup.region_name is None:
+        lookup = _session(profile=profile, region=_stack_region(stack))
+    outputs = read_deployed_outputs(stack, lookup, endpoint_url=endpoint_url)
     region = region or outputs["region"]
-    # The session, not only the clients, must be in the stack's region: ops.codedeploy takes a session.
-    if stack == LOCAL_STACK:
-        session = _session(profile=None, region=region, credentials=LOCAL_CREDENTIALS)
-    else:
-        session = _session(profile=profile, region=region)
+    session = _session(profile=profile, region=region)
     return Target(stack=stack, outputs=outputs, session=session, endpoint_url=endpoint_url, region=region)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalStackFound:
+    outputs: dict[str, str]
+    workdir: Path
+
+
+def find_local_stack(start: Path) -> LocalStackFound:
+    """The local stack's outputs: ``start`` or a parent holds ``.pipeline/local.json``, else the only running
+    stack in the per-user record; several running elsewhere is a usage error that lists them."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / LOCAL_OUTPUTS_PATH).is_file():
+            return LocalStackFound(outputs=read_local_outputs(directory), workdir=directory)
+    stacks = [entry for entry in local_registry.running() if entry.outputs() is not None]
+    if len(stacks) == 1:
+        return LocalStackFound(
+            outputs=read_local_outputs(Path(stacks[0].workdir)), workdir=Path(stacks[0].workdir)
+        )
+    if stacks:
+        listed = ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
+        raise InvalidInput(
+            f"{len(stacks)} local stacks are running: {listed}",
+            hint="run the command inside one of those directories, or stop the others with "
+            "`pipeline-ctl local down` there",
+        )
+    raise NotFound(
+        f"no local stack found (no {LOCAL_OUTPUTS_PATH} in {start} or its parents, "
+        "and no running `pipeline-ctl local up`)",
+        hint=start_hint(),
+    )
+
+
+def start_hint() -> str:
+    """How to start a local stack that will actually start: free ports when the default one is taken."""
+    if port_in_use(DEFAULT_EMULATOR_PORT):
+        return (
+            f"start it with `pipeline-ctl local up --port 0 --api-port 0` "
+            f"(port {DEFAULT_EMULATOR_PORT} is in use by another program)"
+        )
+    return LOCAL_HINT
+
+
+def port_in_use(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((HOST, port)) == 0
 
 
 def read_local_outputs(workdir: Path) -> dict[str, str]:
@@ -107,7 +179,7 @@ def read_local_outputs(workdir: Path) -> dict[str, str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise NotFound(f"no local stack ({path} not found)", hint=LOCAL_HINT) from None
+        raise NotFound(f"no local stack ({path} not found)", hint=start_hint()) from None
     except OSError as error:
         raise OperationError(f"cannot read {path}: {error.strerror}") from None
     return validate_outputs(_parse(text, where=str(path)), stack=LOCAL_STACK, where=str(path))
@@ -132,8 +204,52 @@ def read_deployed_outputs(stack: str, session: boto3.Session, *, endpoint_url: s
     return validate_outputs(_parse(text, where=f"SSM {name}"), stack=stack, where=f"SSM {name}")
 
 
+def _stack_region(stack: str) -> str:
+    """With no region given anywhere: the ``aws:region`` of the project's ``Pulumi.<stack>.yaml``.
+
+    Without it the outputs parameter cannot even be looked up; saying "no AWS region configured" for a
+    mistyped stack name sends the operator after the wrong problem, so the error names the stack and the
+    parameter, and lists the stacks the project does know.
+    """
+    project = _pulumi_project()
+    name = outputs_parameter_name(stack)
+    if project is None:
+        raise InvalidInput(
+            f"no stack {stack!r}: its outputs parameter {name} cannot be looked up without a region",
+            hint="pass --region or set AWS_REGION",
+        )
+    config = project / f"Pulumi.{stack}.yaml"
+    known = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project.glob("Pulumi.*.yaml"))
+    try:
+        match = _REGION_LINE.search(config.read_text(encoding="utf-8"))
+    except OSError:
+        raise NotFound(
+            f"no stack {stack!r}: its outputs parameter {name} was not found "
+            f"(no {config.name} in {project}; known stacks: {', '.join(known) or 'none'})",
+            hint="check --stack, or pass --region to look it up in AWS",
+        ) from None
+    if match is None:
+        raise InvalidInput(
+            f"no region for stack {stack!r}: {config} sets no aws:region",
+            hint="pass --region or set AWS_REGION",
+        )
+    return match.group(1)
+
+
+_REGION_LINE = re.compile(r"^\s*aws:region:\s*[\"']?([a-z0-9-]+)", re.MULTILINE)
+
+
+def _pulumi_project() -> Path | None:
+    """The directory holding ``Pulumi.yaml``: the current directory or a parent, else this checkout."""
+    start = Path.cwd().resolve()
+    for directory in (start, *start.parents, Path(__file__).resolve().parents[1]):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    return None
+
+
 def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]:
-    """Check the outputs document has every key, so a command never fails half-way on a KeyError."""
+    """Check the the outputs document keys are all there, so a command never fails half-way on a KeyError."""
     if not isinstance(document, dict):
         raise OperationError(f"{where}: the outputs document is not a JSON object")
     required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])

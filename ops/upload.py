@@ -4,23 +4,12 @@ Only keys ending in ``.json`` (case-sensitive, like the bucket's S3 filter) reac
 other name is refused unless ``--force``: an upload that silently never gets processed is worse than an
 error. boto3's managed transfer switches to multipart above ``MULTIPART_THRESHOLD``.
 
-How ``--wait`` decides a file is processed, honestly. Each record ends as exactly one of: *written* (an
-AccountTable item whose ``source`` is the file's ``s3://bucket/key`` and whose ``ingested_at`` is after the
-upload), *logged* (a LogTable item with that source; a record rejected by the writer is one item, a message
-redriven after retries is one item holding all its records, counted by its records), or *stale* (an older
-update or a duplicate: the conditional write did nothing and leaves no trace anywhere). Stale records cannot
-be observed, and a written item can also be superseded by a later upload (its ``source`` changes). So:
-
-- the records are counted locally first, streaming, with the shapes the transformer accepts;
-- a file is done when written + logged reaches its record count, or an ``UnreadableFile`` error names it;
-- otherwise the wait is over once the queues are drained (WriterQueue and DLQ, visible and in flight) and the
-  counts have not moved for ``settle`` seconds after at least one record of the upload was seen; the
-  remainder is reported as ``stale_or_superseded``. With no activity at all the wait goes on until
-  ``--timeout`` (the S3 notification may be late, or missing): a timeout is an error, exit 1.
-
-Counting written items scans AccountTable (``Select=COUNT``, the source has no index): fine for the local
-stack and development tables, costly on a large production table, where ``errors tail`` and metrics are
-the better tools.
+``--wait`` follows the files until their records are accounted for, by the rule in ``ops.accounting``: the
+writer's logged outcomes (written, stale, invalid) for the file's source reach what the transformer read.
+Otherwise the wait also ends once the pipeline is drained and settled: WriterQueue and DLQ hold nothing,
+visible or in flight, and the accounts have not moved for ``settle`` seconds after some of the upload was
+seen; the remainder is then reported as unaccounted. With no activity at all it goes on until the timeout
+(the S3 notification may be late or missing), which raises :class:`WaitTimedOut` carrying what was seen.
 
 Example::
 
@@ -30,24 +19,24 @@ Example::
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import ijson
 from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.model import ErrorType
 from infra.spec import DATA_SUFFIX
 from ops import datafiles
-from ops.errors import InvalidInput, OperationError
-from ops.logtable import iso, now_utc, query_window
+from ops.accounting import FileAccount, account_for
+from ops.errors import InvalidInput, OperationError, OpsError
+from ops.logtable import iso, now_utc
 from ops.target import Target
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -81,35 +70,42 @@ class UploadedFile:
 
 
 @dataclass(kw_only=True)
-class FileProgress:
-    uri: str
-    records: int | None
-    written: int = 0
-    logged: int = 0
-    unreadable: bool = False
-
-    @property
-    def done(self) -> bool:
-        return self.unreadable or (self.records is not None and self.written + self.logged >= self.records)
-
-    @property
-    def stale_or_superseded(self) -> int:
-        if self.records is None or self.unreadable:
-            return 0
-        return max(0, self.records - self.written - self.logged)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "stale_or_superseded": self.stale_or_superseded, "done": self.done}
-
-
-@dataclass(kw_only=True)
 class WaitReport:
-    files: list[FileProgress] = field(default_factory=list)
+    files: list[FileAccount] = field(default_factory=list)
     settled: bool = False
-    """True when the wait ended on quiet queues rather than on every record being accounted for."""
+    """True when the wait ended on a drained, quiet pipeline rather than on every record accounted for."""
+    queued: int | None = None
+    """Messages in WriterQueue and the DLQ (visible + in flight) at the last look."""
+    elapsed: float = 0.0
+
+    @property
+    def accounted(self) -> int:
+        return sum(file.accounted for file in self.files)
+
+    @property
+    def expected(self) -> int:
+        return sum(file.expected or 0 for file in self.files)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"settled": self.settled, "files": [progress.to_dict() for progress in self.files]}
+        return {
+            "settled": self.settled,
+            "accounted": self.accounted,
+            "expected": self.expected,
+            "queued": self.queued,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "files": [file.to_dict() for file in self.files],
+        }
+
+
+class WaitTimedOut(OperationError):
+    """The wait ran out of time; ``report`` is what had been accounted for by then."""
+
+    def __init__(self, report: WaitReport, timeout: float) -> None:
+        super().__init__(
+            f"timed out after {timeout:g} s: {report.accounted} of {report.expected} records accounted for",
+            hint="it may still be working: see `pipeline-ctl status` and `pipeline-ctl logs writer`",
+        )
+        self.report = report
 
 
 def object_key(path: Path, prefix: str) -> str:
@@ -244,22 +240,72 @@ def upload(
     checked = [file if isinstance(file, DataFile) else next(fresh) for file in files]
     bucket = target.outputs["data_bucket"]
     s3 = target.client("s3")
-    uploaded = []
-    for file in checked:
+    uploaded: list[UploadedFile] = []
+    for index, file in enumerate(checked):
         key = object_key(file.path, prefix)
         started = iso(clock())
-        s3.upload_file(str(file.path), bucket, key, Config=TRANSFER, Callback=on_bytes)
-        uploaded.append(
-            UploadedFile(
-                path=str(file.path),
-                bucket=bucket,
-                key=key,
-                size=file.size,
-                records=file.records,
-                uploaded_at=started,
-            )
+        done = UploadedFile(
+            path=str(file.path),
+            bucket=bucket,
+            key=key,
+            size=file.size,
+            records=file.records,
+            uploaded_at=started,
         )
+        try:
+            s3.upload_file(str(file.path), bucket, key, Config=TRANSFER, Callback=on_bytes)
+        except KeyboardInterrupt:
+            landed = _landed(s3, bucket, key, size=file.size, since=started)
+            raise UploadInterrupted(
+                [*uploaded, done] if landed else uploaded,
+                current=str(file.path),
+                landed=landed,
+                remaining=[str(later.path) for later in checked[index + 1 :]],
+            ) from None
+        uploaded.append(done)
     return uploaded
+
+
+class UploadInterrupted(OpsError):
+    """Ctrl-C during the upload: what was uploaded, whether the file in transfer landed, what was not sent
+    (the CLI exits 130)."""
+
+    def __init__(
+        self, uploaded: list[UploadedFile], *, current: str, landed: bool, remaining: list[str]
+    ) -> None:
+        not_sent = ([] if landed else [current]) + remaining
+        super().__init__(
+            f"interrupted: {len(uploaded)} of {len(uploaded) + len(not_sent)} files uploaded"
+            + (f"; not uploaded: {_some(not_sent)}" if not_sent else ""),
+            hint="uploaded files are processed anyway; upload the others again",
+        )
+        self.uploaded = uploaded
+        self.current = current
+        self.landed = landed
+        self.not_uploaded = not_sent
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interrupted": True,
+            "uploaded": [file.to_dict() for file in self.uploaded],
+            "in_transfer": {"path": self.current, "landed": self.landed},
+            "not_uploaded": self.not_uploaded,
+        }
+
+
+def _some(names: Sequence[str], shown: int = 3) -> str:
+    """A few names for a one-line message: ``a.json, b.json, c.json and 12 more``."""
+    listed = ", ".join(names[:shown])
+    return listed + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _landed(s3: Any, bucket: str, key: str, *, size: int, since: str) -> bool:
+    """Did the object being sent when Ctrl-C came arrive whole? (a PUT can finish as the signal lands)."""
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except (ClientError, BotoCoreError):
+        return False
+    return int(head["ContentLength"]) == size and iso(head["LastModified"]) >= since[:19]
 
 
 def wait_processed(
@@ -275,93 +321,57 @@ def wait_processed(
     """Follow the uploaded files until their records are accounted for (see the module doc)."""
     poll = poll if poll is not None else (LOCAL_POLL if target.is_local else DEPLOYED_POLL)
     settle = settle if settle is not None else (LOCAL_SETTLE if target.is_local else DEPLOYED_SETTLE)
-    deadline = time.monotonic() + timeout
-    since = min(datetime.fromisoformat(file.uploaded_at.replace("Z", "+00:00")) for file in uploaded)
-    last_counts: tuple[int, ...] | None = None
-    quiet_since = time.monotonic()
+    started = time.monotonic()
+    deadline = started + timeout
+    last_seen: tuple[Any, ...] | None = None
+    quiet_since = started
     while True:
-        report = WaitReport(files=[_progress(target, file, since, clock) for file in uploaded])
-        if on_poll is not None:
-            on_poll(report)
-        if all(progress.done for progress in report.files):
+        report = WaitReport(
+            files=[
+                account_for(
+                    target, file.uri, since=_parse(file.uploaded_at), records=file.records, clock=clock
+                )
+                for file in uploaded
+            ]
+        )
+        if all(file.done for file in report.files):
+            report.elapsed = time.monotonic() - started
+            _notify(on_poll, report)
             return report
-        counts = tuple(n for progress in report.files for n in (progress.written, progress.logged))
-        if counts != last_counts:
-            last_counts, quiet_since = counts, time.monotonic()
-        active = any(counts)
-        if active and time.monotonic() - quiet_since >= settle and _queues_drained(target):
+        report.queued = _queued(target)
+        report.elapsed = time.monotonic() - started
+        _notify(on_poll, report)
+        seen = tuple((file.read, file.accounted) for file in report.files)
+        if seen != last_seen:
+            last_seen, quiet_since = seen, time.monotonic()
+        active = any(file.read is not None or file.accounted for file in report.files)
+        if active and report.queued == 0 and time.monotonic() - quiet_since >= settle:
             report.settled = True
             return report
         if time.monotonic() >= deadline:
-            seen = sum(progress.written + progress.logged for progress in report.files)
-            expected = sum(progress.records or 0 for progress in report.files)
-            raise OperationError(
-                f"timed out after {timeout:g} s: {seen} of {expected} records accounted for",
-                hint="it may still be working: see `pipeline-ctl status` and `pipeline-ctl errors tail`",
-            )
+            raise WaitTimedOut(report, timeout)
         time.sleep(poll)
 
 
-def _progress(
-    target: Target, file: UploadedFile, since: datetime, clock: Callable[[], datetime]
-) -> FileProgress:
-    progress = FileProgress(uri=file.uri, records=file.records)
-    progress.written = _count_written(target, file)
-    for item in query_window(
-        target.client("dynamodb"),
-        target.outputs["log_table"],
-        since=since - timedelta(seconds=1),
-        until=clock(),
-        newest_first=False,
-    ):
-        body_source, body_records = _body_shape(item.get("body"))
-        if item.get("source") != file.uri and body_source != file.uri:
-            continue
-        if item.get("error_type") == ErrorType.UNREADABLE_FILE:
-            progress.unreadable = True
-        progress.logged += body_records
-    return progress
+def _notify(on_poll: Callable[[WaitReport], None] | None, report: WaitReport) -> None:
+    if on_poll is not None:
+        on_poll(report)
 
 
-def _count_written(target: Target, file: UploadedFile) -> int:
-    request: dict[str, Any] = {
-        "TableName": target.outputs["account_table"],
-        "Select": "COUNT",
-        "FilterExpression": "#source = :source AND ingested_at >= :since",
-        "ExpressionAttributeNames": {"#source": "source"},
-        "ExpressionAttributeValues": {":source": {"S": file.uri}, ":since": {"S": file.uploaded_at}},
-    }
-    total = 0
-    while True:
-        page = target.client("dynamodb").scan(**request)
-        total += int(page.get("Count", 0))
-        if "LastEvaluatedKey" not in page:
-            return total
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _body_shape(body: Any) -> tuple[str | None, int]:
-    """(envelope source, number of records) of a LogTable body; an unparseable body counts as one."""
-    try:
-        document = json.loads(body) if isinstance(body, str) else body
-    except json.JSONDecodeError:
-        return None, 1
-    if isinstance(document, dict) and isinstance(document.get("records"), list):
-        return document.get("source"), len(document["records"])
-    if isinstance(document, list):
-        return None, len(document)
-    return None, 1
-
-
-def _queues_drained(target: Target) -> bool:
+def _queued(target: Target) -> int:
+    """Messages in WriterQueue and the DLQ, visible or in flight: zero when the pipeline is drained."""
     sqs = target.client("sqs")
+    total = 0
     for url in (target.outputs["writer_queue_url"], target.outputs["dlq_url"]):
         attributes = sqs.get_queue_attributes(
             QueueUrl=url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
-        if int(attributes["ApproximateNumberOfMessages"]) or int(
+        total += int(attributes["ApproximateNumberOfMessages"]) + int(
             attributes["ApproximateNumberOfMessagesNotVisible"]
-        ):
-            return False
-    return True
+        )
+    return total

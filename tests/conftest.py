@@ -22,6 +22,8 @@ def _fake_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyt
     empty.mkdir(exist_ok=True)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty / "credentials"))
+    # The per-user record of running local stacks: a developer's own `local up` must not be found by tests.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     # Powertools: metrics need a namespace, and tests should not print EMF blobs for every record.
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "ServerlessPipeline")
     monkeypatch.setenv("POWERTOOLS_DEV", "false")

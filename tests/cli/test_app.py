@@ -13,6 +13,7 @@ import typer
 
 from cli.app import app
 from functions.contract import json_schema
+from ops.target import start_hint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,6 +102,6 @@ def test_console_script_prints_one_line_and_no_traceback(tmp_path: Path) -> None
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr == (
-        f"Error: no local stack ({tmp_path / '.pipeline/local.json'} not found) "
-        "(start it with `pipeline-ctl local up`)\n"
+        f"Error: no local stack found (no .pipeline/local.json in {tmp_path} or its parents, and no running "
+        f"`pipeline-ctl local up`) ({start_hint()})\n"
     )

@@ -32,7 +32,7 @@ from ops.errors import InvalidInput, NotFound, OperationError
         (NoCredentialsError(), "Error: no AWS credentials found (set AWS_PROFILE or", 1),
         (
             EndpointConnectionError(endpoint_url="http://127.0.0.1:9"),
-            "Error: cannot reach http://127.0.0.1:9 (is the stack running?",
+            "Error: the local stack does not answer at http://127.0.0.1:9 (is `pipeline-ctl local up` still",
             1,
         ),
         (

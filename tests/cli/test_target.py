@@ -11,7 +11,7 @@ import pytest
 
 from infra.spec import LOCAL_OUTPUTS_PATH, OUTPUT_KEYS
 from ops.errors import OperationError
-from ops.target import resolve_target
+from ops.target import resolve_target, start_hint
 from tests.support.cli import DEPLOYED_STACK, REGION, Stack
 
 
@@ -23,8 +23,8 @@ def test_missing_local_stack_is_one_line_and_exit_1(invoke, tmp_path: Path, monk
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        f"Error: no local stack ({tmp_path / LOCAL_OUTPUTS_PATH} not found) "
-        "(start it with `pipeline-ctl local up`)\n"
+        f"Error: no local stack found (no {LOCAL_OUTPUTS_PATH} in {tmp_path} or its parents, and no running "
+        f"`pipeline-ctl local up`) ({start_hint()})\n"
     )
 
 
@@ -80,8 +80,10 @@ def test_stopped_local_stack_is_reported_as_unreachable(invoke, local: Stack, tm
     result = invoke("errors", "show", "some-id")
 
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: cannot reach http://127.0.0.1:9/")
-    assert result.stderr.endswith("(is the stack running? for the local stack: `pipeline-ctl local up`)\n")
+    assert result.stderr.startswith("Error: the local stack does not answer at http://127.0.0.1:9/")
+    assert result.stderr.endswith(
+        "(is `pipeline-ctl local up` still running? see `pipeline-ctl local status`)\n"
+    )
 
 
 def test_deployed_target_reads_the_ssm_parameter(deployed: Stack) -> None:

@@ -1,20 +1,17 @@
-"""``pipeline-ctl upload``: suffix rule, keys, multipart, and --wait's accounting of the records."""
+"""``pipeline-ctl upload``: suffix rule, keys, multipart, record counting (--wait: test_upload_wait.py)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from boto3.s3.transfer import TransferConfig
 
 import ops.upload
-from ops.errors import OperationError
 from ops.target import resolve_target
-from ops.upload import count_records, upload, wait_processed
-from tests.support.cli import DEPLOYED_STACK, Stack, iso
+from ops.upload import count_records, upload
+from tests.support.cli import DEPLOYED_STACK, Stack
 
 RECORDS = [
     {"account_id": f"a-{n}", "name": "N", "email": "n@example.com", "balance": "1", "currency": "EUR"}
@@ -114,134 +111,6 @@ def test_large_files_go_multipart(deployed: Stack, tmp_path: Path, monkeypatch: 
     assert head["ETag"].strip('"').endswith("-2")  # two parts
     assert sum(seen) == path.stat().st_size == head["ContentLength"]
     assert uploaded.records == five_mib // len(line) + 1000
-
-
-class FakePipelineOutcome:
-    """Writes what the real pipeline would leave behind for an uploaded file: AccountTable items whose source
-    is the file, and LogTable items for rejected records (the handlers are not under test here)."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.stack = stack
-
-    def write(self, uri: str, account_ids: list[str]) -> None:
-        for account_id in account_ids:
-            self.stack.client("dynamodb").put_item(
-                TableName=self.stack.outputs["account_table"],
-                Item={
-                    "account_id": {"S": account_id},
-                    "source": {"S": uri},
-                    "ingested_at": {"S": iso(datetime.now(UTC))},
-                },
-            )
-
-    def log(self, uri: str, error_id: str, body: str, error_type: str = "InvalidRecord") -> None:
-        self.stack.put_error(
-            error_id, failed_at=datetime.now(UTC), source=uri, body=body, error_type=error_type
-        )
-
-
-def test_wait_ends_when_every_record_is_accounted_for(deployed: Stack, tmp_path: Path) -> None:
-    path = tmp_path / "accounts.json"
-    path.write_text(json.dumps(RECORDS), encoding="utf-8")
-    target = resolve_target(DEPLOYED_STACK)
-    [uploaded] = upload(target, [path])
-    outcome = FakePipelineOutcome(deployed)
-    polls: list[int] = []
-
-    def progress(report) -> None:
-        polls.append(len(polls))
-        if len(polls) == 2:
-            outcome.write(uploaded.uri, ["a-0", "a-1", "a-2"])
-            outcome.log(uploaded.uri, "e-1", json.dumps(RECORDS[3]))
-
-    report = wait_processed(target, [uploaded], timeout=10, poll=0.05, settle=5, on_poll=progress)
-
-    [file] = report.files
-    assert (file.records, file.written, file.logged, file.stale_or_superseded, file.done) == (
-        4,
-        3,
-        1,
-        0,
-        True,
-    )
-    assert report.settled is False
-
-
-def test_wait_reports_the_unseen_remainder_as_stale_once_settled(deployed: Stack, tmp_path: Path) -> None:
-    path = tmp_path / "accounts.json"
-    path.write_text(json.dumps(RECORDS), encoding="utf-8")
-    target = resolve_target(DEPLOYED_STACK)
-    [uploaded] = upload(target, [path])
-    FakePipelineOutcome(deployed).write(uploaded.uri, ["a-0", "a-1"])
-    # An item from an earlier upload of the same key does not count: it was ingested before this upload.
-    deployed.client("dynamodb").put_item(
-        TableName=deployed.outputs["account_table"],
-        Item={
-            "account_id": {"S": "a-3"},
-            "source": {"S": uploaded.uri},
-            "ingested_at": {"S": "2020-01-01T00:00:00Z"},
-        },
-    )
-
-    report = wait_processed(target, [uploaded], timeout=10, poll=0.05, settle=0.2)
-
-    [file] = report.files
-    assert (file.written, file.logged, file.stale_or_superseded, report.settled) == (2, 0, 2, True)
-
-
-def test_wait_counts_a_redriven_envelope_and_an_unreadable_file(deployed: Stack, tmp_path: Path) -> None:
-    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
-    good.write_text(json.dumps(RECORDS), encoding="utf-8")
-    bad.write_text("[{", encoding="utf-8")
-    target = resolve_target(DEPLOYED_STACK)
-    uploaded = upload(target, [good, bad], force=True)  # bad.json is refused without --force
-    outcome = FakePipelineOutcome(deployed)
-    outcome.write(uploaded[0].uri, ["a-0"])
-    envelope = json.dumps({"source": uploaded[0].uri, "records": RECORDS[1:]})
-    deployed.put_error(
-        "redriven", failed_at=datetime.now(UTC), error_type="RetriesExhausted", source="", body=envelope
-    )
-    outcome.log(uploaded[1].uri, "unreadable", "", error_type="UnreadableFile")
-
-    report = wait_processed(target, uploaded, timeout=10, poll=0.05, settle=5)
-
-    assert [(f.written, f.logged, f.unreadable, f.done) for f in report.files] == [
-        (1, 3, False, True),
-        (0, 1, True, True),
-    ]
-
-
-def test_wait_without_any_activity_times_out(deployed: Stack, tmp_path: Path) -> None:
-    path = tmp_path / "accounts.json"
-    path.write_text(json.dumps(RECORDS), encoding="utf-8")
-    target = resolve_target(DEPLOYED_STACK)
-
-    with pytest.raises(OperationError, match=r"timed out after 0.3 s: 0 of 4 records accounted for"):
-        wait_processed(target, upload(target, [path]), timeout=0.3, poll=0.05, settle=0.1)
-
-
-def test_cli_wait_on_the_local_stack(invoke, local: Stack, tmp_path: Path) -> None:
-    path = tmp_path / "accounts.json"
-    path.write_text(json.dumps(RECORDS), encoding="utf-8")
-    uri = f"s3://{local.outputs['data_bucket']}/accounts.json"
-    outcome = FakePipelineOutcome(local)
-
-    def pipeline() -> None:
-        s3 = local.client("s3")
-        for _ in range(100):
-            if s3.list_objects_v2(Bucket=local.outputs["data_bucket"]).get("KeyCount"):
-                outcome.write(uri, ["a-0", "a-1", "a-2", "a-3"])
-                return
-            threading.Event().wait(0.05)
-
-    worker = threading.Thread(target=pipeline)
-    worker.start()
-    result = invoke("upload", "accounts.json", "--wait", "--timeout", "20")
-    worker.join()
-
-    assert result.exit_code == 0, result.stderr
-    row = next(line for line in result.stdout.splitlines() if uri in line and "done" in line)
-    assert [cell.strip() for cell in row.strip("│ ").split("│")] == [uri, "4", "4", "0", "0", "done"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,184 @@
+"""A per-user record of the local stacks running on this machine, so the CLI finds one from anywhere.
+
+``pipeline-ctl local up`` writes its outputs document to ``.pipeline/local.json`` under the directory it was
+started in; a command run from a subdirectory, or from another checkout, would not see it. So ``local up``
+also drops one small JSON file per running stack into the user's state directory
+(``$XDG_STATE_HOME/serverless-pipeline/local-stacks/``, else ``~/.local/state/serverless-pipeline/...``):
+its pid, its working directory and where its outputs document is. One file per pid, written atomically, so
+two stacks starting at once never overwrite each other's entry.
+
+An entry is alive while its process is: a stack killed with ``kill -9`` leaves its file behind, and the next
+reader prunes it. The process start time (Linux ``/proc/PID/stat``) is recorded too, so a recycled pid is not
+mistaken for the stack.
+
+Example::
+
+    entry = register(Path.cwd())          # in `local up`, before the stack starts
+    [stack] = running()                   # anywhere else
+    stack.outputs_path.read_text()
+    unregister(entry)                     # when `local up` ends
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from infra.spec import LOCAL_OUTPUTS_PATH, PROJECT
+
+STATE_HOME_VARIABLE = "XDG_STATE_HOME"
+REGISTRY_DIR = "local-stacks"
+
+
+def registry_dir() -> Path:
+    """``$XDG_STATE_HOME/serverless-pipeline/local-stacks`` (XDG Base Directory spec), else under ~/.local."""
+    base = os.environ.get(STATE_HOME_VARIABLE) or str(Path.home() / ".local" / "state")
+    return Path(base) / PROJECT / REGISTRY_DIR
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunningStack:
+    """One ``local up`` process and where its outputs document lives."""
+
+    pid: int
+    workdir: str
+    outputs_path: str
+    started_at: str
+    process_start: str | None = None
+    """Start time of the process as the kernel counts it; None where /proc is not available."""
+
+    @property
+    def path(self) -> Path:
+        return registry_dir() / f"{self.pid}.json"
+
+    def outputs(self) -> dict[str, Any] | None:
+        """The stack's outputs document, or None while it is still starting (or after it was removed)."""
+        try:
+            document = json.loads(Path(self.outputs_path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return document if isinstance(document, dict) else None
+
+    def contains(self, directory: Path) -> bool:
+        """True when ``directory`` is the stack's working directory or below it."""
+        return directory.resolve().is_relative_to(Path(self.workdir))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def register(workdir: Path, *, pid: int | None = None) -> RunningStack:
+    """Record a local stack about to start in ``workdir`` (the calling process unless ``pid`` is given)."""
+    pid = os.getpid() if pid is None else pid
+    workdir = workdir.resolve()
+    entry = RunningStack(
+        pid=pid,
+        workdir=str(workdir),
+        outputs_path=str(workdir / LOCAL_OUTPUTS_PATH),
+        started_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        process_start=_process_start(pid),
+    )
+    directory = registry_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    temporary = directory / f".{pid}.json.tmp"
+    temporary.write_text(json.dumps(entry.to_dict(), indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, entry.path)
+    return entry
+
+
+def unregister(entry: RunningStack) -> None:
+    entry.path.unlink(missing_ok=True)
+
+
+def running() -> list[RunningStack]:
+    """Every registered stack whose process still runs, oldest first; dead entries are removed on the way."""
+    directory = registry_dir()
+    if not directory.is_dir():
+        return []
+    alive = []
+    for path in sorted(directory.glob("*.json")):
+        entry = _read(path)
+        if entry is None or not _alive(entry):
+            path.unlink(missing_ok=True)
+            continue
+        alive.append(entry)
+    return sorted(alive, key=lambda entry: (entry.started_at, int(entry.process_start or 0)))
+
+
+def owning(directory: Path, stacks: list[RunningStack] | None = None) -> RunningStack | None:
+    """The running stack whose working directory holds ``directory`` (the innermost one), if any."""
+    candidates = [entry for entry in (running() if stacks is None else stacks) if entry.contains(directory)]
+    return max(candidates, key=lambda entry: len(entry.workdir), default=None)
+
+
+def _read(path: Path) -> RunningStack | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return RunningStack(**document)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _alive(entry: RunningStack) -> bool:
+    try:
+        os.kill(entry.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: alive, but not ours to judge further
+    fields = _stat_fields(entry.pid)
+    if fields is None:
+        return True  # no /proc here: the signal test is all there is
+    state, start = fields[0], fields[19]
+    # A zombie has exited (its parent has not reaped it yet); a different start time is a recycled pid.
+    return state != "Z" and (entry.process_start is None or start == entry.process_start)
+
+
+def _process_start(pid: int) -> str | None:
+    """Field 22 of ``/proc/PID/stat`` (start time in clock ticks since boot); None off Linux."""
+    fields = _stat_fields(pid)
+    return None if fields is None else fields[19]
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """``/proc/PID/stat`` from field 3 (the state) on; None off Linux or when the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: split after its closing one.
+    return stat.rsplit(")", 1)[1].split()
+
+
+def stop(entry: RunningStack, *, timeout: float = 30.0, poll: float = 0.1) -> bool:
+    """Ask a running ``local up`` to stop as Ctrl-C would (SIGTERM: it saves its state and removes its
+    outputs document), and wait until its process is gone. False if it is still running at ``timeout``."""
+    try:
+        os.kill(entry.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        unregister(entry)
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(entry):
+            unregister(entry)
+            return True
+        time.sleep(poll)
+    return False
+
+
+def holder_of_port(port: int, stacks: list[RunningStack] | None = None) -> RunningStack | None:
+    """The running local stack that serves ``port`` (emulator or API), according to its outputs document."""
+    for entry in running() if stacks is None else stacks:
+        outputs = entry.outputs() or {}
+        for key in ("endpoint_url", "api_url"):
+            if urlsplit(str(outputs.get(key, ""))).port == port:
+                return entry
+    return None

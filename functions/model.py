@@ -65,6 +65,10 @@ class MessageAttribute(StrEnum):
     """Position in its file of the body's first record (decimal digits); absent: 0."""
 
 
+ENTERED_AT_METADATA = "pipeline-entered-at"
+"""S3 user metadata (``x-amz-meta-pipeline-entered-at``) a replay sets when it re-drives an object by copying
+it onto itself: the transformer takes it as the ingestion time, so the records keep the one they first had."""
+
 API_SOURCE = "api"
 """The ``source`` of records that arrived through ``POST /writer``."""
 

@@ -258,6 +258,9 @@ OUTPUT_KEYS: tuple[str, ...] = (
 LOCAL_STACK = "local"
 LOCAL_OUTPUTS_PATH = ".pipeline/local.json"
 """Where the local stack writes the outputs document, relative to the working directory."""
+LOCAL_FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
+"""Where the local stack writes the functions' output (CloudWatch Logs' stand-in), relative to the working
+directory; ``pipeline-ctl logs`` reads it."""
 
 
 def outputs_parameter_name(stack: str) -> str:

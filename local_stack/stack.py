@@ -38,7 +38,7 @@ from local_stack.server import EmulatorServer, PutItemWatch, WriteTally
 from local_stack.session import LOCAL_CREDENTIALS, local_client
 from local_stack.snapshot import wipe_backends
 
-FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
+FUNCTION_LOG_PATH = spec.LOCAL_FUNCTION_LOG_PATH
 """Where the handlers' stdout (Powertools logs, EMF metrics) goes: the local stand-in for CloudWatch Logs.
 Owner-only (0600): it quotes record values."""
 

@@ -30,10 +30,11 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 
 from functions.model import Service
+from infra import spec
 from ops.errors import InvalidInput
 from ops.target import Target
 
-FUNCTION_LOG_PATH = ".pipeline/local-functions.log"
+FUNCTION_LOG_PATH = spec.LOCAL_FUNCTION_LOG_PATH
 """Where the local stack writes its handlers' output, relative to its working directory (local_stack keeps
 the same constant: the two must agree, and ops must not import the emulator)."""
 

@@ -32,11 +32,10 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
+from functions.model import ENTERED_AT_METADATA
 from ops.errors import NotFound
 from ops.logtable import iso
 
-ENTERED_AT_METADATA = "pipeline-entered-at"
-"""The user metadata (``x-amz-meta-pipeline-entered-at``) the Transformer reads as the ingestion time."""
 GONE_CODES = frozenset({"404", "NoSuchKey", "NoSuchVersion", "NoSuchBucket", "NotFound"})
 
 

@@ -25,15 +25,13 @@ from aws_lambda_powertools.logging import Logger
 from functions import aws
 from functions.errors import MissingSetting
 from functions.messages import BatchSender, encode_json, failure_message, ingestion_attributes, sqs_sink
-from functions.model import ErrorType, Service
+from functions.model import ENTERED_AT_METADATA, ErrorType, Service
 from functions.timestamps import format_timestamp
 from functions.transformer.core import TransformReport, transform_stream
 from functions.transformer.events import ObjectRef, Skipped, object_refs
 
 logger = Logger(service=Service.TRANSFORMER)
 
-ENTERED_AT_METADATA = "pipeline-entered-at"
-"""User metadata (``x-amz-meta-pipeline-entered-at``) a replay sets when it re-drives an object."""
 VANISHED_CODES = frozenset({"NoSuchKey", "NoSuchVersion", "404", "AccessDenied", "403"})
 """GetObject errors that mean the event's object cannot be read now or later: recorded, not retried."""
 

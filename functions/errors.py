@@ -25,7 +25,7 @@ class FieldError(NamedTuple):
 
 
 class InvalidRecord(PipelineError):
-    """A record failed the contract (DESIGN.md section 3). Carries every failing field, not only the first."""
+    """A record failed the contract (functions.contract). Carries every failing field, not only the first."""
 
     def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors

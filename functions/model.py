@@ -22,7 +22,7 @@ class ErrorType(StrEnum):
     """The ``error_type`` message attribute / LogTable attribute."""
 
     INVALID_RECORD = "InvalidRecord"
-    """A record failed the contract (DESIGN.md section 3)."""
+    """A record failed the contract (functions.contract)."""
     MALFORMED_MESSAGE = "MalformedMessage"
     """A WriterQueue body that is not JSON, or not one of the three accepted shapes."""
     UNREADABLE_FILE = "UnreadableFile"

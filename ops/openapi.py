@@ -9,9 +9,9 @@ the local stack at ``GET /openapi.json``); a test fails when the shipped file is
 
 What the route promises, and what it does not: API Gateway hands the raw body to SQS (no Lambda in between),
 so ``200`` means *queued*, not *valid*. Every queued record then ends either in AccountTable or as a LogTable
-item naming what was wrong (DESIGN.md section 4). The synchronous refusals are the gateway's own: an empty or
-non-UTF-8 body (400), a missing or bad SigV4 signature (403), a body over SQS's 256 KiB limit (413), stage
-throttling (429).
+item naming what was wrong (docs/design.md, "Messages and failures"). The synchronous refusals are the
+gateway's own: an empty or non-UTF-8 body (400), a missing or bad SigV4 signature (403), a body over SQS's
+256 KiB limit (413), stage throttling (429).
 """
 
 from __future__ import annotations

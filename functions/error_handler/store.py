@@ -1,4 +1,4 @@
-"""LogTable items from DLQ messages (DESIGN.md section 5): one item per message, idempotent on its id.
+"""LogTable items from DLQ messages (docs/design.md, "Tables"): one item per message, idempotent on its id.
 
 ``error_id`` is the DLQ message id, written with ``attribute_not_exists(error_id)``: a redelivered message
 finds its item already there, which is success, not a duplicate. A message without ``error_type`` reached

@@ -50,7 +50,7 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
     )
     # WHEN the error handler runs
     assert error_handler.handler(event, context) == {"batchItemFailures": []}
-    # THEN LogTable holds one item with every DESIGN.md section 5 attribute
+    # THEN LogTable holds one item with every attribute docs/design.md lists
     [item] = [plain(i) for i in world.log_items()]
     ttl = int(item.pop("ttl"))
     assert item == {

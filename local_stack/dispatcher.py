@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
-from local_stack.runtime import LambdaContext, apply_environment, mark_handler_thread
+from local_stack.runtime import LambdaContext, apply_environment, mark_handler_thread, route_logs_of
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -297,7 +297,9 @@ class Dispatcher:
             module_name, _, attribute = route.handler.rpartition(".")
             with _IMPORTS:  # a cold start: the module reads its function's variables as it is imported
                 apply_environment(route.environment)
-                handler = getattr(importlib.import_module(module_name), attribute)
+                module = importlib.import_module(module_name)
+                route_logs_of(module)
+                handler = getattr(module, attribute)
             self._handlers[route.name] = handler
         return handler
 

@@ -9,6 +9,7 @@ only read at import (``POWERTOOLS_SERVICE_NAME``).
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 import threading
@@ -16,7 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 
 def lambda_environment(
@@ -149,6 +150,20 @@ def install_function_output(sink: TextIO) -> None:
         _output.terminal = sys.stdout
     _output.sink = sink
     sys.stdout = _output  # type: ignore[assignment]
+
+
+def route_logs_of(module: Any) -> None:
+    """Point the Powertools loggers of a handler module at the functions' output (``sys.stdout`` before any).
+
+    A logging handler keeps the stream it was created with: a handler module imported before the function
+    output was installed (by another caller in the same process, a test) would log past the functions' log
+    file, where ``pipeline-ctl logs`` and ``upload --wait`` read. Lambda gives every function its own
+    stdout."""
+    stream = _output if _output is not None else sys.stdout
+    for value in vars(module).values():
+        handler = getattr(value, "registered_handler", None)
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(stream)
 
 
 def uninstall_function_output() -> None:

@@ -5,9 +5,7 @@ functions' own log lines, stale re-uploads included; the live view on a pseudo-t
 from __future__ import annotations
 
 import json
-import logging
 import signal
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,22 +17,15 @@ from tests.support.processes import Terminal, cli_env, run
 
 @pytest.fixture(scope="module")
 def stack_dir(pipeline: LocalStack) -> Path:
-    """The stack's directory, with the handlers' log lines going to its log file.
-
-    The commands run as real processes: in-process, Click's test runner would swap ``sys.stdout`` under the
-    handlers' threads. And Powertools binds each logger to the ``sys.stdout`` of the moment it was created:
-    when another test of this worker imported a handler first, that was pytest's capture, not the stack's
-    function output; so the loggers are pointed at the stack's output again, as `local up` has them.
-    """
-    import functions.error_handler.handler
-    import functions.transformer.handler
-    import functions.writer.handler
-
-    for module in (functions.transformer.handler, functions.writer.handler, functions.error_handler.handler):
-        handler = module.logger.logger_handler
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stdout)
+    """The stack's directory. The commands run as real processes: in-process, Click's test runner would swap
+    ``sys.stdout`` under the handlers' threads (the local stack points the handlers' loggers at its functions'
+    log, whoever imported them first)."""
     return pipeline.workdir
+
+
+def bucket(stack_dir: Path) -> str:
+    """The data bucket of the stack, from its outputs document (the name is the program's)."""
+    return str(json.loads((stack_dir / ".pipeline" / "local.json").read_text())["data_bucket"])
 
 
 def cli(stack_dir: Path, *args: str, columns: int = 200):  # type: ignore[no-untyped-def]
@@ -75,7 +66,7 @@ def test_wait_accounts_written_invalid_then_a_stale_reupload(stack_dir: Path, pr
 
     assert first.returncode == 0, first.stderr
     assert first.stdout.index("uploaded") < first.stdout.index("processed (done after")
-    uri = f"s3://serverless-pipeline-local-data/in/{prefix}.json"
+    uri = f"s3://{bucket(stack_dir)}/in/{prefix}.json"
     #                                   object, done, written, stale, invalid, state
     assert processed_row(first.stdout, uri)[1:] == ["6/6", "5", "0", "1", "done"]
     assert again.returncode == 0, again.stderr
@@ -109,7 +100,7 @@ def test_logs_shows_the_functions_lines(
         Body=json.dumps(records(prefix, NEWER, invalid=1)),
     )
     pipeline.wait_until_idle(timeout=60)
-    uri = f"s3://serverless-pipeline-local-data/{prefix}/l.json"
+    uri = f"s3://{bucket(stack_dir)}/{prefix}/l.json"
     # In-process from here: the pipeline is idle, nothing prints under the test runner's swapped stdout.
     monkeypatch.chdir(stack_dir)
 

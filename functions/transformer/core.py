@@ -19,7 +19,6 @@ from typing import Any
 from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
 from functions.messages import (
     ERROR_ATTRIBUTES_HEADROOM,
-    TEXT_KINDS,
     BatchSender,
     BatchSink,
     EnvelopePacker,
@@ -141,7 +140,6 @@ def transform_stream(
         normalised = normalise_block(raws, now=now)
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
-        text_only = all(set(map(type, column)) <= TEXT_KINDS for column in columns)
         for start in range(0, len(raws), GROUP):
             stop = start + GROUP
             position = block.first - 1 + start
@@ -156,7 +154,8 @@ def transform_stream(
                 if len(encoded) > record_limit or not packer.add_group(encoded, len(values), position):
                     add_each(block, start, values)
                 continue
-            encoded = encode_columns(FIELD_NAMES, group_columns, text_only=text_only)
+            # A valid row holds only what the converters return, str and Decimal: no type check per value.
+            encoded = encode_columns(FIELD_NAMES, group_columns, text_only=True)
             if len(encoded) > record_limit or not packer.add_group(
                 encoded, len(group_columns[0]), position
             ):

@@ -175,6 +175,23 @@ def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]], *, te
     return "".join(chain.from_iterable(zip(*parts, strict=False)))[:-1]  # the repeats end with the columns
 
 
+def encode_rows(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[str]:
+    """Records given column by column, each encoded alone exactly as ``encode_json(record)`` would encode it,
+    for values that are all strings or ``Decimal`` (a normalised record).
+
+    Why: at an envelope's edge the transformer adds records one at a time; msgspec encodes each row in one
+    C-level ``map`` (about a tenth of a stdlib encoder call with a dict per record), and the bytes are kept
+    when they are plain ASCII, as in :func:`encode_columns`.
+    """
+    row = _row_type(tuple(names))
+    if row is not None:
+        encoded = list(map(_fast_encoder().encode, map(row, *columns)))
+        joined = b"".join(encoded)
+        if joined.isascii() and b"\x7f" not in joined:
+            return [text.decode("ascii") for text in encoded]
+    return [encode_json(dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]
+
+
 TEXT_KINDS = frozenset({str, Decimal})
 """Value types the fast path of :func:`encode_columns` takes (a normalised record holds only these)."""
 

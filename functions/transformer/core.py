@@ -24,6 +24,7 @@ from functions.messages import (
     EnvelopePacker,
     encode_columns,
     encode_json,
+    encode_rows,
     failure_message,
     ingestion_attributes,
 )
@@ -110,7 +111,9 @@ def transform_stream(
         )
 
     def add_one(number: int, line: int | None, value: Any) -> None:
-        encoded = encode_json(value)
+        add_encoded(number, line, encode_json(value))
+
+    def add_encoded(number: int, line: int | None, encoded: str) -> None:
         if len(encoded) <= record_limit:
             packer.add(encoded, number - 1)
             return
@@ -144,8 +147,8 @@ def transform_stream(
             stop = start + GROUP
             position = block.first - 1 + start
             group_columns = [column[start:stop] for column in columns]
-            rows = zip(*group_columns, strict=True)
             if failed and any(invalid[start:stop]):
+                rows = zip(*group_columns, strict=True)
                 values = [
                     raw if error is not None else dict(zip(FIELD_NAMES, row, strict=True))
                     for raw, error, row in zip(raws[start:stop], invalid[start:stop], rows, strict=True)
@@ -156,10 +159,9 @@ def transform_stream(
                 continue
             # A valid row holds only what the converters return, str and Decimal: no type check per value.
             encoded = encode_columns(FIELD_NAMES, group_columns, text_only=True)
-            if len(encoded) > record_limit or not packer.add_group(
-                encoded, len(group_columns[0]), position
-            ):
-                add_each(block, start, [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows])
+            if len(encoded) > record_limit or not packer.add_group(encoded, len(group_columns[0]), position):
+                for index, one in enumerate(encode_rows(FIELD_NAMES, group_columns), start):
+                    add_encoded(*block.position(index), one)
         report.records += len(raws)
         report.valid += len(raws) - failed
         report.dropped_keys += normalised.dropped

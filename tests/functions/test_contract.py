@@ -24,7 +24,7 @@ from functions.contract import (
     normalise_with_stats,
 )
 from functions.errors import InvalidRecord
-from functions.messages import decode_json, encode_columns, encode_json
+from functions.messages import decode_json, encode_columns, encode_json, encode_rows
 from tests.support.functions import record
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -506,6 +506,17 @@ def test_any_columns_encode_as_the_records_do(rows_by_column: list[list[Any]]) -
     records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
     # THEN encoding the columns gives what encoding the records gives, byte for byte
     assert encode_columns(names, rows_by_column) == encode_json(records)[1:-1]
+
+
+@given(st.lists(_column_values, min_size=1, max_size=5), st.booleans())
+@example([["a", "b", "\x7f"], ["\t", "b", "c"]], False)
+@example([["é", "b", "c"], [Decimal("1E+2"), Decimal("-0.00"), Decimal("5")]], False)
+def test_rows_encode_one_by_one_as_the_records_do(rows_by_column: list[list[Any]], quoted: bool) -> None:
+    # GIVEN columns of three values each, under plain keys (msgspec's path) or keys needing escapes
+    names = [f'k{index}"' if quoted else f"k{index}" for index in range(len(rows_by_column))]
+    records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
+    # THEN each row encodes alone as its record does, byte for byte
+    assert encode_rows(names, rows_by_column) == [encode_json(record) for record in records]
 
 
 def test_a_json_number_beyond_decimal_is_a_field_error_not_an_unparseable_body() -> None:

@@ -159,9 +159,11 @@ def transform_stream(
                 continue
             # A valid row holds only what the converters return, str and Decimal: no type check per value.
             encoded = encode_columns(FIELD_NAMES, group_columns, text_only=True)
-            if len(encoded) > record_limit or not packer.add_group(encoded, len(group_columns[0]), position):
+            if len(encoded) > record_limit:  # a record too large among them: one at a time
                 for index, one in enumerate(encode_rows(FIELD_NAMES, group_columns), start):
                     add_encoded(*block.position(index), one)
+            elif not packer.add_group(encoded, len(group_columns[0]), position):  # at an envelope's edge
+                packer.add_many(encode_rows(FIELD_NAMES, group_columns), position)
         report.records += len(raws)
         report.valid += len(raws) - failed
         report.dropped_keys += normalised.dropped

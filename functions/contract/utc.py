@@ -71,8 +71,9 @@ def rewrite_all(matches: list[tuple[str, ...]]) -> list[str | None]:
     Column-wise: the groups become columns (one ``zip``), the hour and zone of every value are looked up in
     one ``map``, and the strings are joined by one ``map``; Python steps only for the values whose date moves
     (an offset across midnight) or that the tables lack. Measured slower (bench/transformer_throughput.py's
-    records): one loop with local names over the values (what this replaced), maps over the whole column
-    and one join, a cache of UTC hours per (date, hour, zone) with a join, and a function call per value.
+    records): one loop with local names over the values (what this replaced), a date lookup for every value
+    with one join over the whole column, a cache of UTC hours per (date, hour, zone) with a join, and a
+    function call per value.
     """
     if not matches:
         return []

@@ -37,10 +37,11 @@ from __future__ import annotations
 import json
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from itertools import chain, repeat
+from itertools import accumulate, chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from keyword import iskeyword
 from typing import Any, NamedTuple, Protocol
@@ -173,6 +174,23 @@ def encode_columns(names: Sequence[str], columns: Sequence[Sequence[Any]], *, te
             parts.append([encode_json([value])[1:-1] for value in column])
     parts.append(repeat("},"))
     return "".join(chain.from_iterable(zip(*parts, strict=False)))[:-1]  # the repeats end with the columns
+
+
+def encode_rows(names: Sequence[str], columns: Sequence[Sequence[Any]]) -> list[str]:
+    """Records given column by column, each encoded alone exactly as ``encode_json(record)`` would encode it,
+    for values that are all strings or ``Decimal`` (a normalised record).
+
+    Why: at an envelope's edge the transformer adds records one at a time; msgspec encodes each row in one
+    C-level ``map`` (about a tenth of a stdlib encoder call with a dict per record), and the bytes are kept
+    when they are plain ASCII, as in :func:`encode_columns`.
+    """
+    row = _row_type(tuple(names))
+    if row is not None:
+        encoded = list(map(_fast_encoder().encode, map(row, *columns)))
+        joined = b"".join(encoded)
+        if joined.isascii() and b"\x7f" not in joined:
+            return [text.decode("ascii") for text in encoded]
+    return [encode_json(dict(zip(names, values, strict=True))) for values in zip(*columns, strict=True)]
 
 
 TEXT_KINDS = frozenset({str, Decimal})
@@ -455,6 +473,35 @@ class EnvelopePacker:
         self._next = position + count
         self.records += count
         return True
+
+    def add_many(self, encoded: Sequence[str], position: int = 0) -> None:
+        """Add consecutive records from ``position`` on, each encoded alone and each within
+        :attr:`record_limit`, into exactly the envelopes that :meth:`add` one at a time would fill.
+
+        Why: at an envelope's edge the transformer used to call :meth:`add` per record; here each envelope
+        takes the longest run that fits (found by bisecting the running sizes, in C) as one part.
+        """
+        if self._ordered:
+            self._start(position)
+        start = 0
+        while start < len(encoded):
+            room = self._limit - self._size - (1 if self._parts else 0)
+            # ends[k - 1] - 1: the size of the first k records from ``start``, joined with commas.
+            ends = list(accumulate(map((1).__add__, map(len, encoded[start:]))))
+            fitting = bisect_right(ends, room + 1)
+            if fitting == 0:
+                if not self._parts:
+                    raise ValueError(
+                        f"a {ends[0] - 1}-byte record does not fit a {self._limit}-byte envelope"
+                    )
+                self.flush()
+                self._first = position + start
+                continue
+            self._parts.append(",".join(encoded[start : start + fitting]))
+            self._size += ends[fitting - 1] - 1 + (1 if len(self._parts) > 1 else 0)
+            start += fitting
+            self._next = position + start
+            self.records += fitting
 
     def flush(self) -> None:
         if not self._parts:

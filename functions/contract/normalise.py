@@ -264,6 +264,43 @@ class NormalisedBlock(NamedTuple):
         return records
 
 
+def _gather_exact(raws: Sequence[dict[str, Any]]) -> list[list[Any]] | None:
+    """The block's columns (``FIELDS`` order) when every record gives every field exactly once, not null, and
+    nothing else; None otherwise (the caller takes the general path).
+
+    Called only when the records hold ``len(FIELDS)`` keys each on average. Why that is enough: a column
+    without a None means each record holds at least one spelling of every field (``dict.get`` gives None
+    for an absent key), so at least ``len(FIELDS)`` keys; with that many on average, each record holds
+    exactly one spelling of each field and no unknown key. So no conflict to look for, no default, no
+    dropped key: each record's value is its snake_case one, else its camelCase one, all in C.
+    """
+    count = len(raws)
+    gathered = []
+    for field in FIELDS:
+        name, camel = field.name, field.camel
+        if camel == name:
+            values = list(map(dict.get, raws, repeat(name, count)))
+        else:
+            others = map(dict.get, raws, repeat(camel, count))
+            values = list(map(dict.get, raws, repeat(name, count), others))
+        if any(map(is_, values, repeat(None, count))):
+            return None
+        gathered.append(values)
+    return gathered
+
+
+def _invalid(columns: list[list[Any]], errors: list[list[FieldError] | None]) -> list[InvalidRecord | None]:
+    """Per record, its InvalidRecord or None; an invalid record's row in ``columns`` is set to None throughout
+    (it held partial values)."""
+    if not any(errors):
+        return [None] * len(errors)
+    for column in columns:
+        for index, reasons in enumerate(errors):
+            if reasons is not None:
+                column[index] = None
+    return [None if reasons is None else InvalidRecord(reasons) for reasons in errors]
+
+
 def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> NormalisedBlock:
     """Normalise a block of records column by column; every value is what :func:`normalise` gives.
 
@@ -294,6 +331,16 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
         columns = [[None if row is None else row[name] for row in rows] for name in FIELD_NAMES]
         return NormalisedBlock(columns, invalid, dropped)
     errors: list[list[FieldError] | None] = [None] * count
+    gathered = _gather_exact(raws) if sum(map(len, raws)) == len(FIELDS) * count else None
+    if gathered is not None:
+        columns = []
+        for field, values in zip(FIELDS, gathered, strict=True):
+            converted = field.column(values)
+            column = _convert_each(field, values, errors, now) if converted is None else converted
+            if field.bounded:
+                _check_bound(field, column, errors, bound)
+            columns.append(column)
+        return NormalisedBlock(columns, _invalid(columns, errors), 0)
     columns = []
     known = 0  # known keys present, over the block
     for field in FIELDS:
@@ -338,14 +385,7 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
         if field.bounded:
             _check_bound(field, column, errors, bound)
         columns.append(column)
-    if not any(errors):
-        invalid = [None] * count
-    else:
-        invalid = [None if reasons is None else InvalidRecord(reasons) for reasons in errors]
-        for column in columns:  # an invalid record's row holds partial values: None throughout instead
-            for index, reasons in enumerate(errors):
-                if reasons is not None:
-                    column[index] = None
+    invalid = _invalid(columns, errors)
     if sum(map(len, raws)) == known:  # no record has a key the contract does not know
         return NormalisedBlock(columns, invalid, 0)
     dropped = sum(

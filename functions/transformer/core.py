@@ -19,12 +19,12 @@ from typing import Any
 from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
 from functions.messages import (
     ERROR_ATTRIBUTES_HEADROOM,
-    TEXT_KINDS,
     BatchSender,
     BatchSink,
     EnvelopePacker,
     encode_columns,
     encode_json,
+    encode_rows,
     failure_message,
     ingestion_attributes,
 )
@@ -111,7 +111,9 @@ def transform_stream(
         )
 
     def add_one(number: int, line: int | None, value: Any) -> None:
-        encoded = encode_json(value)
+        add_encoded(number, line, encode_json(value))
+
+    def add_encoded(number: int, line: int | None, encoded: str) -> None:
         if len(encoded) <= record_limit:
             packer.add(encoded, number - 1)
             return
@@ -141,13 +143,12 @@ def transform_stream(
         normalised = normalise_block(raws, now=now)
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
-        text_only = all(set(map(type, column)) <= TEXT_KINDS for column in columns)
         for start in range(0, len(raws), GROUP):
             stop = start + GROUP
             position = block.first - 1 + start
             group_columns = [column[start:stop] for column in columns]
-            rows = zip(*group_columns, strict=True)
             if failed and any(invalid[start:stop]):
+                rows = zip(*group_columns, strict=True)
                 values = [
                     raw if error is not None else dict(zip(FIELD_NAMES, row, strict=True))
                     for raw, error, row in zip(raws[start:stop], invalid[start:stop], rows, strict=True)
@@ -156,11 +157,13 @@ def transform_stream(
                 if len(encoded) > record_limit or not packer.add_group(encoded, len(values), position):
                     add_each(block, start, values)
                 continue
-            encoded = encode_columns(FIELD_NAMES, group_columns, text_only=text_only)
-            if len(encoded) > record_limit or not packer.add_group(
-                encoded, len(group_columns[0]), position
-            ):
-                add_each(block, start, [dict(zip(FIELD_NAMES, row, strict=True)) for row in rows])
+            # A valid row holds only what the converters return, str and Decimal: no type check per value.
+            encoded = encode_columns(FIELD_NAMES, group_columns, text_only=True)
+            if len(encoded) > record_limit:  # a record too large among them: one at a time
+                for index, one in enumerate(encode_rows(FIELD_NAMES, group_columns), start):
+                    add_encoded(*block.position(index), one)
+            elif not packer.add_group(encoded, len(group_columns[0]), position):  # at an envelope's edge
+                packer.add_many(encode_rows(FIELD_NAMES, group_columns), position)
         report.records += len(raws)
         report.valid += len(raws) - failed
         report.dropped_keys += normalised.dropped

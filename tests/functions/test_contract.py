@@ -24,7 +24,7 @@ from functions.contract import (
     normalise_with_stats,
 )
 from functions.errors import InvalidRecord
-from functions.messages import decode_json, encode_columns, encode_json
+from functions.messages import decode_json, encode_columns, encode_json, encode_rows
 from tests.support.functions import record
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -424,6 +424,57 @@ def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
         assert normalise(record(updated_at=text), now=END_OF_TIME)["updated_at"] == expected
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_timestamps, min_size=2, max_size=40))
+def test_timestamp_column_agrees_with_fromisoformat(texts: list[str]) -> None:
+    # GIVEN a block whose timestamps mix shapes, offsets across midnight and values the tables lack
+    raws = [
+        record(f"a{index}", status="active", updated_at=None, updatedAt=text)
+        for index, text in enumerate(texts)
+    ]
+    # WHEN the block is normalised column by column (entered at the end of time: no bound applies)
+    results = normalise_many(raws, now=END_OF_TIME)
+    # THEN each value is what fromisoformat and the pipeline's format give, or the record is rejected
+    for text, result in zip(texts, results, strict=True):
+        try:
+            expected = format_timestamp(datetime.fromisoformat(text))
+        except (ValueError, OverflowError):
+            assert isinstance(result, InvalidRecord)
+        else:
+            assert not isinstance(result, InvalidRecord)
+            assert result["updated_at"] == expected
+
+
+@pytest.mark.parametrize(
+    "raws",
+    [
+        # Seven keys each on average, yet one record gives a field twice (differently) and another misses one.
+        [
+            record("a1", status="active", accountId="a2"),
+            record("b1", status="active", updated_at=None),
+        ],
+        [record("a1", status="active", accountId="a1"), record("b1", status="active", email=None)],
+        # An unknown key makes up for a missing field.
+        [record("a1", extra=1), record(None, status="closed", accountId="b1")],
+        # A null counts as a key.
+        [record("a1", status=None, updatedAt=None) | {"status": None}, record("b1", status="closed")],
+    ],
+    ids=["twice-and-missing", "twice-equal-and-missing", "unknown-and-missing", "null"],
+)
+def test_block_with_as_many_keys_as_fields_takes_the_general_rules(raws: list[dict[str, Any]]) -> None:
+    # GIVEN records holding, on average, exactly one key per field, but not one of each per record
+    assert sum(map(len, raws)) == len(FIELDS) * len(raws)
+    expected = [_outcome(raw) for raw in raws]
+    # WHEN the block is normalised at once
+    results, dropped = normalise_many_with_stats(raws, now=NOW)
+    # THEN conflicts, absences and dropped keys are exactly what normalise reports record by record
+    actual = [
+        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result) for result in results
+    ]
+    assert actual == [outcome for outcome, _ in expected]
+    assert dropped == sum(unknown for _, unknown in expected)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(_mixed_record(), _valid_records), min_size=1, max_size=12))
 def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
@@ -455,6 +506,17 @@ def test_any_columns_encode_as_the_records_do(rows_by_column: list[list[Any]]) -
     records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
     # THEN encoding the columns gives what encoding the records gives, byte for byte
     assert encode_columns(names, rows_by_column) == encode_json(records)[1:-1]
+
+
+@given(st.lists(_column_values, min_size=1, max_size=5), st.booleans())
+@example([["a", "b", "\x7f"], ["\t", "b", "c"]], False)
+@example([["é", "b", "c"], [Decimal("1E+2"), Decimal("-0.00"), Decimal("5")]], False)
+def test_rows_encode_one_by_one_as_the_records_do(rows_by_column: list[list[Any]], quoted: bool) -> None:
+    # GIVEN columns of three values each, under plain keys (msgspec's path) or keys needing escapes
+    names = [f'k{index}"' if quoted else f"k{index}" for index in range(len(rows_by_column))]
+    records = [dict(zip(names, row, strict=True)) for row in zip(*rows_by_column, strict=True)]
+    # THEN each row encodes alone as its record does, byte for byte
+    assert encode_rows(names, rows_by_column) == [encode_json(record) for record in records]
 
 
 def test_a_json_number_beyond_decimal_is_a_field_error_not_an_unparseable_body() -> None:

@@ -10,12 +10,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.transformer_data import records as bench_records
 from functions.contract import format_timestamp
 from functions.errors import MissingSetting, SendFailed
 from functions.messages import (
     BatchSender,
+    EnvelopePacker,
     attributes_size,
     decode_json,
     ingestion_attributes,
@@ -461,3 +464,35 @@ def test_the_benchmark_file_gives_the_same_message_bodies_as_before(kind: str, l
     )
     bodies = [entry["MessageBody"] for call in sink.calls for entry in call]
     assert (len(bodies), hashlib.sha256("\n".join(bodies).encode()).hexdigest()) == GOLDEN[(kind, limit)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.integers(1, 60), min_size=1, max_size=6),
+    st.lists(st.integers(1, 60), min_size=1, max_size=40),
+    st.integers(0, 1),
+)
+def test_adding_many_records_fills_the_envelopes_that_adding_one_at_a_time_fills(
+    before: list[int], sizes: list[int], ordered: int
+) -> None:
+    # GIVEN an envelope partly filled, then a run of consecutive records of any sizes that fit an envelope
+    def pack(many: bool, limit: int) -> list[Any]:
+        emitted: list[Any] = []
+        ingest = ingestion_attributes("2026-01-01T00:00:00.000000Z", "s3://b/k") if ordered else None
+        packer = EnvelopePacker("s3://b/k", emitted.append, limit=limit, ingest=ingest)
+        for position, size in enumerate(before):
+            packer.add(json.dumps("x" * size), position)
+        encoded = [f'"{index}:' + "y" * size + '"' for index, size in enumerate(sizes)]
+        if many:
+            packer.add_many(encoded, len(before))
+        else:
+            for position, one in enumerate(encoded, len(before)):
+                packer.add(one, position)
+        packer.flush()
+        return [*emitted, packer.records]
+
+    # WHEN they are added together, and one at a time, at every limit from ample to barely enough (so some
+    # envelopes fill to the byte)
+    # THEN the same envelopes come out, byte for byte, with the same attributes and sizes
+    for limit in range(350, 650):
+        assert pack(many=True, limit=limit) == pack(many=False, limit=limit)

@@ -30,10 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from cli.output import piped_width
+from cli.output import piped_width, table_or_records
 from functions.model import ErrorType, LogStatus
 from local_stack.sample import Sample, generate_sample, parse_time
 from local_stack.stack import LocalStack
@@ -241,17 +239,16 @@ def print_accounting(
 
 
 def print_accounts(console: Console, stack: LocalStack, sample: Sample, limit: int = 5) -> None:
-    table = Table(title=f"AccountTable (first {limit} of the sample)", title_justify="left")
     columns = ("account_id", "name", "email", "balance", "currency", "status", "updated_at")
-    for column in columns:
-        table.add_column(column)
     dynamodb = stack.client("dynamodb")
+    rows = []
     for account_id in list(sample.newest)[:limit]:
         item = dynamodb.get_item(
             TableName=stack.outputs["account_table"], Key={"account_id": {"S": account_id}}
         ).get("Item", {})
-        table.add_row(*(Text(_text(item.get(name))) for name in columns))  # pipeline data: literal
-    console.print(table)
+        rows.append([_text(item.get(name)) for name in columns])
+    title = f"AccountTable (first {limit} of the sample)"
+    console.print(table_or_records(title, columns, rows, width=console.width, no_wrap=("account_id",)))
 
 
 def print_errors(console: Console, stack: LocalStack) -> None:
@@ -261,18 +258,19 @@ def print_errors(console: Console, stack: LocalStack) -> None:
         key = (_text(item.get("error_type")), _text(item.get("error_message")), _text(item.get("source")))
         groups.setdefault(key, []).append(_text(item.get("error_id")))
     total = sum(len(ids) for ids in groups.values())
-    table = Table(title=f"LogTable: {total} errors, by reason", title_justify="left")
-    table.add_column("count", justify="right")
-    table.add_column("error_type")
-    table.add_column("reason", overflow="fold")
-    table.add_column("source", overflow="fold")
-    table.add_column("e.g. error_id")
-    for (error_type, reason, source), ids in sorted(
-        groups.items(), key=lambda group: (group[0][0], -len(group[1]))
-    ):
-        cells = (str(len(ids)), error_type, reason, source or "-", min(ids)[:8] + "…")
-        table.add_row(*(Text(cell) for cell in cells))  # reasons and sources are pipeline data: literal
-    console.print(table)
+    columns = ("count", "error_type", "reason", "source", "e.g. error_id")
+    rows = [
+        [str(len(ids)), error_type, reason, source or "-", min(ids)[:8]]
+        for (error_type, reason, source), ids in sorted(
+            groups.items(), key=lambda group: (group[0][0], -len(group[1]))
+        )
+    ]
+    title = f"LogTable: {total} errors, by reason"
+    console.print(
+        table_or_records(
+            title, columns, rows, width=console.width, no_wrap=("count", "error_type", "e.g. error_id")
+        )
+    )
 
 
 def check_newest(console: Console, stack: LocalStack, sample: Sample) -> bool:

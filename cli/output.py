@@ -144,41 +144,8 @@ class Output:
         *,
         no_wrap: Sequence[str] = (),
     ) -> RenderableType:
-        """Rows as a table, or as records (one ``column  value`` block per row) when the table cannot fit.
-
-        A table fits when the ``no_wrap`` columns (ids, timestamps, copied whole) keep their full width and
-        every other column gets at least ``MIN_WRAPPED_WIDTH`` characters (or its longest cell, if shorter).
-        Otherwise rich would shrink those columns to a few characters or to nothing; the record layout keeps
-        every value readable at 80 columns. ``--wide`` always gives the table, as wide as its content.
-
-        The title is a plain line above the table rather than rich's table title, which is padded to the
-        table's width with trailing spaces that end up in logs and pasted transcripts.
-        """
-        cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
-        longest = [
-            max([len(column)] + [len(row[index]) for row in cells]) for index, column in enumerate(columns)
-        ]
-        needed = 3 * len(columns) + 1  # rich's heavy-head box: a border and one space each side of a cell
-        for index, column in enumerate(columns):
-            needed += longest[index] if column in no_wrap else min(longest[index], MIN_WRAPPED_WIDTH)
-        body: RenderableType
-        if self.wide or needed <= self.width:
-            body = self._grid(columns, cells, no_wrap, longest)
-        else:
-            body = records(columns, cells, width=self.width)
-        return body if title is None else Group(Text(title), body)
-
-    def _grid(
-        self, columns: Sequence[str], cells: list[list[str]], no_wrap: Sequence[str], longest: list[int]
-    ) -> Table:
-        table = Table(show_lines=False)
-        for index, column in enumerate(columns):
-            whole = self.wide or column in no_wrap
-            minimum = longest[index] if whole else min(longest[index], MIN_WRAPPED_WIDTH)
-            table.add_column(column, overflow="fold", no_wrap=whole, min_width=minimum)
-        for row in cells:
-            table.add_row(*(Text(cell) for cell in row))
-        return table
+        """Rows as a table, or as records when the table cannot fit this output (:func:`table_or_records`)."""
+        return table_or_records(title, columns, rows, width=self.width, wide=self.wide, no_wrap=no_wrap)
 
     @contextmanager
     def progress(self, description: str, total: float | None, *, bytes_: bool = False) -> Iterator[Ticker]:
@@ -191,6 +158,54 @@ class Output:
         columns.append(TimeRemainingColumn())
         with Progress(*columns, console=self.console, transient=True) as bar:
             yield _Bar(bar, bar.add_task(description, total=total))
+
+
+def table_or_records(
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    width: int,
+    wide: bool = False,
+    no_wrap: Sequence[str] = (),
+) -> RenderableType:
+    """Rows as a table, or as records (one ``column  value`` block per row) when the table cannot fit.
+
+    A table fits when the ``no_wrap`` columns (ids, timestamps, copied whole) keep their full width and
+    every other column gets at least ``MIN_WRAPPED_WIDTH`` characters (or its longest cell, if shorter).
+    Otherwise rich would shrink those columns to a few characters or to nothing; the record layout keeps
+    every value readable at 80 columns. ``wide`` always gives the table, as wide as its content. Cells are
+    literal text: what the pipeline stores is never read as markup.
+
+    The title is a plain line above the table rather than rich's table title, which is padded to the
+    table's width with trailing spaces that end up in logs and pasted transcripts.
+    """
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    longest = [
+        max([len(column)] + [len(row[index]) for row in cells]) for index, column in enumerate(columns)
+    ]
+    needed = 3 * len(columns) + 1  # rich's heavy-head box: a border and one space each side of a cell
+    for index, column in enumerate(columns):
+        needed += longest[index] if column in no_wrap else min(longest[index], MIN_WRAPPED_WIDTH)
+    body: RenderableType
+    if wide or needed <= width:
+        body = _grid(columns, cells, no_wrap, longest, wide=wide)
+    else:
+        body = records(columns, cells, width=width)
+    return body if title is None else Group(Text(title), body)
+
+
+def _grid(
+    columns: Sequence[str], cells: list[list[str]], no_wrap: Sequence[str], longest: list[int], *, wide: bool
+) -> Table:
+    table = Table(show_lines=False)
+    for index, column in enumerate(columns):
+        whole = wide or column in no_wrap
+        minimum = longest[index] if whole else min(longest[index], MIN_WRAPPED_WIDTH)
+        table.add_column(column, overflow="fold", no_wrap=whole, min_width=minimum)
+    for row in cells:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
 
 
 def records(columns: Sequence[str], cells: Sequence[Sequence[str]], *, width: int) -> Group:

@@ -20,7 +20,7 @@ from functions.model import METRICS_NAMESPACE
 from infra import spec
 from infra.archive import code_archive
 from infra.config import StackConfig
-from infra.iam import Statement, UnscopedStatement, assume_role_policy, policy_document
+from infra.iam import Statement, UnscopedStatement, assume_role_policy, role_with_policy
 from infra.layer import build_layer
 from infra.naming import function_name, log_group_name
 
@@ -181,19 +181,16 @@ class LambdaFunction(pulumi.ComponentResource):
             retention_in_days=config.log_retention_days,
             opts=child,
         )
-        self.role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"), opts=child
-        )
         logs = Statement(
             sid="OwnLogGroup",
             actions=("logs:CreateLogStream", "logs:PutLogEvents"),
             resources=[self.log_group.arn.apply(lambda arn: f"{arn}:*")],
         )
         traces = UnscopedStatement(sid="XRay", actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"))
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=policy_document([logs, traces, *args.statements]),
+        self.role, self.policy = role_with_policy(
+            name,
+            trust=assume_role_policy("lambda.amazonaws.com"),
+            statements=[logs, traces, *args.statements],
             opts=child,
         )
         environment: dict[str, pulumi.Input[str]] = {

@@ -258,15 +258,6 @@ class Functions(pulumi.ComponentResource):
 
         def declare(row: spec.FunctionSpec, statements: list[Statement]) -> LambdaFunction:
             """One of the three functions: what they share here, its own row and grants."""
-            environment = function_environment(
-                row,
-                queue_urls={"writer_queue": args.writer_queue.url, "dlq": args.dlq.url},
-                table_names={"account_table": args.account_table.name, "log_table": args.log_table.name},
-                settings={
-                    "maxFutureSkewHours": str(config.max_future_skew_hours),
-                    "errorRetentionDays": str(config.error_retention_days),
-                },
-            )
             return LambdaFunction(
                 LOGICAL_NAMES[row.key],
                 LambdaFunctionArgs(
@@ -274,7 +265,18 @@ class Functions(pulumi.ComponentResource):
                     row=row,
                     code=code,
                     layers=layers,
-                    environment=environment,
+                    environment=function_environment(
+                        row,
+                        queue_urls={"writer_queue": args.writer_queue.url, "dlq": args.dlq.url},
+                        table_names={
+                            "account_table": args.account_table.name,
+                            "log_table": args.log_table.name,
+                        },
+                        settings={
+                            "maxFutureSkewHours": str(config.max_future_skew_hours),
+                            "errorRetentionDays": str(config.error_retention_days),
+                        },
+                    ),
                     statements=statements,
                 ),
                 opts=child,

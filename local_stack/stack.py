@@ -204,9 +204,7 @@ class LocalStack:
         routes = self._routes(wiring, handler_endpoint, region)
         # The functions' variables go into os.environ as they run (runtime.apply_environment): on stop the
         # process gets its own values back, so nothing else in it (a test, a CLI command) inherits them.
-        self._environ_before = {
-            name: os.environ.get(name) for route in routes for name in route.environment
-        }
+        self._environ_before = {name: os.environ.get(name) for route in routes for name in route.environment}
         self._dispatcher = Dispatcher(
             sqs=local_client("sqs", endpoint, region=region),
             routes=routes,
@@ -433,54 +431,51 @@ class LocalStack:
     def _routes(self, wiring: Wiring, endpoint: str, region: str) -> list[Route]:
         """The dispatcher's routes: one per event source mapping and per async-invoked function."""
 
-        def environment(function: Any) -> dict[str, str]:
-            return lambda_environment(
-                function.environment,
+        def route(function: Any, queue_url: str, queue_arn: str, **trigger: Any) -> Route:
+            """What every route of ``function`` carries, plus ``trigger``: how its events arrive."""
+            return Route(
+                name=function.role,
+                queue_url=queue_url,
+                queue_arn=queue_arn,
+                handler=self._handlers.get(function.role, function.handler),
                 function_name=function.name,
+                timeout_seconds=function.timeout,
                 memory_mb=function.memory,
-                endpoint_url=endpoint,
-                region=region,
-                credentials=LOCAL_CREDENTIALS,
+                environment=lambda_environment(
+                    function.environment,
+                    function_name=function.name,
+                    memory_mb=function.memory,
+                    endpoint_url=endpoint,
+                    region=region,
+                    credentials=LOCAL_CREDENTIALS,
+                ),
+                **trigger,
             )
 
-        routes = []
-        for source in wiring.queue_sources:
-            if not source.enabled:
-                continue
-            function = source.function
-            routes.append(
-                Route(
-                    name=function.role,
-                    queue_url=source.queue_url,
-                    queue_arn=source.queue_arn,
-                    handler=self._handlers.get(function.role, function.handler),
-                    function_name=function.name,
-                    timeout_seconds=function.timeout,
-                    memory_mb=function.memory,
-                    batch_size=source.batch_size,
-                    workers=self._writer_workers if function.role == "writer" else 1,
-                    alias=source.alias,
-                    report_failures=source.report_failures,
-                    environment=environment(function),
-                )
+        routes = [
+            route(
+                source.function,
+                source.queue_url,
+                source.queue_arn,
+                batch_size=source.batch_size,
+                workers=self._writer_workers if source.function.role == "writer" else 1,
+                alias=source.alias,
+                report_failures=source.report_failures,
             )
-        for target in wiring.async_targets:
-            function = target.function
-            routes.append(
-                Route(
-                    name=function.role,
-                    queue_url=target.queue_url,
-                    queue_arn=target.queue_arn,
-                    handler=self._handlers.get(function.role, function.handler),
-                    function_name=function.name,
-                    timeout_seconds=function.timeout,
-                    memory_mb=function.memory,
-                    s3_notifications=True,
-                    on_failure_queue_url=target.on_failure_url,
-                    max_attempts=target.max_attempts,
-                    environment=environment(function),
-                )
+            for source in wiring.queue_sources
+            if source.enabled
+        ]
+        routes += [
+            route(
+                target.function,
+                target.queue_url,
+                target.queue_arn,
+                s3_notifications=True,
+                on_failure_queue_url=target.on_failure_url,
+                max_attempts=target.max_attempts,
             )
+            for target in wiring.async_targets
+        ]
         names = [route.name for route in routes]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:

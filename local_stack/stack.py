@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from infra import spec
 from local_stack import deploy_cache, moto_hooks, persistence, snapshot
@@ -53,6 +53,18 @@ the route is declared open rather than pretending to be signed. The rehearsal te
 DEFAULT_WRITER_WORKERS = 1
 """Writer pollers. One, because the writer has one execution environment here (see ``dispatcher``):
 a second poller would only hold messages in flight while it waits its turn."""
+
+
+T = TypeVar("T")
+
+NOT_STARTED = "the local stack has not been started"
+
+
+def _running(value: T | None, *, refusal: str = "the local stack is not running") -> T:
+    """``value``, which is set only while the stack runs; ``RuntimeError(refusal)`` when it is not."""
+    if value is None:
+        raise RuntimeError(refusal)
+    return value
 
 
 @dataclass(frozen=True)
@@ -331,16 +343,12 @@ class LocalStack:
 
     @property
     def outputs(self) -> dict[str, str]:
-        """The DESIGN.md section 6 document, with ``endpoint_url``."""
-        if self._outputs is None:
-            raise RuntimeError("the local stack is not running")
-        return dict(self._outputs)
+        """The stack outputs document (``docs/design.md``), with ``endpoint_url``."""
+        return dict(_running(self._outputs))
 
     @property
     def resources(self) -> LocalResources:
-        if self._resources is None:
-            raise RuntimeError("the local stack has not been started")
-        return self._resources
+        return _running(self._resources, refusal=NOT_STARTED)
 
     @property
     def endpoint_url(self) -> str:
@@ -353,16 +361,12 @@ class LocalStack:
     @property
     def api(self) -> ApiServer:
         """The API Gateway stand-in (its ``max_backlog`` can be changed while running)."""
-        if self._api is None:
-            raise RuntimeError("the local stack is not running")
-        return self._api
+        return _running(self._api)
 
     @property
     def handler_endpoint_url(self) -> str:
         """The handlers' ``AWS_ENDPOINT_URL``: the in-process road (``inprocess``) when it is on."""
-        if self._handler_endpoint is None:
-            raise RuntimeError("the local stack is not running")
-        return self._handler_endpoint
+        return _running(self._handler_endpoint)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulator (fake credentials, fixed region)."""
@@ -383,10 +387,9 @@ class LocalStack:
 
     def queue_depths(self) -> dict[str, dict[str, int]]:
         """Visible and in-flight messages per polled queue (``writer``, ``error_handler``, ``async-...``)."""
-        if self.wiring is None:
-            raise RuntimeError("the local stack has not been started")
+        wiring = _running(self.wiring, refusal=NOT_STARTED)
         depths = {}
-        for name, url in self.wiring.queue_urls().items():
+        for name, url in wiring.queue_urls().items():
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -399,14 +402,13 @@ class LocalStack:
 
     def busy(self) -> list[str]:
         """What is still going on: non-empty queues and running handlers, in words."""
-        if self._dispatcher is None:
-            raise RuntimeError("the local stack is not running")
+        dispatcher = _running(self._dispatcher)
         reasons = [
             f"{name} queue holds {depth['visible']} visible + {depth['in_flight']} in-flight messages"
             for name, depth in self.queue_depths().items()
             if depth["visible"] or depth["in_flight"]
         ]
-        reasons += [f"{name} handler running" for name in self._dispatcher.busy()]
+        reasons += [f"{name} handler running" for name in dispatcher.busy()]
         return reasons
 
     def wait_until_idle(self, timeout: float = 60) -> None:

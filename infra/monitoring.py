@@ -157,18 +157,38 @@ class Monitoring(pulumi.ComponentResource):
             self.alarms[suffix] = resource
             return resource
 
-        def lambda_alarm(role: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]]) -> None:
+        def above(
+            suffix: str,
+            description: str,
+            *,
+            namespace: str,
+            metric_name: str,
+            dimensions: Mapping[str, pulumi.Input[str]],
+            statistic: str = "Sum",
+            evaluation_periods: int = 1,
+            threshold: int = 0,
+        ) -> None:
+            """An alarm on one metric over ``threshold`` in ``evaluation_periods`` periods of a minute."""
             alarm(
+                suffix,
+                description,
+                namespace=namespace,
+                metric_name=metric_name,
+                dimensions=dict(dimensions),
+                statistic=statistic,
+                period=PERIOD_SECONDS,
+                evaluation_periods=evaluation_periods,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+            )
+
+        def lambda_alarm(role: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]]) -> None:
+            above(
                 f"{role.replace('_', '-')}-{metric.lower()}",
                 f"{role} {metric} > 0",
                 namespace="AWS/Lambda",
                 metric_name=metric,
-                dimensions=dict(dimensions),
-                statistic="Sum",
-                period=PERIOD_SECONDS,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
+                dimensions=dimensions,
             )
 
         for role, function in args.functions.items():
@@ -181,17 +201,12 @@ class Monitoring(pulumi.ComponentResource):
             lambda_alarm(role, "Errors", dimensions)
             lambda_alarm(role, "Throttles", dimensions)
 
-        alarm(
+        above(
             "writer-failed-records",
             "The Writer reported records failed (transient errors after retries): they go to the DLQ.",
             namespace=METRICS_NAMESPACE,
             metric_name=outcome_metric(Outcome.FAILED),
             dimensions=WRITER_DIMENSIONS,
-            statistic="Sum",
-            period=PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
 
         def outcome_query(outcome: Outcome) -> dict[str, Any]:
@@ -224,41 +239,30 @@ class Monitoring(pulumi.ComponentResource):
             threshold=INVALID_SHARE_PERCENT,
             comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        above(
             "dlq-not-empty",
             "Messages are waiting in the DLQ: the error handler is not draining it.",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": args.dlq_name},
             statistic="Maximum",
-            period=PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        above(
             "writer-queue-age",
             f"The oldest WriterQueue message is older than {WRITER_QUEUE_MAX_AGE_SECONDS}s.",
             namespace="AWS/SQS",
             metric_name="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": args.writer_queue_name},
             statistic="Maximum",
-            period=PERIOD_SECONDS,
             evaluation_periods=3,
             threshold=WRITER_QUEUE_MAX_AGE_SECONDS,
-            comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        above(
             "api-5xx",
             "POST /writer answered 5xx (integration or SQS errors).",
             namespace="AWS/ApiGateway",
             metric_name="5xx",
             dimensions={"ApiId": args.api_id, "Stage": STAGE},
-            statistic="Sum",
-            period=PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
         self.release_alarms = [
             self.alarms[key]

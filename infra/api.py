@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.iam import Statement, assume_role_policy_for, policy_document
+from infra.iam import Statement, assume_role_policy_for, role_with_policy
 
 ROUTE_KEY = "POST /writer"
 STAGE = "$default"
@@ -56,27 +56,18 @@ class Api(pulumi.ComponentResource):
 
         self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        self.role = aws.iam.Role(
-            f"{name}-sqs-role",
-            assume_role_policy=assume_role_policy_for(
+        self.role, self.role_policy = role_with_policy(
+            f"{name}-sqs",
+            trust=assume_role_policy_for(
                 "apigateway.amazonaws.com",
                 source_account=account,
                 source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*"),
             ),
-            opts=child,
-        )
-        self.role_policy = aws.iam.RolePolicy(
-            f"{name}-sqs-policy",
-            role=self.role.id,
-            policy=policy_document(
-                [
-                    Statement(
-                        sid="SendToWriterQueue",
-                        actions=("sqs:SendMessage",),
-                        resources=[args.writer_queue.arn],
-                    )
-                ]
-            ),
+            statements=[
+                Statement(
+                    sid="SendToWriterQueue", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]
+                )
+            ],
             opts=child,
         )
         self.integration = aws.apigatewayv2.Integration(

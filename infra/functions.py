@@ -20,7 +20,7 @@ from functions.model import METRICS_NAMESPACE
 from infra import spec
 from infra.archive import code_archive
 from infra.config import StackConfig
-from infra.iam import Statement, UnscopedStatement, assume_role_policy, policy_document
+from infra.iam import Statement, UnscopedStatement, assume_role_policy, role_with_policy
 from infra.layer import build_layer
 from infra.naming import function_name, log_group_name
 
@@ -181,19 +181,16 @@ class LambdaFunction(pulumi.ComponentResource):
             retention_in_days=config.log_retention_days,
             opts=child,
         )
-        self.role = aws.iam.Role(
-            f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"), opts=child
-        )
         logs = Statement(
             sid="OwnLogGroup",
             actions=("logs:CreateLogStream", "logs:PutLogEvents"),
             resources=[self.log_group.arn.apply(lambda arn: f"{arn}:*")],
         )
         traces = UnscopedStatement(sid="XRay", actions=("xray:PutTraceSegments", "xray:PutTelemetryRecords"))
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=self.role.id,
-            policy=policy_document([logs, traces, *args.statements]),
+        self.role, self.policy = role_with_policy(
+            name,
+            trust=assume_role_policy("lambda.amazonaws.com"),
+            statements=[logs, traces, *args.statements],
             opts=child,
         )
         environment: dict[str, pulumi.Input[str]] = {
@@ -259,89 +256,72 @@ class Functions(pulumi.ComponentResource):
         layers = [self.layer.arn, powertools]
         code = code_archive()
 
-        def environment(row: spec.FunctionSpec) -> dict[str, pulumi.Input[str]]:
-            return function_environment(
-                row,
-                queue_urls={"writer_queue": args.writer_queue.url, "dlq": args.dlq.url},
-                table_names={"account_table": args.account_table.name, "log_table": args.log_table.name},
-                settings={
-                    "maxFutureSkewHours": str(config.max_future_skew_hours),
-                    "errorRetentionDays": str(config.error_retention_days),
-                },
+        def declare(row: spec.FunctionSpec, statements: list[Statement]) -> LambdaFunction:
+            """One of the three functions: what they share here, its own row and grants."""
+            return LambdaFunction(
+                LOGICAL_NAMES[row.key],
+                LambdaFunctionArgs(
+                    config=config,
+                    row=row,
+                    code=code,
+                    layers=layers,
+                    environment=function_environment(
+                        row,
+                        queue_urls={"writer_queue": args.writer_queue.url, "dlq": args.dlq.url},
+                        table_names={
+                            "account_table": args.account_table.name,
+                            "log_table": args.log_table.name,
+                        },
+                        settings={
+                            "maxFutureSkewHours": str(config.max_future_skew_hours),
+                            "errorRetentionDays": str(config.error_retention_days),
+                        },
+                    ),
+                    statements=statements,
+                ),
+                opts=child,
             )
 
         uploads = args.bucket.arn.apply(lambda arn: f"{arn}/*")
-        self.transformer = LambdaFunction(
-            LOGICAL_NAMES[spec.TRANSFORMER.key],
-            LambdaFunctionArgs(
-                config=config,
-                row=spec.TRANSFORMER,
-                code=code,
-                layers=layers,
-                environment=environment(spec.TRANSFORMER),
-                statements=[
-                    # The exact version the S3 event names (the bucket is versioned).
-                    Statement(
-                        sid="ReadUploads",
-                        actions=("s3:GetObject", "s3:GetObjectVersion"),
-                        resources=[uploads],
-                    ),
-                    # Without ListBucket, S3 answers a missing object with 403 instead of 404, and the
-                    # "object deleted before it was read" path could never run.
-                    Statement(
-                        sid="SeeMissingUploads", actions=("s3:ListBucket",), resources=[args.bucket.arn]
-                    ),
-                    # SendMessageBatch is authorised by sqs:SendMessage.
-                    Statement(
-                        sid="SendRecords", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]
-                    ),
-                    # The on-failure destination is invoked with the function's role.
-                    Statement(
-                        sid="OnFailureDestination", actions=("sqs:SendMessage",), resources=[args.dlq.arn]
-                    ),
-                ],
-            ),
-            opts=child,
+        self.transformer = declare(
+            spec.TRANSFORMER,
+            [
+                # The exact version the S3 event names (the bucket is versioned).
+                Statement(
+                    sid="ReadUploads",
+                    actions=("s3:GetObject", "s3:GetObjectVersion"),
+                    resources=[uploads],
+                ),
+                # Without ListBucket, S3 answers a missing object with 403 instead of 404, and the
+                # "object deleted before it was read" path could never run.
+                Statement(sid="SeeMissingUploads", actions=("s3:ListBucket",), resources=[args.bucket.arn]),
+                # SendMessageBatch is authorised by sqs:SendMessage.
+                Statement(sid="SendRecords", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]),
+                # The on-failure destination is invoked with the function's role.
+                Statement(sid="OnFailureDestination", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
+            ],
         )
-        self.writer = LambdaFunction(
-            LOGICAL_NAMES[spec.WRITER.key],
-            LambdaFunctionArgs(
-                config=config,
-                row=spec.WRITER,
-                code=code,
-                layers=layers,
-                environment=environment(spec.WRITER),
-                statements=[
-                    Statement(
-                        sid="WriteAccounts", actions=("dynamodb:PutItem",), resources=[args.account_table.arn]
-                    ),
-                    Statement(
-                        sid="ConsumeWriterQueue",
-                        actions=SQS_CONSUMER_ACTIONS,
-                        resources=[args.writer_queue.arn],
-                    ),
-                    # Invalid records go to the DLQ as their own messages.
-                    Statement(sid="RejectInvalid", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
-                ],
-            ),
-            opts=child,
+        self.writer = declare(
+            spec.WRITER,
+            [
+                Statement(
+                    sid="WriteAccounts", actions=("dynamodb:PutItem",), resources=[args.account_table.arn]
+                ),
+                Statement(
+                    sid="ConsumeWriterQueue",
+                    actions=SQS_CONSUMER_ACTIONS,
+                    resources=[args.writer_queue.arn],
+                ),
+                # Invalid records go to the DLQ as their own messages.
+                Statement(sid="RejectInvalid", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
+            ],
         )
-        self.error_handler = LambdaFunction(
-            LOGICAL_NAMES[spec.ERROR_HANDLER.key],
-            LambdaFunctionArgs(
-                config=config,
-                row=spec.ERROR_HANDLER,
-                code=code,
-                layers=layers,
-                environment=environment(spec.ERROR_HANDLER),
-                statements=[
-                    Statement(
-                        sid="WriteErrors", actions=("dynamodb:PutItem",), resources=[args.log_table.arn]
-                    ),
-                    Statement(sid="ConsumeDlq", actions=SQS_CONSUMER_ACTIONS, resources=[args.dlq.arn]),
-                ],
-            ),
-            opts=child,
+        self.error_handler = declare(
+            spec.ERROR_HANDLER,
+            [
+                Statement(sid="WriteErrors", actions=("dynamodb:PutItem",), resources=[args.log_table.arn]),
+                Statement(sid="ConsumeDlq", actions=SQS_CONSUMER_ACTIONS, resources=[args.dlq.arn]),
+            ],
         )
 
         # CodeDeploy owns the alias after creation: Pulumi sets it once, then never fights a canary over it.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     {
@@ -113,3 +114,22 @@ def assume_role_policy_for(
         )
 
     return pulumi.Output.all(source_account, source_arn).apply(render)
+
+
+def role_with_policy(
+    prefix: str,
+    *,
+    trust: pulumi.Input[str],
+    statements: Sequence[Statement | UnscopedStatement],
+    opts: pulumi.ResourceOptions,
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """A service role and its one inline policy, ``<prefix>-role`` and ``<prefix>-policy``.
+
+    Every role of the program is this pair; an inline policy (rather than a managed one) lives and dies with
+    its role, so no grant outlasts the component that needed it.
+    """
+    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=trust, opts=opts)
+    policy = aws.iam.RolePolicy(
+        f"{prefix}-policy", role=role.id, policy=policy_document(statements), opts=opts
+    )
+    return role, policy

@@ -45,6 +45,21 @@ class MonitoringArgs:
     api_id: pulumi.Input[str]
 
 
+LAMBDA_WIDGET = (("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p95"))
+"""Each dashboard widget's metrics as ``(metric, statistic)``, in the order the widget plots them."""
+QUEUE_WIDGET = (
+    ("ApproximateNumberOfMessagesVisible", "Maximum"),
+    ("ApproximateAgeOfOldestMessage", "Maximum"),
+)
+TABLE_WIDGET = (
+    ("ConsumedWriteCapacityUnits", "Sum"),
+    ("ConsumedReadCapacityUnits", "Sum"),
+    ("WriteThrottleEvents", "Sum"),
+    ("ReadThrottleEvents", "Sum"),
+)
+API_WIDGET = (("Count", "Sum"), ("4xx", "Sum"), ("5xx", "Sum"), ("Latency", "p95"))
+
+
 def _metric(namespace: str, name: str, dimensions: Mapping[str, str], stat: str = "Sum") -> list[Any]:
     row: list[Any] = [namespace, name]
     for key, value in dimensions.items():
@@ -64,7 +79,7 @@ def dashboard_body(
     """The dashboard as CloudWatch's JSON: one row per concern, widgets 12 columns wide."""
     widgets: list[dict[str, Any]] = []
 
-    def add(title: str, metrics: list[list[Any]]) -> None:
+    def add(title: str, namespace: str, metrics: Sequence[tuple[str, str]], dims: Mapping[str, str]) -> None:
         index = len(widgets)
         widgets.append(
             {
@@ -77,55 +92,28 @@ def dashboard_body(
                     "title": title,
                     "region": region,
                     "period": PERIOD_SECONDS,
-                    "metrics": metrics,
+                    "metrics": [_metric(namespace, metric, dims, stat) for metric, stat in metrics],
                 },
             }
         )
 
     for role, name in functions.items():
-        dims = {"FunctionName": name}
         add(
             f"{role}: invocations, errors, throttles, duration",
-            [
-                _metric("AWS/Lambda", "Invocations", dims),
-                _metric("AWS/Lambda", "Errors", dims),
-                _metric("AWS/Lambda", "Throttles", dims),
-                _metric("AWS/Lambda", "Duration", dims, "p95"),
-            ],
+            "AWS/Lambda",
+            LAMBDA_WIDGET,
+            {"FunctionName": name},
         )
     for title, queue in (("WriterQueue", writer_queue), ("DeadLetterQueue", dlq)):
-        dims = {"QueueName": queue}
-        add(
-            f"{title}: depth and oldest message age",
-            [
-                _metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, "Maximum"),
-                _metric("AWS/SQS", "ApproximateAgeOfOldestMessage", dims, "Maximum"),
-            ],
-        )
+        add(f"{title}: depth and oldest message age", "AWS/SQS", QUEUE_WIDGET, {"QueueName": queue})
     for table in tables:
-        dims = {"TableName": table}
-        add(
-            f"{table}: consumed capacity and throttles",
-            [
-                _metric("AWS/DynamoDB", "ConsumedWriteCapacityUnits", dims),
-                _metric("AWS/DynamoDB", "ConsumedReadCapacityUnits", dims),
-                _metric("AWS/DynamoDB", "WriteThrottleEvents", dims),
-                _metric("AWS/DynamoDB", "ReadThrottleEvents", dims),
-            ],
-        )
-    api_dims = {"ApiId": api_id, "Stage": STAGE}
-    add(
-        "API: requests, 4xx, 5xx, latency",
-        [
-            _metric("AWS/ApiGateway", "Count", api_dims),
-            _metric("AWS/ApiGateway", "4xx", api_dims),
-            _metric("AWS/ApiGateway", "5xx", api_dims),
-            _metric("AWS/ApiGateway", "Latency", api_dims, "p95"),
-        ],
-    )
+        add(f"{table}: consumed capacity and throttles", "AWS/DynamoDB", TABLE_WIDGET, {"TableName": table})
+    add("API: requests, 4xx, 5xx, latency", "AWS/ApiGateway", API_WIDGET, {"ApiId": api_id, "Stage": STAGE})
     add(
         "Writer: records per outcome",
-        [_metric(METRICS_NAMESPACE, outcome_metric(outcome), WRITER_DIMENSIONS) for outcome in Outcome],
+        METRICS_NAMESPACE,
+        [(outcome_metric(outcome), "Sum") for outcome in Outcome],
+        WRITER_DIMENSIONS,
     )
     return json.dumps({"widgets": widgets}, sort_keys=True)
 
@@ -169,18 +157,38 @@ class Monitoring(pulumi.ComponentResource):
             self.alarms[suffix] = resource
             return resource
 
-        def lambda_alarm(role: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]]) -> None:
+        def above(
+            suffix: str,
+            description: str,
+            *,
+            namespace: str,
+            metric_name: str,
+            dimensions: Mapping[str, pulumi.Input[str]],
+            statistic: str = "Sum",
+            evaluation_periods: int = 1,
+            threshold: int = 0,
+        ) -> None:
+            """An alarm on one metric over ``threshold`` in ``evaluation_periods`` periods of a minute."""
             alarm(
+                suffix,
+                description,
+                namespace=namespace,
+                metric_name=metric_name,
+                dimensions=dict(dimensions),
+                statistic=statistic,
+                period=PERIOD_SECONDS,
+                evaluation_periods=evaluation_periods,
+                threshold=threshold,
+                comparison_operator="GreaterThanThreshold",
+            )
+
+        def lambda_alarm(role: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]]) -> None:
+            above(
                 f"{role.replace('_', '-')}-{metric.lower()}",
                 f"{role} {metric} > 0",
                 namespace="AWS/Lambda",
                 metric_name=metric,
-                dimensions=dict(dimensions),
-                statistic="Sum",
-                period=PERIOD_SECONDS,
-                evaluation_periods=1,
-                threshold=0,
-                comparison_operator="GreaterThanThreshold",
+                dimensions=dimensions,
             )
 
         for role, function in args.functions.items():
@@ -193,17 +201,12 @@ class Monitoring(pulumi.ComponentResource):
             lambda_alarm(role, "Errors", dimensions)
             lambda_alarm(role, "Throttles", dimensions)
 
-        alarm(
+        above(
             "writer-failed-records",
             "The Writer reported records failed (transient errors after retries): they go to the DLQ.",
             namespace=METRICS_NAMESPACE,
             metric_name=outcome_metric(Outcome.FAILED),
             dimensions=WRITER_DIMENSIONS,
-            statistic="Sum",
-            period=PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
 
         def outcome_query(outcome: Outcome) -> dict[str, Any]:
@@ -236,41 +239,30 @@ class Monitoring(pulumi.ComponentResource):
             threshold=INVALID_SHARE_PERCENT,
             comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        above(
             "dlq-not-empty",
             "Messages are waiting in the DLQ: the error handler is not draining it.",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": args.dlq_name},
             statistic="Maximum",
-            period=PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        above(
             "writer-queue-age",
             f"The oldest WriterQueue message is older than {WRITER_QUEUE_MAX_AGE_SECONDS}s.",
             namespace="AWS/SQS",
             metric_name="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": args.writer_queue_name},
             statistic="Maximum",
-            period=PERIOD_SECONDS,
             evaluation_periods=3,
             threshold=WRITER_QUEUE_MAX_AGE_SECONDS,
-            comparison_operator="GreaterThanThreshold",
         )
-        alarm(
+        above(
             "api-5xx",
             "POST /writer answered 5xx (integration or SQS errors).",
             namespace="AWS/ApiGateway",
             metric_name="5xx",
             dimensions={"ApiId": args.api_id, "Stage": STAGE},
-            statistic="Sum",
-            period=PERIOD_SECONDS,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
         )
         self.release_alarms = [
             self.alarms[key]

@@ -27,7 +27,7 @@ import pulumi_command as command
 
 from infra import spec
 from infra.config import AwsAccess, StackConfig
-from infra.iam import Statement, assume_role_policy, policy_document
+from infra.iam import Statement, assume_role_policy, role_with_policy
 from infra.layer import PROJECT_DIR
 from ops.release import DEFAULT_POLL_SECONDS, wait_timeout
 
@@ -100,33 +100,26 @@ class Release(pulumi.ComponentResource):
         # or triggers). GetAlias/UpdateAlias are authorised on the function, not the alias: IAM's resource
         # type for both is `function` (only GetProvisionedConcurrencyConfig takes the alias-qualified ARN).
         # DescribeAlarms is authorised on the alarms it reads.
-        self.role = aws.iam.Role(
-            f"{name}-codedeploy-role",
-            assume_role_policy=assume_role_policy("codedeploy.amazonaws.com"),
-            opts=child,
-        )
-        self.role_policy = aws.iam.RolePolicy(
-            f"{name}-codedeploy-policy",
-            role=self.role.id,
-            policy=policy_document(
-                [
-                    Statement(
-                        sid="ShiftLiveAlias",
-                        actions=("lambda:GetAlias", "lambda:UpdateAlias"),
-                        resources=[args.writer_function.arn],
-                    ),
-                    Statement(
-                        sid="ReadAliasConcurrency",
-                        actions=("lambda:GetProvisionedConcurrencyConfig",),
-                        resources=[args.writer_alias.arn],
-                    ),
-                    Statement(
-                        sid="ReadAlarms",
-                        actions=("cloudwatch:DescribeAlarms",),
-                        resources=[alarm.arn for alarm in args.alarms],
-                    ),
-                ]
-            ),
+        self.role, self.role_policy = role_with_policy(
+            f"{name}-codedeploy",
+            trust=assume_role_policy("codedeploy.amazonaws.com"),
+            statements=[
+                Statement(
+                    sid="ShiftLiveAlias",
+                    actions=("lambda:GetAlias", "lambda:UpdateAlias"),
+                    resources=[args.writer_function.arn],
+                ),
+                Statement(
+                    sid="ReadAliasConcurrency",
+                    actions=("lambda:GetProvisionedConcurrencyConfig",),
+                    resources=[args.writer_alias.arn],
+                ),
+                Statement(
+                    sid="ReadAlarms",
+                    actions=("cloudwatch:DescribeAlarms",),
+                    resources=[alarm.arn for alarm in args.alarms],
+                ),
+            ],
             opts=child,
         )
         self.deployment_group = aws.codedeploy.DeploymentGroup(

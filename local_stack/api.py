@@ -30,6 +30,7 @@ from typing import Any
 from infra.spec import MAX_MESSAGE_BYTES
 from local_stack.discovery import ApiRoute
 from local_stack.ports import HOST
+from local_stack.serving import BackgroundServer
 
 DEFAULT_MAX_BACKLOG = 200
 """WriterQueue depth above which POST /writer answers 429: a few seconds of the local writer's work."""
@@ -302,35 +303,22 @@ class _ApiServer(ThreadingHTTPServer):
             self.accepted += 1
 
 
-class ApiServer:
+class ApiServer(BackgroundServer[_ApiServer]):
     """Serves the route on its own thread until :meth:`stop`."""
+
+    thread_name = "local-api"
+    what = "the API stand-in"
 
     def __init__(
         self, *, port: int = 0, sqs: Any, route: ApiRoute, max_backlog: int | None = DEFAULT_MAX_BACKLOG
     ) -> None:
-        self._port = port
+        super().__init__(port=port)
         self._sqs = sqs
         self._route = route
         self._max_backlog = max_backlog
-        self._server: _ApiServer | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._server = _ApiServer(self._port, sqs=self._sqs, route=self._route, max_backlog=self._max_backlog)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="local-api", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the API stand-in is not running")
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+    def _make_server(self) -> _ApiServer:
+        return _ApiServer(self._port, sqs=self._sqs, route=self._route, max_backlog=self._max_backlog)
 
     @property
     def accepted(self) -> int:
@@ -351,13 +339,3 @@ class ApiServer:
         self._max_backlog = value
         if self._server is not None:
             self._server.max_backlog = value
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None

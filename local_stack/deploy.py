@@ -26,7 +26,7 @@ import zipfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -36,6 +36,9 @@ from local_stack.moto_hooks import detach_moto_pollers
 from local_stack.resource_types import UnknownResourceType, row
 from local_stack.session import local_client, local_session
 from local_stack.shapes import coerce, from_pulumi
+
+if TYPE_CHECKING:
+    from pulumi.runtime.mocks import MockMonitor
 
 POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/python/"
 POWERTOOLS_ACCOUNT = "017000801446"
@@ -334,22 +337,20 @@ def powertools_layer(emulator: Emulator, parameter: str) -> str:
     return ":".join(parts)
 
 
-def deploy(
-    endpoint_url: str,
+def run_main(
+    config: Mapping[str, str],
+    mocks: pulumi.runtime.Mocks,
     *,
     stack: str,
-    config: Mapping[str, str],
-    tamper: Tamper | None = None,
-) -> Deployment:
-    """Run ``__main__.py`` under Pulumi's engine with :class:`EmulatorMocks`; the applied deployment."""
+    monitor: MockMonitor | None = None,
+) -> dict[str, Any]:
+    """Run ``__main__.py`` once under ``mocks`` (and ``monitor``, if given) with ``config``; its exports.
+
+    Shared by ``deploy`` and the infra tests' recording run, so that both run the program the same way.
+    """
     from pulumi.runtime import settings as pulumi_settings
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
-
-    region = config.get("aws:region") or "us-east-1"
-    emulator = Emulator(endpoint_url, region)
-    mocks = EmulatorMocks(emulator, stack=stack, tamper=tamper)
-    started = time.perf_counter()
 
     def program() -> None:
         runpy.run_path(str(MAIN), run_name="__main__")
@@ -358,7 +359,7 @@ def deploy(
         pulumi.runtime.set_all_config(dict(config))
         pulumi_settings.ROOT.set(None)
         pulumi_settings.SETTINGS.outputs.clear()
-        pulumi.runtime.set_mocks(mocks, project=spec.PROJECT, stack=stack, preview=False)
+        pulumi.runtime.set_mocks(mocks, project=spec.PROJECT, stack=stack, preview=False, monitor=monitor)
         root = pulumi_settings.get_root_resource()
         _sync_await(run_pulumi_func(program))
         exported = getattr(root, "outputs", {}) or {}
@@ -373,10 +374,26 @@ def deploy(
             asyncio.set_event_loop(None)
             loop.close()
 
-    # A fresh thread and context: Pulumi keeps its settings in context variables, and walks the Python stack
-    # on each registration (a shallow stack is faster).
+    # A fresh thread and context: Pulumi keeps its settings (config, root stack) in context variables, which
+    # the copy keeps away from the caller, and walks the Python stack on each registration to record source
+    # positions (a shallow stack is faster; under pytest's ~50 frames it was a quarter of each run).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        exports = pool.submit(contextvars.copy_context().run, run).result()
+        return pool.submit(contextvars.copy_context().run, run).result()
+
+
+def deploy(
+    endpoint_url: str,
+    *,
+    stack: str,
+    config: Mapping[str, str],
+    tamper: Tamper | None = None,
+) -> Deployment:
+    """Run ``__main__.py`` under Pulumi's engine with :class:`EmulatorMocks`; the applied deployment."""
+    region = config.get("aws:region") or "us-east-1"
+    emulator = Emulator(endpoint_url, region)
+    mocks = EmulatorMocks(emulator, stack=stack, tamper=tamper)
+    started = time.perf_counter()
+    exports = run_main(config, mocks, stack=stack)
     return Deployment(
         stack=stack,
         region=region,

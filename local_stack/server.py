@@ -24,6 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local_stack.faults import Fault, FaultSwitch
 from local_stack.ports import HOST
+from local_stack.serving import BackgroundServer
 
 PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
 DYNAMODB_WRITE_TARGETS = frozenset(
@@ -170,20 +171,21 @@ def _refuse(fault: Fault, start_response: StartResponse) -> Iterable[bytes]:
     return [payload]
 
 
-class EmulatorServer:
+class EmulatorServer(BackgroundServer[BaseWSGIServer]):
     """moto's server app behind :class:`EmulatorGate`, served by werkzeug on its own thread.
 
     moto's backends are module-level in the process, so stopping this server keeps every bucket, queue and
     item; a new server started later in the same process serves them again.
     """
 
-    def __init__(self, *, port: int = 0, watch: PutItemWatch) -> None:
-        self._port = port
-        self._watch = watch
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+    thread_name = "local-emulator"
+    what = "the emulator"
 
-    def start(self) -> None:
+    def __init__(self, *, port: int = 0, watch: PutItemWatch) -> None:
+        super().__init__(port=port)
+        self._watch = watch
+
+    def _make_server(self) -> BaseWSGIServer:
         # Imported here: moto's server app pulls in Flask and every backend index, which the CLI's other
         # commands never need.
         from moto.moto_server.werkzeug_app import (
@@ -194,28 +196,8 @@ class EmulatorServer:
 
         silence_werkzeug()
         app = EmulatorGate(DomainDispatcherApplication(create_backend_app), watch=self._watch)
-        self._server = make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="local-emulator", daemon=True
-        )
-        self._thread.start()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the emulator is not running")
-        return int(self._server.server_address[1])
+        return make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        return self.url

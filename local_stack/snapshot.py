@@ -31,6 +31,7 @@ FORMAT_VERSION = 1
 
 ENDPOINT_PLACEHOLDER = "\x00endpoint\x00"
 
+
 class SnapshotError(RuntimeError):
     """The state could not be saved or restored (the message says why, in one line)."""
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from infra import spec
 from local_stack import deploy_cache, moto_hooks, persistence, snapshot
@@ -53,6 +53,18 @@ the route is declared open rather than pretending to be signed. The rehearsal te
 DEFAULT_WRITER_WORKERS = 1
 """Writer pollers. One, because the writer has one execution environment here (see ``dispatcher``):
 a second poller would only hold messages in flight while it waits its turn."""
+
+
+T = TypeVar("T")
+
+NOT_STARTED = "the local stack has not been started"
+
+
+def _running(value: T | None, *, refusal: str = "the local stack is not running") -> T:
+    """``value``, which is set only while the stack runs; ``RuntimeError(refusal)`` when it is not."""
+    if value is None:
+        raise RuntimeError(refusal)
+    return value
 
 
 @dataclass(frozen=True)
@@ -204,9 +216,7 @@ class LocalStack:
         routes = self._routes(wiring, handler_endpoint, region)
         # The functions' variables go into os.environ as they run (runtime.apply_environment): on stop the
         # process gets its own values back, so nothing else in it (a test, a CLI command) inherits them.
-        self._environ_before = {
-            name: os.environ.get(name) for route in routes for name in route.environment
-        }
+        self._environ_before = {name: os.environ.get(name) for route in routes for name in route.environment}
         self._dispatcher = Dispatcher(
             sqs=local_client("sqs", endpoint, region=region),
             routes=routes,
@@ -333,16 +343,12 @@ class LocalStack:
 
     @property
     def outputs(self) -> dict[str, str]:
-        """The DESIGN.md section 6 document, with ``endpoint_url``."""
-        if self._outputs is None:
-            raise RuntimeError("the local stack is not running")
-        return dict(self._outputs)
+        """The stack outputs document (``docs/design.md``), with ``endpoint_url``."""
+        return dict(_running(self._outputs))
 
     @property
     def resources(self) -> LocalResources:
-        if self._resources is None:
-            raise RuntimeError("the local stack has not been started")
-        return self._resources
+        return _running(self._resources, refusal=NOT_STARTED)
 
     @property
     def endpoint_url(self) -> str:
@@ -355,16 +361,12 @@ class LocalStack:
     @property
     def api(self) -> ApiServer:
         """The API Gateway stand-in (its ``max_backlog`` can be changed while running)."""
-        if self._api is None:
-            raise RuntimeError("the local stack is not running")
-        return self._api
+        return _running(self._api)
 
     @property
     def handler_endpoint_url(self) -> str:
         """The handlers' ``AWS_ENDPOINT_URL``: the in-process road (``inprocess``) when it is on."""
-        if self._handler_endpoint is None:
-            raise RuntimeError("the local stack is not running")
-        return self._handler_endpoint
+        return _running(self._handler_endpoint)
 
     def client(self, service: str) -> Any:
         """A boto3 client for the emulator (fake credentials, fixed region)."""
@@ -385,10 +387,9 @@ class LocalStack:
 
     def queue_depths(self) -> dict[str, dict[str, int]]:
         """Visible and in-flight messages per polled queue (``writer``, ``error_handler``, ``async-...``)."""
-        if self.wiring is None:
-            raise RuntimeError("the local stack has not been started")
+        wiring = _running(self.wiring, refusal=NOT_STARTED)
         depths = {}
-        for name, url in self.wiring.queue_urls().items():
+        for name, url in wiring.queue_urls().items():
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=url,
                 AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -401,14 +402,13 @@ class LocalStack:
 
     def busy(self) -> list[str]:
         """What is still going on: non-empty queues and running handlers, in words."""
-        if self._dispatcher is None:
-            raise RuntimeError("the local stack is not running")
+        dispatcher = _running(self._dispatcher)
         reasons = [
             f"{name} queue holds {depth['visible']} visible + {depth['in_flight']} in-flight messages"
             for name, depth in self.queue_depths().items()
             if depth["visible"] or depth["in_flight"]
         ]
-        reasons += [f"{name} handler running" for name in self._dispatcher.busy()]
+        reasons += [f"{name} handler running" for name in dispatcher.busy()]
         return reasons
 
     def wait_until_idle(self, timeout: float = 60) -> None:
@@ -433,54 +433,51 @@ class LocalStack:
     def _routes(self, wiring: Wiring, endpoint: str, region: str) -> list[Route]:
         """The dispatcher's routes: one per event source mapping and per async-invoked function."""
 
-        def environment(function: Any) -> dict[str, str]:
-            return lambda_environment(
-                function.environment,
+        def route(function: Any, queue_url: str, queue_arn: str, **trigger: Any) -> Route:
+            """What every route of ``function`` carries, plus ``trigger``: how its events arrive."""
+            return Route(
+                name=function.role,
+                queue_url=queue_url,
+                queue_arn=queue_arn,
+                handler=self._handlers.get(function.role, function.handler),
                 function_name=function.name,
+                timeout_seconds=function.timeout,
                 memory_mb=function.memory,
-                endpoint_url=endpoint,
-                region=region,
-                credentials=LOCAL_CREDENTIALS,
+                environment=lambda_environment(
+                    function.environment,
+                    function_name=function.name,
+                    memory_mb=function.memory,
+                    endpoint_url=endpoint,
+                    region=region,
+                    credentials=LOCAL_CREDENTIALS,
+                ),
+                **trigger,
             )
 
-        routes = []
-        for source in wiring.queue_sources:
-            if not source.enabled:
-                continue
-            function = source.function
-            routes.append(
-                Route(
-                    name=function.role,
-                    queue_url=source.queue_url,
-                    queue_arn=source.queue_arn,
-                    handler=self._handlers.get(function.role, function.handler),
-                    function_name=function.name,
-                    timeout_seconds=function.timeout,
-                    memory_mb=function.memory,
-                    batch_size=source.batch_size,
-                    workers=self._writer_workers if function.role == "writer" else 1,
-                    alias=source.alias,
-                    report_failures=source.report_failures,
-                    environment=environment(function),
-                )
+        routes = [
+            route(
+                source.function,
+                source.queue_url,
+                source.queue_arn,
+                batch_size=source.batch_size,
+                workers=self._writer_workers if source.function.role == "writer" else 1,
+                alias=source.alias,
+                report_failures=source.report_failures,
             )
-        for target in wiring.async_targets:
-            function = target.function
-            routes.append(
-                Route(
-                    name=function.role,
-                    queue_url=target.queue_url,
-                    queue_arn=target.queue_arn,
-                    handler=self._handlers.get(function.role, function.handler),
-                    function_name=function.name,
-                    timeout_seconds=function.timeout,
-                    memory_mb=function.memory,
-                    s3_notifications=True,
-                    on_failure_queue_url=target.on_failure_url,
-                    max_attempts=target.max_attempts,
-                    environment=environment(function),
-                )
+            for source in wiring.queue_sources
+            if source.enabled
+        ]
+        routes += [
+            route(
+                target.function,
+                target.queue_url,
+                target.queue_arn,
+                s3_notifications=True,
+                on_failure_queue_url=target.on_failure_url,
+                max_attempts=target.max_attempts,
             )
+            for target in wiring.async_targets
+        ]
         names = [route.name for route in routes]
         duplicated = sorted({name for name in names if names.count(name) > 1})
         if duplicated:

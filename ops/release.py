@@ -439,6 +439,31 @@ def _limit_exceeded(codedeploy: Any, application: str, deployment_group: str) ->
     )
 
 
+def _poll_until_finished(
+    look: Callable[[], ReleaseStatus],
+    *,
+    timeout: float,
+    poll: float,
+    sleep: Callable[[float], None],
+    late: Callable[[ReleaseStatus], str],
+    progress: Callable[[ReleaseStatus], None] | None = None,
+) -> ReleaseStatus:
+    """``look`` every ``poll`` seconds until its status is finished; ``ReleaseTimeout(late(status))`` after
+    ``timeout`` seconds. ``progress``, if given, is told each change of status."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while True:
+        status = look()
+        if progress is not None and status.status != last:
+            progress(status)
+            last = status.status
+        if status.finished:
+            return status
+        if time.monotonic() >= deadline:
+            raise ReleaseTimeout(late(status))
+        sleep(max(0.0, min(poll, deadline - time.monotonic())))
+
+
 def wait_for_deployment(
     deployment_id: str,
     *,
@@ -453,21 +478,17 @@ def wait_for_deployment(
 
     ``progress`` is told each status change (the release step prints them, so ``pulumi up`` shows the canary).
     """
-    deadline = time.monotonic() + timeout
-    last = ""
-    while True:
-        status = deployment_status(deployment_id, session=session, endpoint_url=endpoint_url)
-        if progress is not None and status.status != last:
-            progress(status)
-            last = status.status
-        if status.finished:
-            return status
-        if time.monotonic() >= deadline:
-            raise ReleaseTimeout(
-                f"deployment {deployment_id} still {status.status} after {timeout:g}s; it continues in AWS: "
-                "run `pulumi up` again to keep waiting for it, or `pipeline-ctl release stop` to roll it back"
-            )
-        sleep(max(0.0, min(poll, deadline - time.monotonic())))
+    return _poll_until_finished(
+        lambda: deployment_status(deployment_id, session=session, endpoint_url=endpoint_url),
+        timeout=timeout,
+        poll=poll,
+        sleep=sleep,
+        progress=progress,
+        late=lambda status: (
+            f"deployment {deployment_id} still {status.status} after {timeout:g}s; it continues in AWS: "
+            "run `pulumi up` again to keep waiting for it, or `pipeline-ctl release stop` to roll it back"
+        ),
+    )
 
 
 def wait_release(
@@ -481,8 +502,8 @@ def wait_release(
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReleaseStatus:
     """Poll until the group's newest deployment finishes; ``ReleaseTimeout`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def newest() -> ReleaseStatus:
         status = release_status(
             application=application,
             deployment_group=deployment_group,
@@ -491,14 +512,18 @@ def wait_release(
         )
         if status is None:
             raise ReleaseError(f"{application}/{deployment_group} has no deployment to wait for")
-        if status.finished:
-            return status
-        if time.monotonic() >= deadline:
-            raise ReleaseTimeout(
-                f"deployment {status.deployment_id} still {status.status} after {timeout:g}s "
-                "(it continues; run `pipeline-ctl release wait` again or `release stop`)"
-            )
-        sleep(max(0.0, min(poll, deadline - time.monotonic())))
+        return status
+
+    return _poll_until_finished(
+        newest,
+        timeout=timeout,
+        poll=poll,
+        sleep=sleep,
+        late=lambda status: (
+            f"deployment {status.deployment_id} still {status.status} after {timeout:g}s "
+            "(it continues; run `pipeline-ctl release wait` again or `release stop`)"
+        ),
+    )
 
 
 def stop_release(

@@ -52,6 +52,15 @@ class Scripted:
         self.behaviour = lambda event: None
 
 
+def raising(error: BaseException) -> Callable[[dict[str, Any]], Any]:
+    """A behaviour that raises ``error`` on every event, as a crashing handler would."""
+
+    def behaviour(event: dict[str, Any]) -> Any:
+        raise error
+
+    return behaviour
+
+
 @pytest.fixture(scope="module")
 def handlers() -> dict[str, Scripted]:
     return {"transformer": Scripted(), "writer": Scripted(), "error_handler": Scripted()}
@@ -163,10 +172,7 @@ def test_only_the_reported_failures_stay_and_go_to_the_dlq_on_the_next_receive(
 def test_a_handler_that_raises_leaves_its_whole_batch_for_the_redrive(
     stack: LocalStack, handlers: dict[str, Scripted]
 ) -> None:
-    def boom(event: dict[str, Any]) -> None:
-        raise RuntimeError("writer crashed")
-
-    handlers["writer"].behaviour = boom
+    handlers["writer"].behaviour = raising(RuntimeError("writer crashed"))
     sqs = stack.client("sqs")
     sqs.send_message(QueueUrl=stack.outputs["writer_queue_url"], MessageBody="crash-1")
     stack.wait_until_idle(10)
@@ -180,10 +186,7 @@ def test_an_s3_event_the_transformer_keeps_failing_reaches_the_dlq_as_lambdas_in
 ) -> None:
     """Lambda's async retries (3 invokes in all), then the on-failure destination: the DLQ."""
 
-    def boom(event: dict[str, Any]) -> None:
-        raise MemoryError("killed at 512 MB")
-
-    handlers["transformer"].behaviour = boom
+    handlers["transformer"].behaviour = raising(MemoryError("killed at 512 MB"))
     stack.client("s3").put_object(Bucket=stack.outputs["data_bucket"], Key="in/doomed file.json", Body=b"[]")
     stack.wait_until_idle(15)
 

@@ -337,9 +337,8 @@ def test_an_invalid_record_at_the_api_size_limit_keeps_its_classification(
 ) -> None:
     # GIVEN a POSTed invalid record as large as the API accepts (no attributes: API Gateway sends the body)
     body = _padded(record("big", balance="abc"), MAX_API_BODY_BYTES)
-    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
     # WHEN the writer processes it
-    drain(world, world.writer_queue_url, writer.handler, context)
+    _post_and_drain(world, context, body)
     # THEN it is in the DLQ at once as an InvalidRecord, verbatim, with the verdict and the carried attributes
     [dead] = dlq(world)
     assert dead["body"] == body
@@ -355,9 +354,8 @@ def test_an_invalid_record_of_the_largest_message_is_still_an_invalid_record(
 ) -> None:
     # GIVEN an invalid record of exactly 256 KiB: no verdict attribute fits beside it
     body = _padded(record("huge", currency="??"), MAX_MESSAGE_BYTES)
-    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
     # WHEN the writer, the redrive and the error handler have run
-    drain(world, world.writer_queue_url, writer.handler, context)
+    _post_and_drain(world, context, body)
     drain(world, world.writer_queue_url, writer.handler, context)  # the receive that applies the redrive
     drain(world, world.dlq_url, error_handler.handler, context)
     # THEN LogTable holds it verbatim as an InvalidRecord naming the field (the error handler read it again)
@@ -386,6 +384,12 @@ def test_a_replay_of_a_maximum_size_valid_body_fits_a_message(world: World, cont
     )
     drain(world, world.writer_queue_url, writer.handler, context)
     assert world.accounts()["max"]["updated_at"]["S"] == "2026-01-01T00:00:00.000000Z"
+
+
+def _post_and_drain(world: World, context: FakeContext, body: str) -> None:
+    """``body`` on WriterQueue as API Gateway sends a POST (no attributes), then the writer run over it."""
+    world.sqs.send_message(QueueUrl=world.writer_queue_url, MessageBody=body)
+    drain(world, world.writer_queue_url, writer.handler, context)
 
 
 def _padded(fields: dict[str, Any], size: int) -> str:

@@ -1,6 +1,7 @@
 """One recording Mocks class and a fixture that runs the real Pulumi program (``__main__.py``) under it.
 
-How a program run works under mocks with pulumi 3.272 (found by reading ``pulumi.runtime.mocks``/``stack``):
+How a program run (``local_stack.deploy.run_main``, which the emulator's deploy uses too) works under mocks
+with pulumi 3.272 (found by reading ``pulumi.runtime.mocks``/``stack``):
   0. each run gets its own thread, event loop and copy of the context variables Pulumi keeps its state in;
   1. ``pulumi.runtime.set_all_config`` installs the stack's config (``project:key`` → string);
   2. the root-resource context variable is cleared, then ``pulumi.runtime.set_mocks(mocks, monitor=...)``
@@ -15,31 +16,25 @@ How a program run works under mocks with pulumi 3.272 (found by reading ``pulumi
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import json
-import runpy
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import pulumi.runtime.settings as pulumi_settings
 import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from infra import layer, spec
+from local_stack.deploy import run_main
+from local_stack.deployment import stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-MAIN = PROJECT_DIR / "__main__.py"
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 POWERTOOLS_ARN = f"arn:aws:lambda:{REGION}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
@@ -246,10 +241,6 @@ def default_ssm_parameters() -> dict[str, str]:
     }
 
 
-def _resolve(value: Any) -> Any:
-    return _sync_await(pulumi.Output.from_input(value).future())
-
-
 def run_program(
     stack: str = "dev",
     config: Mapping[str, str | None] | None = None,
@@ -261,50 +252,13 @@ def run_program(
     ``config`` keys are bare ``serverless-pipeline`` keys (or ``aws:...``); a ``None`` value removes the key.
     ``ssm_parameters`` replaces the public SSM parameters the mocks know (default: the Powertools ones).
     """
-    import yaml
-
-    stack_file = PROJECT_DIR / f"Pulumi.{stack}.yaml"
-    values: dict[str, str] = {}
-    if stack_file.exists():
-        values = {
-            key: str(value) for key, value in (yaml.safe_load(stack_file.read_text())["config"] or {}).items()
-        }
-    for key, value in (config or {}).items():
-        full = key if ":" in key else f"{spec.PROJECT}:{key}"
-        if value is None:
-            values.pop(full, None)
-        else:
-            values[full] = value
+    values = stack_config(stack, config)
     values.setdefault("aws:region", REGION)
     region = values["aws:region"]
 
     mocks = RecordingMocks(region, ssm_parameters)
     monitor = RecordingMonitor(mocks)
-
-    def run() -> tuple[Any, dict[str, Any]]:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            return run_in_loop()
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
-
-    def run_in_loop() -> tuple[Any, dict[str, Any]]:
-        pulumi.runtime.set_all_config(values)
-        pulumi_settings.ROOT.set(None)
-        pulumi_settings.SETTINGS.outputs.clear()
-        pulumi.runtime.set_mocks(mocks, project=spec.PROJECT, stack=stack, preview=False, monitor=monitor)
-        root = pulumi_settings.get_root_resource()
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(MAIN), run_name="__main__")))
-        exported = getattr(root, "outputs", {})
-        return root, {key: _resolve(value) for key, value in exported.items()}
-
-    # In a fresh thread and context: Pulumi walks the Python stack on every registration to record source
-    # positions, and pytest's ~50 frames made that a quarter of each run. The context copy keeps Pulumi's
-    # context variables (settings, config, root stack) away from other tests.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        _, outputs = pool.submit(contextvars.copy_context().run, run).result()
+    outputs = run_main(values, mocks, stack=stack, monitor=monitor)
 
     for resource in mocks.resources:
         meta = monitor.meta.get((resource.type, resource.name), {})

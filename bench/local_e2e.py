@@ -3,7 +3,8 @@
 Three figures from one run, on one in-process local stack (moto server + dispatcher + real handlers):
 
 1. ``PutItem`` limit: plain conditional ``PutItem`` calls (the writer's exact condition) from a client pool,
-   straight at the emulator — the unavoidable cost of one record (DESIGN.md section 10: ~230–280/s here).
+   straight at the emulator — the unavoidable cost of one record (a few hundred per second over HTTP on two
+   cores).
 2. Upload path: one S3 object of N records → notification → transformer → WriterQueue → writer → AccountTable;
    records/s from the upload to "every queue drained".
 3. API path: the same number of records POSTed one per request with ``pipeline-ctl send``'s library function

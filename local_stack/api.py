@@ -12,8 +12,8 @@ serves the route's description when the repository ships one.
 Backpressure, the local counterpart of API Gateway's throttling: while WriterQueue holds more than
 ``max_backlog`` messages the route answers 429 ``Too Many Requests`` with ``Retry-After`` (clients such as
 ``pipeline-ctl send`` retry it). moto's SQS scans every stored message on each send and receive, so an
-unbounded backlog slows the whole emulator down quadratically (DESIGN.md section 10); a bounded one keeps
-intake at the pace the local writer drains.
+unbounded backlog slows the whole emulator down quadratically; a bounded one keeps intake at the pace the
+local writer drains.
 """
 
 from __future__ import annotations

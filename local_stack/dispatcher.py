@@ -8,7 +8,7 @@ Semantics copied from Lambda, because the pipeline's failure handling depends on
   batch.
 * What stays in the queue is made visible again at once (``ChangeMessageVisibility 0``) instead of after the
   visibility timeout: with ``maxReceiveCount`` 1 the next receive moves it to the DLQ, and moto's redrive only
-  happens on a receive (DESIGN.md section 10).
+  happens on a receive (moto's redrive is lazy).
 * One execution environment per function: invocations of one function never overlap, as in one Lambda
   sandbox. The handlers keep per-invocation state at module level (Powertools' batch processor and metrics),
   which Lambda allows and a thread pool of concurrent invocations in one process would corrupt. Functions

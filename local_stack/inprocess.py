@@ -1,11 +1,10 @@
 """A shortcut for the handlers' AWS calls: straight into moto's backends, in this process, no socket.
 
-Why: the emulator's write rate bounds everything here (DESIGN.md section 10: ~230–280 ``PutItem``/s over HTTP
-on two cores), and a good part of an HTTP call's cost is the HTTP — botocore's urllib3 on one side, werkzeug
-and Flask on the other, all under one GIL — not moto's work. Measured with ``bench/local_e2e.py --records
-2000`` on a loaded machine: conditional PutItem over HTTP 121/s at best; upload → AccountTable 208 records/s
-with this road, 106 records/s with every call over HTTP. (Less than the 3–4× of ``mock_aws`` in DESIGN.md:
-moto's request routing and DynamoDB model still run; only the transport is saved.)
+Why: the emulator's write rate bounds everything here (a few hundred ``PutItem``/s over HTTP on two cores),
+and a good part of an HTTP call's cost is the HTTP — botocore's urllib3 on one side, werkzeug and Flask on
+the other, all under one GIL — not moto's work. ``bench/local_e2e.py`` measures the upload path both ways
+(figures in docs/benchmarks.md). moto's request routing and DynamoDB model still run on this road; only the
+transport is saved.
 
 How, and why it stays honest:
 

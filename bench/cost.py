@@ -141,6 +141,10 @@ class CallRecorder:
 
         BUILTIN_HANDLERS.append(("before-parameter-build", self._keep_params))
         BUILTIN_HANDLERS.append(("after-call", self._after_call))
+        # The writer sends PutItem through its own lean transport (functions/writer/transport.py), which emits
+        # botocore's before-send event for every attempt but no after-call: its PutItems are counted there,
+        # from the request body (a throttled attempt would be counted too; the local stack does not throttle).
+        BUILTIN_HANDLERS.append(("before-send.dynamodb.PutItem", self._put_item_sent))
 
     def watch(self, *, writer_queue_url: str, dlq_url: str, notification_queue_url: str) -> None:
         self._writer_queue = _queue_name(writer_queue_url)
@@ -224,6 +228,16 @@ class CallRecorder:
             payload, line = 0, "other"
         counts.sqs[line] += sqs_requests(payload)
         counts.sqs_calls[line] += 1
+
+    def _put_item_sent(self, request: Any, **_: Any) -> None:
+        """One PutItem attempt of the writer's own transport (a write unit is consumed whether it is written
+        or its condition fails). botocore's own requests carry a User-Agent and are counted after the call."""
+        if not self._active or "User-Agent" in request.headers:
+            return
+        body = request.body
+        item = json.loads(body.decode() if isinstance(body, bytes) else body or "{}").get("Item") or {}
+        with self._lock:
+            self._write(item_bytes(item))
 
     def _dynamodb(self, operation: str, params: dict[str, Any], parsed: dict[str, Any], status: int) -> None:
         if operation not in DYNAMODB_WRITES:
@@ -700,10 +714,13 @@ def main() -> int:
     recorder = CallRecorder()
     recorder.install()  # before any botocore session exists: every client gets the hooks
     threading.Thread.start = _start_with_owner  # type: ignore[method-assign,assignment]
-    from local_stack.stack import HANDLERS, LocalStack
+    from local_stack.stack import LocalStack
+
+    # the role the local stack gives each function (its outputs key without _function) -> the handler it runs
+    handlers = {row.key.removesuffix("_function"): row.handler for row in spec.FUNCTIONS}
 
     emulator_cpu = EmulatorCpu()
-    meters = {name: FunctionMeter(name, HANDLERS[name], MEMORY[name], emulator_cpu) for name in HANDLERS}
+    meters = {name: FunctionMeter(name, handlers[name], MEMORY[name], emulator_cpu) for name in handlers}
     gb_price = lambda_gb_price(spec.LAMBDA_ARCHITECTURE)
     load = os.getloadavg()
     print(

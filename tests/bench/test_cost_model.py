@@ -180,3 +180,17 @@ def test_excess_is_pinned_on_the_largest_line(capsys: pytest.CaptureFixture[str]
     under = Bill("upload", 1000, (Line("SQS send", 10, "sqs_request"), writes))
     explain_excess(under, floor(under), run)
     assert "headroom: SQS send could grow by" in capsys.readouterr().out
+
+
+def test_recorder_counts_the_writers_own_putitems_as_they_are_sent_and_botocores_after_the_call() -> None:
+    from botocore.awsrequest import AWSPreparedRequest
+
+    recorder = CallRecorder()
+    recorder.start()
+    body = b'{"TableName": "t", "Item": {"account_id": {"S": "a"}, "balance": {"N": "1"}}}'
+    lean = AWSPreparedRequest("POST", "http://h/", {"X-Amz-Target": "DynamoDB_20120810.PutItem"}, body, False)
+    botocore = AWSPreparedRequest("POST", "http://h/", {"User-Agent": "Boto3/1"}, body, False)
+    recorder._put_item_sent(request=lean)
+    recorder._put_item_sent(request=botocore)  # counted by _dynamodb after its call instead
+    counts = recorder.stop()
+    assert (counts.writes, counts.write_units) == (1, 1)

@@ -30,7 +30,10 @@ TRANSFORMER_TIMEOUT_SECONDS = 300
 WRITER_TIMEOUT_SECONDS = 30
 ERROR_HANDLER_TIMEOUT_SECONDS = 30
 TRANSFORMER_MEMORY_MB = 512
-WRITER_MEMORY_MB = 256
+WRITER_MEMORY_MB = 512
+"""The writer is CPU-bound below ~512 MB (Lambda's CPU share grows with memory), so its GB-seconds per record
+are the same at 256 or 512 MB while 512 MB doubles its speed: a full batch then fits well inside the
+deadline (docs/benchmarks.md, "What a writer environment can sustain")."""
 ERROR_HANDLER_MEMORY_MB = 256
 
 WRITER_ALIAS = "live"

@@ -12,6 +12,7 @@ as went in.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -103,26 +104,27 @@ def balance_column(values: list[Any]) -> list[Any] | None:
     return values
 
 
-def currency_column(values: list[Any]) -> list[Any] | None:
+def _cased_column(
+    values: list[Any], case: Callable[[str], str], block_re: re.Pattern[str]
+) -> list[Any] | None:
+    """A column of short codes (currency, status): cased once and checked by one regex over the whole
+    block, rather than value by value; None sends the block to the per-value path."""
     text = _joined(values)
     if text is None:
         return None
-    text = text.upper()
-    if _CURRENCY_BLOCK_RE.fullmatch(text) is None:
+    text = case(text)
+    if block_re.fullmatch(text) is None:
         return None
-    currencies = text.split("\n")
-    return currencies if len(currencies) == len(values) else None
+    codes = text.split("\n")
+    return codes if len(codes) == len(values) else None
+
+
+def currency_column(values: list[Any]) -> list[Any] | None:
+    return _cased_column(values, str.upper, _CURRENCY_BLOCK_RE)
 
 
 def status_column(values: list[Any]) -> list[Any] | None:
-    text = _joined(values)
-    if text is None:
-        return None
-    text = text.lower()
-    if _STATUS_BLOCK_RE.fullmatch(text) is None:
-        return None
-    statuses = text.split("\n")
-    return statuses if len(statuses) == len(values) else None
+    return _cased_column(values, str.lower, _STATUS_BLOCK_RE)
 
 
 def updated_at_column(values: list[Any]) -> list[Any] | None:

@@ -43,33 +43,55 @@ class Field:
     """The value may not lie beyond the future-skew bound (``updated_at``)."""
 
 
+def _row(
+    name: str,
+    convert: Callable[[Any], Any],
+    column: Callable[[list[Any]], list[Any] | None],
+    *,
+    camel: str | None = None,
+    required: bool = True,
+    schema: Mapping[str, Any],
+    description: str,
+    default: Callable[[datetime | None], Any] | None = None,
+    bounded: bool = False,
+) -> Field:
+    """A row of :data:`FIELDS`: the camelCase spelling is the name itself unless given, and a field is
+    required unless it says otherwise, so each row states only what is its own."""
+    return Field(
+        name=name,
+        camel=name if camel is None else camel,
+        required=required,
+        convert=convert,
+        schema=schema,
+        description=description,
+        column=column,
+        default=default,
+        bounded=bounded,
+    )
+
+
 _DECIMAL_SCHEMA_PATTERN = rf"^\s*{DECIMAL_PATTERN}\s*$"
 
 FIELDS: tuple[Field, ...] = (
-    Field(
-        name="account_id",
+    _row(
+        "account_id",
+        values.account_id,
+        columns.account_id_column,
         camel="accountId",
-        required=True,
-        convert=values.account_id,
-        column=columns.account_id_column,
         schema={"type": "string", "pattern": f"^[{ACCOUNT_ID_CHARS}]{{1,{MAX_ACCOUNT_ID_LENGTH}}}$"},
         description=f"Account key; trimmed; 1-{MAX_ACCOUNT_ID_LENGTH} characters of {ACCOUNT_ID_CHARS_SHOWN}",
     ),
-    Field(
-        name="name",
-        camel="name",
-        required=True,
-        convert=values.name,
-        column=columns.name_column,
+    _row(
+        "name",
+        values.name,
+        columns.name_column,
         schema={"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"^\S+(?: \S+)*$"},
         description="Trimmed, inner whitespace collapsed to one space; 1-200 characters.",
     ),
-    Field(
-        name="email",
-        camel="email",
-        required=True,
-        convert=values.email,
-        column=columns.email_column,
+    _row(
+        "email",
+        values.email,
+        columns.email_column,
         schema={
             "type": "string",
             "format": "email",
@@ -78,40 +100,35 @@ FIELDS: tuple[Field, ...] = (
         },
         description="Trimmed, lower-cased; local@domain.tld, at most 254 characters.",
     ),
-    Field(
-        name="balance",
-        camel="balance",
-        required=True,
-        convert=values.balance,
-        column=columns.balance_column,
+    _row(
+        "balance",
+        values.balance,
+        columns.balance_column,
         schema={"oneOf": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL_SCHEMA_PATTERN}]},
         description="Exact decimal (JSON number or string); finite, at most 38 significant digits.",
     ),
-    Field(
-        name="currency",
-        camel="currency",
-        required=True,
-        convert=values.currency,
-        column=columns.currency_column,
+    _row(
+        "currency",
+        values.currency,
+        columns.currency_column,
         schema={"type": "string", "pattern": f"^{CURRENCY_PATTERN.replace('A-Z', 'A-Za-z')}$"},
         description="Trimmed, upper-cased; 3 letters (ISO 4217 shaped).",
     ),
-    Field(
-        name="status",
-        camel="status",
+    _row(
+        "status",
+        values.status,
+        columns.status_column,
         required=False,
-        convert=values.status,
-        column=columns.status_column,
         schema={"type": "string", "enum": list(STATUSES), "default": DEFAULT_STATUS},
         description="Lower-cased; one of active, suspended, closed. Default active.",
         default=lambda now: DEFAULT_STATUS,
     ),
-    Field(
-        name="updated_at",
+    _row(
+        "updated_at",
+        values.updated_at,
+        columns.updated_at_column,
         camel="updatedAt",
         required=False,
-        convert=values.updated_at,
-        column=columns.updated_at_column,
         schema={"type": "string", "format": "date-time"},
         description=(
             "ISO 8601; converted to UTC; naive times are UTC; at most the allowed skew past the time the "

@@ -385,6 +385,19 @@ def _outcome(raw: Any) -> tuple[str, int]:
     return repr(record), dropped  # repr: Decimal('1.0') and Decimal('1.00') must not pass for each other
 
 
+def _normalise_block_as_record_by_record(raws: list[Any]) -> list[dict[str, Any] | InvalidRecord]:
+    """Normalises the block at once and asserts each result is what normalise gives (or the InvalidRecord it
+    raises, with the same reasons) and that the dropped keys add up the same; returns the results."""
+    expected = [_outcome(raw) for raw in raws]
+    results, dropped = normalise_many_with_stats(raws, now=NOW)
+    actual = [
+        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result) for result in results
+    ]
+    assert actual == [outcome for outcome, _ in expected]
+    assert dropped == sum(unknown for _, unknown in expected)
+    return results
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.one_of(
@@ -395,15 +408,9 @@ def _outcome(raw: Any) -> tuple[str, int]:
 )
 def test_normalise_many_equals_normalise_record_by_record(raws: list[Any]) -> None:
     # GIVEN a block of records, valid and invalid, clean and messy, in both spellings
-    expected = [_outcome(raw) for raw in raws]
     # WHEN the block is normalised at once
-    results, dropped = normalise_many_with_stats(raws, now=NOW)
     # THEN each result is what normalise gives (or the InvalidRecord it raises, with the same reasons)
-    actual = [
-        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result) for result in results
-    ]
-    assert actual == [outcome for outcome, _ in expected]
-    assert dropped == sum(unknown for _, unknown in expected)
+    results = _normalise_block_as_record_by_record(raws)
     assert [repr(r) for r in normalise_many(raws, now=NOW)] == [repr(r) for r in results]
 
 
@@ -464,15 +471,9 @@ def test_timestamp_column_agrees_with_fromisoformat(texts: list[str]) -> None:
 def test_block_with_as_many_keys_as_fields_takes_the_general_rules(raws: list[dict[str, Any]]) -> None:
     # GIVEN records holding, on average, exactly one key per field, but not one of each per record
     assert sum(map(len, raws)) == len(FIELDS) * len(raws)
-    expected = [_outcome(raw) for raw in raws]
     # WHEN the block is normalised at once
-    results, dropped = normalise_many_with_stats(raws, now=NOW)
     # THEN conflicts, absences and dropped keys are exactly what normalise reports record by record
-    actual = [
-        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result) for result in results
-    ]
-    assert actual == [outcome for outcome, _ in expected]
-    assert dropped == sum(unknown for _, unknown in expected)
+    _normalise_block_as_record_by_record(raws)
 
 
 @settings(max_examples=60, deadline=None)

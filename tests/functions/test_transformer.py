@@ -222,8 +222,12 @@ def test_an_object_deleted_before_its_event_leaves_one_object_vanished_message(
     assert [r["account_id"] for r in records_sent(messages)] == ["k"]
 
 
-def _versioned(world: World) -> None:
+def _overwritten_first_version(world: World) -> str:
+    """A versioned bucket where v.json was written twice; returns the first version's id."""
     world.s3.put_bucket_versioning(Bucket=world.bucket, VersioningConfiguration={"Status": "Enabled"})
+    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
+    world.put_object("v.json", json.dumps([record("second")]))
+    return str(first["VersionId"])
 
 
 def _event_for_version(world: World, key: str, version_id: str) -> dict[str, Any]:
@@ -236,31 +240,27 @@ def test_the_exact_version_of_the_event_is_read_even_after_an_overwrite(
     world: World, context: FakeContext
 ) -> None:
     # GIVEN a versioned bucket where the object was overwritten after the event's version
-    _versioned(world)
-    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
-    world.put_object("v.json", json.dumps([record("second")]))
+    first = _overwritten_first_version(world)
     # WHEN the first version's event is handled
-    transformer.handler(_event_for_version(world, "v.json", first["VersionId"]), context)
+    transformer.handler(_event_for_version(world, "v.json", first), context)
     # THEN the first version's records are sent, and the ingest id names that version
     [envelope] = world.receive_all(world.writer_queue_url)
     assert [r["account_id"] for r in records_sent([envelope])] == ["first"]
     attributes = {k: v["StringValue"] for k, v in envelope["MessageAttributes"].items()}
-    assert attributes["ingest_id"] == f"s3://data-bucket/v.json?versionId={first['VersionId']}"
+    assert attributes["ingest_id"] == f"s3://data-bucket/v.json?versionId={first}"
     assert (attributes["entered_at"], attributes["ingest_position"]) == ("2026-01-15T12:00:00.000000Z", "0")
 
 
 def test_a_version_deleted_before_it_was_read_leaves_one_object_vanished_message(
     world: World, context: FakeContext
 ) -> None:
-    _versioned(world)
-    first = world.s3.put_object(Bucket=world.bucket, Key="v.json", Body=json.dumps([record("first")]))
-    world.put_object("v.json", json.dumps([record("second")]))
-    world.s3.delete_object(Bucket=world.bucket, Key="v.json", VersionId=first["VersionId"])
-    transformer.handler(_event_for_version(world, "v.json", first["VersionId"]), context)
+    first = _overwritten_first_version(world)
+    world.s3.delete_object(Bucket=world.bucket, Key="v.json", VersionId=first)
+    transformer.handler(_event_for_version(world, "v.json", first), context)
     [failure] = failures(world.receive_all(world.writer_queue_url))
     assert failure["error_type"] == ErrorType.OBJECT_VANISHED
-    assert f"version {first['VersionId']}, event time 2026-01-15T12:00:00.000Z" in failure["error_message"]
-    assert decode_json(failure["body"])["version_id"] == first["VersionId"]
+    assert f"version {first}, event time 2026-01-15T12:00:00.000Z" in failure["error_message"]
+    assert decode_json(failure["body"])["version_id"] == first
 
 
 def test_a_replayed_object_keeps_its_original_entry_time_from_metadata(

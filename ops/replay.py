@@ -177,26 +177,29 @@ def replay(
         raise InvalidInput("--id must not be empty")
     report = ReplayReport(source=str(source), dry_run=dry_run)
     run = _from_logtable if source == Source.LOGTABLE else _from_dlq
-    run(target, report, limit=limit, since=since, error_types=error_types, ids=ids, clock=clock)
+    run(target, report, _Selection(limit=limit, since=since, error_types=error_types, ids=ids), clock)
     return report
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Selection:
+    """Which failed bodies one replay takes: the same options whether they come from LogTable or the DLQ."""
+
+    limit: int | None
+    since: timedelta | None
+    error_types: Sequence[str]
+    ids: Sequence[str]
 
 
 # --- LogTable -------------------------------------------------------------------------------------------
 
 
 def _from_logtable(
-    target: Target,
-    report: ReplayReport,
-    *,
-    limit: int | None,
-    since: timedelta | None,
-    error_types: Sequence[str],
-    ids: Sequence[str],
-    clock: Callable[[], datetime],
+    target: Target, report: ReplayReport, selection: _Selection, clock: Callable[[], datetime]
 ) -> None:
     dynamodb, table = target.client("dynamodb"), target.outputs["log_table"]
-    candidates = _candidates(dynamodb, table, since=since, error_types=error_types, ids=ids, clock=clock)
-    for item, early in candidates:
+    limit = selection.limit
+    for item, early in _candidates(dynamodb, table, selection, clock=clock):
         if limit is not None and len(report.entries) >= limit:
             break
         if early is not None:
@@ -215,15 +218,10 @@ def _from_logtable(
 
 
 def _candidates(
-    dynamodb: Any,
-    table: str,
-    *,
-    since: timedelta | None,
-    error_types: Sequence[str],
-    ids: Sequence[str],
-    clock: Callable[[], datetime],
+    dynamodb: Any, table: str, selection: _Selection, *, clock: Callable[[], datetime]
 ) -> Iterator[tuple[dict[str, Any], ReplayEntry | None]]:
     """(item, None) for items to replay; (item, entry) for named ids that cannot be (missing, filtered...)."""
+    since, error_types, ids = selection.since, selection.error_types, selection.ids
     if ids:
         for error_id in dict.fromkeys(ids):
             item = get_item(dynamodb, table, error_id)
@@ -398,18 +396,12 @@ def message_size(body: str, attributes: dict[str, str]) -> int:
 
 
 def _from_dlq(
-    target: Target,
-    report: ReplayReport,
-    *,
-    limit: int | None,
-    since: timedelta | None,
-    error_types: Sequence[str],
-    ids: Sequence[str],
-    clock: Callable[[], datetime],
+    target: Target, report: ReplayReport, selection: _Selection, clock: Callable[[], datetime]
 ) -> None:
     """Receive → re-send → delete. Messages not taken (filtered, dry run, failed) are made visible again."""
     sqs = target.client("sqs")
     dlq = target.outputs["dlq_url"]
+    limit, since, error_types, ids = selection.limit, selection.since, selection.error_types, selection.ids
     cutoff = iso(clock() - since) if since is not None else None
     wanted_ids = set(ids)
     to_release: list[str] = []

@@ -42,7 +42,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -110,22 +110,15 @@ NOT_REPLAYABLE_TYPES = frozenset({ErrorType.UNREADABLE_FILE, ErrorType.RECORD_TO
 class ReplayEntry:
     error_id: str
     error_type: str
-    result: Result
     failed_at: str = ""
     source: str = ""
+    result: Result
     replay_message_id: str = ""
     detail: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "error_id": self.error_id,
-            "error_type": self.error_type,
-            "failed_at": self.failed_at,
-            "source": self.source,
-            "result": str(self.result),
-            "replay_message_id": self.replay_message_id,
-            "detail": self.detail,
-        }
+        """The fields in their declared order (the JSON output's order), ``result`` as its text."""
+        return {**asdict(self), "result": str(self.result)}
 
 
 @dataclass(kw_only=True)

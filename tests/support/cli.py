@@ -183,6 +183,15 @@ TEST_COLUMNS = "160"
 """Width of the CLI's output in tests that do not choose one: wide enough for every table to be a table."""
 
 
+ERRORS_TAIL_COLUMNS = ["failed at", "type", "message", "source", "status", "error id"]
+"""The header of ``pipeline-ctl errors tail``'s table, as the operator reads it."""
+
+
+def header_cells(header: str) -> list[str]:
+    """The cells of a rich table's header line (``┃ a ┃ b ┃``), stripped."""
+    return [cell.strip() for cell in header.strip("┃ ").split("┃")]
+
+
 @pytest.fixture
 def invoke(runner: CliRunner) -> Any:
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:

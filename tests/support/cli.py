@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from infra.spec import (
     resource_names,
     writer_queue_attributes,
 )
+from tests.support.processes import Terminal
 
 REGION = "us-east-1"
 DEPLOYED_STACK = "test"
@@ -312,3 +314,15 @@ def run_in_pty(
             process.kill()
         os.close(primary)
     return PtyRun(process.returncode, output.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+
+def ctrl_c_after(terminal: Terminal, watch: Callable[[], object]) -> int:
+    """Ctrl-C once ``watch`` (reading the terminal) has seen what it waits for; the exit code. The process is
+    killed if ``watch`` failed, so a failing test leaves no pipeline-ctl running."""
+    try:
+        watch()
+        terminal.process.send_signal(signal.SIGINT)
+        return terminal.finish()
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()

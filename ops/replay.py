@@ -204,7 +204,7 @@ def _from_logtable(
             entry.result = Result.NOT_REPLAYABLE
         elif report.dry_run:
             if objects:
-                entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
+                entry.detail = "would copy " + _onto_itself(objects)
         else:
             _replay_item(target, item, entry, objects, clock=clock)
         report.entries.append(entry)
@@ -275,12 +275,7 @@ def _replay_item(
         entry.result = Result.ALREADY_REPLAYED if current.get("status") != LogStatus.NEW else Result.CLAIMED
         return
     try:
-        if objects:
-            copies = redrive(target.client("s3"), objects, entered_at=_text(item.get("entered_at")))
-            entry.detail = "copied " + ", ".join(obj.uri for obj in objects) + " onto itself"
-            replayed_as = "copy:" + ",".join(copies)
-        else:
-            replayed_as = _send(target, item["body"], replay_attributes(entry.error_id, item, item["body"]))
+        replayed_as = _resend(target, entry, objects, item["body"], item)
     except NotFound as error:
         _release(dynamodb, table, key, token)
         entry.result, entry.detail = Result.OBJECT_GONE, str(error)
@@ -342,6 +337,22 @@ def _entry(item: dict[str, Any], result: Result = Result.WOULD_REPLAY) -> Replay
 
 def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _resend(
+    target: Target, entry: ReplayEntry, objects: list[S3Object] | None, body: str, stored: dict[str, Any]
+) -> str:
+    """Step 2 for either source: copy a gave-up item's objects onto themselves, or send the body again with
+    the attributes ``stored`` with it; what it was replayed as (``copy:<versions>`` or the message id)."""
+    if objects:
+        copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
+        entry.detail = "copied " + _onto_itself(objects)
+        return "copy:" + ",".join(copies)
+    return _send(target, body, replay_attributes(entry.error_id, stored, body))
+
+
+def _onto_itself(objects: list[S3Object]) -> str:
+    return ", ".join(obj.uri for obj in objects) + " onto itself"
 
 
 def _send(target: Target, body: str, attributes: dict[str, Any]) -> str:
@@ -431,7 +442,7 @@ def _from_dlq(
                     to_release.append(message["ReceiptHandle"])
                 elif report.dry_run:
                     if objects:
-                        entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
+                        entry.detail = "would copy " + _onto_itself(objects)
                     to_release.append(message["ReceiptHandle"])
                 else:
                     _replay_message(sqs, target, message, entry, objects, to_release)
@@ -462,12 +473,7 @@ def _replay_message(
     }
     stored[MessageAttribute.SOURCE.value] = entry.source
     try:
-        if objects:
-            copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
-            entry.detail = "copied " + ", ".join(obj.uri for obj in objects) + " onto itself"
-            replayed_as = "copy:" + ",".join(copies)
-        else:
-            replayed_as = _send(target, body, replay_attributes(entry.error_id, stored, body))
+        replayed_as = _resend(target, entry, objects, body, stored)
     except NotFound as error:
         to_release.append(message["ReceiptHandle"])
         entry.result, entry.detail = Result.OBJECT_GONE, str(error)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -110,22 +110,15 @@ NOT_REPLAYABLE_TYPES = frozenset({ErrorType.UNREADABLE_FILE, ErrorType.RECORD_TO
 class ReplayEntry:
     error_id: str
     error_type: str
-    result: Result
     failed_at: str = ""
     source: str = ""
+    result: Result
     replay_message_id: str = ""
     detail: str = ""
 
     def to_dict(self) -> dict[str, str]:
-        return {
-            "error_id": self.error_id,
-            "error_type": self.error_type,
-            "failed_at": self.failed_at,
-            "source": self.source,
-            "result": str(self.result),
-            "replay_message_id": self.replay_message_id,
-            "detail": self.detail,
-        }
+        """The fields in their declared order (the JSON output's order), ``result`` as its text."""
+        return {**asdict(self), "result": str(self.result)}
 
 
 @dataclass(kw_only=True)
@@ -177,26 +170,29 @@ def replay(
         raise InvalidInput("--id must not be empty")
     report = ReplayReport(source=str(source), dry_run=dry_run)
     run = _from_logtable if source == Source.LOGTABLE else _from_dlq
-    run(target, report, limit=limit, since=since, error_types=error_types, ids=ids, clock=clock)
+    run(target, report, _Selection(limit=limit, since=since, error_types=error_types, ids=ids), clock)
     return report
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Selection:
+    """Which failed bodies one replay takes: the same options whether they come from LogTable or the DLQ."""
+
+    limit: int | None
+    since: timedelta | None
+    error_types: Sequence[str]
+    ids: Sequence[str]
 
 
 # --- LogTable -------------------------------------------------------------------------------------------
 
 
 def _from_logtable(
-    target: Target,
-    report: ReplayReport,
-    *,
-    limit: int | None,
-    since: timedelta | None,
-    error_types: Sequence[str],
-    ids: Sequence[str],
-    clock: Callable[[], datetime],
+    target: Target, report: ReplayReport, selection: _Selection, clock: Callable[[], datetime]
 ) -> None:
     dynamodb, table = target.client("dynamodb"), target.outputs["log_table"]
-    candidates = _candidates(dynamodb, table, since=since, error_types=error_types, ids=ids, clock=clock)
-    for item, early in candidates:
+    limit = selection.limit
+    for item, early in _candidates(dynamodb, table, selection, clock=clock):
         if limit is not None and len(report.entries) >= limit:
             break
         if early is not None:
@@ -208,22 +204,17 @@ def _from_logtable(
             entry.result = Result.NOT_REPLAYABLE
         elif report.dry_run:
             if objects:
-                entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
+                entry.detail = "would copy " + _onto_itself(objects)
         else:
             _replay_item(target, item, entry, objects, clock=clock)
         report.entries.append(entry)
 
 
 def _candidates(
-    dynamodb: Any,
-    table: str,
-    *,
-    since: timedelta | None,
-    error_types: Sequence[str],
-    ids: Sequence[str],
-    clock: Callable[[], datetime],
+    dynamodb: Any, table: str, selection: _Selection, *, clock: Callable[[], datetime]
 ) -> Iterator[tuple[dict[str, Any], ReplayEntry | None]]:
     """(item, None) for items to replay; (item, entry) for named ids that cannot be (missing, filtered...)."""
+    since, error_types, ids = selection.since, selection.error_types, selection.ids
     if ids:
         for error_id in dict.fromkeys(ids):
             item = get_item(dynamodb, table, error_id)
@@ -284,12 +275,7 @@ def _replay_item(
         entry.result = Result.ALREADY_REPLAYED if current.get("status") != LogStatus.NEW else Result.CLAIMED
         return
     try:
-        if objects:
-            copies = redrive(target.client("s3"), objects, entered_at=_text(item.get("entered_at")))
-            entry.detail = "copied " + ", ".join(obj.uri for obj in objects) + " onto itself"
-            replayed_as = "copy:" + ",".join(copies)
-        else:
-            replayed_as = _send(target, item["body"], replay_attributes(entry.error_id, item, item["body"]))
+        replayed_as = _resend(target, entry, objects, item["body"], item)
     except NotFound as error:
         _release(dynamodb, table, key, token)
         entry.result, entry.detail = Result.OBJECT_GONE, str(error)
@@ -353,6 +339,22 @@ def _condition_failed(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _resend(
+    target: Target, entry: ReplayEntry, objects: list[S3Object] | None, body: str, stored: dict[str, Any]
+) -> str:
+    """Step 2 for either source: copy a gave-up item's objects onto themselves, or send the body again with
+    the attributes ``stored`` with it; what it was replayed as (``copy:<versions>`` or the message id)."""
+    if objects:
+        copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
+        entry.detail = "copied " + _onto_itself(objects)
+        return "copy:" + ",".join(copies)
+    return _send(target, body, replay_attributes(entry.error_id, stored, body))
+
+
+def _onto_itself(objects: list[S3Object]) -> str:
+    return ", ".join(obj.uri for obj in objects) + " onto itself"
+
+
 def _send(target: Target, body: str, attributes: dict[str, Any]) -> str:
     sent = target.client("sqs").send_message(
         QueueUrl=target.outputs["writer_queue_url"], MessageBody=body, MessageAttributes=attributes
@@ -398,18 +400,12 @@ def message_size(body: str, attributes: dict[str, str]) -> int:
 
 
 def _from_dlq(
-    target: Target,
-    report: ReplayReport,
-    *,
-    limit: int | None,
-    since: timedelta | None,
-    error_types: Sequence[str],
-    ids: Sequence[str],
-    clock: Callable[[], datetime],
+    target: Target, report: ReplayReport, selection: _Selection, clock: Callable[[], datetime]
 ) -> None:
     """Receive → re-send → delete. Messages not taken (filtered, dry run, failed) are made visible again."""
     sqs = target.client("sqs")
     dlq = target.outputs["dlq_url"]
+    limit, since, error_types, ids = selection.limit, selection.since, selection.error_types, selection.ids
     cutoff = iso(clock() - since) if since is not None else None
     wanted_ids = set(ids)
     to_release: list[str] = []
@@ -446,7 +442,7 @@ def _from_dlq(
                     to_release.append(message["ReceiptHandle"])
                 elif report.dry_run:
                     if objects:
-                        entry.detail = "would copy " + ", ".join(obj.uri for obj in objects) + " onto itself"
+                        entry.detail = "would copy " + _onto_itself(objects)
                     to_release.append(message["ReceiptHandle"])
                 else:
                     _replay_message(sqs, target, message, entry, objects, to_release)
@@ -477,12 +473,7 @@ def _replay_message(
     }
     stored[MessageAttribute.SOURCE.value] = entry.source
     try:
-        if objects:
-            copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
-            entry.detail = "copied " + ", ".join(obj.uri for obj in objects) + " onto itself"
-            replayed_as = "copy:" + ",".join(copies)
-        else:
-            replayed_as = _send(target, body, replay_attributes(entry.error_id, stored, body))
+        replayed_as = _resend(target, entry, objects, body, stored)
     except NotFound as error:
         to_release.append(message["ReceiptHandle"])
         entry.result, entry.detail = Result.OBJECT_GONE, str(error)

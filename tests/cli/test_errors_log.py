@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.support.cli import Stack
+from tests.support.cli import ERRORS_TAIL_COLUMNS, Stack, header_cells
 
 
 @pytest.fixture
@@ -58,14 +58,7 @@ def test_tail_human_table_and_empty(invoke, errors: list[str]) -> None:
 
     assert result.exit_code == 0
     header = result.stdout.splitlines()[1]
-    assert [column.strip() for column in header.strip("┃ ").split("┃")] == [
-        "failed at",
-        "type",
-        "message",
-        "source",
-        "status",
-        "error id",
-    ]
+    assert header_cells(header) == ERRORS_TAIL_COLUMNS
     assert result.stdout.index("e-1m") < result.stdout.index("e-2h")
     assert (empty.exit_code, empty.stdout) == (0, "no errors\n")
 

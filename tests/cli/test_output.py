@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import Stack, run_in_pty
+from tests.support.cli import ERRORS_TAIL_COLUMNS, Stack, header_cells, run_in_pty
 
 ROOT = Path(__file__).resolve().parents[2]
 ERROR_ID = "64bbaa8c-11c8-4369-826a-5ed16b525fb9"
@@ -59,14 +59,7 @@ def test_a_wide_terminal_gets_a_table(invoke, long_error: dict) -> None:
     result = invoke("errors", "tail", env={"COLUMNS": "200"})
 
     header = lines_of(result.stdout)[1]
-    assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == [
-        "failed at",
-        "type",
-        "message",
-        "source",
-        "status",
-        "error id",
-    ]
+    assert header_cells(header) == ERRORS_TAIL_COLUMNS
     assert max(len(line) for line in lines_of(result.stdout)) <= 200
     message_cells = [
         line.split("┃" if "┃" in line else "│")[3].strip() for line in lines_of(result.stdout)[3:-1]

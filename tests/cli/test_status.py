@@ -30,26 +30,17 @@ def fill(stack: Stack) -> None:
 def test_deployed_status_reports_queues_logs_alarms_and_ages(invoke, deployed: Stack) -> None:
     fill(deployed)
     cloudwatch = deployed.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName=alarm_prefix(DEPLOYED_STACK) + "writer-errors",
-        MetricName="Errors",
-        Namespace="AWS/Lambda",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
-    cloudwatch.put_metric_alarm(
-        AlarmName="someone-elses-alarm",
-        MetricName="Errors",
-        Namespace="AWS/Lambda",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
+    for name in (alarm_prefix(DEPLOYED_STACK) + "writer-errors", "someone-elses-alarm"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
     cloudwatch.set_alarm_state(
         AlarmName=alarm_prefix(DEPLOYED_STACK) + "writer-errors", StateValue="ALARM", StateReason="3 errors"
     )

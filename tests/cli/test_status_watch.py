@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from cli.watch import frame, run_watch
 from ops.status import status
 from ops.target import resolve_target
 from ops.watch import ProcessedFeed, Watch, sparkline
-from tests.support.cli import DEPLOYED_STACK, Stack
+from tests.support.cli import DEPLOYED_STACK, Stack, ctrl_c_after
 from tests.support.processes import Terminal
 
 DASHBOARD = (
@@ -111,13 +110,7 @@ def test_watch_piped_prints_one_line_per_sample(deployed: Stack, capsys) -> None
 
 def test_watch_is_live_at_a_terminal_until_ctrl_c(local: Stack, tmp_path: Path) -> None:
     terminal = Terminal("status", "--watch", "--interval", "0.3", cwd=tmp_path, columns=80)
-    try:
-        terminal.read_until(b"records/s", timeout=30)
-        terminal.process.send_signal(signal.SIGINT)
-        code = terminal.finish()
-    finally:
-        if terminal.process.poll() is None:
-            terminal.process.kill()
+    code = ctrl_c_after(terminal, lambda: terminal.read_until(b"records/s", timeout=30))
 
     assert code == 0
     assert "WriterQueue" in terminal.text and "DLQ" in terminal.text

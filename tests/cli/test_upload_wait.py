@@ -5,12 +5,12 @@ functions' own log lines, stale re-uploads included; the live view on a pseudo-t
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import pytest
 
 from local_stack.stack import LocalStack
+from tests.support.cli import ctrl_c_after
 from tests.support.e2e import pipeline, prefix  # noqa: F401 (fixtures)
 from tests.support.processes import Terminal, cli_env, run
 
@@ -132,7 +132,8 @@ def test_logs_follow_prints_new_lines_until_ctrl_c(
     prefix: str,
 ) -> None:
     follower = Terminal("logs", "writer", "--follow", "--since", "2m", "--interval", "0.2", cwd=stack_dir)
-    try:
+
+    def follow() -> None:
         for name in ("first.json", "second.json"):  # the second is written while the follower runs
             pipeline.client("s3").put_object(
                 Bucket=pipeline.outputs["data_bucket"],
@@ -140,11 +141,8 @@ def test_logs_follow_prints_new_lines_until_ctrl_c(
                 Body=json.dumps(records(prefix, NEWER)),
             )
             follower.read_until(f"{prefix}/{name}".encode(), timeout=30)
-        follower.process.send_signal(signal.SIGINT)
-        code = follower.finish()
-    finally:
-        if follower.process.poll() is None:
-            follower.process.kill()
+
+    code = ctrl_c_after(follower, follow)
 
     assert code == 0
     assert "message processed" in follower.text

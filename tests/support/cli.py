@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from infra.spec import (
     resource_names,
     writer_queue_attributes,
 )
+from tests.support.processes import Terminal
 
 REGION = "us-east-1"
 DEPLOYED_STACK = "test"
@@ -183,6 +185,15 @@ TEST_COLUMNS = "160"
 """Width of the CLI's output in tests that do not choose one: wide enough for every table to be a table."""
 
 
+ERRORS_TAIL_COLUMNS = ["failed at", "type", "message", "source", "status", "error id"]
+"""The header of ``pipeline-ctl errors tail``'s table, as the operator reads it."""
+
+
+def header_cells(header: str) -> list[str]:
+    """The cells of a rich table's header line (``┃ a ┃ b ┃``), stripped."""
+    return [cell.strip() for cell in header.strip("┃ ").split("┃")]
+
+
 @pytest.fixture
 def invoke(runner: CliRunner) -> Any:
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
@@ -303,3 +314,15 @@ def run_in_pty(
             process.kill()
         os.close(primary)
     return PtyRun(process.returncode, output.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+
+def ctrl_c_after(terminal: Terminal, watch: Callable[[], object]) -> int:
+    """Ctrl-C once ``watch`` (reading the terminal) has seen what it waits for; the exit code. The process is
+    killed if ``watch`` failed, so a failing test leaves no pipeline-ctl running."""
+    try:
+        watch()
+        terminal.process.send_signal(signal.SIGINT)
+        return terminal.finish()
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()

@@ -1,4 +1,4 @@
-"""The record contract (DESIGN.md section 3): an example per rule, and the properties that always hold."""
+"""The record contract (functions.contract): an example per rule, and the properties that always hold."""
 
 from __future__ import annotations
 

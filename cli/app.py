@@ -191,12 +191,7 @@ def send_command(
         if run.out.json_mode:
             run.out.json(stopped.to_dict())
         raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
-    if run.out.json_mode:
-        run.out.json(report.to_dict())
-    else:
-        run.out.summary(render.send_summary(report))
-        if not report.ok:
-            render.send_details(run.out, report)
+    run.out.result(report.to_dict(), lambda: render.send(run.out, report))
     if not report.ok:
         raise CommandFailed(render.send_rejections(report))
 
@@ -282,10 +277,7 @@ def replay_command(
     if unfiltered and not dry_run and not (everything or yes):
         _confirm_everything(run.out, replay(target, dry_run=True, **request))
     report = replay(target, dry_run=dry_run, **request)
-    if run.out.json_mode:
-        run.out.json(report.to_dict())
-    else:
-        render.replay(run.out, report)
+    run.out.result(report.to_dict(), lambda: render.replay(run.out, report))
     failures = report.failures
     if failures:
         summary = render.failure_summary(failures)
@@ -390,10 +382,7 @@ def show_command(
 
     run = invocation(ctx)
     item = show(run.target(), error_id)
-    if run.out.json_mode:
-        run.out.json(item)
-    else:
-        render.error_item(run.out, item)
+    run.out.result(item, lambda: render.error_item(run.out, item))
 
 
 @app.command("status", cls=TargetCommand)
@@ -427,10 +416,7 @@ def status_command(
         run_watch(run.out, target, interval=interval or (2.0 if target.is_local else 5.0))
         return
     report = status(target)
-    if run.out.json_mode:
-        run.out.json(report.to_dict())
-    else:
-        render.status(run.out, report)
+    run.out.result(report.to_dict(), lambda: render.status(run.out, report))
 
 
 @app.command("release", cls=TargetCommand)
@@ -455,10 +441,7 @@ def release_command(
 
     run = invocation(ctx)
     result = release(run.target(), action, timeout=timeout, poll=poll)
-    if run.out.json_mode:
-        run.out.json(None if result is None else result.to_dict())
-    else:
-        render.release(run.out, result)
+    run.out.result(None if result is None else result.to_dict(), lambda: render.release(run.out, result))
     if action is Action.WAIT and result is not None and not result.succeeded:
         raise CommandFailed(f"deployment {result.deployment_id} ended {result.status}")
 

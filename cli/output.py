@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
@@ -127,6 +127,14 @@ class Output:
         """One JSON document, indented: what ``--json`` prints for a non-streaming command."""
         sys.stdout.write(dumps(document, indent=2) + "\n")
         sys.stdout.flush()
+
+    def result(self, document: Any, show: Callable[[], None]) -> None:
+        """A command's one result: ``document`` with ``--json``, otherwise what ``show`` prints. One place
+        decides, so no command can print both, or neither."""
+        if self.json_mode:
+            self.json(document)
+        else:
+            show()
 
     def json_line(self, document: Any) -> None:
         """One JSON Lines record, flushed at once so ``| jq`` sees streamed items as they come."""

@@ -57,8 +57,10 @@ def send_rejections(report: SendReport) -> str:
     return f"{rejected} of {plural(report.records, 'record')} rejected ({reasons})"
 
 
-def send_details(out: Output, report: SendReport) -> None:
-    for reason, detail in sorted(report.details.items()):
+def send(out: Output, report: SendReport) -> None:
+    """The summary line, then the last answer seen for each rejection reason."""
+    out.summary(send_summary(report))
+    for reason, detail in sorted(report.details.items()) if not report.ok else ():
         out.print(f"  {reason}: {detail}" if detail else f"  {reason}")
 
 

@@ -204,6 +204,21 @@ def _queue_attribute(attribute: str, key: str) -> Emulated:
 # --- DynamoDB -----------------------------------------------------------------------------------------
 
 
+_TABLE_SETTINGS: tuple[tuple[str, str, Callable[[dict[str, Any]], dict[str, Any]]], ...] = (
+    (
+        "ttl",
+        "update_time_to_live",
+        lambda ttl: {"TimeToLiveSpecification": {"Enabled": True, "AttributeName": ttl["attributeName"]}},
+    ),
+    (
+        "pointInTimeRecovery",
+        "update_continuous_backups",
+        lambda _: {"PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}},
+    ),
+)
+"""Table settings DynamoDB takes only after CreateTable: the Pulumi input, the call, its parameters."""
+
+
 def _table(a: Apply) -> Result:
     i = a.inputs
     name = i.get("name") or a.autoname()
@@ -247,22 +262,10 @@ def _table(a: Apply) -> Result:
     if a.tags:
         params["Tags"] = _tag_list(a.tags)
     arn = a.call("dynamodb", "create_table", **params)["TableDescription"]["TableArn"]
-    ttl = i.get("ttl")
-    if ttl and ttl.get("enabled"):
-        a.call(
-            "dynamodb",
-            "update_time_to_live",
-            TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["attributeName"]},
-        )
-    recovery = i.get("pointInTimeRecovery")
-    if recovery and recovery.get("enabled"):
-        a.call(
-            "dynamodb",
-            "update_continuous_backups",
-            TableName=name,
-            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
-        )
+    for key, operation, parameters in _TABLE_SETTINGS:
+        setting = i.get(key)
+        if setting and setting.get("enabled"):
+            a.call("dynamodb", operation, TableName=name, **parameters(setting))
     return name, {"name": name, "arn": arn, "tagsAll": a.tags}
 
 

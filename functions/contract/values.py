@@ -96,15 +96,27 @@ def _require_str(value: Any) -> str:
     return value
 
 
+def _within(
+    text: str, limit: int, pattern: re.Pattern[str] | None = None, complaint: str = "", shown: Any = None
+) -> str:
+    """``text`` when it has at most ``limit`` characters and, given a ``pattern``, matches it whole. The
+    length comes first, so an oversized value costs a length read rather than a regex run; ``shown`` is what
+    the reason quotes (the value as received, when the text is already normalised)."""
+    if len(text) > limit:
+        raise Reject(f"longer than {limit} characters ({len(text)})")
+    if pattern is not None and pattern.fullmatch(text) is None:
+        raise Reject(f"{complaint}: {show(text if shown is None else shown)}")
+    return text
+
+
+_ACCOUNT_ID_COMPLAINT = f"characters outside {ACCOUNT_ID_CHARS_SHOWN}"
+
+
 def account_id(value: Any) -> str:
     text = (value if isinstance(value, str) else _require_str(value)).strip()
     if not text:
         raise Reject("empty")
-    if len(text) > MAX_ACCOUNT_ID_LENGTH:
-        raise Reject(f"longer than {MAX_ACCOUNT_ID_LENGTH} characters ({len(text)})")
-    if _ACCOUNT_ID_RE.fullmatch(text) is None:
-        raise Reject(f"characters outside {ACCOUNT_ID_CHARS_SHOWN}: {show(text)}")
-    return text
+    return _within(text, MAX_ACCOUNT_ID_LENGTH, _ACCOUNT_ID_RE, _ACCOUNT_ID_COMPLAINT)
 
 
 def name(value: Any) -> str:
@@ -113,20 +125,14 @@ def name(value: Any) -> str:
         _require_unicode(text)
     if not text:
         raise Reject("empty")
-    if len(text) > MAX_NAME_LENGTH:
-        raise Reject(f"longer than {MAX_NAME_LENGTH} characters ({len(text)})")
-    return text
+    return _within(text, MAX_NAME_LENGTH)
 
 
 def email(value: Any) -> str:
     text = (value if isinstance(value, str) else _require_str(value)).strip().lower()
     if not text.isascii():
         _require_unicode(text)
-    if len(text) > MAX_EMAIL_LENGTH:
-        raise Reject(f"longer than {MAX_EMAIL_LENGTH} characters ({len(text)})")
-    if _EMAIL_RE.fullmatch(text) is None:
-        raise Reject(f"not an email address (local@domain.tld): {show(value)}")
-    return text
+    return _within(text, MAX_EMAIL_LENGTH, _EMAIL_RE, "not an email address (local@domain.tld)", shown=value)
 
 
 def balance(value: Any) -> Decimal:

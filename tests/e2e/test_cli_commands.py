@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -19,6 +18,7 @@ from cli.app import app
 from functions.model import ErrorType, LogStatus
 from local_stack.stack import LocalStack
 from tests.support.e2e import account, log_items_mentioning
+from tests.support.functions import record
 
 pytestmark = pytest.mark.e2e
 
@@ -27,22 +27,10 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def valid(account_id: str, **changes: Any) -> dict[str, Any]:
-    record = {
-        "account_id": account_id,
-        "name": "Grace Hopper",
-        "email": "grace@example.com",
-        "balance": "99.95",
-        "currency": "USD",
-        "updated_at": "2026-04-01T00:00:00Z",
-    }
-    return {**record, **changes}
-
-
 def test_send_posts_records_and_they_are_written(
     pipeline: LocalStack, in_stack_dir: Path, prefix: str
 ) -> None:
-    result = run("send", "--record", json.dumps(valid(f"{prefix}-send")))
+    result = run("send", "--record", json.dumps(record(f"{prefix}-send")))
     pipeline.wait_until_idle(30)
     assert result.exit_code == 0, result.output
     assert "1" in result.output
@@ -53,7 +41,7 @@ def test_upload_wait_follows_a_file_until_its_records_are_processed(
     pipeline: LocalStack, in_stack_dir: Path, prefix: str
 ) -> None:
     data = in_stack_dir / f"{prefix}.json"
-    records = [valid(f"{prefix}-{n}") for n in range(20)] + [valid(f"{prefix}-bad", currency="EURO")]
+    records = [record(f"{prefix}-{n}") for n in range(20)] + [record(f"{prefix}-bad", currency="EURO")]
     data.write_text(json.dumps(records))
     result = run("upload", str(data), "--prefix", "incoming", "--wait", "--timeout", "60")
     pipeline.wait_until_idle(30)
@@ -66,7 +54,7 @@ def test_upload_wait_follows_a_file_until_its_records_are_processed(
 def test_errors_tail_and_show_find_a_logged_error(
     pipeline: LocalStack, in_stack_dir: Path, prefix: str
 ) -> None:
-    run("send", "--record", json.dumps(valid(f"{prefix}-tail", email="nobody")))
+    run("send", "--record", json.dumps(record(f"{prefix}-tail", email="nobody")))
     pipeline.wait_until_idle(30)
     (item,) = log_items_mentioning(pipeline, f"{prefix}-tail")
 
@@ -100,7 +88,7 @@ def test_a_write_fault_goes_to_the_dlq_by_redrive_and_replay_dlq_writes_it(
 ) -> None:
     flaky = f"{prefix}-replay"
     pipeline.faults.fail_account_ids([flaky])
-    run("send", "--record", json.dumps(valid(flaky)))
+    run("send", "--record", json.dumps(record(flaky)))
     pipeline.wait_until_idle(60)
     assert account(pipeline, flaky) is None
     (item,) = log_items_mentioning(pipeline, flaky)

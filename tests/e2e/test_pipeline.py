@@ -18,20 +18,22 @@ from functions.model import ErrorType, LogStatus
 from local_stack.sample import generate_sample, parse_time
 from local_stack.stack import LocalStack
 from tests.support.e2e import account, log_items, log_items_mentioning, upload
+from tests.support.functions import record as valid_record
 
 pytestmark = pytest.mark.e2e
 
 
 def record(account_id: str, **changes: Any) -> dict[str, Any]:
-    base = {
-        "account_id": account_id,
+    """A valid record as a careless producer writes it: padding, mixed case, an offset: the writer
+    normalises each."""
+    untidy = {
         "name": "  Ada   Lovelace ",
         "email": " Ada@Example.COM ",
         "balance": "1234.50",
         "currency": "eur",
         "updated_at": "2026-03-01T10:00:00+01:00",
     }
-    return {**base, **changes}
+    return valid_record(account_id, **{**untidy, **changes})
 
 
 def post(stack: LocalStack, body: bytes) -> tuple[int, dict[str, Any]]:

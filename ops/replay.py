@@ -101,9 +101,9 @@ CARRIED_ATTRIBUTES = (
 )
 """Stored on a LogTable item (and a DLQ message), re-sent with its body: the ingestion time and order."""
 OPTIONAL_ATTRIBUTES = (MessageAttribute.SOURCE, MessageAttribute.REPLAY_OF)
+"""Left out, in this order, when a body at the size limit cannot carry every attribute."""
 NOT_REPLAYABLE_TYPES = frozenset({ErrorType.UNREADABLE_FILE, ErrorType.RECORD_TOO_LARGE})
 """Failures about a file rather than a message: sending their body to the writer could only fail again."""
-"""Left out, in this order, when a body at the size limit cannot carry every attribute."""
 
 
 @dataclass(kw_only=True)

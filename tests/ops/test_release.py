@@ -1,4 +1,4 @@
-"""The Writer's release code (``ops.release``).
+"""The Writer's release library (``ops.release``) and the release step's entry point (``ops.release_step``).
 
 Two kinds of AWS stand in for the real one. The release step itself (``deploy``: start, wait through the
 canary, fail with CodeDeploy's reasons) runs against ``tests.support.codedeploy_server``, a real HTTP
@@ -27,9 +27,10 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.codedeploy.models import codedeploy_backends
 
-from infra import spec
-from infra.config import AssumeRole
+from infra import sessions, spec
+from infra.spec import AssumeRole, ReleaseStep
 from ops import release as codedeploy
+from ops import release_step
 from ops.release import ReleaseError, ReleaseTimeout
 from tests.support.codedeploy_server import ROLLBACK_MESSAGE, FakeAws, Scenario, fake_aws
 
@@ -219,41 +220,35 @@ def test_stop_without_a_running_deployment_fails_clearly(aws: dict[str, Any]) ->
         codedeploy.stop_release(**GROUP)
 
 
-def test_module_entry_point_starts_and_reports(
-    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    common = [
-        "--region",
-        REGION,
-        "--application",
-        NAMES["application"],
-        "--deployment-group",
-        NAMES["deployment_group"],
-    ]
-    assert (
-        codedeploy.main(
-            [*common, "start", "--function", FUNCTION, "--alias", "live", "--target-version", "2"]
-        )
-        == 0
+def step_argv(**changes: Any) -> list[str]:
+    step = ReleaseStep(
+        region=REGION,
+        application=NAMES["application"],
+        deployment_group=NAMES["deployment_group"],
+        function_name=FUNCTION,
+        alias="live",
+        target_version="2",
+        timeout_seconds=60,
+        poll_seconds=0,
     )
-    started = json.loads(capsys.readouterr().out)
-    assert started["started"] is True and started["target_version"] == "2"
-
-    assert codedeploy.main([*common, "status"]) == 0
-    assert json.loads(capsys.readouterr().out)["deployment_id"] == started["deployment_id"]
+    return ReleaseStep(**{**step.__dict__, **changes}).argv()
 
 
-def test_module_entry_point_failure_is_one_line_exit_1(
+def test_step_entry_point_failure_is_one_line_exit_1(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = codedeploy.main(
-        ["--region", REGION, "--application", "nope", "--deployment-group", "nope", "start",
-         "--function", FUNCTION, "--alias", "missing"]
-    )  # fmt: skip
+    code = release_step.main(step_argv(alias="missing"))
 
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("error: reading alias")
+
+
+def test_step_entry_point_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code = release_step.main(["--region", REGION])
+
+    assert code == 2
+    assert "error: the following arguments are required: --application" in capsys.readouterr().err
 
 
 # --- the release step against a CodeDeploy that finishes deployments -----------------------------------
@@ -354,21 +349,38 @@ def test_a_release_already_served_touches_no_deployment(fake: FakeAws) -> None:
     result = deploy(fake)
 
     assert not result.started and result.reason == "alias live already serves version 3"
-    assert fake.operations() == ["GetAlias"]
+    assert fake.operations() == ["ListDeployments", "GetAlias"]  # is one running? which version is live?
 
 
-def test_another_running_deployment_is_a_clear_limit_exceeded_error(fake: FakeAws) -> None:
+def test_another_running_deployment_blocks_the_release_clearly(fake: FakeAws) -> None:
     running = fake.start_running(function_name=FUNCTION, current="1", target="2")
 
     with pytest.raises(codedeploy.DeploymentInProgress) as raised:
         deploy(fake)
 
     message = str(raised.value)
-    assert "(DeploymentLimitExceededException)" in message
     assert f"deployment {running} (InProgress, version 1 -> 2) is still running" in message
     assert "`pipeline-ctl release wait`" in message and "`pipeline-ctl release stop`" in message
     assert message.endswith("then run `pulumi up` again")
+    assert "CreateDeployment" not in fake.operations()  # seen before starting, not after a refusal
     assert list(fake.deployments) == [running]
+
+
+def test_codedeploys_refusal_names_the_running_deployment(fake: FakeAws) -> None:
+    """Started without looking first (or raced by another release): CodeDeploy's own refusal."""
+    running = fake.start_running(function_name=FUNCTION, current="1", target="2")
+
+    with pytest.raises(codedeploy.DeploymentInProgress) as raised:
+        codedeploy.start_release(
+            function_name=FUNCTION,
+            alias="live",
+            session=fake_session(),
+            endpoint_url=fake.endpoint_url,
+            **GROUP,
+        )
+
+    assert "(CodeDeploy refused a new deployment (DeploymentLimitExceededException))" in str(raised.value)
+    assert f"deployment {running} (InProgress, version 1 -> 2)" in str(raised.value)
 
 
 def test_a_running_deployment_of_the_same_version_is_waited_for(fake: FakeAws) -> None:
@@ -397,11 +409,9 @@ def test_module_entry_point_deploy_failure_exits_1_with_one_line(
     fake.scenario = Scenario(outcome="Failed")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    argv = ["--region", REGION, "--endpoint-url", fake.endpoint_url, "--application", NAMES["application"],
-            "--deployment-group", NAMES["deployment_group"], "deploy", "--function", FUNCTION,
-            "--alias", "live", "--target-version", "3", "--poll", "0"]  # fmt: skip
+    argv = step_argv(endpoint_url=fake.endpoint_url, target_version="3")
 
-    code = codedeploy.main(argv)
+    code = release_step.main(argv)
 
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
@@ -420,8 +430,8 @@ def test_module_entry_point_deploy_failure_exits_1_with_one_line(
     ],
 )
 def test_the_wait_covers_the_deployment_configuration(name: str, minutes: int) -> None:
-    assert codedeploy.deployment_minutes(name) == minutes
-    assert codedeploy.wait_timeout(name) == minutes * 60 + codedeploy.WAIT_MARGIN_SECONDS
+    assert spec.deployment_minutes(name) == minutes
+    assert spec.release_wait_seconds(name) == minutes * 60 + spec.RELEASE_WAIT_MARGIN_SECONDS
 
 
 def test_session_assumes_the_provider_role_chain() -> None:
@@ -433,7 +443,7 @@ def test_session_assumes_the_provider_role_chain() -> None:
         first = iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         second = iam.create_role(RoleName="releaser", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
-        session = codedeploy.session_for(
+        session = sessions.session(
             region=REGION,
             assume_roles=[
                 AssumeRole(role_arn=first, external_id="x-1"),

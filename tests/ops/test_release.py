@@ -29,8 +29,7 @@ from moto.codedeploy.models import codedeploy_backends
 
 from infra import sessions, spec
 from infra.spec import AssumeRole, ReleaseStep
-from ops import release as codedeploy
-from ops import release_step
+from ops import release, release_step
 from ops.release import ReleaseError, ReleaseTimeout
 from tests.support.codedeploy_server import ROLLBACK_MESSAGE, FakeAws, Scenario, fake_aws
 
@@ -78,8 +77,8 @@ def aws() -> Iterator[dict[str, Any]]:
         yield {"lambda": lam, "codedeploy": deploy}
 
 
-def start(**kwargs: Any) -> codedeploy.ReleaseResult:
-    return codedeploy.start_release(function_name=FUNCTION, alias="live", **GROUP, **kwargs)
+def start(**kwargs: Any) -> release.ReleaseResult:
+    return release.start_release(function_name=FUNCTION, alias="live", **GROUP, **kwargs)
 
 
 def appspec_of(client: Any, deployment_id: str) -> dict[str, Any]:
@@ -134,14 +133,14 @@ def test_missing_alias_is_one_clear_error(aws: dict[str, Any]) -> None:
     with pytest.raises(
         ReleaseError, match=f"reading alias {FUNCTION}:canary failed: ResourceNotFoundException"
     ):
-        codedeploy.start_release(function_name=FUNCTION, alias="canary", **GROUP)
+        release.start_release(function_name=FUNCTION, alias="canary", **GROUP)
 
 
 def test_status_is_none_before_any_release_then_the_newest(aws: dict[str, Any]) -> None:
-    assert codedeploy.release_status(**GROUP) is None
+    assert release.release_status(**GROUP) is None
 
     result = start()
-    status = codedeploy.release_status(**GROUP)
+    status = release.release_status(**GROUP)
 
     assert status is not None
     assert status.deployment_id == result.deployment_id
@@ -162,9 +161,9 @@ def test_status_follows_the_running_deployment_then_the_newest(aws: dict[str, An
     aws["lambda"].publish_version(FunctionName=FUNCTION)
     second = start()
 
-    running = codedeploy.release_status(**GROUP)
+    running = release.release_status(**GROUP)
     _set_status(second.deployment_id or "", "Failed")
-    finished = codedeploy.release_status(**GROUP)
+    finished = release.release_status(**GROUP)
 
     assert running and running.deployment_id == second.deployment_id and running.status == "Created"
     assert (running.current_version, running.target_version) == ("2", "3")
@@ -180,7 +179,7 @@ def test_wait_returns_the_finished_deployment(aws: dict[str, Any]) -> None:
         polls.append(seconds)
         _set_status(result.deployment_id or "", "Succeeded")
 
-    status = codedeploy.wait_release(**GROUP, timeout=60, poll=5, sleep=finish_after_first_poll)
+    status = release.wait_release(**GROUP, timeout=60, poll=5, sleep=finish_after_first_poll)
 
     assert status.succeeded and status.finished
     assert polls == [5]
@@ -189,12 +188,12 @@ def test_wait_returns_the_finished_deployment(aws: dict[str, Any]) -> None:
 def test_wait_times_out_with_what_to_do_next(aws: dict[str, Any]) -> None:
     result = start()
     with pytest.raises(ReleaseTimeout, match=f"deployment {result.deployment_id} still Created after 0s"):
-        codedeploy.wait_release(**GROUP, timeout=0, poll=0)
+        release.wait_release(**GROUP, timeout=0, poll=0)
 
 
 def test_wait_without_any_deployment_fails_clearly(aws: dict[str, Any]) -> None:
     with pytest.raises(ReleaseError, match="has no deployment to wait for"):
-        codedeploy.wait_release(**GROUP, timeout=1, poll=0)
+        release.wait_release(**GROUP, timeout=1, poll=0)
 
 
 def test_stop_asks_codedeploy_to_roll_back(aws: dict[str, Any]) -> None:
@@ -209,7 +208,7 @@ def test_stop_asks_codedeploy_to_roll_back(aws: dict[str, Any]) -> None:
         return AWSResponse("https://codedeploy", 200, {}, None), {"status": "Pending"}
 
     session.events.register("before-call.codedeploy.StopDeployment", codedeploy_answers_stop)
-    status = codedeploy.stop_release(**GROUP, session=session)
+    status = release.stop_release(**GROUP, session=session)
 
     assert calls == [{"deploymentId": result.deployment_id, "autoRollbackEnabled": True}]
     assert status.status == "Stopped"
@@ -217,7 +216,7 @@ def test_stop_asks_codedeploy_to_roll_back(aws: dict[str, Any]) -> None:
 
 def test_stop_without_a_running_deployment_fails_clearly(aws: dict[str, Any]) -> None:
     with pytest.raises(ReleaseError, match="has no deployment in progress to stop"):
-        codedeploy.stop_release(**GROUP)
+        release.stop_release(**GROUP)
 
 
 def step_argv(**changes: Any) -> list[str]:
@@ -268,13 +267,13 @@ def fake_session() -> boto3.Session:
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
 
 
-def deploy(fake: FakeAws, *, sleeps: list[float] | None = None, **waiting: Any) -> codedeploy.ReleaseResult:
+def deploy(fake: FakeAws, *, sleeps: list[float] | None = None, **waiting: Any) -> release.ReleaseResult:
     recorded = sleeps if sleeps is not None else []
-    return codedeploy.deploy(
+    return release.deploy(
         function_name=FUNCTION,
         alias="live",
         target_version="3",
-        waiting=codedeploy.Waiting(sleep=recorded.append, **{"poll": 7.0, **waiting}),
+        waiting=release.Waiting(sleep=recorded.append, **{"poll": 7.0, **waiting}),
         session=fake_session(),
         endpoint_url=fake.endpoint_url,
         **GROUP,
@@ -308,7 +307,7 @@ def test_deploy_that_does_not_succeed_raises_codedeploys_reasons(
 ) -> None:
     fake.scenario = Scenario(outcome=outcome, in_progress_polls=1)
 
-    with pytest.raises(codedeploy.ReleaseFailed) as raised:
+    with pytest.raises(release.ReleaseFailed) as raised:
         deploy(fake)
 
     message = str(raised.value)
@@ -326,14 +325,14 @@ def test_deploy_that_does_not_succeed_raises_codedeploys_reasons(
 def test_failed_release_names_the_alarm_rollback(fake: FakeAws) -> None:
     fake.scenario = Scenario(outcome="Failed")
 
-    with pytest.raises(codedeploy.ReleaseFailed, match=f"rollback: {ROLLBACK_MESSAGE}"):
+    with pytest.raises(release.ReleaseFailed, match=f"rollback: {ROLLBACK_MESSAGE}"):
         deploy(fake)
 
 
 def test_the_next_run_after_a_failure_releases_again(fake: FakeAws) -> None:
     """What the next `pulumi up` does: the step runs again and starts a new deployment of the same version."""
     fake.scenario = Scenario(outcome="Failed")
-    with pytest.raises(codedeploy.ReleaseFailed):
+    with pytest.raises(release.ReleaseFailed):
         deploy(fake)
 
     fake.scenario = Scenario(outcome="Succeeded")
@@ -355,7 +354,7 @@ def test_a_release_already_served_touches_no_deployment(fake: FakeAws) -> None:
 def test_another_running_deployment_blocks_the_release_clearly(fake: FakeAws) -> None:
     running = fake.start_running(function_name=FUNCTION, current="1", target="2")
 
-    with pytest.raises(codedeploy.DeploymentInProgress) as raised:
+    with pytest.raises(release.DeploymentInProgress) as raised:
         deploy(fake)
 
     message = str(raised.value)
@@ -370,8 +369,8 @@ def test_codedeploys_refusal_names_the_running_deployment(fake: FakeAws) -> None
     """Started without looking first (or raced by another release): CodeDeploy's own refusal."""
     running = fake.start_running(function_name=FUNCTION, current="1", target="2")
 
-    with pytest.raises(codedeploy.DeploymentInProgress) as raised:
-        codedeploy.start_release(
+    with pytest.raises(release.DeploymentInProgress) as raised:
+        release.start_release(
             function_name=FUNCTION,
             alias="live",
             session=fake_session(),

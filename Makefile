@@ -21,7 +21,7 @@ endif
 
 # Exactly the versions (and hashes) of requirements.lock, then the project itself without its dependencies.
 $(STAMP): $(BIN)/python pyproject.toml requirements.lock
-	@echo "Installing the locked environment into $(VENV) (requirements.lock: boto3, Pulumi, moto, the test tools); the first time takes about a minute"
+	@echo "Installing the locked environment into $(VENV) (requirements.lock: boto3, Pulumi, moto, the test tools); the first time downloads ~130 packages and takes a few minutes"
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m infra.pins

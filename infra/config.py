@@ -14,7 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from functions.contract import DEFAULT_MAX_FUTURE_SKEW_HOURS
+from functions.model import DEFAULT_LOG_RETENTION_DAYS
 from infra import spec
+from infra.spec import AssumeRole
 
 
 class ConfigError(ValueError):
@@ -35,10 +38,9 @@ DEFAULT_API_THROTTLE_RATE = 100.0
 DEFAULT_API_THROTTLE_BURST = 200
 DEFAULT_LOG_GROUP_RETENTION_DAYS = 30
 """CloudWatch Logs retention of the function and access log groups (``logRetentionDays``)."""
-DEFAULT_ERROR_RETENTION_DAYS = spec.DEFAULT_ERROR_RETENTION_DAYS
-"""LogTable TTL in days (``errorRetentionDays``, the error handler's ``LOG_RETENTION_DAYS``)."""
-DEFAULT_MAX_FUTURE_SKEW_HOURS = 24
-"""How far in the future a record's timestamp may lie (``maxFutureSkewHours``, ``MAX_FUTURE_SKEW_HOURS``)."""
+# ``errorRetentionDays`` defaults to the error handler's own ``LOG_RETENTION_DAYS`` default
+# (functions.model.DEFAULT_LOG_RETENTION_DAYS), and ``maxFutureSkewHours`` to the record contract's
+# (functions.contract.DEFAULT_MAX_FUTURE_SKEW_HOURS): each is written once, beside the code that applies it.
 DEFAULT_NONCURRENT_VERSION_DAYS = 30
 """DataBucket: an overwritten or deleted upload's old version is kept this long
 (``noncurrentVersionDays``)."""
@@ -94,15 +96,6 @@ _STACK = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
 
 @dataclass(frozen=True, kw_only=True)
-class AssumeRole:
-    """One role the stack's AWS provider assumes (``aws:assumeRoles``), in order."""
-
-    role_arn: str
-    session_name: str | None = None
-    external_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class AwsAccess:
     """How the stack reaches AWS: the AWS provider and the release step both use exactly this."""
 
@@ -121,8 +114,8 @@ class StackConfig:
     api_throttle_rate: float = DEFAULT_API_THROTTLE_RATE
     api_throttle_burst: int = DEFAULT_API_THROTTLE_BURST
     log_retention_days: int = DEFAULT_LOG_GROUP_RETENTION_DAYS
-    error_retention_days: int = DEFAULT_ERROR_RETENTION_DAYS
-    max_future_skew_hours: int = DEFAULT_MAX_FUTURE_SKEW_HOURS
+    error_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    max_future_skew_hours: int = int(DEFAULT_MAX_FUTURE_SKEW_HOURS)  # a whole number of hours here
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     incomplete_upload_days: int = DEFAULT_INCOMPLETE_UPLOAD_DAYS
     max_receive_count: int = spec.DEFAULT_MAX_RECEIVE_COUNT
@@ -295,11 +288,9 @@ def parse_config(
         # Burst 0 is the same trap as rate 0: every request throttled.
         api_throttle_burst=_int(values, "apiThrottleBurst", DEFAULT_API_THROTTLE_BURST, low=1, high=5_000),
         log_retention_days=retention,
-        error_retention_days=_int(
-            values, "errorRetentionDays", DEFAULT_ERROR_RETENTION_DAYS, low=1, high=3650
-        ),
+        error_retention_days=_int(values, "errorRetentionDays", DEFAULT_LOG_RETENTION_DAYS, low=1, high=3650),
         max_future_skew_hours=_int(
-            values, "maxFutureSkewHours", DEFAULT_MAX_FUTURE_SKEW_HOURS, low=0, high=24 * 366
+            values, "maxFutureSkewHours", int(DEFAULT_MAX_FUTURE_SKEW_HOURS), low=0, high=24 * 366
         ),
         noncurrent_version_days=_int(
             values, "noncurrentVersionDays", DEFAULT_NONCURRENT_VERSION_DAYS, low=1, high=3650

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import METRICS_NAMESPACE
+from functions.model import DATA_SUFFIX, METRICS_NAMESPACE
 from infra import spec
 from infra.archive import code_archive
 from infra.config import StackConfig
@@ -382,7 +382,7 @@ class Functions(pulumi.ComponentResource):
                 {
                     "lambda_function_arn": self.transformer.function.arn,
                     "events": ["s3:ObjectCreated:*"],
-                    "filter_suffix": spec.DATA_SUFFIX,
+                    "filter_suffix": DATA_SUFFIX,
                 }
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.s3_permission]),

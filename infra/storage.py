@@ -6,8 +6,8 @@ exact version its event names, so an upload overwritten before it was read is st
 lifecycle rules keep versioning from growing the bucket forever: an old version expires some days after it
 stops being current, expired delete markers go, and so do the parts of multipart uploads never completed.
 
-Table keys come from ``infra.spec`` through the same ``create_table_kwargs`` the local stack passes to boto3,
-so AWS and the laptop cannot drift.
+The tables are built from ``infra.spec``'s ``ACCOUNT_TABLE`` and ``LOG_TABLE`` (keys, indexes, TTL,
+point-in-time recovery); the local stack receives them through this same program.
 """
 
 from __future__ import annotations
@@ -24,34 +24,29 @@ from infra.config import StackConfig
 from infra.naming import stem
 
 
-def table_args(table_spec: spec.TableSpec) -> dict[str, Any]:
-    """Translate ``spec.create_table_kwargs`` (boto3 form) into ``aws.dynamodb.Table`` arguments."""
-    kwargs = spec.create_table_kwargs(table_spec, table_name="unused")
-    keys = {entry["KeyType"]: entry["AttributeName"] for entry in kwargs["KeySchema"]}
+def table_args(table: spec.TableSpec) -> dict[str, Any]:
+    """``aws.dynamodb.Table`` arguments for a table of the table of facts."""
     args: dict[str, Any] = {
-        "billing_mode": kwargs["BillingMode"],
-        "hash_key": keys["HASH"],
-        "range_key": keys.get("RANGE"),
-        "attributes": [
-            {"name": entry["AttributeName"], "type": entry["AttributeType"]}
-            for entry in kwargs["AttributeDefinitions"]
-        ],
+        "billing_mode": "PAY_PER_REQUEST",
+        "hash_key": table.hash_key,
+        "range_key": table.range_key,
+        "attributes": [{"name": name, "type": "S"} for name in table.key_attributes()],
         "global_secondary_indexes": [
             {
-                "name": index["IndexName"],
+                "name": index.name,
                 "key_schemas": [
-                    {"attribute_name": key["AttributeName"], "key_type": key["KeyType"]}
-                    for key in index["KeySchema"]
+                    {"attribute_name": index.hash_key, "key_type": "HASH"},
+                    *([{"attribute_name": index.range_key, "key_type": "RANGE"}] if index.range_key else []),
                 ],
-                "projection_type": index["Projection"]["ProjectionType"],
+                "projection_type": "ALL",
             }
-            for index in kwargs.get("GlobalSecondaryIndexes", [])
+            for index in table.indexes
         ]
         or None,
-        "point_in_time_recovery": {"enabled": table_spec.point_in_time_recovery},
+        "point_in_time_recovery": {"enabled": table.point_in_time_recovery},
     }
-    if table_spec.ttl_attribute:
-        args["ttl"] = {"attribute_name": table_spec.ttl_attribute, "enabled": True}
+    if table.ttl_attribute:
+        args["ttl"] = {"attribute_name": table.ttl_attribute, "enabled": True}
     return args
 
 

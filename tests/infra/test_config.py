@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from functions.contract import DEFAULT_MAX_FUTURE_SKEW_HOURS
+from functions.model import DEFAULT_LOG_RETENTION_DAYS
 from infra import config as cfg
 from infra import spec
 from infra.config import ApiAuth, ConfigError, parse_config
@@ -19,23 +21,19 @@ def test_defaults_come_from_the_named_constants() -> None:
     assert parsed.max_receive_count == spec.DEFAULT_MAX_RECEIVE_COUNT == 1
     assert parsed.writer_batch_size == spec.DEFAULT_WRITER_BATCH_SIZE
     assert parsed.writer_max_concurrency == spec.DEFAULT_WRITER_MAX_CONCURRENCY
-    assert parsed.error_retention_days == spec.DEFAULT_ERROR_RETENTION_DAYS
+    assert parsed.error_retention_days == DEFAULT_LOG_RETENTION_DAYS == 90
     assert parsed.deployment_config_name == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
     assert parsed.alarm_email is None and parsed.powertools_layer_arn is None
     assert parsed.deletion_protection is True
     assert parsed.log_retention_days == cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS == 30
-    assert parsed.max_future_skew_hours == cfg.DEFAULT_MAX_FUTURE_SKEW_HOURS == 24
+    assert parsed.max_future_skew_hours == DEFAULT_MAX_FUTURE_SKEW_HOURS == 24
     assert (parsed.noncurrent_version_days, parsed.incomplete_upload_days) == (30, 7)
     assert parsed.aws == cfg.AwsAccess(region="eu-west-1")
 
 
 def test_log_group_retention_and_error_retention_are_two_settings() -> None:
     """CloudWatch retention of log groups (30 days) is not the LogTable TTL (90 days)."""
-    assert (
-        cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS
-        != cfg.DEFAULT_ERROR_RETENTION_DAYS
-        == spec.DEFAULT_ERROR_RETENTION_DAYS
-    )
+    assert cfg.DEFAULT_LOG_GROUP_RETENTION_DAYS != DEFAULT_LOG_RETENTION_DAYS
     parsed = parse_config(
         {"logRetentionDays": "7", "errorRetentionDays": "14"}, stack="dev", region="eu-west-1"
     )

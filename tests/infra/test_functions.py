@@ -8,7 +8,7 @@ import shlex
 import pulumi
 import pytest
 
-from functions.model import METRICS_NAMESPACE
+from functions.model import DATA_SUFFIX, METRICS_NAMESPACE
 from infra import layer, spec
 from infra.functions import (
     LOGICAL_NAMES,
@@ -304,7 +304,7 @@ def test_notification_is_created_after_the_permission(dev: Program) -> None:
         {
             "lambdaFunctionArn": dev.function("transformer_function").outputs["arn"],
             "events": ["s3:ObjectCreated:*"],
-            "filterSuffix": spec.DATA_SUFFIX,
+            "filterSuffix": DATA_SUFFIX,
         }
     ]
 

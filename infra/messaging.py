@@ -55,7 +55,12 @@ class Messaging(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
-        self.dlq = aws.sqs.Queue(stem(config.stack, "dlq"), **queue_args(spec.dlq_attributes()), opts=child)
+        # Protected with the tables: up to 14 days of failed records that LogTable may not hold yet.
+        self.dlq = aws.sqs.Queue(
+            stem(config.stack, "dlq"),
+            **queue_args(spec.dlq_attributes()),
+            opts=pulumi.ResourceOptions(parent=self, protect=config.deletion_protection),
+        )
 
         # Every attribute but the redrive policy is static; that one needs the DLQ's ARN, known only later.
         writer_attributes = dict(spec.writer_queue_attributes("", config.max_receive_count))

@@ -112,12 +112,15 @@ class Storage(pulumi.ComponentResource):
         super().__init__("serverless-pipeline:infra:Storage", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
+        # Pulumi's own guard on the stateful resources: with it, `pulumi destroy` stops before deleting
+        # anything, instead of deleting functions, API and queues and then failing on the tables.
+        stateful = pulumi.ResourceOptions(parent=self, protect=config.deletion_protection)
 
         self.bucket = aws.s3.Bucket(
             stem(config.stack, "data_bucket"),
             # With protection on, `pulumi destroy` fails on a non-empty bucket rather than deleting uploads.
             force_destroy=not config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-data-public-access",
@@ -169,14 +172,14 @@ class Storage(pulumi.ComponentResource):
             **table_args(spec.ACCOUNT_TABLE),
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
         self.log_table = aws.dynamodb.Table(
             stem(config.stack, "log_table"),
             **table_args(spec.LOG_TABLE),
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
 
         self.register_outputs(

@@ -86,6 +86,23 @@ def test_deletion_protection_follows_config(program_runner, stack: str, protecte
     assert program.one(BUCKET).inputs["forceDestroy"] is (not protected)
 
 
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
+def test_stateful_resources_carry_pulumi_protect_where_deletion_protection_is_on(
+    program_runner, stack: str, protected: bool
+) -> None:
+    """Without ``protect``, ``pulumi destroy`` deletes functions, API and both queues before AWS refuses the
+    tables: the DLQ's failed records are gone and the stack is half there."""
+    program = program_runner(stack)
+    stateful = {
+        program.one(BUCKET).name,
+        program.one(TABLE, "accounts").name,
+        program.one(TABLE, "errors").name,
+        program.one("aws:sqs/queue:Queue", "-dlq").name,
+    }
+
+    assert {r.name for r in program.resources if r.protect} == (stateful if protected else set())
+
+
 def test_bucket_is_versioned_so_the_transformer_reads_the_version_its_event_names(dev: Program) -> None:
     versioning = dev.one("aws:s3/bucketVersioning:BucketVersioning")
     assert versioning.inputs["bucket"] == dev.one(BUCKET).outputs["bucket"]

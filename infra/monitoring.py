@@ -26,6 +26,11 @@ from infra.naming import alarm_name, stem
 PERIOD_SECONDS = 60
 WRITER_QUEUE_MAX_AGE_SECONDS = 600
 """Oldest WriterQueue message older than this: the Writer is not keeping up (or not polling)."""
+DLQ_MAX_AGE_SECONDS = 3 * spec.DLQ_VISIBILITY_TIMEOUT_SECONDS
+"""Oldest DLQ message older than this: the ErrorHandler is not draining the DLQ (it failed the same message
+three visibility timeouts in a row, or does not poll). The DLQ's depth is no signal: the Writer sends every
+invalid record there on purpose, and the ErrorHandler drains it within seconds. For a standard queue the age
+counts from when the message reached the DLQ, not from its first send."""
 INVALID_SHARE_PERCENT = 50
 """Alarm when more than this share of the Writer's records in 5 minutes are invalid."""
 
@@ -240,12 +245,13 @@ class Monitoring(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
         )
         above(
-            "dlq-not-empty",
-            "Messages are waiting in the DLQ: the error handler is not draining it.",
+            "dlq-not-drained",
+            f"The oldest DLQ message is older than {DLQ_MAX_AGE_SECONDS}s: the ErrorHandler is not draining.",
             namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
+            metric_name="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": args.dlq_name},
             statistic="Maximum",
+            threshold=DLQ_MAX_AGE_SECONDS,
         )
         above(
             "writer-queue-age",

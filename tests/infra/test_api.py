@@ -50,7 +50,11 @@ def test_api_gateway_may_assume_the_role_without_source_conditions(dev: Program)
     assert json.loads(role.inputs["assumeRolePolicy"]) == {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
         ],
     }
 

@@ -124,9 +124,11 @@ def dashboard_body(
 
 
 class Monitoring(pulumi.ComponentResource):
-    """SNS topic (+ optional email), the alarms and the dashboard."""
+    """SNS topic (or an existing one) with its email subscriber, the alarms and the dashboard."""
 
-    topic: aws.sns.Topic
+    topic: aws.sns.Topic | None
+    """The stack's alarm topic; None when ``alarmTopicArn`` names an existing one."""
+    topic_arn: pulumi.Output[str]
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     release_alarms: list[aws.cloudwatch.MetricAlarm]
     dashboard: aws.cloudwatch.Dashboard
@@ -136,12 +138,18 @@ class Monitoring(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
-        self.topic = aws.sns.Topic(f"{name}-alarms", opts=child)
+        # The stack's own topic, unless the config names one that already reaches someone (alarmTopicArn).
+        self.topic = None if config.alarm_topic_arn else aws.sns.Topic(f"{name}-alarms", opts=child)
+        self.topic_arn = (
+            self.topic.arn
+            if self.topic is not None
+            else pulumi.Output.from_input(str(config.alarm_topic_arn))
+        )
         if config.alarm_email:
             # Email subscriptions stay "pending confirmation" until the recipient clicks the link AWS sends.
             aws.sns.TopicSubscription(
                 f"{name}-alarm-email",
-                topic=self.topic.arn,
+                topic=self.topic_arn,
                 protocol="email",
                 endpoint=config.alarm_email,
                 opts=child,
@@ -153,8 +161,8 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-{suffix}",
                 name=alarm_name(config.stack, suffix),
                 alarm_description=description,
-                alarm_actions=[self.topic.arn],
-                ok_actions=[self.topic.arn],
+                alarm_actions=[self.topic_arn],
+                ok_actions=[self.topic_arn],
                 treat_missing_data="notBreaching",
                 opts=child,
                 **kwargs,
@@ -306,7 +314,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.register_outputs(
             {
-                "topic_arn": self.topic.arn,
+                "topic_arn": self.topic_arn,
                 "alarm_names": [resource.name for resource in self.alarms.values()],
                 "dashboard_name": self.dashboard.dashboard_name,
             }

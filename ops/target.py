@@ -35,7 +35,13 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
+from infra.spec import (
+    LOCAL_OUTPUTS_PATH,
+    LOCAL_STACK,
+    OPTIONAL_OUTPUT_KEYS,
+    OUTPUT_KEYS,
+    outputs_parameter_name,
+)
 from local_stack.ports import DEFAULT_EMULATOR_PORT, HOST
 from ops import local_registry
 from ops.errors import InvalidInput, NotFound, OperationError
@@ -254,6 +260,8 @@ def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]
         raise OperationError(f"{where}: the outputs document is not a JSON object")
     required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
     missing = [key for key in required if not document.get(key)]
+    # Optional keys (absent from documents written before they existed) are still checked when present.
+    missing += [key for key in OPTIONAL_OUTPUT_KEYS if key in document and not document[key]]
     if missing:
         raise OperationError(
             f"{where}: the outputs document lacks {', '.join(missing)}",

@@ -101,6 +101,23 @@ def test_api_5xx_alarm_watches_the_default_stage(dev: Program) -> None:
     assert alarm["dimensions"] == {"ApiId": "a1b2c3d4e5", "Stage": "$default"}
 
 
+def test_an_existing_topic_replaces_the_stack_s_own(program_runner) -> None:
+    topic = "arn:aws:sns:eu-west-1:123456789012:oncall"
+    program = program_runner("prod", {"alarmEmail": None, "alarmTopicArn": topic})
+
+    assert program.resources_of_type("aws:sns/topic:Topic") == []
+    assert program.resources_of_type("aws:sns/topicSubscription:TopicSubscription") == []
+    for name, alarm in alarms(program).items():
+        assert alarm["alarmActions"] == alarm["okActions"] == [topic], name
+    assert program.outputs["alarm_topic_arn"] == topic
+
+
+def test_prod_alarms_reach_the_configured_email(prod: Program) -> None:
+    [subscription] = prod.resources_of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"] == prod.config["serverless-pipeline:alarmEmail"]
+    assert subscription.inputs["topic"] == prod.one("aws:sns/topic:Topic").outputs["arn"]
+
+
 @pytest.mark.parametrize(("email", "subscriptions"), [(None, 0), ("ops@example.com", 1)])
 def test_alarm_email_subscription_is_optional(program_runner, email: str | None, subscriptions: int) -> None:
     program = program_runner("dev", {"alarmEmail": email})

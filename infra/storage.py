@@ -8,6 +8,12 @@ stops being current, expired delete markers go, and so do the parts of multipart
 
 Table keys come from ``infra.spec`` through the same ``create_table_kwargs`` the local stack passes to boto3,
 so AWS and the laptop cannot drift.
+
+Every DynamoDB table is encrypted at rest whatever the program says; ``server_side_encryption`` only picks
+the key. Absent or ``enabled: false`` is an AWS owned key (free, invisible to the account);
+``enabled: true`` with no ``kms_key_arn``, what both tables declare, is the AWS managed key
+``alias/aws/dynamodb`` (SSE type KMS): its use appears in CloudTrail and AWS KMS request charges apply. The
+functions need no KMS grant for it: its key policy allows any principal of the account using DynamoDB.
 """
 
 from __future__ import annotations

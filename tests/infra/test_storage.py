@@ -58,7 +58,15 @@ def test_account_table_keys_billing_and_pitr(dev: Program) -> None:
     assert table.inputs["attributes"] == [{"name": "account_id", "type": "S"}]
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
-    assert table.inputs["serverSideEncryption"] == {"enabled": True}
+
+
+@pytest.mark.parametrize("name", ["accounts", "errors"])
+def test_tables_use_the_aws_managed_kms_key(dev: Program, name: str) -> None:
+    """DynamoDB encrypts every table; absent or ``enabled: false`` means an AWS owned key. ``enabled: true``
+    without ``kmsKeyArn`` selects the AWS managed key ``alias/aws/dynamodb`` (key use in CloudTrail)."""
+    encryption = dev.one(TABLE, name).inputs["serverSideEncryption"]
+    assert encryption == {"enabled": True}
+    assert "kmsKeyArn" not in encryption
 
 
 def test_log_table_has_ttl_and_the_by_day_index(dev: Program) -> None:

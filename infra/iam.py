@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra import spec
+
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     {
         # X-Ray's trace upload APIs have no resource types.
@@ -88,6 +90,12 @@ def assume_role_policy(service: str) -> str:
     )
 
 
+def role_path(stack: str) -> str:
+    """Every role of a stack lives under ``/serverless-pipeline/<stack>/``: the deployer's IAM grants (and
+    its ``iam:PassRole``) are scoped to that path instead of to every role of the account (docs/iam/)."""
+    return f"/{spec.PROJECT}/{stack}/"
+
+
 def role_with_policy(
     prefix: str,
     *,
@@ -100,7 +108,9 @@ def role_with_policy(
     Every role of the program is this pair; an inline policy (rather than a managed one) lives and dies with
     its role, so no grant outlasts the component that needed it.
     """
-    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=trust, opts=opts)
+    role = aws.iam.Role(
+        f"{prefix}-role", path=role_path(pulumi.get_stack()), assume_role_policy=trust, opts=opts
+    )
     policy = aws.iam.RolePolicy(
         f"{prefix}-policy", role=role.id, policy=policy_document(statements), opts=opts
     )

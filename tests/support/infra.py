@@ -102,7 +102,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("lambda", f"layer:{inputs['layerName']}:1")
         elif typ == "aws:iam/role:Role":
             out["name"] = resource_id = physical
-            out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+            out["arn"] = f"arn:aws:iam::{ACCOUNT}:role{inputs.get('path') or '/'}{physical}"
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             out["name"] = resource_id = physical
             out["arn"] = self._arn("logs", f"log-group:{physical}")

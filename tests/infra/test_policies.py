@@ -59,6 +59,7 @@ def test_the_documents_in_docs_iam_are_current(stack_policies: tuple[str, polici
 def documents(generated_policies: policies.Policies) -> dict[str, dict[str, Any]]:
     return {
         "deployer": generated_policies.deployer,
+        "previewer": generated_policies.previewer,
         "operator-read-only": generated_policies.operator_read_only,
         "operator": generated_policies.operator,
     }
@@ -135,6 +136,20 @@ def test_the_deployer_may_pass_and_change_only_the_stack_s_roles(stack_policies)
 
     assert "iam:PassRole" in iam["Action"]
     assert iam["Resource"] == [f"arn:aws:iam::*:role/serverless-pipeline/{stack}/*"]
+
+
+def test_the_previewer_reads_what_the_deployer_changes_and_writes_nothing(stack_policies) -> None:
+    _, generated_policies = stack_policies
+    reading = actions(generated_policies.previewer)
+
+    assert {
+        "dynamodb:DescribeTable",
+        "iam:GetRole",
+        "ssm:GetParametersByPath",
+        "lambda:GetFunction",
+    } <= reading
+    assert reading < actions(generated_policies.deployer)
+    assert all(policies.access_level(action) in ("Read", "List") for action in reading)
 
 
 def test_the_deployer_covers_the_release_step(stack_policies) -> None:

@@ -554,6 +554,8 @@ def _is_command_call(node: ast.AST) -> bool:
 @dataclass(frozen=True)
 class Policies:
     deployer: dict[str, Any]
+    previewer: dict[str, Any]
+    """The deployer's Read and List actions: what ``pulumi preview`` (on a pull request) needs."""
     operator_read_only: dict[str, Any]
     operator: dict[str, Any]
 
@@ -600,8 +602,12 @@ def generate(stack: str, region: str, resource_types: Iterable[str], invokes: It
     commands = command_actions()
     everything = {action for actions in commands.values() for action in actions}
     looking = {action for actions in commands.values() if read_only(actions) for action in actions}
+    deploying = deployer_actions(resource_types, invokes)
     return Policies(
-        deployer=policy_document(deployer_actions(resource_types, invokes), patterns),
+        deployer=policy_document(deploying, patterns),
+        previewer=policy_document(
+            {a for a in deploying - NOT_GRANTED if access_level(a) in ("Read", "List")}, patterns
+        ),
         operator_read_only=policy_document(looking, operating),
         operator=policy_document(everything, operating),
     )
@@ -612,6 +618,7 @@ def documents(stack: str, policies: Policies) -> dict[Path, str]:
     directory = DOCS_DIR / stack
     return {
         directory / "deployer.json": _dump(policies.deployer),
+        directory / "previewer.json": _dump(policies.previewer),
         directory / "operator-read-only.json": _dump(policies.operator_read_only),
         directory / "operator.json": _dump(policies.operator),
     }

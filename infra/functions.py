@@ -112,7 +112,9 @@ TRANSFORMER_MAX_RETRIES = 2
 TRACING_MODE = "Active"
 LOG_FORMAT = "JSON"
 APPLICATION_LOG_LEVEL = "INFO"
-SYSTEM_LOG_LEVEL = "WARN"
+SYSTEM_LOG_LEVEL = "INFO"
+"""Lambda's own lines: INFO keeps START and REPORT (duration, billed duration, max memory used, init
+duration), the only per-invocation record of what an invocation cost; WARN drops them."""
 SQS_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 """What an SQS event source mapping needs on its queue (the mapping polls with the function's role)."""
 

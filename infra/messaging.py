@@ -50,7 +50,12 @@ class Messaging(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
-        self.dlq = aws.sqs.Queue(stem(config.stack, "dlq"), **queue_args(spec.DLQ), opts=child)
+        # Protected with the tables: up to 14 days of failed records that LogTable may not hold yet.
+        self.dlq = aws.sqs.Queue(
+            stem(config.stack, "dlq"),
+            **queue_args(spec.DLQ),
+            opts=pulumi.ResourceOptions(parent=self, protect=config.deletion_protection),
+        )
         self.writer_queue = aws.sqs.Queue(
             stem(config.stack, "writer_queue"),
             **queue_args(spec.WRITER_QUEUE),

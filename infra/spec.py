@@ -208,6 +208,9 @@ OUTPUT_KEYS: tuple[str, ...] = (
     "dashboard_name",
 )
 """Keys every producer writes; the local stack adds ``endpoint_url``."""
+OPTIONAL_OUTPUT_KEYS: tuple[str, ...] = ("alarm_topic_arn",)
+"""Keys the program writes that a reader must not require: a document written before they existed lacks
+them until the stack's next ``pulumi up``."""
 
 LOCAL_STACK = "local"
 LOCAL_OUTPUTS_PATH = ".pipeline/local.json"

@@ -8,6 +8,12 @@ stops being current, expired delete markers go, and so do the parts of multipart
 
 The tables are built from ``infra.spec``'s ``ACCOUNT_TABLE`` and ``LOG_TABLE`` (keys, indexes, TTL,
 point-in-time recovery); the local stack receives them through this same program.
+
+Every DynamoDB table is encrypted at rest whatever the program says; ``server_side_encryption`` only picks
+the key. Absent or ``enabled: false`` is an AWS owned key (free, invisible to the account);
+``enabled: true`` with no ``kms_key_arn``, what both tables declare, is the AWS managed key
+``alias/aws/dynamodb`` (SSE type KMS): its use appears in CloudTrail and AWS KMS request charges apply. The
+functions need no KMS grant for it: its key policy allows any principal of the account using DynamoDB.
 """
 
 from __future__ import annotations
@@ -107,12 +113,15 @@ class Storage(pulumi.ComponentResource):
         super().__init__("serverless-pipeline:infra:Storage", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
+        # Pulumi's own guard on the stateful resources: with it, `pulumi destroy` stops before deleting
+        # anything, instead of deleting functions, API and queues and then failing on the tables.
+        stateful = pulumi.ResourceOptions(parent=self, protect=config.deletion_protection)
 
         self.bucket = aws.s3.Bucket(
             stem(config.stack, "data_bucket"),
             # With protection on, `pulumi destroy` fails on a non-empty bucket rather than deleting uploads.
             force_destroy=not config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-data-public-access",
@@ -164,14 +173,14 @@ class Storage(pulumi.ComponentResource):
             **table_args(spec.ACCOUNT_TABLE),
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
         self.log_table = aws.dynamodb.Table(
             stem(config.stack, "log_table"),
             **table_args(spec.LOG_TABLE),
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
 
         self.register_outputs(

@@ -39,6 +39,7 @@ from infra.spec import (
     LOCAL_HOST,
     LOCAL_OUTPUTS_PATH,
     LOCAL_STACK,
+    OPTIONAL_OUTPUT_KEYS,
     OUTPUT_KEYS,
     outputs_parameter_name,
 )
@@ -259,6 +260,8 @@ def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]
         raise OperationError(f"{where}: the outputs document is not a JSON object")
     required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
     missing = [key for key in required if not document.get(key)]
+    # Optional keys (absent from documents written before they existed) are still checked when present.
+    missing += [key for key in OPTIONAL_OUTPUT_KEYS if key in document and not document[key]]
     if missing:
         raise OperationError(
             f"{where}: the outputs document lacks {', '.join(missing)}",

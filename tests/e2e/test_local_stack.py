@@ -90,7 +90,14 @@ def bodies(handler: Scripted) -> list[str]:
 
 def test_outputs_document_is_written_with_every_key(stack: LocalStack) -> None:
     document = json.loads(stack.outputs_path.read_text())
-    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack", "pid", "started_at"}
+    assert set(document) == {
+        *spec.OUTPUT_KEYS,
+        *spec.OPTIONAL_OUTPUT_KEYS,
+        "endpoint_url",
+        "program_stack",
+        "pid",
+        "started_at",
+    }
     assert document == stack.outputs
     assert document["pid"] == str(os.getpid()), "whose it is: a crashed run's document is recognised"
     assert document["stack"] == "local" and document["api_auth"] == "NONE"

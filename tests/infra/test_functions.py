@@ -132,6 +132,14 @@ def test_log_group_exists_first_with_retention_and_json_format(dev: Program) -> 
         assert function.inputs["loggingConfig"]["logGroup"] == log_group.outputs["name"]
 
 
+def test_system_logs_keep_start_and_report_lines(dev: Program) -> None:
+    """Lambda writes START and REPORT (duration, billed duration, memory, init) at INFO: WARN drops them."""
+    for key in KEYS:
+        config = dev.function(key).inputs["loggingConfig"]
+        assert config["systemLogLevel"] == "INFO", key
+        assert config["applicationLogLevel"] == "INFO", key
+
+
 def test_code_is_the_functions_package_without_bytecode(dev: Program) -> None:
     archives = [dev.function(key).inputs["code"] for key in KEYS]
     assert all(isinstance(archive, pulumi.AssetArchive) for archive in archives)

@@ -39,7 +39,8 @@ def test_deployment_config_follows_the_stack(program_runner, stack: str, config_
 
 
 def test_default_preference_is_the_canary(program_runner) -> None:
-    group = program_runner("dev", {"deploymentPreference": None}).one(GROUP)
+    # A canary stack needs somewhere for its alarms to go (infra/config.py refuses one without).
+    group = program_runner("dev", {"deploymentPreference": None, "alarmEmail": "ops@example.com"}).one(GROUP)
     assert group.inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
 
 

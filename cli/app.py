@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.account import account_app
 from cli.errors import INTERRUPTED_EXIT, USAGE_EXIT, CommandFailed, error_line, failure_of
 from cli.local import demo_command, local_app
 from cli.logs import logs_command
@@ -104,6 +105,7 @@ errors_app = typer.Typer(
     name="errors", help="Read LogTable: what failed, why, and the original bodies.", no_args_is_help=True
 )
 app.add_typer(errors_app)
+app.add_typer(account_app)
 app.add_typer(local_app, name="local")
 app.command("demo")(demo_command)
 app.command("logs", cls=TargetCommand)(logs_command)

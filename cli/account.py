@@ -128,7 +128,7 @@ def origin_rows(origin: Origin) -> tuple[list[str], list[str]]:
     else:
         rows.append(("object", printable(origin.object or origin.source)))
         rows.append(
-            ("version", printable(origin.version) if origin.version else "(none: bucket unversioned)")
+            ("version", printable(origin.version) if origin.version else "(not named by the S3 event)")
         )
     if origin.position is not None:
         where = "in its request" if origin.via_api else "in the file"

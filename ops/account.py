@@ -5,7 +5,8 @@ The item is read with a consistent GetItem. Where its value came from is already
 order key ``ingest_order`` (``entered_at#position#ingest_id``, docs/design.md "Ingestion time and ingestion
 order"), whose ``ingest_id`` names the S3 object and version, or the API message the record arrived in. The
 failures are one query of LogTable's ``by_account`` index (hash ``account_id``, range ``failed_at``), newest
-first; the index holds the items of one-record failures, which is how every invalid record is logged.
+first; the index holds the items of one-record failures, which is how every invalid record is logged. Like
+every GSI it is eventually consistent: a failure logged a moment ago may appear a moment later.
 
 Example::
 

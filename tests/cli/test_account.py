@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from tests.ops.test_account import put_account
-from tests.support.cli import Stack
+from tests.support.cli import Stack, run_in_pty
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -91,3 +93,20 @@ def test_an_unknown_account_is_one_line_and_exit_1(deployed: Stack, invoke: Any)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: no account 'nobody'")
     assert "errors tail" in lines[0]
+
+
+def test_a_real_80_column_terminal_shows_the_story_escaped(local: Stack, tmp_path: Path) -> None:
+    # GIVEN an account whose stored name holds a terminal escape and a bidi override, and one failure
+    put_account(local, "acct-tty", name="Eve\x1b]0;pwned\x07\u202eevil")
+    local.put_error("err-tty", failed_at=T0, account_id="acct-tty", message="status: not one of active…")
+
+    # WHEN an operator runs the command at a real 80-column terminal
+    run = run_in_pty(["account", "show", "acct-tty"], cwd=tmp_path, columns=80)
+
+    # THEN it fits, the stored text is shown escaped (the title is not changed, the text not reversed)
+    assert run.returncode == 0, run.output
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", run.output)  # rich's own styling (bold labels)
+    assert "\x1b]" not in plain and "\u202e" not in plain and "\x07" not in plain
+    assert "Eve\\x1b]0;pwned\\x07\\u202eevil" in plain
+    assert max(len(line) for line in plain.rstrip("\n").split("\n")) <= 80, plain
+    assert "err-tty" in plain and "UTC" in plain

@@ -31,7 +31,7 @@ def put_account(stack: Stack, account_id: str, **overrides: Any) -> dict[str, An
         "ingest_order": "2026-03-01T12:00:00.000000Z#0000000041#s3://data/in/accounts.json?versionId=v-7",
         **overrides,
     }
-    dynamodb_resource(None).Table(stack.outputs["account_table"]).put_item(Item=item)
+    dynamodb_resource(stack.endpoint_url).Table(stack.outputs["account_table"]).put_item(Item=item)
     return item
 
 

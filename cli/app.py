@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.account import account_app
 from cli.errors import INTERRUPTED_EXIT, USAGE_EXIT, CommandFailed, error_line, failure_of
 from cli.local import demo_command, local_app
 from cli.logs import logs_command
@@ -104,6 +105,7 @@ errors_app = typer.Typer(
     name="errors", help="Read LogTable: what failed, why, and the original bodies.", no_args_is_help=True
 )
 app.add_typer(errors_app)
+app.add_typer(account_app)
 app.add_typer(local_app, name="local")
 app.command("demo")(demo_command)
 app.command("logs", cls=TargetCommand)(logs_command)
@@ -147,6 +149,9 @@ ErrorTypeOption = Annotated[
 # --- Commands ---------------------------------------------------------------------------------------------
 
 
+SEND_DEFAULTS: dict[str, Any] = {"batch": None, "concurrency": 8, "retries": 5}
+
+
 @app.command("send", cls=TargetCommand)
 def send_command(
     ctx: typer.Context,
@@ -158,42 +163,43 @@ def send_command(
         list[str] | None, typer.Option("--record", metavar="JSON", help="One record as JSON (repeatable).")
     ] = None,
     batch: Annotated[
-        int, typer.Option("--batch", metavar="N", min=1, help="Records per request (one SQS message).")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--batch", metavar="N", min=1, help="At most N records per request (default: as many as fit)."
+        ),
+    ] = SEND_DEFAULTS["batch"],
     concurrency: Annotated[
         int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight.")
-    ] = 8,
+    ] = SEND_DEFAULTS["concurrency"],
     retries: Annotated[
         int, typer.Option("--retries", metavar="N", min=0, help="Retries on 429, 5xx and connection errors.")
-    ] = 5,
+    ] = SEND_DEFAULTS["retries"],
+    skip: Annotated[
+        int, typer.Option("--skip", metavar="N", min=0, help="Skip the first N records (to resume a send).")
+    ] = 0,
 ) -> None:
     """POST records to the stack's API (POST {api_url}/writer), SigV4-signed when the API requires IAM.
 
-    A queued record is in WriterQueue, not yet validated: invalid ones show up in `errors tail`. Exits 1 if
-    any record was finally rejected by the API.
+    Each request carries as many records as fit in one queue message (--batch 1: one record per request).
+    The input is read as a stream: records leave while stdin is still being read. A file is checked whole
+    before anything is sent. A queued record is in WriterQueue, not yet validated: invalid ones show up in
+    `errors tail`. Exits 1 if any record was finally rejected by the API; after Ctrl-C (exit 130) it prints
+    the command that sends the rest.
 
-    Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
+    Example: pipeline-ctl send accounts.jsonl --concurrency 16
     """
-    from cli import render
-    from ops.send import SendInterrupted, SendOptions, parse_record_option, read_records, send
+    from cli.send_view import run_send
+    from ops.send import SendOptions
 
-    run = invocation(ctx)
-    records = [] if file is None else read_records(file, stdin=sys.stdin)
-    records += [parse_record_option(text, position) for position, text in enumerate(record or [], 1)]
-    if not records:
-        raise InvalidInput("nothing to send", hint="give a FILE, - for stdin, or --record JSON")
-    target = run.target()
     options = SendOptions(batch=batch, concurrency=concurrency, retries=retries)
-    try:
-        with run.out.progress("sending", total=len(records)) as ticker:
-            report = send(target, records, options=options, on_progress=ticker.advance)
-    except SendInterrupted as stopped:  # Ctrl-C: what was sent and what was not, then exit 130
-        if run.out.json_mode:
-            run.out.json(stopped.to_dict())
-        raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
-    run.out.result(report.to_dict(), lambda: render.send(run.out, report))
-    if not report.ok:
-        raise CommandFailed(render.send_rejections(report))
+    run_send(
+        invocation(ctx),
+        file=file,
+        record_options=record or [],
+        options=options,
+        skip=skip,
+        defaults=SEND_DEFAULTS,
+    )
 
 
 @app.command("upload", cls=TargetCommand)

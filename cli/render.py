@@ -48,6 +48,8 @@ def send_summary(report: SendReport) -> str:
     )
     if report.retries:
         text += f" ({report.retries} {'retry' if report.retries == 1 else 'retries'})"
+    if report.skipped:
+        text += f" (skipped the first {plural(report.skipped, 'record')})"
     return text
 
 

@@ -184,9 +184,20 @@ class TableSpec:
 ACCOUNT_TABLE = TableSpec(hash_key="account_id", point_in_time_recovery=True)
 
 LOG_TABLE_DAY_INDEX = "by_day"
+
+# An account's failures, newest first, in one query (``pipeline-ctl account show``). Sparse: only items of a
+# single-record failure whose record named an account id carry ``account_id``.
+LOG_TABLE_ACCOUNT_INDEX = "by_account"
+LOG_TABLE_ACCOUNT_INDEX_SPEC = IndexSpec(
+    name=LOG_TABLE_ACCOUNT_INDEX, hash_key="account_id", range_key="failed_at"
+)
+
 LOG_TABLE = TableSpec(
     hash_key="error_id",
-    indexes=(IndexSpec(name=LOG_TABLE_DAY_INDEX, hash_key="day", range_key="failed_at"),),
+    indexes=(
+        IndexSpec(name=LOG_TABLE_DAY_INDEX, hash_key="day", range_key="failed_at"),
+        LOG_TABLE_ACCOUNT_INDEX_SPEC,
+    ),
     ttl_attribute="ttl",
 )
 

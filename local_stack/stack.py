@@ -92,6 +92,19 @@ _CURRENT = snapshot.HELD
 """What the in-process emulator holds: ``key`` (program stack + config) and its ``deployment``."""
 
 
+def multipart_echo(record: Mapping[str, Any]) -> bool:
+    """moto sends, beside a multipart upload's ``ObjectCreated:CompleteMultipartUpload``, an
+    ``ObjectCreated:Put`` for the same object (another event time); S3 sends only the first. A ``Put`` whose
+    ETag has the multipart form (``<md5>-<parts>``) is that echo: a PutObject never yields one. Passed on,
+    it would make the Transformer read the file twice, rewrite every record under a newer ingestion order and
+    log every invalid one twice."""
+    if record.get("eventName") != "ObjectCreated:Put":
+        return False
+    etag = str(((record.get("s3") or {}).get("object") or {}).get("eTag") or "")
+    head, _, parts = etag.strip('"').rpartition("-")
+    return bool(head) and parts.isdigit()
+
+
 class LocalStack:
     """The whole pipeline on 127.0.0.1. Use as a context manager, or call :meth:`start` / :meth:`stop`.
 
@@ -291,6 +304,13 @@ class LocalStack:
             )
             self._counters.add("s3.unrouted")
             return
+        records = event.get("Records")
+        if isinstance(records, list) and records:
+            kept = [record for record in records if not multipart_echo(record)]
+            if not kept:
+                self._counters.add("s3.multipart_echo_dropped")
+                return
+            event = {**event, "Records": kept}
         account, queue = target.queue_arn.split(":")[4], target.queue_arn.split(":")[5]
         _send_sqs_message(account, event, queue, target.queue_arn.split(":")[3])
 

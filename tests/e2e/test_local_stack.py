@@ -117,7 +117,13 @@ def test_resources_follow_the_shared_spec(stack: LocalStack) -> None:
     assert attributes["VisibilityTimeout"] == str(spec.WRITER_QUEUE.visibility_timeout_seconds)
     assert attributes["MaximumMessageSize"] == str(MAX_MESSAGE_BYTES)
     log_table = dynamodb.describe_table(TableName=stack.outputs["log_table"])["Table"]
-    assert [index["IndexName"] for index in log_table["GlobalSecondaryIndexes"]] == [spec.LOG_TABLE_DAY_INDEX]
+    indexes = {index["IndexName"]: index for index in log_table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == sorted([spec.LOG_TABLE_DAY_INDEX, spec.LOG_TABLE_ACCOUNT_INDEX])
+    assert indexes[spec.LOG_TABLE_ACCOUNT_INDEX]["KeySchema"] == [
+        {"AttributeName": "account_id", "KeyType": "HASH"},
+        {"AttributeName": "failed_at", "KeyType": "RANGE"},
+    ]
+    assert indexes[spec.LOG_TABLE_ACCOUNT_INDEX]["Projection"] == {"ProjectionType": "ALL"}
     ttl = dynamodb.describe_time_to_live(TableName=stack.outputs["log_table"])["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
 

@@ -69,19 +69,24 @@ def test_tables_use_the_aws_managed_kms_key(dev: Program, name: str) -> None:
     assert "kmsKeyArn" not in encryption
 
 
-def test_log_table_has_ttl_and_the_by_day_index(dev: Program) -> None:
+def test_log_table_has_ttl_and_the_by_day_and_by_account_indexes(dev: Program) -> None:
     table = dev.one(TABLE, "errors")
 
     assert table.inputs["hashKey"] == "error_id"
-    assert {a["name"] for a in table.inputs["attributes"]} == {"error_id", "day", "failed_at"}
+    assert {a["name"] for a in table.inputs["attributes"]} == {"error_id", "day", "failed_at", "account_id"}
     assert table.inputs["ttl"] == {"attributeName": "ttl", "enabled": True}
-    [index] = table.inputs["globalSecondaryIndexes"]
-    assert index["name"] == spec.LOG_TABLE_DAY_INDEX
-    assert index["keySchemas"] == [
+    by_day, by_account = table.inputs["globalSecondaryIndexes"]
+    assert by_day["name"] == spec.LOG_TABLE_DAY_INDEX
+    assert by_day["keySchemas"] == [
         {"attributeName": "day", "keyType": "HASH"},
         {"attributeName": "failed_at", "keyType": "RANGE"},
     ]
-    assert index["projectionType"] == "ALL"
+    assert by_account["name"] == spec.LOG_TABLE_ACCOUNT_INDEX == "by_account"
+    assert by_account["keySchemas"] == [
+        {"attributeName": "account_id", "keyType": "HASH"},
+        {"attributeName": "failed_at", "keyType": "RANGE"},
+    ]
+    assert by_day["projectionType"] == by_account["projectionType"] == "ALL"
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from functions.contract.rules import DEFAULT_MAX_FUTURE_SKEW_HOURS
 from infra import spec
 
 
@@ -37,8 +38,8 @@ DEFAULT_LOG_GROUP_RETENTION_DAYS = 30
 """CloudWatch Logs retention of the function and access log groups (``logRetentionDays``)."""
 DEFAULT_ERROR_RETENTION_DAYS = spec.DEFAULT_ERROR_RETENTION_DAYS
 """LogTable TTL in days (``errorRetentionDays``, the error handler's ``LOG_RETENTION_DAYS``)."""
-DEFAULT_MAX_FUTURE_SKEW_HOURS = 24
-"""How far in the future a record's timestamp may lie (``maxFutureSkewHours``, ``MAX_FUTURE_SKEW_HOURS``)."""
+# DEFAULT_MAX_FUTURE_SKEW_HOURS (``maxFutureSkewHours``, the functions' ``MAX_FUTURE_SKEW_HOURS``) is the
+# record contract's own default, imported above: the stack and the functions cannot disagree on it.
 DEFAULT_NONCURRENT_VERSION_DAYS = 30
 """DataBucket: an overwritten or deleted upload's old version is kept this long
 (``noncurrentVersionDays``)."""

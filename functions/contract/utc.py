@@ -13,7 +13,7 @@ from itertools import pairwise, repeat
 from typing import Any
 
 TIMESTAMP_RE = re.compile(
-    r"^(\d{4}-)(\d\d-\d\d)[Tt ](\d\d)(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d:00)?$",
+    r"^(\d{4}-)(\d\d-\d\d)[Tt ](\d\d)(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?([Zz]|[+-]\d\d:00)?$",
     re.ASCII | re.MULTILINE,
 )
 """The common timestamp shapes (groups: year and dash, month-day, hour, minutes and seconds, fraction, zone);
@@ -26,7 +26,7 @@ _MONTH_DAYS = frozenset(
 )
 """Month-days valid in every year (29 February is left to the per-value path)."""
 _HOURS = [f"{hour:02d}" for hour in range(24)]
-_ZONES = [(0, ""), (0, "Z")] + [
+_ZONES = [(0, ""), (0, "Z"), (0, "z")] + [
     (sign * int(hour), f"{'+' if sign > 0 else '-'}{hour}:00") for hour in _HOURS for sign in (1, -1)
 ]
 _UTC_SHIFT: dict[tuple[str, str], tuple[str, int]] = {

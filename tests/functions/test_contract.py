@@ -241,7 +241,7 @@ def test_json_schema_rejects_what_the_contract_rejects_on_simple_cases() -> None
 # --- properties --------------------------------------------------------------------------------------------
 
 _letters = st.characters(
-    min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")
+    min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc", "Cf")
 )
 _valid_records = st.fixed_dictionaries(
     {
@@ -414,11 +414,16 @@ def test_normalise_many_equals_normalise_record_by_record(raws: list[Any]) -> No
     assert [repr(r) for r in normalise_many(raws, now=NOW)] == [repr(r) for r in results]
 
 
+def _from_rfc3339(text: str) -> datetime:
+    """The oracle: ``fromisoformat``, which takes every RFC 3339 form but a lower-case ``z``."""
+    return datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(_timestamps)
 def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
     try:
-        expected = format_timestamp(datetime.fromisoformat(text))
+        expected = format_timestamp(_from_rfc3339(text))
     except (ValueError, OverflowError):
         expected = None
     # Entered at the end of time: no timestamp is beyond the future-skew bound here.
@@ -444,7 +449,7 @@ def test_timestamp_column_agrees_with_fromisoformat(texts: list[str]) -> None:
     # THEN each value is what fromisoformat and the pipeline's format give, or the record is rejected
     for text, result in zip(texts, results, strict=True):
         try:
-            expected = format_timestamp(datetime.fromisoformat(text))
+            expected = format_timestamp(_from_rfc3339(text))
         except (ValueError, OverflowError):
             assert isinstance(result, InvalidRecord)
         else:

@@ -25,14 +25,14 @@ from functions.contract import values as values_
 from functions.contract.rules import (
     ACCOUNT_ID_CHARS,
     CURRENCY_PATTERN,
-    EMAIL_PATTERN,
+    EMAIL_DOMAIN_PATTERN,
     MAX_ACCOUNT_ID_LENGTH,
     MAX_BALANCE_DIGITS,
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     STATUSES,
 )
-from functions.contract.utc import TIMESTAMP_RE, none_indexes, rewrite_all
+from functions.contract.utc import TIMESTAMP_RE, fixed_width_column, none_indexes, rewrite_all
 from functions.contract.values import Reject
 
 
@@ -47,13 +47,19 @@ def _spaced_pattern(one: str, flags: int = 0) -> re.Pattern[str]:
 
 
 _ACCOUNT_ID_BLOCK_RE = _block_pattern(f"[{ACCOUNT_ID_CHARS}]{{1,{MAX_ACCOUNT_ID_LENGTH}}}", re.ASCII)
-_EMAIL_SPACED_RE = _spaced_pattern(EMAIL_PATTERN, re.ASCII)
+_EMAIL_SPACED_RE = _spaced_pattern(f"[!-?A-~]++@{EMAIL_DOMAIN_PATTERN}", re.ASCII)
+"""EMAIL_PATTERN for ASCII: ``[!-?A-~]`` (every printable ASCII character but space and ``@``) is ``[^\\s@]``
+less the control characters the contract refuses, and a class is cheaper to match than a negated escape. A
+non-ASCII address takes the per-value path."""
 _CURRENCY_SPACED_RE = _spaced_pattern(CURRENCY_PATTERN, re.ASCII)
 _STATUS_SPACED_RE = _spaced_pattern("|".join(STATUSES), re.ASCII | re.IGNORECASE)
 """Either case, ASCII only (``re.ASCII`` keeps IGNORECASE from folding ``K``, U+212A, into ``k``)."""
-_PLAIN_DECIMALS_BLOCK_RE = _block_pattern("-?[0-9.]+", re.ASCII)
+_DECIMAL_TEXTS_BLOCK_RE = _block_pattern(f"-?[0-9.]{{1,{MAX_BALANCE_DIGITS - 1}}}", re.ASCII)
+"""``str(Decimal)`` in plain notation, sign included at most 38 characters (so at most 38 digits)."""
 _PLAIN_DECIMALS_SPACED_RE = _spaced_pattern("-?[0-9]+(?:[.][0-9]+)?", re.ASCII)
-_ZERO = Decimal(0)
+_ZERO_RE = re.compile(r"(?:^|[\n ])-?0+(?:\.0+)?(?=[\n ]|$)", re.ASCII)
+"""A zero among plain decimals joined with newlines or spaces (``Decimal(0) in column`` compares every value:
+slow)."""
 _LARGEST_INTEGER = 10**MAX_BALANCE_DIGITS
 """Integers strictly between minus this and this have at most 38 digits."""
 
@@ -79,30 +85,39 @@ def name_column(values: list[Any]) -> list[Any] | None:
         return None
     if not "".join(values).isprintable():  # a tab to collapse, a refused character: the per-value path
         return None
-    names = [" ".join(value.split()) for value in values]
+    # Printable: a space is the only whitespace left. A column with no run of spaces and none at either end
+    # of a value is already collapsed: it stands as is (no new string per value).
+    text = "\n".join(values)
+    if "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " ":
+        names = [" ".join(value.split()) for value in values]
+    else:
+        names = values
     if "" in names or max(map(len, names)) > MAX_NAME_LENGTH:
         return None
     return names
 
 
-def _spaced(values: list[Any], pattern: re.Pattern[str]) -> list[str] | None:
-    """The values trimmed, when every one is a str that ``pattern`` (a :func:`_spaced_pattern`) admits with
-    spaces around it; None otherwise. ASCII and printable, so spaces are the only whitespace to trim."""
+def _spaced(
+    values: list[Any], pattern: re.Pattern[str], case: Callable[[str], str] | None = None
+) -> list[str] | None:
+    """The values trimmed (and cased by ``case``), when every one is a str that ``pattern`` (a
+    :func:`_spaced_pattern` of printable ASCII classes only: no control character, no other whitespace)
+    admits, as received, with spaces around it; None otherwise. ASCII, so casing maps one character to one."""
     try:
         text = " ".join(values)
     except TypeError:  # a missing value, null, a number...
         return None
-    if not (text.isascii() and text.isprintable()) or pattern.fullmatch(text) is None:
+    if pattern.fullmatch(text) is None:
         return None
-    trimmed = text.split()
+    trimmed = (text if case is None else case(text)).split()
     return trimmed if len(trimmed) == len(values) else None
 
 
 def email_column(values: list[Any]) -> list[Any] | None:
-    emails = _spaced(values, _EMAIL_SPACED_RE)
+    emails = _spaced(values, _EMAIL_SPACED_RE, str.lower)  # lower-cased only after the check
     if emails is None or max(map(len, emails)) > MAX_EMAIL_LENGTH:
         return None
-    return " ".join(emails).lower().split()  # lower-cased only after the check, and ASCII: one for one
+    return emails
 
 
 def balance_column(values: list[Any]) -> list[Any] | None:
@@ -111,34 +126,28 @@ def balance_column(values: list[Any]) -> list[Any] | None:
     # give each one the same Decimal. Zeros lose their sign there: left to it.
     kinds = set(map(type, values))
     if kinds == {Decimal}:
-        if (
-            _PLAIN_DECIMALS_BLOCK_RE.fullmatch("\n".join(map(str, values))) is None
-            or max(map(len, map(str, values))) > MAX_BALANCE_DIGITS
-        ):
+        text = "\n".join(map(str, values))
+        if _DECIMAL_TEXTS_BLOCK_RE.fullmatch(text) is None or _ZERO_RE.search(text) is not None:
             return None
-        numbers = values
-    elif kinds == {str}:
+        return values
+    if kinds == {str}:
         texts = _spaced(values, _PLAIN_DECIMALS_SPACED_RE)
-        if texts is None or max(map(len, texts)) > MAX_BALANCE_DIGITS:
+        if texts is None or max(map(len, texts)) > MAX_BALANCE_DIGITS or _ZERO_RE.search(" ".join(texts)):
             return None
-        numbers = list(map(Decimal, texts))
-    elif kinds == {int}:  # bool is a type of its own: never here
-        if min(values) <= -_LARGEST_INTEGER or max(values) >= _LARGEST_INTEGER:
+        return list(map(Decimal, texts))
+    if kinds == {int}:  # bool is a type of its own: never here
+        if min(values) <= -_LARGEST_INTEGER or max(values) >= _LARGEST_INTEGER or 0 in values:
             return None
-        numbers = list(map(Decimal, values))
-    else:
-        return None
-    return None if _ZERO in numbers else numbers
+        return list(map(Decimal, values))
+    return None
 
 
 def _cased_column(
     values: list[Any], case: Callable[[str], str], pattern: re.Pattern[str]
 ) -> list[Any] | None:
     """A column of short codes (currency, status): checked by one regex over the whole block as received,
-    then cased once (ASCII: one for one), rather than value by value; None sends the block to the per-value
-    path."""
-    codes = _spaced(values, pattern)
-    return None if codes is None else case(" ".join(codes)).split()
+    then cased once, rather than value by value; None sends the block to the per-value path."""
+    return _spaced(values, pattern, case)
 
 
 def currency_column(values: list[Any]) -> list[Any] | None:
@@ -153,10 +162,12 @@ def updated_at_column(values: list[Any]) -> list[Any] | None:
     text = _joined(values)
     if text is None:
         return None
-    matches = TIMESTAMP_RE.findall(text)
-    if len(matches) != len(values):  # one match per line at most: every line has the fast shape
-        return None
-    timestamps = rewrite_all(matches)
+    timestamps = fixed_width_column(values, text)
+    if timestamps is None:
+        matches = TIMESTAMP_RE.findall(text)
+        if len(matches) != len(values):  # one match per line at most: every line has the fast shape
+            return None
+        timestamps = rewrite_all(matches)
     for index in none_indexes(timestamps):
         try:  # a new year, 29 February, an hour or offset out of range: the per-value path decides
             timestamps[index] = values_.updated_at(values[index])

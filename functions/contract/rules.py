@@ -22,13 +22,15 @@ CURRENCY_PATTERN = "[A-Za-z]{3}"
 """A currency as received: checked *before* upper-casing, so ``uſd`` (long s) is not read as ``USD``."""
 DECIMAL_PATTERN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 """Plain decimal notation; ``Decimal()`` alone would also take ``NaN``, ``Infinity`` and ``1_000``."""
-EMAIL_PATTERN = (
-    r"[^\s@]++@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*+(?<=[A-Za-z0-9]))?\.)++"
+EMAIL_DOMAIN_PATTERN = (
+    r"(?:[A-Za-z0-9]++(?:-++[A-Za-z0-9]++)*+\.)++"
     r"(?:[A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9\-]{1,59})"
 )
+"""Labels of ASCII letters and digits (hyphens only inside), then a top-level domain: letters or ``xn--``."""
+EMAIL_PATTERN = rf"[^\s@]++@{EMAIL_DOMAIN_PATTERN}"
 """An address as received, checked *before* lower-casing: the domain is ASCII letters, digits and hyphens
 in either case, so a Kelvin sign (U+212A, which lower-cases to ``k``) is refused rather than stored as ``k``.
-Possessive quantifiers (Python 3.11+): the same language, without backtracking through domain labels."""
+Possessive quantifiers (Python 3.11+), no lookbehind: no backtracking through domain labels."""
 EMAIL_SCHEMA_PATTERN = (
     r"^[^\s@]+@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+"
     r"(?:[A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9\-]{1,59})$"

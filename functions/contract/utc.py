@@ -121,3 +121,77 @@ def none_indexes(values: list[Any], wanted: Any = None) -> list[int]:
             return found
         found.append(start)
         start += 1
+
+
+# --- whole columns of one fixed-width shape: one pattern checks them, no match object per value ---
+
+_VALID_MONTH_DAY = (
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+"""The month-days of :data:`_MONTH_DAYS` as a pattern (29 February left out, as there)."""
+_SECONDS_SHAPE = rf"(?!0000)\d{{4}}-{_VALID_MONTH_DAY}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+"""``YYYY-MM-DDTHH:MM:SS`` with a valid date (year 0 is none), hour, minute and second: 19 characters."""
+_Z_COLUMN_RE = re.compile(f"{_SECONDS_SHAPE}Z(?:\\n{_SECONDS_SHAPE}Z)*", re.ASCII)
+_OFFSET_COLUMN_RE = re.compile(
+    f"{_SECONDS_SHAPE}[+-](?:[01]\\d|2[0-3]):00(?:\\n{_SECONDS_SHAPE}[+-](?:[01]\\d|2[0-3]):00)*", re.ASCII
+)
+_NO_FRACTION_Z = ".000000Z"
+MAX_ZONE_TABLES = 4
+"""Whole-hour zones with a table of their own (:func:`_zone_table`, ≈ 9,000 entries each); columns in other
+zones take the general path."""
+_ZONE_UTC: dict[str, str] = {}
+"""``MM-DDTHH±hh:00`` (local month-day, hour and zone) → ``MM-DDTHH`` in UTC, for the zones built so far;
+entries whose date would cross a year or 29 February are absent (the general path decides those)."""
+_ZONES_BUILT: set[str] = set()
+
+
+def _zone_table(zone: str) -> None:
+    """Add ``zone``'s entries to :data:`_ZONE_UTC` (every month-day and hour; built once per zone)."""
+    for hour in _HOURS:
+        utc_hour, days = _UTC_SHIFT[(hour, zone)]
+        for month_day in _ORDERED_MONTH_DAYS:
+            shifted = _SHIFTED_MONTH_DAY.get((month_day, days))
+            if shifted is None or (days, month_day) in ((1, "12-31"), (-1, "01-01")):
+                continue
+            _ZONE_UTC[f"{month_day}T{hour}{zone}"] = f"{shifted}T{utc_hour}"
+    _ZONES_BUILT.add(zone)
+
+
+_MISSING_HOUR = "?"
+"""Stands in the rewritten value for a date the tables lack; no rewritten value holds it otherwise."""
+
+
+def _offsets_to_utc(values: list[str], *, built: bool = False) -> list[Any] | None:
+    get = _ZONE_UTC.get
+    rewritten: list[Any] = [
+        value[:5] + get(value[5:13] + value[19:], _MISSING_HOUR) + value[13:19] + _NO_FRACTION_Z
+        for value in values
+    ]
+    if _MISSING_HOUR not in "".join(rewritten):
+        return rewritten
+    missing = {value[19:] for value in values} - _ZONES_BUILT
+    if missing and not built:  # a zone seen for the first time: its table, then again
+        if len(_ZONES_BUILT) + len(missing) > MAX_ZONE_TABLES:
+            return None
+        for zone in missing:
+            _zone_table(zone)
+        return _offsets_to_utc(values, built=True)
+    for index, value in enumerate(rewritten):  # a new year or 29 February: left to the caller
+        if _MISSING_HOUR in value:
+            rewritten[index] = None
+    return rewritten
+
+
+def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
+    """``values`` (``text``: them joined with newlines) in UTC when every one is ``YYYY-MM-DDTHH:MM:SSZ``, or
+    every one has a whole-hour offset (``+02:00``); None otherwise. A value whose date the tables lack (a new
+    year, 29 February) is None in the list: the caller converts it on its own.
+
+    Why: most files write every timestamp the same way, and for such a column one pattern without groups
+    checks every value, and the rewrite is a replace (``Z``) or one table lookup per value (offsets), where
+    the general path (:func:`rewrite_all`) builds a match tuple per value and transposes them."""
+    if _Z_COLUMN_RE.fullmatch(text) is not None:
+        return text.replace("Z", _NO_FRACTION_Z).split("\n")
+    if _OFFSET_COLUMN_RE.fullmatch(text) is not None:
+        return _offsets_to_utc(values)
+    return None

@@ -131,8 +131,11 @@ def balance_column(values: list[Any]) -> list[Any] | None:
             return None
         return values
     if kinds == {str}:
-        texts = _spaced(values, _PLAIN_DECIMALS_SPACED_RE)
-        if texts is None or max(map(len, texts)) > MAX_BALANCE_DIGITS or _ZERO_RE.search(" ".join(texts)):
+        text = " ".join(values)
+        if _PLAIN_DECIMALS_SPACED_RE.fullmatch(text) is None or _ZERO_RE.search(text) is not None:
+            return None
+        texts = text.split()
+        if len(texts) != len(values) or max(map(len, texts)) > MAX_BALANCE_DIGITS:
             return None
         return list(map(Decimal, texts))
     if kinds == {int}:  # bool is a type of its own: never here

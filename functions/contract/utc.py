@@ -182,6 +182,61 @@ def _offsets_to_utc(values: list[str], *, built: bool = False) -> list[Any] | No
     return rewritten
 
 
+_YEAR_TABLES: dict[str, dict[str, str]] = {}
+"""``YYYY-`` → {``MM-DDTHH±hh:00`` (local) → ``YYYY-MM-DDTHH`` (UTC)}, for the (year, zone) pairs built."""
+_YEAR_ZONES_BUILT: set[tuple[str, str]] = set()
+MAX_YEAR_ZONE_TABLES = 8
+"""(year, zone) tables kept (≈ 8,800 entries each): a column in another year or zone takes another path."""
+
+
+def _year_zone_table(year: str, zone: str) -> None:
+    """Every local hour of ``year`` in ``zone`` with its UTC hour, date and year: exact, 29 February and the
+    turn of the year included. Built from the hour table and the year's list of days (no datetime per
+    entry: a few milliseconds per table)."""
+    number = int(year[:4])
+    leap = number % 4 == 0 and (number % 100 != 0 or number % 400 == 0)
+    lengths = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    days = [
+        f"{month:02d}-{day:02d}" for month, length in enumerate(lengths, 1) for day in range(1, length + 1)
+    ]
+    dated = [year + day for day in days]
+    before = f"{number - 1:04d}-12-31" if number > 1 else None  # year 0 is none: the general path says so
+    after = f"{number + 1:04d}-01-01" if number < 9999 else None
+    table = _YEAR_TABLES.setdefault(year, {})
+    last = len(days) - 1
+    for hour in _HOURS:
+        utc_hour, shift = _UTC_SHIFT[(hour, zone)]
+        for index, day in enumerate(days):
+            moved = index + shift
+            target = dated[moved] if 0 <= moved <= last else (before if moved < 0 else after)
+            if target is not None:
+                table[f"{day}T{hour}{zone}"] = f"{target}T{utc_hour}"
+    _YEAR_ZONES_BUILT.add((year, zone))
+
+
+def _one_year_to_utc(values: list[str], text: str) -> list[str] | None:
+    """A column of whole-hour offsets all in one year: one lookup and one concatenation per value, the
+    fraction and ``Z`` added to the whole column at once; None when the year is not one, or its tables
+    cannot be built (too many), or a value lies outside them."""
+    year = values[0][:5]
+    if text.count(year) != len(values):  # "YYYY-" stands nowhere else in a line of this shape
+        return None
+    zones = {value[19:] for value in values} if (year, values[0][19:]) in _YEAR_ZONES_BUILT else None
+    if zones is None or any((year, zone) not in _YEAR_ZONES_BUILT for zone in zones):
+        zones = {value[19:] for value in values}
+        needed = {zone for zone in zones if (year, zone) not in _YEAR_ZONES_BUILT}
+        if len(_YEAR_ZONES_BUILT) + len(needed) > MAX_YEAR_ZONE_TABLES:
+            return None
+        for zone in needed:
+            _year_zone_table(year, zone)
+    table = _YEAR_TABLES[year]
+    try:
+        hours = [table[value[5:13] + value[19:]] + value[13:19] for value in values]
+    except KeyError:
+        return None
+    return ("\n".join(hours) + "\n").replace("\n", _NO_FRACTION_Z + "\n").split("\n")[:-1]
+
+
 def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
     """``values`` (``text``: them joined with newlines) in UTC when every one is ``YYYY-MM-DDTHH:MM:SSZ``, or
     every one has a whole-hour offset (``+02:00``); None otherwise. A value whose date the tables lack (a new
@@ -193,5 +248,5 @@ def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
     if _Z_COLUMN_RE.fullmatch(text) is not None:
         return text.replace("Z", _NO_FRACTION_Z).split("\n")
     if _OFFSET_COLUMN_RE.fullmatch(text) is not None:
-        return _offsets_to_utc(values)
+        return _one_year_to_utc(values, text) or _offsets_to_utc(values)
     return None

@@ -872,3 +872,48 @@ def test_homogeneous_columns_take_the_shortcuts_with_the_per_record_results(
         raws.append(raw)
     # THEN the block gives, record by record, exactly what normalise gives
     _normalise_block_as_record_by_record(raws)
+
+
+_whole_hour_zones = st.sampled_from(
+    ["Z", "+00:00", "-00:00", "+02:00", "-05:00", "+14:00", "-12:00", "+23:00"]
+)
+
+
+@st.composite
+def _fixed_width_column(draw: st.DrawFn) -> list[str]:
+    """A column written one way throughout (``YYYY-MM-DDTHH:MM:SS`` and ``Z`` or a whole-hour offset), in one
+    year or several: the shapes the column shortcuts take whole, their edges (29 February, the turn of the
+    year, years 1 and 9999) included."""
+    years = draw(st.lists(st.sampled_from([1, 2000, 2023, 2024, 2100, 9999]), min_size=1, max_size=2))
+    zone = draw(_whole_hour_zones)
+    zones = (
+        [zone]
+        if zone == "Z"
+        else draw(st.lists(_whole_hour_zones.filter(lambda z: z != "Z"), min_size=1, max_size=2))
+    )
+    count = draw(st.integers(1, 30))
+    return [
+        f"{draw(st.sampled_from(years)):04d}-{draw(st.sampled_from([1, 2, 3, 12])):02d}-"
+        f"{draw(st.sampled_from([1, 2, 28, 29, 30, 31])):02d}T"
+        f"{draw(st.sampled_from([0, 1, 11, 22, 23])):02d}:"
+        f"{draw(st.integers(0, 59)):02d}:{draw(st.integers(0, 59)):02d}{draw(st.sampled_from(zones))}"
+        for _ in range(count)
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_fixed_width_column())
+def test_fixed_width_timestamp_columns_agree_with_fromisoformat(texts: list[str]) -> None:
+    # GIVEN a block whose timestamps are all written one way (the fixed-width shortcuts' shapes)
+    raws = [record(f"f{index}", updated_at=text) for index, text in enumerate(texts)]
+    # WHEN it is normalised column by column (entered at the end of time: no bound applies)
+    results = normalise_many(raws, now=END_OF_TIME)
+    # THEN each value is what fromisoformat and the pipeline's format give, or the record is rejected
+    for text, result in zip(texts, results, strict=True):
+        try:
+            expected = format_timestamp(_from_rfc3339(text))
+        except (ValueError, OverflowError):
+            assert isinstance(result, InvalidRecord), text
+        else:
+            assert not isinstance(result, InvalidRecord), text
+            assert result["updated_at"] == expected

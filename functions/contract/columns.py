@@ -5,13 +5,13 @@ the column joined with a separator does what the per-value converter (:mod:`func
 to each value. Each returns None whenever a value needs the per-value path (not a str, a separator inside,
 anything the fast shape does not cover, anything rejected); the caller then runs the per-value converter on
 that column, so results and reasons are always the per-value ones. Why this is exact: each value is joined
-with "\\n" (or a space), which none of these patterns admits inside a value, and the split must give back as
-many values as went in.
+with "\\n", which none of these patterns admits inside a value, and the split must give back as many values
+as went in.
 
-Columns whose values may be padded (email, balance strings, currency, status) are joined with spaces and
-matched by a pattern that admits spaces around each value: ``str.split()`` then gives the trimmed values in
-one C call. Only ASCII is taken here, and checked *before* any case mapping (the per-value rule); anything
-else goes to the per-value path.
+Columns whose values may be padded (email, balance strings, currency, status) are matched by a pattern that
+admits spaces around each value (and only spaces: the patterns' classes are printable ASCII), and trimmed
+only when a space is there. Only ASCII is taken here, and checked *before* any case mapping (the per-value
+rule); anything else goes to the per-value path.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def _block_pattern(one: str, flags: int = 0) -> re.Pattern[str]:
 
 
 def _spaced_pattern(one: str, flags: int = 0) -> re.Pattern[str]:
-    """``one`` value, then any number of others, each with spaces around it (a value joined with spaces)."""
-    return re.compile(f" *(?:{one})(?: +(?:{one}))* *", flags)
+    """``one`` value, then any number of newline-separated others, each with spaces around it or not."""
+    return re.compile(f" *(?:{one}) *(?:\\n *(?:{one}) *)*", flags)
 
 
 _ACCOUNT_ID_BLOCK_RE = _block_pattern(f"[{ACCOUNT_ID_CHARS}]{{1,{MAX_ACCOUNT_ID_LENGTH}}}", re.ASCII)
@@ -57,9 +57,6 @@ _STATUS_SPACED_RE = _spaced_pattern("|".join(STATUSES), re.ASCII | re.IGNORECASE
 _DECIMAL_TEXTS_BLOCK_RE = _block_pattern(f"-?[0-9.]{{1,{MAX_BALANCE_DIGITS - 1}}}", re.ASCII)
 """``str(Decimal)`` in plain notation, sign included at most 38 characters (so at most 38 digits)."""
 _PLAIN_DECIMALS_SPACED_RE = _spaced_pattern("-?[0-9]+(?:[.][0-9]+)?", re.ASCII)
-_ZERO_RE = re.compile(r"(?:^|[\n ])-?0+(?:\.0+)?(?=[\n ]|$)", re.ASCII)
-"""A zero among plain decimals joined with newlines or spaces (``Decimal(0) in column`` compares every value:
-slow)."""
 _LARGEST_INTEGER = 10**MAX_BALANCE_DIGITS
 """Integers strictly between minus this and this have at most 38 digits."""
 
@@ -102,15 +99,18 @@ def _spaced(
 ) -> list[str] | None:
     """The values trimmed (and cased by ``case``), when every one is a str that ``pattern`` (a
     :func:`_spaced_pattern` of printable ASCII classes only: no control character, no other whitespace)
-    admits, as received, with spaces around it; None otherwise. ASCII, so casing maps one character to one."""
+    admits, as received, with spaces around it; None otherwise. ASCII, so casing maps one character to one.
+    Newlines separate the values (one inside a value makes one line too many), spaces only pad them."""
     try:
-        text = " ".join(values)
+        text = "\n".join(values)
     except TypeError:  # a missing value, null, a number...
         return None
     if pattern.fullmatch(text) is None:
         return None
-    trimmed = (text if case is None else case(text)).split()
-    return trimmed if len(trimmed) == len(values) else None
+    lines = (text if case is None else case(text)).split("\n")
+    if len(lines) != len(values):
+        return None
+    return list(map(str.strip, lines)) if " " in text else lines
 
 
 def email_column(values: list[Any]) -> list[Any] | None:
@@ -123,23 +123,21 @@ def email_column(values: list[Any]) -> list[Any] | None:
 def balance_column(values: list[Any]) -> list[Any] | None:
     # Decimals (what the parser gives for a fraction), integers, or strings, in plain notation of at most 38
     # characters: finite, at most 38 digits, well inside DynamoDB's range, so the per-value converter would
-    # give each one the same Decimal. Zeros lose their sign there: left to it.
+    # give each one the same Decimal. Zeros lose their sign there: left to it (``all``: a zero is falsy, and
+    # truth is a C slot, where ``Decimal(0) in column`` would compare every value).
     kinds = set(map(type, values))
     if kinds == {Decimal}:
-        text = "\n".join(map(str, values))
-        if _DECIMAL_TEXTS_BLOCK_RE.fullmatch(text) is None or _ZERO_RE.search(text) is not None:
+        if _DECIMAL_TEXTS_BLOCK_RE.fullmatch("\n".join(map(str, values))) is None or not all(values):
             return None
         return values
     if kinds == {str}:
-        text = " ".join(values)
-        if _PLAIN_DECIMALS_SPACED_RE.fullmatch(text) is None or _ZERO_RE.search(text) is not None:
+        texts = _spaced(values, _PLAIN_DECIMALS_SPACED_RE)
+        if texts is None or max(map(len, texts)) > MAX_BALANCE_DIGITS:
             return None
-        texts = text.split()
-        if len(texts) != len(values) or max(map(len, texts)) > MAX_BALANCE_DIGITS:
-            return None
-        return list(map(Decimal, texts))
+        numbers = list(map(Decimal, texts))
+        return numbers if all(numbers) else None
     if kinds == {int}:  # bool is a type of its own: never here
-        if min(values) <= -_LARGEST_INTEGER or max(values) >= _LARGEST_INTEGER or 0 in values:
+        if min(values) <= -_LARGEST_INTEGER or max(values) >= _LARGEST_INTEGER or not all(values):
             return None
         return list(map(Decimal, values))
     return None

@@ -221,19 +221,16 @@ def _one_year_to_utc(values: list[str], text: str) -> list[str] | None:
     year = values[0][:5]
     if text.count(year) != len(values):  # "YYYY-" stands nowhere else in a line of this shape
         return None
-    zones = {value[19:] for value in values} if (year, values[0][19:]) in _YEAR_ZONES_BUILT else None
-    if zones is None or any((year, zone) not in _YEAR_ZONES_BUILT for zone in zones):
-        zones = {value[19:] for value in values}
-        needed = {zone for zone in zones if (year, zone) not in _YEAR_ZONES_BUILT}
-        if len(_YEAR_ZONES_BUILT) + len(needed) > MAX_YEAR_ZONE_TABLES:
+    table = _YEAR_TABLES.get(year, {})
+    try:
+        hours = [table[value[5:13] + value[19:]] + value[13:19] for value in values]
+    except KeyError:  # a zone not built yet for this year (or a value outside the tables)
+        needed = {zone for zone in {value[19:] for value in values} if (year, zone) not in _YEAR_ZONES_BUILT}
+        if not needed or len(_YEAR_ZONES_BUILT) + len(needed) > MAX_YEAR_ZONE_TABLES:
             return None
         for zone in needed:
             _year_zone_table(year, zone)
-    table = _YEAR_TABLES[year]
-    try:
-        hours = [table[value[5:13] + value[19:]] + value[13:19] for value in values]
-    except KeyError:
-        return None
+        return _one_year_to_utc(values, text)
     return ("\n".join(hours) + "\n").replace("\n", _NO_FRACTION_Z + "\n").split("\n")[:-1]
 
 

@@ -856,6 +856,9 @@ _CODE_COLUMNS = st.lists(
 
 @settings(max_examples=120, deadline=None)
 @given(balances=_BALANCE_COLUMNS, emails=_EMAIL_COLUMNS, codes=_CODE_COLUMNS, camel=st.booleans())
+@example(  # two values in one, and an empty one beside it: the count of values alone would not tell
+    balances=["1 2", " "], emails=["a@x.com b@y.com", "  "], codes=["usd eur", " "], camel=False
+)
 def test_homogeneous_columns_take_the_shortcuts_with_the_per_record_results(
     balances: list[Any], emails: list[str], codes: list[str], camel: bool
 ) -> None:

@@ -49,6 +49,8 @@ class EnvSource(StrEnum):
     """The name of the table named by ``EnvVar.target`` (a ``resource_names`` key)."""
     SETTING = "setting"
     """A stack setting: ``EnvVar.target`` is its key in the ``serverless-pipeline`` config namespace."""
+    KEY_ARN = "key_arn"
+    """The ARN of the KMS key named by ``EnvVar.target`` (``entry_time_key``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +87,8 @@ TRANSFORMER = FunctionSpec(
     environment=(
         EnvVar(name="WRITER_QUEUE_URL", source=EnvSource.QUEUE_URL, target="writer_queue"),
         MAX_FUTURE_SKEW,
+        # Verifies the MAC beside a replay's pipeline-entered-at metadata (functions.entry_time).
+        EnvVar(name="ENTRY_TIME_KEY_ID", source=EnvSource.KEY_ARN, target="entry_time_key"),
     ),
 )
 WRITER = FunctionSpec(
@@ -255,8 +259,15 @@ OUTPUT_KEYS: tuple[str, ...] = (
     "writer_function",
     "error_handler_function",
     "dashboard_name",
+    "entry_time_key",
 )
 """Keys every producer writes; the local stack adds ``endpoint_url``."""
+
+ENTRY_TIME_KEY_OUTPUT = "entry_time_key"
+"""The outputs key holding the ARN of the KMS HMAC key that signs a replay's entry time (the operator's
+replay signs with it, the Transformer verifies with it: functions.entry_time)."""
+ENTRY_TIME_KEY_SPEC = "HMAC_256"
+ENTRY_TIME_KEY_USAGE = "GENERATE_VERIFY_MAC"
 
 LOCAL_STACK = "local"
 LOCAL_OUTPUTS_PATH = ".pipeline/local.json"

@@ -50,10 +50,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.model import MAX_MESSAGE_BYTES, ErrorType, LogStatus, MessageAttribute
-from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
+from infra.spec import DEFAULT_LOG_RETENTION_DAYS, ENTRY_TIME_KEY_OUTPUT, SQS_BATCH_MAX_ENTRIES
 from ops.errors import InvalidInput, NotFound, OperationError
 from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
-from ops.redrive import S3Object, redrive, s3_objects
+from ops.redrive import S3Object, kms_signer, redrive, s3_objects
 from ops.target import Target
 
 CLAIM_LEASE = timedelta(minutes=15)
@@ -199,7 +199,7 @@ def _from_logtable(
             report.entries.append(early)
             continue
         entry = _entry(item)
-        objects = s3_objects(item.get("body"))
+        objects = s3_objects(item.get("body"), item.get("source"))
         if not objects and item.get("error_type") in NOT_REPLAYABLE_TYPES:
             entry.result = Result.NOT_REPLAYABLE
         elif report.dry_run:
@@ -345,10 +345,24 @@ def _resend(
     """Step 2 for either source: copy a gave-up item's objects onto themselves, or send the body again with
     the attributes ``stored`` with it; what it was replayed as (``copy:<versions>`` or the message id)."""
     if objects:
-        copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
+        signer = kms_signer(target.client("kms"), _entry_time_key(target))
+        copies = redrive(
+            target.client("s3"), objects, entered_at=_text(stored.get("entered_at")), signer=signer
+        )
         entry.detail = "copied " + _onto_itself(objects)
         return "copy:" + ",".join(copies)
     return _send(target, body, replay_attributes(entry.error_id, stored, body))
+
+
+def _entry_time_key(target: Target) -> str:
+    key = target.outputs.get(ENTRY_TIME_KEY_OUTPUT)
+    if not key:
+        raise OperationError(
+            f"the stack's outputs document has no {ENTRY_TIME_KEY_OUTPUT}: the re-driven object's entry time "
+            "cannot be signed",
+            hint="redeploy the stack (or restart the local stack) to rewrite its outputs document",
+        )
+    return key
 
 
 def _onto_itself(objects: list[S3Object]) -> str:
@@ -436,7 +450,7 @@ def _from_dlq(
                 if full or not _dlq_matches(entry, cutoff=cutoff, error_types=error_types, ids=wanted_ids):
                     to_release.append(message["ReceiptHandle"])
                     continue
-                objects = s3_objects(message["Body"])
+                objects = s3_objects(message["Body"], entry.source)
                 if not objects and entry.error_type in NOT_REPLAYABLE_TYPES:
                     entry.result = Result.NOT_REPLAYABLE
                     to_release.append(message["ReceiptHandle"])

@@ -28,6 +28,8 @@ from typer.testing import CliRunner
 from cli.app import app
 from infra.spec import (
     ACCOUNT_TABLE,
+    ENTRY_TIME_KEY_SPEC,
+    ENTRY_TIME_KEY_USAGE,
     LOCAL_OUTPUTS_PATH,
     LOG_TABLE,
     create_table_kwargs,
@@ -146,6 +148,9 @@ def create_stack(stack: str, *, endpoint_url: str | None, api_url: str = "http:/
     writer_url = sqs.create_queue(QueueName=names["writer_queue"], Attributes=attributes)["QueueUrl"]
     dynamodb.create_table(**create_table_kwargs(ACCOUNT_TABLE, names["account_table"]))
     dynamodb.create_table(**create_table_kwargs(LOG_TABLE, names["log_table"]))
+    entry_time_key = aws_client("kms", endpoint_url).create_key(
+        KeySpec=ENTRY_TIME_KEY_SPEC, KeyUsage=ENTRY_TIME_KEY_USAGE
+    )["KeyMetadata"]["Arn"]
     outputs = {
         "stack": stack,
         "region": REGION,
@@ -160,6 +165,7 @@ def create_stack(stack: str, *, endpoint_url: str | None, api_url: str = "http:/
         "writer_function": names["writer_function"],
         "error_handler_function": names["error_handler_function"],
         "dashboard_name": names["dashboard_name"],
+        "entry_time_key": entry_time_key,
     }
     if endpoint_url:
         outputs["endpoint_url"] = endpoint_url

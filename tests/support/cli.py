@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from cli.app import app
+from infra.private_files import write_private
 from infra.spec import (
     ACCOUNT_TABLE,
     ENTRY_TIME_KEY_SPEC,
@@ -38,6 +40,7 @@ from infra.spec import (
     resource_names,
     writer_queue_attributes,
 )
+from ops import local_registry
 from tests.support.processes import Terminal
 
 REGION = "us-east-1"
@@ -239,14 +242,23 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture
 def local(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    """The local stack as the CLI sees it: a moto server and ``.pipeline/local.json`` in the cwd."""
+    """The local stack as the CLI sees it: a moto server, ``.pipeline/local.json`` in the cwd, and this
+    (live) process registered as the ``local up`` that wrote it."""
     urllib3.request("POST", f"{moto_server}/moto-api/reset")
     stack = create_stack("local", endpoint_url=moto_server)
-    path = tmp_path / LOCAL_OUTPUTS_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stack.outputs), encoding="utf-8")
+    write_local_document(tmp_path, stack.outputs)
+    local_registry.register(tmp_path)
     monkeypatch.chdir(tmp_path)
     return stack
+
+
+def write_local_document(workdir: Path, outputs: dict[str, str], *, pid: int | None = None) -> Path:
+    """The outputs document as ``local up`` writes it: owner-only, naming its process (default: this one)."""
+    path = workdir / LOCAL_OUTPUTS_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {**outputs, "pid": str(os.getpid() if pid is None else pid)}
+    write_private(path, json.dumps(document).encode())
+    return path
 
 
 # --- A real terminal ------------------------------------------------------------------------------------

@@ -35,12 +35,18 @@ def user_state_dir() -> Path:
     return root / PROJECT
 
 
-def problem(info: os.stat_result, what: str) -> str | None:
-    """Why a file or directory with this ``stat`` is not this user's alone, or None."""
+SECRET_BITS = stat.S_IRWXG | stat.S_IRWXO
+"""Any access for anyone but the owner: what a key may not allow."""
+
+
+def problem(info: os.stat_result, what: str, *, secret: bool = False) -> str | None:
+    """Why a file or directory with this ``stat`` is not this user's alone (a ``secret`` one: not even
+    readable by others), or None."""
     if info.st_uid != os.geteuid():
         return f"{what} belongs to uid {info.st_uid}, not to you (uid {os.geteuid()})"
-    if info.st_mode & SHARED_BITS:
-        return f"{what} may be written by others (mode {stat.filemode(info.st_mode)})"
+    if info.st_mode & (SECRET_BITS if secret else SHARED_BITS):
+        kind = "may be read or written by others" if secret else "may be written by others"
+        return f"{what} {kind} (mode {stat.filemode(info.st_mode)})"
     return None
 
 
@@ -55,9 +61,9 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def read_private(path: Path, *, limit: int = 64 * 1024 * 1024) -> bytes:
-    """The bytes of a regular file this user owns and only this user may write; NotPrivate otherwise
-    (FileNotFoundError when it does not exist)."""
+def read_private(path: Path, *, limit: int = 64 * 1024 * 1024, secret: bool = False) -> bytes:
+    """The bytes of a regular file this user owns and only this user may write (a ``secret``: read either);
+    NotPrivate otherwise (FileNotFoundError when it does not exist)."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
@@ -68,14 +74,20 @@ def read_private(path: Path, *, limit: int = 64 * 1024 * 1024) -> bytes:
         info = os.fstat(file.fileno())
         if not stat.S_ISREG(info.st_mode):
             raise NotPrivate(f"{path} is not a regular file")
-        reason = problem(info, str(path))
+        reason = problem(info, str(path), secret=secret)
         if reason is not None:
             raise NotPrivate(reason)
         return file.read(limit)
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, owner-only (0600) from its creation."""
+def write_private(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically, owner-only (0600) from its creation; with ``exclusive``, only
+    if ``path`` does not exist yet (FileExistsError otherwise: two processes creating one key)."""
+    if exclusive:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        return
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:

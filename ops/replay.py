@@ -23,8 +23,8 @@ copies its object onto itself instead (``ops.redrive``), which makes the Transfo
 the item is marked only when the copy succeeded. An object that is gone is reported and the item stays NEW.
 
 Every re-sent message fits SQS's 256 KiB, attributes included: if the body and all its attributes do not,
-``source`` and then ``replay_of`` are left out (the ingestion attributes never are); a body that does not fit
-even then is reported failed.
+``replay_of`` is left out (``source`` and the ingestion attributes never are: a replay that fails again must
+be logged against the file it came from); a body that does not fit even then is reported failed.
 
 From the DLQ (``source="dlq"``): receive, re-send the body to WriterQueue with ``replay_of`` = the message id,
 delete from the DLQ only after the send succeeded. moto has no ``StartMessageMoveTask``, and this path has to
@@ -95,13 +95,16 @@ class Result(StrEnum):
 FAILURES = frozenset({Result.NOT_FOUND, Result.FAILED, Result.OBJECT_GONE})
 
 CARRIED_ATTRIBUTES = (
+    MessageAttribute.SOURCE,
     MessageAttribute.ENTERED_AT,
     MessageAttribute.INGEST_ID,
     MessageAttribute.INGEST_POSITION,
 )
-"""Stored on a LogTable item (and a DLQ message), re-sent with its body: the ingestion time and order."""
-OPTIONAL_ATTRIBUTES = (MessageAttribute.SOURCE, MessageAttribute.REPLAY_OF)
-"""Left out, in this order, when a body at the size limit cannot carry every attribute."""
+"""Stored on a LogTable item (and a DLQ message), re-sent with its body: where the records came from (so a
+replay that fails again is logged against its file, not as ``api``), their ingestion time and order."""
+OPTIONAL_ATTRIBUTES = (MessageAttribute.REPLAY_OF,)
+"""Left out when a body at the size limit cannot carry every attribute (the carried ones always fit: the
+transformer and the API leave room for them, functions.model.REPLAY_ATTRIBUTES_BUDGET_BYTES)."""
 NOT_REPLAYABLE_TYPES = frozenset({ErrorType.UNREADABLE_FILE, ErrorType.RECORD_TOO_LARGE})
 """Failures about a file rather than a message: sending their body to the writer could only fail again."""
 
@@ -387,7 +390,7 @@ def replay_attributes(replay_of: str, stored: dict[str, Any], body: str) -> dict
     :class:`~ops.errors.OperationError` when the body with its ingestion attributes exceeds SQS's limit.
     """
     values = {MessageAttribute.REPLAY_OF.value: replay_of}
-    for name in (MessageAttribute.SOURCE, *CARRIED_ATTRIBUTES):
+    for name in CARRIED_ATTRIBUTES:
         value = _text(stored.get(name.value))
         if value is not None:
             values[name.value] = value

@@ -213,14 +213,19 @@ def test_replays_carry_the_stored_ingestion_attributes(deployed: Stack) -> None:
     }
 
 
-def test_a_body_at_the_limit_keeps_its_ingestion_attributes_first() -> None:
+def test_a_body_at_the_limit_keeps_its_source_and_ingestion_attributes_first() -> None:
     stored = {
         "source": "s3://b/k.json",
         "entered_at": ENTERED_AT,
         "ingest_id": "s3://b/k.json",
         "ingest_position": "7",
     }
-    carried = {"entered_at": ENTERED_AT, "ingest_id": "s3://b/k.json", "ingest_position": "7"}
+    carried = {
+        "source": "s3://b/k.json",
+        "entered_at": ENTERED_AT,
+        "ingest_id": "s3://b/k.json",
+        "ingest_position": "7",
+    }
     body = "x" * (MAX_MESSAGE_BYTES - message_size("", carried))
 
     fits = replay_attributes("e-1", stored, body)

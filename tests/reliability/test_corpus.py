@@ -115,7 +115,7 @@ def send(stack: LocalStack, case: Case) -> int | None:
     assert payload is not None, case.id
     if case.via == "api":
         return post(stack.api_url, payload)[0]
-    put_object(stack, case.entry["key"], payload)
+    put_object(stack, case.entry["key"], payload, metadata=case.entry.get("metadata"))
     return None
 
 

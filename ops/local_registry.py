@@ -34,8 +34,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.private_files import NotPrivate, private_dir, problem, read_private, user_state_dir, write_private
+from infra.private_files import (
+    STATE_HOME_VARIABLE,
+    NotPrivate,
+    private_dir,
+    problem,
+    read_private,
+    user_state_dir,
+    write_private,
+)
 from infra.spec import LOCAL_OUTPUTS_PATH
+from ops.errors import OperationError
 
 REGISTRY_DIR = "local-stacks"
 MAX_DOCUMENT_BYTES = 1024 * 1024
@@ -104,8 +113,14 @@ def register(workdir: Path, *, pid: int | None = None) -> RunningStack:
         started_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         process_start=_process_start(pid),
     )
-    private_dir(user_state_dir())
-    private_dir(registry_dir())
+    try:
+        private_dir(user_state_dir())
+        private_dir(registry_dir())
+    except NotPrivate as error:
+        raise OperationError(
+            f"cannot record the local stack: {error}",
+            hint=f"make it yours alone (chmod go-w), or point {STATE_HOME_VARIABLE} at a directory of yours",
+        ) from None
     write_private(entry.path, (json.dumps(entry.to_dict(), indent=2) + "\n").encode())
     return entry
 

@@ -318,3 +318,19 @@ def test_mistyped_stack_without_a_region_names_the_parameter(invoke, deployed: S
         f"(no Pulumi.prdo.yaml in {ROOT}; known stacks: dev, prod) "
         "(check --stack, or pass --region to look it up in AWS)\n"
     )
+
+
+def test_local_up_refuses_a_state_directory_others_can_write(invoke, tmp_path: Path, monkeypatch) -> None:
+    shared = tmp_path / "shared-state"
+    (shared / "serverless-pipeline").mkdir(parents=True)
+    (shared / "serverless-pipeline").chmod(0o777)
+    monkeypatch.setenv("XDG_STATE_HOME", str(shared))
+    monkeypatch.chdir(tmp_path)
+
+    result = invoke("local", "up", "--port", "0", "--api-port", "0")
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr.startswith(
+        f"Error: cannot record the local stack: {shared / 'serverless-pipeline'} may be written by others"
+    )
+    assert result.stderr.count("\n") == 1

@@ -126,7 +126,7 @@ def redrive(
             for name, value in (head.get("Metadata") or {}).items()
             if name not in (ENTERED_AT_METADATA, ENTERED_AT_MAC_METADATA)
         }
-        original = entered_at or obj.event_time
+        original = _pipeline_time(entered_at) or obj.event_time
         if original:
             metadata.update(signer(obj, original))
         source: dict[str, str] = {"Bucket": obj.bucket, "Key": obj.key}

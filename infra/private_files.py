@@ -51,8 +51,14 @@ def problem(info: os.stat_result, what: str, *, secret: bool = False) -> str | N
 
 
 def private_dir(path: Path) -> Path:
-    """Create ``path`` (mode 0700) if needed and check it is this user's alone; NotPrivate otherwise."""
+    """Create ``path`` (mode 0700) if needed and check it is this user's alone; NotPrivate otherwise.
+
+    A directory of this user's that others may write (made under a permissive umask) is tightened to 0700:
+    what others may have put there is refused file by file, as it would be anyway."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = os.lstat(path)
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and info.st_mode & SHARED_BITS:
+        os.chmod(path, 0o700)
     reason = problem(os.lstat(path), f"{path}")
     if reason is None and not stat.S_ISDIR(os.lstat(path).st_mode):
         reason = f"{path} is not a directory"

@@ -320,10 +320,11 @@ def test_mistyped_stack_without_a_region_names_the_parameter(invoke, deployed: S
     )
 
 
-def test_local_up_refuses_a_state_directory_others_can_write(invoke, tmp_path: Path, monkeypatch) -> None:
+@needs_root
+def test_local_up_refuses_a_state_directory_of_another_user(invoke, tmp_path: Path, monkeypatch) -> None:
     shared = tmp_path / "shared-state"
     (shared / "serverless-pipeline").mkdir(parents=True)
-    (shared / "serverless-pipeline").chmod(0o777)
+    os.chown(shared / "serverless-pipeline", OTHER_UID, -1)
     monkeypatch.setenv("XDG_STATE_HOME", str(shared))
     monkeypatch.chdir(tmp_path)
 
@@ -331,6 +332,18 @@ def test_local_up_refuses_a_state_directory_others_can_write(invoke, tmp_path: P
 
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr.startswith(
-        f"Error: cannot record the local stack: {shared / 'serverless-pipeline'} may be written by others"
+        f"Error: cannot record the local stack: {shared / 'serverless-pipeline'} belongs to uid {OTHER_UID}"
     )
     assert result.stderr.count("\n") == 1
+
+
+def test_an_own_state_directory_others_could_write_is_tightened(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    (tmp_path / "serverless-pipeline").mkdir(mode=0o777)
+    (tmp_path / "serverless-pipeline").chmod(0o777)
+
+    entry = local_registry.register(tmp_path)
+
+    assert (tmp_path / "serverless-pipeline").stat().st_mode & 0o777 == 0o700
+    assert entry.path.stat().st_mode & 0o777 == 0o600
+    assert local_registry.running() == [entry]

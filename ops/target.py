@@ -37,7 +37,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.private_files import NotPrivate, read_private
-from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
+from infra.spec import (
+    ENTRY_TIME_KEY_OUTPUT,
+    LOCAL_OUTPUTS_PATH,
+    LOCAL_STACK,
+    OUTPUT_KEYS,
+    outputs_parameter_name,
+)
 from local_stack.ports import DEFAULT_EMULATOR_PORT, HOST
 from ops import local_registry
 from ops.errors import InvalidInput, NotFound, OperationError
@@ -46,6 +52,10 @@ LOCAL_CREDENTIALS = ("local", "local")
 """The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
 that never saw an AWS account, and an operator's expired SSO profile cannot break a local run (nor does
 botocore spend seconds probing the instance metadata service for credentials that are not needed)."""
+
+LATER_OUTPUT_KEYS = (ENTRY_TIME_KEY_OUTPUT,)
+"""Keys the program writes since a later release: a stack deployed before it still serves every command, and
+the one command that needs the key says so (``ops.replay``: "redeploy the stack")."""
 
 PULUMI_TIMEOUT_SECONDS = 120
 LOCAL_HINT = "start it with `pipeline-ctl local up`"
@@ -301,7 +311,8 @@ def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]
     """Check the the outputs document keys are all there, so a command never fails half-way on a KeyError."""
     if not isinstance(document, dict):
         raise OperationError(f"{where}: the outputs document is not a JSON object")
-    required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
+    required = [key for key in OUTPUT_KEYS if key not in LATER_OUTPUT_KEYS]
+    required += ["endpoint_url"] if stack == LOCAL_STACK else []
     missing = [key for key in required if not document.get(key)]
     if missing:
         raise OperationError(

@@ -289,3 +289,25 @@ def test_a_failure_about_a_file_is_not_sent_to_the_writer(deployed: Stack, error
     assert from_table.ok and from_dlq.ok
     assert deployed.drain("writer_queue_url") == []
     assert deployed.get_error("file")["status"] == "NEW" and deployed.visible("dlq_url") == 1
+
+
+def test_a_stack_deployed_before_the_entry_time_key_works_but_cannot_re_drive(deployed: Stack) -> None:
+    bucket = deployed.outputs["data_bucket"]
+    older = {key: value for key, value in deployed.outputs.items() if key != "entry_time_key"}
+    deployed.client("ssm").put_parameter(
+        Name="/serverless-pipeline/test/outputs", Value=json.dumps(older), Type="String", Overwrite=True
+    )
+    deployed.client("s3").put_object(Bucket=bucket, Key="old.json", Body=b"[]")
+    deployed.put_error(
+        "old",
+        failed_at=datetime.now(UTC),
+        source=f"s3://{bucket}/old.json",
+        body=invocation_record(bucket, "old.json", None),
+    )
+
+    report = replay(resolve_target(DEPLOYED_STACK))
+
+    [entry] = report.entries
+    assert entry.result == Result.FAILED
+    assert "has no entry_time_key" in entry.detail
+    assert deployed.get_error("old")["status"] == "NEW"

@@ -40,6 +40,7 @@ class Globals:
     """The global options of one invocation, wherever on the command line they were given."""
 
     stack: str | None = None
+    local_dir: str | None = None
     region: str | None = None
     profile: str | None = None
     json_mode: bool = False
@@ -59,6 +60,15 @@ StackOption = Annotated[
         envvar="PIPELINE_STACK",
         metavar="NAME",
         **_panel("Target stack: 'local' (default) or a deployed Pulumi stack."),
+    ),
+]
+LocalDirOption = Annotated[
+    str | None,
+    typer.Option(
+        "--local-dir",
+        envvar="PIPELINE_LOCAL_DIR",
+        metavar="DIR",
+        **_panel("Which running local stack: the one started in DIR (when several run)."),
     ),
 ]
 RegionOption = Annotated[
@@ -118,6 +128,7 @@ VersionOption = Annotated[
 def global_options(
     ctx: typer.Context,
     stack: StackOption = None,
+    local_dir: LocalDirOption = None,
     region: RegionOption = None,
     profile: ProfileOption = None,
     json_mode: JsonOption = False,
@@ -129,6 +140,7 @@ def global_options(
     """The root callback: records the global options given before the command."""
     ctx.obj = Globals(
         stack=stack,
+        local_dir=local_dir,
         region=region,
         profile=profile,
         json_mode=json_mode,
@@ -179,11 +191,19 @@ class Invocation:
     profile: str | None
     out: Output
     verbose: bool = False
+    local_dir: str | None = None
 
     def target(self) -> Target:
+        from pathlib import Path
+
         from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
 
-        target = resolve_target(self.stack, region=self.region, profile=self.profile)
+        target = resolve_target(
+            self.stack,
+            region=self.region,
+            profile=self.profile,
+            local_dir=Path(self.local_dir) if self.local_dir else None,
+        )
         for note in target.notes:  # e.g. --region ignored for the local stack: said once, on stderr
             self.out.note(f"Note: {note}")
         if self.verbose:
@@ -200,6 +220,7 @@ def invocation(ctx: typer.Context) -> Invocation:
         profile=options.profile,
         out=Output(json_mode=options.json_mode, wide=options.wide, quiet=options.quiet),
         verbose=options.verbose,
+        local_dir=options.local_dir,
     )
 
 

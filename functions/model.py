@@ -67,7 +67,8 @@ class MessageAttribute(StrEnum):
 
 ENTERED_AT_METADATA = "pipeline-entered-at"
 """S3 user metadata (``x-amz-meta-pipeline-entered-at``) a replay sets when it re-drives an object by copying
-it onto itself: the transformer takes it as the ingestion time, so the records keep the one they first had."""
+it onto itself: the transformer takes it as the ingestion time, so the records keep the one they first had,
+but only with the pipeline's MAC beside it (:mod:`functions.entry_time`)."""
 
 API_SOURCE = "api"
 """The ``source`` of records that arrived through ``POST /writer``."""

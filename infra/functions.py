@@ -127,6 +127,7 @@ class FunctionsArgs:
     dlq: aws.sqs.Queue
     account_table: aws.dynamodb.Table
     log_table: aws.dynamodb.Table
+    entry_time_key: aws.kms.Key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,12 +148,14 @@ def function_environment(
     queue_urls: Mapping[str, pulumi.Input[str]],
     table_names: Mapping[str, pulumi.Input[str]],
     settings: Mapping[str, str],
+    key_arns: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The environment a function's row asks for, each variable resolved from what it names."""
     sources: dict[spec.EnvSource, Mapping[str, pulumi.Input[str]]] = {
         spec.EnvSource.QUEUE_URL: queue_urls,
         spec.EnvSource.TABLE_NAME: table_names,
         spec.EnvSource.SETTING: settings,
+        spec.EnvSource.KEY_ARN: key_arns or {},
     }
     environment: dict[str, pulumi.Input[str]] = {}
     for variable in function.environment:
@@ -278,6 +281,7 @@ class Functions(pulumi.ComponentResource):
                             "maxFutureSkewHours": str(config.max_future_skew_hours),
                             "errorRetentionDays": str(config.error_retention_days),
                         },
+                        key_arns={spec.ENTRY_TIME_KEY_OUTPUT: args.entry_time_key.arn},
                     ),
                     statements=statements,
                 ),
@@ -301,6 +305,10 @@ class Functions(pulumi.ComponentResource):
                 Statement(sid="SendRecords", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]),
                 # The on-failure destination is invoked with the function's role.
                 Statement(sid="OnFailureDestination", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
+                # A replay's entry time is believed only when its MAC verifies (functions.entry_time).
+                Statement(
+                    sid="VerifyEntryTime", actions=("kms:VerifyMac",), resources=[args.entry_time_key.arn]
+                ),
             ],
         )
         self.writer = declare(

@@ -48,6 +48,8 @@ class EnvSource(StrEnum):
     """The name of the table named by ``EnvVar.target`` (a ``resource_names`` key)."""
     SETTING = "setting"
     """A stack setting: ``EnvVar.target`` is its key in the ``serverless-pipeline`` config namespace."""
+    KEY_ARN = "key_arn"
+    """The ARN of the KMS key named by ``EnvVar.target`` (``entry_time_key``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +86,8 @@ TRANSFORMER = FunctionSpec(
     environment=(
         EnvVar(name="WRITER_QUEUE_URL", source=EnvSource.QUEUE_URL, target="writer_queue"),
         MAX_FUTURE_SKEW,
+        # Verifies the MAC beside a replay's pipeline-entered-at metadata (functions.entry_time).
+        EnvVar(name="ENTRY_TIME_KEY_ID", source=EnvSource.KEY_ARN, target="entry_time_key"),
     ),
 )
 WRITER = FunctionSpec(
@@ -218,10 +222,16 @@ OUTPUT_KEYS: tuple[str, ...] = (
     "error_handler_function",
     "dashboard_name",
 )
-"""Keys every producer writes; the local stack adds ``endpoint_url``."""
-OPTIONAL_OUTPUT_KEYS: tuple[str, ...] = ("alarm_topic_arn",)
+"""Keys every producer writes and every reader requires; the local stack adds ``endpoint_url``."""
+ENTRY_TIME_KEY_OUTPUT = "entry_time_key"
+"""The outputs key holding the ARN of the KMS HMAC key that signs a replay's entry time (the operator's
+replay signs with it, the Transformer verifies with it: functions.entry_time)."""
+OPTIONAL_OUTPUT_KEYS: tuple[str, ...] = ("alarm_topic_arn", ENTRY_TIME_KEY_OUTPUT)
 """Keys the program writes that a reader must not require: a document written before they existed lacks
-them until the stack's next ``pulumi up``."""
+them until the stack's next ``pulumi up`` (the one command that needs ``entry_time_key``, a re-drive, says
+so: ``ops.replay``)."""
+ENTRY_TIME_KEY_SPEC = "HMAC_256"
+ENTRY_TIME_KEY_USAGE = "GENERATE_VERIFY_MAC"
 
 LOCAL_STACK = "local"
 LOCAL_OUTPUTS_PATH = ".pipeline/local.json"

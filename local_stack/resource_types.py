@@ -448,6 +448,25 @@ def _api_child(operation: str, id_member: str, renames: dict[str, str] | None = 
     return Emulated(apply, f"apigatewayv2 {operation}")
 
 
+# --- KMS ----------------------------------------------------------------------------------------------
+
+
+def _kms_key(a: Apply) -> Result:
+    params: dict[str, Any] = {}
+    for key, member in (
+        ("description", "Description"),
+        ("customerMasterKeySpec", "KeySpec"),
+        ("keyUsage", "KeyUsage"),
+        ("policy", "Policy"),
+    ):
+        if a.inputs.get(key):
+            params[member] = a.inputs[key]
+    if a.tags:
+        params["Tags"] = [{"TagKey": key, "TagValue": value} for key, value in a.tags.items()]
+    metadata = a.call("kms", "create_key", **params)["KeyMetadata"]
+    return metadata["KeyId"], {"keyId": metadata["KeyId"], "arn": metadata["Arn"], "tagsAll": a.tags}
+
+
 # --- CloudWatch, SNS, SSM -----------------------------------------------------------------------------
 
 
@@ -677,6 +696,7 @@ TYPES: dict[str, Row] = {
     "aws:apigatewayv2/integration:Integration": _api_child("create_integration", "IntegrationId"),
     "aws:apigatewayv2/route:Route": _api_child("create_route", "RouteId"),
     "aws:apigatewayv2/stage:Stage": _api_child("create_stage", "StageName", {"name": "stageName"}),
+    "aws:kms/key:Key": Emulated(_kms_key, "kms CreateKey (key spec, usage, description, tags)"),
     "aws:cloudwatch/logGroup:LogGroup": Emulated(_log_group, "logs CreateLogGroup, PutRetentionPolicy"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Emulated(_alarm, "cloudwatch PutMetricAlarm"),
     "aws:cloudwatch/dashboard:Dashboard": Emulated(_dashboard, "cloudwatch PutDashboard"),

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import IO, Any, TypeVar
 
 from infra import spec
+from infra.private_files import write_private
 from infra.sessions import LOCAL_CREDENTIALS
 from local_stack import deploy_cache, moto_hooks, persistence, snapshot
 from local_stack.api import ApiServer
@@ -549,9 +550,8 @@ class LocalStack:
     def _save_outputs(self, outputs: dict[str, str]) -> None:
         path = self.outputs_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
+        # Owner-only: pipeline-ctl believes a document only when this user alone could have written it.
+        write_private(path, (json.dumps(outputs, indent=2) + "\n").encode())
 
     def _remove_outputs(self, outputs: dict[str, str]) -> None:
         """Remove the document only if it is still ours (another local stack may have started since)."""

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import LOCAL_OUTPUTS_PATH
-from tests.support.cli import Stack
+from tests.support.cli import Stack, write_local_document
 from tests.support.processes import Terminal, cli_env, spawn, wait_for
 
 RECORD = {"account_id": "a-1", "name": "N", "email": "n@example.com", "balance": "1", "currency": "EUR"}
@@ -59,7 +58,7 @@ def slow_api(local: Stack, tmp_path: Path) -> Iterator[SlowApi]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     outputs = {**local.outputs, "api_url": f"http://127.0.0.1:{server.server_address[1]}"}
-    (tmp_path / LOCAL_OUTPUTS_PATH).write_text(json.dumps(outputs), encoding="utf-8")
+    write_local_document(tmp_path, outputs)
     try:
         yield server
     finally:

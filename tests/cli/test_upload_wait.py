@@ -5,22 +5,26 @@ functions' own log lines, stale re-uploads included; the live view on a pseudo-t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local_stack.stack import LocalStack
+from ops import local_registry
 from tests.support.cli import ctrl_c_after
 from tests.support.e2e import pipeline, prefix  # noqa: F401 (fixtures)
 from tests.support.processes import Terminal, cli_env, run
 
 
-@pytest.fixture(scope="module")
-def stack_dir(pipeline: LocalStack) -> Path:
-    """The stack's directory. The commands run as real processes: in-process, Click's test runner would swap
-    ``sys.stdout`` under the handlers' threads (the local stack points the handlers' loggers at its functions'
-    log, whoever imported them first)."""
-    return pipeline.workdir
+@pytest.fixture
+def stack_dir(pipeline: LocalStack) -> Iterator[Path]:
+    """The stack's directory, registered by this process as `local up` registers it. The commands run as
+    real processes: in-process, Click's test runner would swap ``sys.stdout`` under the handlers' threads (the
+    local stack points the handlers' loggers at its functions' log, whoever imported them first)."""
+    entry = local_registry.register(pipeline.workdir)
+    yield pipeline.workdir
+    local_registry.unregister(entry)
 
 
 def bucket(stack_dir: Path) -> str:

@@ -73,6 +73,7 @@ def test_environment_names_the_stack_resources_and_settings(dev: Program) -> Non
     writer_queue = next(q for name, q in queues.items() if "writer-queue" in name)
     dlq = next(q for name, q in queues.items() if name.endswith("-dlq"))
     accounts, errors = dev.one(TABLE, "accounts"), dev.one(TABLE, "errors")
+    entry_time_key = dev.one("aws:kms/key:Key", "entry-time")
 
     def env(key: str) -> dict[str, str]:
         variables = dict(dev.function(key).inputs["environment"]["variables"])
@@ -83,6 +84,7 @@ def test_environment_names_the_stack_resources_and_settings(dev: Program) -> Non
     assert env("transformer_function") == {
         "WRITER_QUEUE_URL": writer_queue.outputs["url"],
         "MAX_FUTURE_SKEW_HOURS": "24",
+        "ENTRY_TIME_KEY_ID": entry_time_key.outputs["arn"],
     }
     assert env("writer_function") == {
         "ACCOUNT_TABLE": accounts.outputs["name"],
@@ -208,6 +210,7 @@ def test_each_function_has_its_own_role_trusting_lambda(dev: Program) -> None:
 
 def test_transformer_may_read_uploads_and_send_to_both_queues_only(dev: Program) -> None:
     bucket = dev.one("aws:s3/bucket:Bucket")
+    entry_time_key = dev.one("aws:kms/key:Key", "entry-time")
     writer_queue, dlq = dev.one(QUEUE, "writer-queue"), dev.one(QUEUE, "-dlq")
 
     assert grants(dev, "transformer_function") == own_log_and_trace_grants(dev, "transformer_function") | {
@@ -217,6 +220,8 @@ def test_transformer_may_read_uploads_and_send_to_both_queues_only(dev: Program)
         ("s3:ListBucket", bucket.outputs["arn"]),
         ("sqs:SendMessage", writer_queue.outputs["arn"]),
         ("sqs:SendMessage", dlq.outputs["arn"]),
+        # A replay's signed entry time (functions.entry_time).
+        ("kms:VerifyMac", entry_time_key.outputs["arn"]),
     }
 
 

@@ -118,6 +118,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             out["name"] = physical
             out["arn"] = self._arn("cloudwatch", f"alarm:{physical}")
+        elif typ == "aws:kms/key:Key":
+            out["keyId"] = resource_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
+            out["arn"] = self._arn("kms", f"key/{resource_id}")
         elif typ == "command:local:Command":
             out["stdout"] = ""
         else:

@@ -17,10 +17,11 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.errors import INTERRUPTED_EXIT, USAGE_EXIT, CommandFailed, error_line, failure_of
+from cli.errors import INTERRUPTED_EXIT, CommandFailed, one_line_errors
+from cli.help import Command, Group
 from cli.local import demo_command, local_app
 from cli.logs import logs_command
-from cli.options import CleanGroup, TargetCommand, clean_help, global_options, invocation
+from cli.options import global_options, invocation, root_callback
 from cli.output import Output
 from functions.model import ErrorType
 from ops.durations import parse_duration
@@ -28,85 +29,47 @@ from ops.errors import InvalidInput
 from ops.release import Action
 from ops.replay import ReplayReport, Result, Source
 
-try:  # Typer >= 0.17 vendors Click; older versions use the click package.
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - depends on the installed Typer
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
-
 PROG = "pipeline-ctl"
 
 
-class PipelineGroup(CleanGroup):
-    """The root group: the help conventions for every command, and one ``Error: …`` line per failure.
+class PipelineGroup(Group):
+    """The root group: one ``Error: …`` line per failure, whatever raised it.
 
     Click's own usage errors (a missing argument, an invalid option value) get the same one-line form as the
     library's errors instead of a boxed panel; an exception :func:`cli.errors.failure_of` does not know is a
-    bug and keeps its traceback.
+    bug and keeps its traceback. Parsing the root's options and running a command are the two places an
+    error can come from: both are wrapped, through Click's public ``parse_args`` and ``invoke``.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        clean_help(self)
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with one_line_errors():
+            return super().parse_args(ctx, args)
 
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        try:
-            result = super().main(
-                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
-            )
-        except click_exceptions.UsageError as error:
-            if type(error).__name__ == "NoArgsIsHelpError":  # the help is already printed: exit like Click
-                return self._fail("", error.exit_code, standalone_mode)
-            command = error.ctx.command_path if error.ctx is not None else PROG
-            message = error.format_message().replace("Value error, ", "")  # Typer's coercion prefix
-            line = error_line(message, f"see `{command} --help`")
-            return self._fail(line, USAGE_EXIT, standalone_mode)
-        except click_exceptions.ClickException as error:
-            return self._fail(error_line(error.format_message()), error.exit_code, standalone_mode)
-        except (typer.Abort, KeyboardInterrupt):
-            return self._fail("", INTERRUPTED_EXIT, standalone_mode)
-        except Exception as error:
-            failure = failure_of(error)
-            if failure is None:
-                raise
-            return self._fail(failure.line(), failure.exit_code, standalone_mode)
-        code = result if isinstance(result, int) else 0
-        if standalone_mode:
-            sys.exit(code)
-        return result
-
-    @staticmethod
-    def _fail(line: str, code: int, standalone_mode: bool) -> int:
-        if line:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
-        if standalone_mode:
-            sys.exit(code)
-        return code
+    def invoke(self, ctx: Any) -> Any:
+        with one_line_errors():
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
     name=PROG,
     cls=PipelineGroup,
-    help="Operate the serverless ingestion pipeline: send and upload data, follow errors, replay failures.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,  # locals can hold credentials
 )
 errors_app = typer.Typer(
-    name="errors", help="Read LogTable: what failed, why, and the original bodies.", no_args_is_help=True
+    name="errors",
+    cls=Group,
+    help="""Read LogTable: what failed, why, and the original bodies.
+
+    Example: pipeline-ctl errors tail --since 1h
+    """,
+    no_args_is_help=True,
 )
 app.add_typer(errors_app)
 app.add_typer(local_app, name="local")
-app.command("demo")(demo_command)
-app.command("logs", cls=TargetCommand)(logs_command)
+app.command("demo", cls=Command)(demo_command)
+app.command("logs", cls=Command)(global_options(logs_command))
 
 
 app.callback(
@@ -117,7 +80,7 @@ app.callback(
 
     Example: pipeline-ctl --stack dev status
     """
-)(global_options)
+)(root_callback)
 
 
 # --- Option types shared by several commands --------------------------------------------------------------
@@ -147,7 +110,8 @@ ErrorTypeOption = Annotated[
 # --- Commands ---------------------------------------------------------------------------------------------
 
 
-@app.command("send", cls=TargetCommand)
+@app.command("send", cls=Command)
+@global_options
 def send_command(
     ctx: typer.Context,
     file: Annotated[
@@ -196,7 +160,8 @@ def send_command(
         raise CommandFailed(render.send_rejections(report))
 
 
-@app.command("upload", cls=TargetCommand)
+@app.command("upload", cls=Command)
+@global_options
 def upload_command(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Data files (*.json).")],
@@ -230,7 +195,8 @@ def upload_command(
     run_upload(run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout)
 
 
-@app.command("replay-dlq", cls=TargetCommand)
+@app.command("replay-dlq", cls=Command)
+@global_options
 def replay_command(
     ctx: typer.Context,
     dry_run: Annotated[
@@ -245,7 +211,12 @@ def replay_command(
         list[str] | None, typer.Option("--id", metavar="ID", help="Only this error id (repeatable).")
     ] = None,
     source: Annotated[
-        Source, typer.Option("--from", help="Replay NEW LogTable items, or messages still in the DLQ.")
+        Source,
+        typer.Option(
+            "--from",
+            metavar="|".join(source.value for source in Source),
+            help="Replay NEW LogTable items, or messages still in the DLQ.",
+        ),
     ] = Source.LOGTABLE,
     everything: Annotated[
         bool, typer.Option("--all", help="Replay every failure: no --since/--error-type/--id/--limit needed.")
@@ -301,7 +272,8 @@ def _confirm_everything(out: Output, preview: ReplayReport) -> None:
         raise CommandFailed("nothing replayed", hint="narrow it with --since/--error-type/--id/--limit")
 
 
-@errors_app.command("tail", cls=TargetCommand)
+@errors_app.command("tail", cls=Command)
+@global_options
 def tail_command(
     ctx: typer.Context,
     since: SinceOption = None,
@@ -364,7 +336,8 @@ def tail_command(
         return  # Ctrl-C is how --follow ends: not a failure
 
 
-@errors_app.command("show", cls=TargetCommand)
+@errors_app.command("show", cls=Command)
+@global_options
 def show_command(
     ctx: typer.Context,
     error_id: Annotated[str, typer.Argument(metavar="ID", help="The error id (the DLQ message id).")],
@@ -385,7 +358,8 @@ def show_command(
     run.out.result(item, lambda: render.error_item(run.out, item))
 
 
-@app.command("status", cls=TargetCommand)
+@app.command("status", cls=Command)
+@global_options
 def status_command(
     ctx: typer.Context,
     watch: Annotated[
@@ -419,7 +393,8 @@ def status_command(
     run.out.result(report.to_dict(), lambda: render.status(run.out, report))
 
 
-@app.command("release", cls=TargetCommand)
+@app.command("release", cls=Command)
+@global_options
 def release_command(
     ctx: typer.Context,
     action: Annotated[
@@ -446,7 +421,7 @@ def release_command(
         raise CommandFailed(f"deployment {result.deployment_id} ended {result.status}")
 
 
-@app.command("schema")
+@app.command("schema", cls=Command)
 def schema_command() -> None:
     """The record contract as JSON Schema (2020-12), generated from the contract module.
 

@@ -12,11 +12,16 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.help import Command, Group
 from local_stack.ports import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
 
 local_app = typer.Typer(
     name="local",
-    help="Run the whole pipeline on this machine (moto + the real handlers), no AWS account needed.",
+    cls=Group,
+    help="""Run the whole pipeline on this machine (moto + the real handlers), no AWS account needed.
+
+    Example: pipeline-ctl local up
+    """,
     no_args_is_help=True,
 )
 
@@ -35,7 +40,7 @@ FreshOption = Annotated[
 ]
 
 
-@local_app.command("up")
+@local_app.command("up", cls=Command)
 def up_command(
     port: PortOption = DEFAULT_EMULATOR_PORT,
     api_port: ApiPortOption = DEFAULT_API_PORT,
@@ -91,7 +96,7 @@ def check_can_start(workdir: Path, *, port: int, api_port: int) -> None:
         )
 
 
-@local_app.command("status")
+@local_app.command("status", cls=Command)
 def status_command(ctx: typer.Context) -> None:
     """The local stacks running on this machine (any directory): pid, directory, endpoints, since when.
 
@@ -120,7 +125,7 @@ def status_command(ctx: typer.Context) -> None:
         raise OperationError("no local stack is running", hint="start one with `pipeline-ctl local up`")
 
 
-@local_app.command("down")
+@local_app.command("down", cls=Command)
 def down_command(
     ctx: typer.Context,
     every: Annotated[bool, typer.Option("--all", help="Stop every local stack of this user.")] = False,

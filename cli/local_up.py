@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cli.errors import emit, error_line
 from local_stack.stack import FUNCTION_LOG_PATH, LocalStack
 
 REFRESH_SECONDS = 0.5
@@ -22,16 +23,16 @@ REFRESH_SECONDS = 0.5
 def run_up(workdir: Path, *, port: int, api_port: int, fresh: bool = False) -> int:
     """Start, show the panel until SIGINT/SIGTERM, stop; the exit code for the command."""
     console = Console(file=sys.stdout)
-    errors = Console(file=sys.stderr)
     stack = LocalStack(workdir, port=port, api_port=api_port, persist=True, fresh=fresh)
     try:
         stack.start()
     except OSError as error:
-        errors.print(
-            f"Error: cannot start the local stack on 127.0.0.1 (port {port} / API port {api_port}): "
-            f"{error.strerror or error}. Pass --port 0 --api-port 0 for free ports.",
-            markup=False,
-            highlight=False,
+        emit(
+            error_line(
+                f"cannot start the local stack on 127.0.0.1 (port {port} / API port {api_port}): "
+                f"{error.strerror or error}",
+                "pass --port 0 --api-port 0 for free ports",
+            )
         )
         return 1
     stopping = threading.Event()

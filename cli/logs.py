@@ -42,6 +42,13 @@ def _duration(value: str) -> timedelta:
         raise typer.BadParameter(str(error)) from None
 
 
+def complete_function(incomplete: str) -> list[str]:
+    """``pipeline-ctl logs <Tab>``: the function names, not the files of the directory."""
+    from ops.logs import FUNCTIONS
+
+    return [name for name in FUNCTIONS if name.startswith(incomplete)]
+
+
 def logs_command(
     ctx: typer.Context,
     functions: Annotated[
@@ -50,6 +57,7 @@ def logs_command(
             metavar="FUNCTION",
             help="transformer, writer or error-handler (repeatable; default: all three).",
             show_default=False,
+            autocompletion=complete_function,
         ),
     ] = None,
     since: Annotated[

@@ -89,6 +89,7 @@ def resolve_target(
     region: str | None = None,
     profile: str | None = None,
     workdir: Path | None = None,
+    local_dir: Path | None = None,
 ) -> Target:
     """Find a stack's outputs document and build a :class:`Target` for it.
 
@@ -96,7 +97,7 @@ def resolve_target(
     when its document is unreadable or incomplete; botocore's ``ProfileNotFound`` for an unknown profile.
     """
     if stack == LOCAL_STACK:
-        found = find_local_stack(workdir or Path.cwd())
+        found = find_local_stack(local_dir or workdir or Path.cwd())
         ignored = [flag for flag, value in (("--region", region), ("--profile", profile)) if value]
         notes = []
         if ignored:

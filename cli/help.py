@@ -1,11 +1,12 @@
 """The help every ``pipeline-ctl`` command prints, written by the CLI itself from its parameters.
 
-The conventions: a flag shows no type, an option shows its metavar (``--since DURATION``, ``--from logtable|dlq``),
-an argument's usage is ``FILE`` or ``[FILE]`` followed by ``...`` when it repeats; paragraphs reflow to the
-width, and the ``Example:`` line is never broken, so it can be copied whole; the global options have their
-own section. :class:`Command` and :class:`Group` (passed as ``cls=`` when a command or group is declared)
-draw it through Click's documented formatting hooks (``format_help``, ``collect_usage_pieces``) and the
-parameters' public attributes, so an upgrade of Typer's own help layout cannot change ours.
+The conventions: a flag shows no type, an option shows its metavar (``--since DURATION``,
+``--from logtable|dlq``), an argument's usage is ``FILE`` or ``[FILE]`` followed by ``...`` when it repeats;
+paragraphs reflow to the width, and the ``Example:`` line is never broken, so it can be copied whole; the
+global options have their own section. :class:`Command` and :class:`Group` (passed as ``cls=`` when a
+command or group is declared) draw it through Click's documented formatting hooks (``format_help``,
+``collect_usage_pieces``) and the parameters' public attributes, so an upgrade of Typer's own help layout
+cannot change ours.
 """
 
 from __future__ import annotations

@@ -256,7 +256,7 @@ def replay_command(
 
 
 def _confirm_everything(out: Output, preview: ReplayReport) -> None:
-    """No filter: ask on a terminal (saying what would be replayed), refuse elsewhere; 'no' exits 1."""
+    """No filter: ask on a terminal (saying what would be replayed), refuse elsewhere; 'no' exits 0."""
     pending = [entry for entry in preview.entries if entry.result is Result.WOULD_REPLAY]
     if not pending:
         return  # nothing to replay: the command itself will say so
@@ -269,7 +269,9 @@ def _confirm_everything(out: Output, preview: ReplayReport) -> None:
 
     out.print(render.replay_preview(pending))
     if not typer.confirm(f"Replay all {len(pending)}?", default=False, err=True):
-        raise CommandFailed("nothing replayed", hint="narrow it with --since/--error-type/--id/--limit")
+        # Declining is an answer, not a failure: exit 0, and say what to do instead.
+        out.note("nothing replayed (narrow it with --since/--error-type/--id/--limit)")
+        raise typer.Exit(0)
 
 
 @errors_app.command("tail", cls=Command)

@@ -69,17 +69,15 @@ def replay(out: Output, report: ReplayReport) -> None:
     if not report.entries:
         out.print(f"{title}: nothing to replay")
         return
+    # The replay message id only where one exists: a dry run (or a replay that sent nothing) has none, and an
+    # empty row under every entry says nothing.
+    with_ids = any(entry.replay_message_id for entry in report.entries)
     rows = [
-        (
-            entry.error_id,
-            entry.error_type,
-            entry.source,
-            _result(entry.result, entry.detail),
-            entry.replay_message_id,
-        )
+        (entry.error_id, entry.error_type, entry.source, _result(entry.result, entry.detail))
+        + ((entry.replay_message_id,) if with_ids else ())
         for entry in report.entries
     ]
-    columns = ("error id", "type", "source", "result", "replay message id")
+    columns = ("error id", "type", "source", "result") + (("replay message id",) if with_ids else ())
     out.print(out.table(title, columns, rows, no_wrap=("error id", "type", "replay message id")))
     out.summary(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
 

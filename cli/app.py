@@ -299,6 +299,7 @@ def tail_command(
     """
     from cli import render
     from ops.errors_log import DEFAULT_SINCE, tail
+    from ops.errors_log import count as count_errors
     from ops.errors_log import follow as follow_errors
     from ops.logtable import now_utc
 
@@ -306,7 +307,8 @@ def tail_command(
     target = run.target()
     started = now_utc()
     types = tuple(error_type or ())
-    items = tail(target, since=since or DEFAULT_SINCE, limit=limit, error_types=types)
+    window: dict[str, Any] = {"since": since or DEFAULT_SINCE, "error_types": types, "clock": lambda: started}
+    items = tail(target, limit=limit, **window)
     if not follow:
         if run.out.json_mode:
             for item in items:
@@ -315,6 +317,13 @@ def tail_command(
             render.errors(run.out, items)
         else:
             run.out.summary("no errors")
+        total = count_errors(target, **window) if len(items) == limit else len(items)
+        if total > len(items):  # never a silent cut: say how many there are and how to see them
+            line = f"showing {len(items)} of {total} (--limit N to see more)"
+            if run.out.json_mode:
+                run.out.note(line)
+            else:
+                run.out.summary(line)
         return
 
     def emit(item: dict[str, Any]) -> None:
@@ -343,10 +352,14 @@ def tail_command(
 def show_command(
     ctx: typer.Context,
     error_id: Annotated[str, typer.Argument(metavar="ID", help="The error id (the DLQ message id).")],
+    full: Annotated[bool, typer.Option("--full", help="The whole body, however long.")] = False,
 ) -> None:
-    """One LogTable item, whole, with its body pretty-printed (JSON when it parses, verbatim otherwise).
+    """One LogTable item, every attribute, and its body pretty-printed (JSON when it parses, escaped text
+    otherwise), paged on a terminal.
 
-    A replayed body that failed again names the item it replayed in replay_of.
+    A long body (a batch) shows its first records and the records the reason names, with counts; --full
+    shows all of it, --json the item as stored. A replayed body that failed again names the item it
+    replayed in replay_of.
 
     The id may be shortened to a unique prefix (at least 4 characters), as tables print it.
 
@@ -357,7 +370,8 @@ def show_command(
 
     run = invocation(ctx)
     item = show(run.target(), error_id)
-    run.out.result(item, lambda: render.error_item(run.out, item))
+    with run.out.paged():
+        run.out.result(item, lambda: render.error_item(run.out, item, full=full))
 
 
 @app.command("status", cls=Command)

@@ -105,6 +105,7 @@ def status_command(ctx: typer.Context) -> None:
     Example: pipeline-ctl local status
     """
     from cli.output import Output
+    from cli.text import human_time
     from ops import local_registry
     from ops.errors import OperationError
 
@@ -117,7 +118,7 @@ def status_command(ctx: typer.Context) -> None:
         columns = ("pid", "directory", "endpoint", "api", "since")
         cells = [
             [row[key] or "(starting)" for key in ("pid", "workdir", "endpoint_url", "api_url")]
-            + [row["started_at"][:19].replace("T", " ")]
+            + [human_time(row["started_at"])]
             for row in rows
         ]
         out.print(out.table("local stacks", columns, cells, no_wrap=("pid", "endpoint", "since")))
@@ -177,6 +178,8 @@ def _one_to_stop(stacks: list[Any]) -> list[Any] | None:
 
 
 def _stack_row(entry: Any) -> dict[str, Any]:
+    from cli.text import machine_time
+
     outputs = entry.outputs() or {}
     return {
         "pid": entry.pid,
@@ -184,7 +187,7 @@ def _stack_row(entry: Any) -> dict[str, Any]:
         "outputs_path": entry.outputs_path,
         "endpoint_url": outputs.get("endpoint_url"),
         "api_url": outputs.get("api_url"),
-        "started_at": entry.started_at,
+        "started_at": machine_time(entry.started_at),
         "state": "running" if outputs else "starting",
     }
 

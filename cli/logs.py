@@ -86,6 +86,7 @@ def logs_command(
     Example: pipeline-ctl logs writer --since 1h --filter "message processed" --follow
     """
     from cli.options import invocation
+    from cli.text import printable
     from ops.logs import LogEvent, check_functions, read_events
     from ops.logs import follow as follow_logs
     from ops.logtable import now_utc
@@ -99,7 +100,7 @@ def logs_command(
         if run.out.json_mode:
             run.out.json_line(event.to_dict())
         else:
-            run.out.console.print(event_line(event), markup=False, highlight=False, soft_wrap=True)
+            run.out.console.print(printable(event_line(event)), markup=False, highlight=False, soft_wrap=True)
 
     if not follow:
         for event in read_events(target, names, since=started, contains=contains):

@@ -13,8 +13,9 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from cli import body_view
 from cli.output import Output, records
-from ops.errors_log import pretty_body
+from cli.text import human_time
 from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
 from ops.status import StatusReport
@@ -106,11 +107,10 @@ def failure_summary(failures: Sequence[ReplayEntry]) -> str:
 
 
 def moment(out: Output, stamp: Any) -> str:
-    """``2026-11-29 09:48:32`` from the pipeline's ``2026-11-29T09:48:32.454522Z`` (whole with --wide)."""
-    text = str(stamp or "")
-    if out.wide or len(text) < 19 or text[10] != "T":
-        return text
-    return f"{text[:10]} {text[11:19]}"
+    """``2026-11-29 09:48:32 UTC`` from the pipeline's ``2026-11-29T09:48:32.454522Z`` (whole with --wide)."""
+    if out.wide:
+        return str(stamp or "")
+    return human_time(stamp)
 
 
 def error_rows(out: Output, items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -141,13 +141,17 @@ def streamed_error(out: Output, item: dict[str, Any]) -> RenderableType:
     return Group(records(ERROR_COLUMNS, [row], width=out.width), Text(""))
 
 
-def error_item(out: Output, item: dict[str, Any]) -> None:
-    """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay)."""
+def error_item(out: Output, item: dict[str, Any], *, full: bool = False) -> None:
+    """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay),
+    then the body, bounded unless ``full`` (:mod:`cli.body_view`)."""
     keys = [key for key in SHOW_ORDER if key in item]
     keys += sorted(key for key in item if key not in SHOW_ORDER and key != "body")
     out.print(records(keys, [[_attribute(item[key]) for key in keys]], width=out.width))
-    out.print(Text("body:"))
-    out.print(Text(pretty_body(item.get("body", ""))))
+    shown = body_view.view(item.get("body", ""), str(item.get("error_message", "")), full=full)
+    out.print(Text(shown.title))
+    out.print(Text(shown.text))
+    if shown.omitted:
+        out.print(Text(shown.omitted))
 
 
 def _attribute(value: Any) -> str:

@@ -119,6 +119,7 @@ def test_logs_shows_the_functions_lines(
         ("transformer", "transformed"),
         ("writer", "message processed"),
     ]
+    assert all(event["timestamp"].endswith("Z") for event in events)  # machine times: ISO 8601 with Z
     assert (unknown.exit_code, unknown.stderr) == (
         2,
         "Error: unknown function 'lambda' "

@@ -21,6 +21,12 @@ from ops.send import SendReport
 from ops.status import StatusReport
 from ops.upload import UploadedFile
 
+QUEUE_LABELS = {"writer_queue": "WriterQueue", "dlq": "DLQ"}
+"""The one name each queue has in human output (status, status --watch, local up): the design's names. The
+JSON keeps the outputs document's keys (``writer_queue``, ``dlq``)."""
+CONSUMER_QUEUES = {"writer": "WriterQueue", "error_handler": "DLQ"}
+"""The local stack names a polled queue by the function that consumes it: the same two names."""
+
 ERROR_COLUMNS = ("failed at", "type", "message", "source", "status", "error id")
 ERROR_NO_WRAP = ("failed at", "type", "status", "error id")
 SHOW_ORDER = (
@@ -163,7 +169,7 @@ def _attribute(value: Any) -> str:
 def status(out: Output, report: StatusReport) -> None:
     queues = [
         (
-            label,
+            QUEUE_LABELS.get(label, label),
             queue.name,
             queue.visible,
             queue.in_flight,

@@ -187,7 +187,13 @@ def test_local_up_listed_and_stopped_from_another_directory(invoke, tmp_path_fac
         f"stopped the local stack in {home.resolve()} (pid {up.pid})\n",
     )
     assert code == 0
-    assert "Local stack stopped" in up.stdout.read()  # type: ignore[union-attr]
+    shown = up.stdout.read()  # type: ignore[union-attr]
+    assert "Local stack stopped" in shown
+    banner = shown[shown.index("Local stack up") :].split("\n")[:12]
+    assert max(len(line) for line in banner) <= 80  # nothing folds mid-command at 80 columns
+    assert "  try:  pipeline-ctl upload accounts.json --wait" in banner  # works pasted
+    assert any("AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local" in line for line in banner)
+    assert row["started_at"].endswith("Z")
     assert not (home / LOCAL_OUTPUTS_PATH).exists()
     assert local_registry.running() == []
     assert (after.exit_code, after.stdout) == (1, "")

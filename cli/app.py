@@ -178,21 +178,27 @@ def upload_command(
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds --wait may take.")
     ] = 300.0,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="With --wait: exit 1 unless every record was stored.")
+    ] = False,
 ) -> None:
     """Upload data files into DataBucket (multipart when large); --wait follows them through the pipeline.
 
     A file that cannot be processed (not *.json, empty, not valid JSON) is refused before anything is
-    uploaded, unless --force. The upload result prints first. With --wait, follows the files' records
-    through the pipeline (live on a terminal) until each is accounted for (written, stale or invalid) or the
+    uploaded, unless --force (a name not ending in .json is then uploaded with .json appended, so that the
+    Transformer reads it). The upload result prints first. With --wait, follows the files' records through
+    the pipeline (live on a terminal) until each is accounted for (written, stale or invalid) or the
     pipeline is drained and settled; on a timeout (exit 1) or Ctrl-C (exit 130) it prints what was
-    accounted for so far.
+    accounted for so far. --strict makes any record not stored (invalid, failed) exit 1, for scripts.
 
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
     from cli.upload_view import run_upload
 
     run = invocation(ctx)
-    run_upload(run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout)
+    run_upload(
+        run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout, strict=strict
+    )
 
 
 @app.command("replay-dlq", cls=Command)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from cli import body_view
 from cli.output import Output, records
-from cli.text import human_time
+from cli.text import human_time, printable
 from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
 from ops.status import StatusReport
@@ -68,7 +68,7 @@ def send(out: Output, report: SendReport) -> None:
     """The summary line, then the last answer seen for each rejection reason."""
     out.summary(send_summary(report))
     for reason, detail in sorted(report.details.items()) if not report.ok else ():
-        out.print(f"  {reason}: {detail}" if detail else f"  {reason}")
+        out.print(printable(f"  {reason}: {detail}" if detail else f"  {reason}"))
 
 
 def replay(out: Output, report: ReplayReport) -> None:
@@ -101,7 +101,7 @@ def replay_preview(entries: Sequence[ReplayEntry]) -> Text:
     kinds = ", ".join(f"{count} {error_type}" for error_type, count in sorted(types.items()))
     stamps = sorted(entry.failed_at[5:16].replace("T", " ") for entry in entries if entry.failed_at)
     period = f", failed {stamps[0]} to {stamps[-1]} UTC" if stamps else ""
-    return Text(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}")
+    return Text(printable(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}"))
 
 
 def failure_summary(failures: Sequence[ReplayEntry]) -> str:
@@ -140,7 +140,7 @@ def errors(out: Output, items: Sequence[dict[str, Any]]) -> None:
 
 def streamed_error(out: Output, item: dict[str, Any]) -> RenderableType:
     """One item of ``errors tail --follow``: a line when it fits the width, else a block like ``tail``'s."""
-    row = [str(cell) for cell in error_rows(out, [item])[0]]
+    row = [printable(cell) for cell in error_rows(out, [item])[0]]
     line = "  ".join(row)
     if out.wide or len(line) <= out.width:
         return Text(line)

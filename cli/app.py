@@ -68,7 +68,7 @@ errors_app = typer.Typer(
 )
 app.add_typer(errors_app)
 app.add_typer(local_app, name="local")
-app.command("demo", cls=Command)(demo_command)
+app.command("demo", cls=Command)(global_options(demo_command))
 app.command("logs", cls=Command)(global_options(logs_command))
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.help import Command, Group
+from cli.options import global_options
 from local_stack.ports import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
 
 local_app = typer.Typer(
@@ -97,6 +98,7 @@ def check_can_start(workdir: Path, *, port: int, api_port: int) -> None:
 
 
 @local_app.command("status", cls=Command)
+@global_options
 def status_command(ctx: typer.Context) -> None:
     """The local stacks running on this machine (any directory): pid, directory, endpoints, since when.
 
@@ -127,6 +129,7 @@ def status_command(ctx: typer.Context) -> None:
 
 
 @local_app.command("down", cls=Command)
+@global_options
 def down_command(
     ctx: typer.Context,
     every: Annotated[bool, typer.Option("--all", help="Stop every local stack of this user.")] = False,

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.help import Command, Group
-from cli.options import global_options
+from cli.options import global_options, invocation
 from local_stack.ports import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
 
 local_app = typer.Typer(
@@ -137,8 +137,9 @@ def down_command(
         float, typer.Option("--timeout", min=1, help="Seconds to wait for it to stop.")
     ] = 30.0,
 ) -> None:
-    """Stop the running `local up` cleanly (as Ctrl-C would): the one whose directory holds this one, or the
-    only one running; its state is saved and its .pipeline/local.json removed.
+    """Stop the running `local up` cleanly (as Ctrl-C would): the one started in --local-dir, else the one
+    whose directory holds this one, or the only one running; its state is saved and its .pipeline/local.json
+    removed.
 
     Example: pipeline-ctl local down
     """
@@ -148,12 +149,13 @@ def down_command(
 
     out = Output(json_mode=_json_mode(ctx))
     stacks = local_registry.running()
-    chosen = stacks if every else _one_to_stop(stacks)
+    local_dir = invocation(ctx).local_dir
+    chosen = stacks if every else _one_to_stop(stacks, local_dir)
     if chosen is None:
         listed = ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
         raise InvalidInput(
             f"{len(stacks)} local stacks are running: {listed}",
-            hint="run it inside one of those directories, or pass --all",
+            hint="pass --local-dir DIR (one of those directories), run it inside one of them, or pass --all",
         )
     stopped = []
     for entry in chosen:
@@ -171,9 +173,17 @@ def down_command(
         out.console.print(f"stopped the local stack in {entry.workdir} (pid {entry.pid})", soft_wrap=True)
 
 
-def _one_to_stop(stacks: list[Any]) -> list[Any] | None:
+def _one_to_stop(stacks: list[Any], local_dir: Path | None) -> list[Any] | None:
     from ops import local_registry
+    from ops.errors import InvalidInput
 
+    if local_dir is not None:
+        picked = [entry for entry in stacks if Path(entry.workdir) == local_dir.resolve()]
+        if not picked:
+            raise InvalidInput(
+                f"no local stack was started in {local_dir}", hint="see `pipeline-ctl local status`"
+            )
+        return picked
     owner = local_registry.owning(Path.cwd(), stacks)
     if owner is not None:
         return [owner]
@@ -216,6 +226,5 @@ def demo_command(
     Example: pipeline-ctl demo
     """
     from cli.demo import run_demo
-    from cli.options import invocation
 
     raise typer.Exit(run_demo(records=records, seed=seed, json_mode=invocation(ctx).out.json_mode))

@@ -213,3 +213,32 @@ def test_mistyped_stack_without_a_region_names_the_parameter(invoke, deployed: S
         f"(no Pulumi.prdo.yaml in {ROOT}; known stacks: dev, prod) "
         "(check --stack, or pass --region to look it up in AWS)\n"
     )
+
+
+def test_local_down_picks_one_of_several_by_local_dir(invoke, tmp_path_factory, monkeypatch) -> None:
+    first, second = tmp_path_factory.mktemp("one"), tmp_path_factory.mktemp("two")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for directory, pid in ((first, os.getpid()), (second, sleeper.pid)):
+            (directory / ".pipeline").mkdir()
+            (directory / LOCAL_OUTPUTS_PATH).write_text("{}", encoding="utf-8")
+            local_registry.register(directory, pid=pid)
+        monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+
+        ambiguous = invoke("local", "down")
+        picked = invoke("local", "down", "--local-dir", str(second), "--timeout", "10")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for entry in local_registry.running():
+            if entry.pid == os.getpid():
+                local_registry.unregister(entry)
+
+    assert ambiguous.exit_code == 2
+    assert "(pass --local-dir DIR (one of those directories), run it inside one of them, or pass --all)" in (
+        ambiguous.stderr
+    )
+    assert (picked.exit_code, picked.stdout) == (
+        0,
+        f"stopped the local stack in {second} (pid {sleeper.pid})\n",
+    )

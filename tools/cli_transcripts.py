@@ -106,7 +106,7 @@ EXAMPLES: tuple[Example, ...] = (
         ),
     ),
     Example(
-        "errors-wide", ("pipeline-ctl errors tail --since 10m --error-type InvalidRecord --limit 1 --wide",)
+        "errors-wide", ("pipeline-ctl errors tail --since 1h --error-type InvalidRecord --limit 1 --wide",)
     ),
     Example("errors-show", ("pipeline-ctl errors show {invalid_id}", "pipeline-ctl errors show nope")),
     Example(
@@ -128,7 +128,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example("status", ("pipeline-ctl status", "pipeline-ctl status --json | head -n 12")),
     Example("release", ("pipeline-ctl release",)),
     Example("schema", ("pipeline-ctl schema | head -n 5",)),
-    Example("logs", ("pipeline-ctl logs writer --since 5m --filter incoming/accounts.json",)),
+    Example("logs", ("pipeline-ctl logs writer --since 1h --filter incoming/accounts.json",)),
     Example("local-status", ("pipeline-ctl local status",)),
 )
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install lock clean
+.PHONY: demo test lint bench install lock clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy __main__.py infra functions ops local_stack cli
+
+# The transcripts in docs/cli.md, from real runs on a local stack (tests/cli/test_docs.py checks them).
+docs: $(STAMP)
+	$(BIN)/python -m tools.cli_transcripts
 
 # Every bench module with a main, run as a module from the repository root.
 bench: $(STAMP)

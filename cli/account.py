@@ -7,17 +7,21 @@ terminal shows is what is stored. Stored times are UTC and are printed with thei
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from cli.options import TargetCommand, invocation
+from cli.help import Command, Group
+from cli.options import global_options, invocation
 from cli.output import Output, records
+from cli.text import human_time as when
+from cli.text import printable
 from ops.account import AccountStory, Origin
 
 account_app = typer.Typer(
     name="account",
+    cls=Group,
     help="One account's story: what AccountTable holds, where it came from, what failed for it.\n\n"
     "Example: pipeline-ctl account show acct-1",
     no_args_is_help=True,
@@ -29,7 +33,8 @@ PROVENANCE = ("source", "ingested_at", "ingest_order")
 """Item attributes the "came from" section explains; still listed with the item, as stored."""
 
 
-@account_app.command("show", cls=TargetCommand)
+@account_app.command("show", cls=Command)
+@global_options
 def show_command(
     ctx: typer.Context,
     account_id: Annotated[str, typer.Argument(metavar="ID", help="The account id (case-sensitive).")],
@@ -55,24 +60,6 @@ def show_command(
 
 
 # --- Rendering ----------------------------------------------------------------------------------------------
-
-
-def printable(value: Any) -> str:
-    r"""``value`` as text with every character that is not printable escaped as Python writes it (``\x1b``,
-    ``\u202e``, ``\n``): a stored string can never move the cursor, recolour the terminal or hide text."""
-    text = "" if value is None else str(value)
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
-
-
-def when(stamp: Any) -> str:
-    """A stored pipeline time (``2026-11-29T09:48:32.454522Z``) for people: ``2026-11-29 09:48:32.454522
-    UTC``; anything else as it is (escaped)."""
-    text = printable(stamp)
-    if len(text) == 27 and text[10] == "T" and text.endswith("Z"):
-        return f"{text[:10]} {text[11:26]} UTC"
-    return text
 
 
 def render(out: Output, story: AccountStory, *, limit: int = DEFAULT_FAILURES_SHOWN) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from rich.console import Console
 
+from cli.errors import emit, error_line
 from cli.output import piped_width, table_or_records
 from functions.model import ErrorType, LogStatus
 from local_stack.sample import Sample, generate_sample, parse_time
@@ -78,7 +79,7 @@ def run_demo(
             stack = LocalStack(workdir)
             stack.start()
         except OSError as error:
-            Console(stderr=True).print(f"Error: cannot start the local stack: {error}", markup=False)
+            emit(error_line(f"cannot start the local stack: {error}"))
             return 1
         try:
             code = _demo(

@@ -297,7 +297,13 @@ def test_local_up_listed_and_stopped_from_another_directory(invoke, tmp_path_fac
         f"stopped the local stack in {home.resolve()} (pid {up.pid})\n",
     )
     assert code == 0
-    assert "Local stack stopped" in up.stdout.read()  # type: ignore[union-attr]
+    shown = up.stdout.read()  # type: ignore[union-attr]
+    assert "Local stack stopped" in shown
+    banner = shown[shown.index("Local stack up") :].split("\n")[:12]
+    assert max(len(line) for line in banner) <= 80  # nothing folds mid-command at 80 columns
+    assert "  try:  pipeline-ctl upload accounts.json --wait" in banner  # works pasted
+    assert any("AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local" in line for line in banner)
+    assert row["started_at"].endswith("Z")
     assert not (home / LOCAL_OUTPUTS_PATH).exists()
     assert local_registry.running() == []
     assert (after.exit_code, after.stdout) == (1, "")
@@ -346,3 +352,30 @@ def test_an_own_state_directory_others_could_write_is_tightened(tmp_path: Path, 
     assert (tmp_path / "serverless-pipeline").stat().st_mode & 0o777 == 0o700
     assert entry.path.stat().st_mode & 0o777 == 0o600
     assert local_registry.running() == [entry]
+def test_local_down_picks_one_of_several_by_local_dir(invoke, tmp_path_factory, monkeypatch) -> None:
+    first, second = tmp_path_factory.mktemp("one"), tmp_path_factory.mktemp("two")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for directory, pid in ((first, os.getpid()), (second, sleeper.pid)):
+            (directory / ".pipeline").mkdir()
+            (directory / LOCAL_OUTPUTS_PATH).write_text("{}", encoding="utf-8")
+            local_registry.register(directory, pid=pid)
+        monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+
+        ambiguous = invoke("local", "down")
+        picked = invoke("local", "down", "--local-dir", str(second), "--timeout", "10")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for entry in local_registry.running():
+            if entry.pid == os.getpid():
+                local_registry.unregister(entry)
+
+    assert ambiguous.exit_code == 2
+    assert "(pass --local-dir DIR (one of those directories), run it inside one of them, or pass --all)" in (
+        ambiguous.stderr
+    )
+    assert (picked.exit_code, picked.stdout) == (
+        0,
+        f"stopped the local stack in {second} (pid {sleeper.pid})\n",
+    )

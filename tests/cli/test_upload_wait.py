@@ -77,6 +77,32 @@ def test_wait_accounts_written_invalid_then_a_stale_reupload(stack_dir: Path, pr
     assert processed_row(again.stdout, uri)[1:] == ["5/5", "0", "5", "0", "done"]
 
 
+def test_quiet_strict_wait_prints_only_the_result_and_fails_on_a_rejected_record(
+    stack_dir: Path, prefix: str
+) -> None:
+    path = stack_dir / f"{prefix}-strict.json"
+    path.write_text(json.dumps(records(prefix, NEWER, invalid=1)), encoding="utf-8")
+
+    result = cli(
+        stack_dir, "-q", "upload", path.name, "--prefix", "in", "--wait", "--strict", "--timeout", "60"
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("processed (done after")  # no "uploaded" table: -q keeps the result only
+    assert result.stderr == (
+        "Error: --strict: 1 of 6 records not stored (1 invalid) (see `pipeline-ctl errors tail`)\n"
+    )
+
+
+def test_strict_needs_wait(stack_dir: Path) -> None:
+    result = cli(stack_dir, "upload", "whatever.json", "--strict")
+
+    assert (result.returncode, result.stderr) == (
+        2,
+        "Error: --strict needs --wait (records are judged after the upload: add --wait)\n",
+    )
+
+
 def test_wait_json_is_one_document(stack_dir: Path, prefix: str) -> None:
     (stack_dir / "a.json").write_text(json.dumps(records(prefix, NEWER)), encoding="utf-8")
 
@@ -123,6 +149,7 @@ def test_logs_shows_the_functions_lines(
         ("transformer", "transformed"),
         ("writer", "message processed"),
     ]
+    assert all(event["timestamp"].endswith("Z") for event in events)  # machine times: ISO 8601 with Z
     assert (unknown.exit_code, unknown.stderr) == (
         2,
         "Error: unknown function 'lambda' "

@@ -109,6 +109,7 @@ EXAMPLES: tuple[Example, ...] = (
         "errors-wide", ("pipeline-ctl errors tail --since 1h --error-type InvalidRecord --limit 1 --wide",)
     ),
     Example("errors-show", ("pipeline-ctl errors show {invalid_id}", "pipeline-ctl errors show nope")),
+    Example("account-show", ("pipeline-ctl account show acc-101", "pipeline-ctl account show acc-102")),
     Example(
         "replay",
         (
@@ -272,6 +273,14 @@ class Masker:
         self.workdir = workdir
         self.ports = [str(outputs[key]).rsplit(":", 1)[1].rstrip("/") for key in ("endpoint_url", "api_url")]
         self.ids: dict[str, str] = {}
+        found = (self.NAME_SUFFIX.finditer(str(value)) for value in outputs.values())
+        suffixes = {match.group(0)[-7:] for matches in found for match in matches}
+        # A name folded at the table's edge splits over two lines: its suffix is matched across the fold too.
+        fold = r"(?:\n *)?"
+        self.folded_suffixes = [
+            re.compile("-" + fold + "(" + fold.join(re.escape(char) for char in suffix) + r")\b")
+            for suffix in suffixes
+        ]
 
     def _id(self, match: re.Match[str]) -> str:
         if match.group(0) not in self.ids:
@@ -288,6 +297,8 @@ class Masker:
         for port, shown in zip(self.ports, SHOWN_PORTS, strict=True):
             text = text.replace(f"127.0.0.1:{port}", f"127.0.0.1:{shown}")
         text = self.NAME_SUFFIX.sub(r"\1-0000000", text)
+        for folded in self.folded_suffixes:
+            text = folded.sub(lambda m: "-" + re.sub(r"[0-9a-f]", "0", m.group(1)), text)
         text = self.PID.sub(r"\g<1>4242", text)
         text = self.UUID.sub(self._id, text)
         text = self.ISO.sub(self._iso, text)

@@ -17,6 +17,7 @@ from functions.model import DATA_SUFFIX as DATA_SUFFIX
 from functions.model import DEFAULT_LOG_RETENTION_DAYS as DEFAULT_LOG_RETENTION_DAYS
 from functions.model import MAX_MESSAGE_BYTES as MAX_MESSAGE_BYTES
 from functions.model import SQS_BATCH_MAX_ENTRIES as SQS_BATCH_MAX_ENTRIES
+from functions.model import VERSION_DIMENSION as VERSION_DIMENSION
 from functions.model import Service
 
 PROJECT = "serverless-pipeline"
@@ -303,3 +304,14 @@ def codedeploy_names(stack: str) -> dict[str, str]:
 def alarm_prefix(stack: str) -> str:
     """Every alarm of a stack is named with this prefix (``pipeline-ctl status`` lists them by it)."""
     return f"{PROJECT}-{stack}-"
+
+
+# --- Per-version alarms: what a release is judged by ------------------------------------------------------
+
+LAMBDA_VERSION_DIMENSION = "ExecutedVersion"
+"""Lambda's own metrics of an alias invocation carry the version the alias resolved to under this name."""
+
+VERSION_DIMENSIONS = (VERSION_DIMENSION, LAMBDA_VERSION_DIMENSION)
+"""A metric dimension with one of these names pins an alarm to one Writer version. The Pulumi program points
+such alarms at the version it publishes; the release step (``ops.release_alarms``) points every one the
+deployment group watches at the version it is about to release, before the deployment starts."""

@@ -40,6 +40,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from infra.config import AssumeRole
 from infra.spec import codedeploy_names
 from ops.errors import OperationError
+from ops.release_alarms import ReleaseAlarmError, point_version_alarms
 
 if TYPE_CHECKING:
     from ops.target import Target
@@ -86,6 +87,8 @@ class ReleaseResult:
     reason: str = ""
     status: str | None = None
     """The deployment's final status when ``deploy`` waited for it."""
+    judged_by: tuple[str, ...] = ()
+    """The alarms on the target version alone that CodeDeploy watches (``ops.release_alarms``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -384,6 +387,16 @@ def start_release(
         sort_keys=True,
     )
     codedeploy = _client("codedeploy", session, endpoint_url)
+    try:  # the new version's own alarms, pointed at it before CodeDeploy starts watching them
+        judged = point_version_alarms(
+            codedeploy=codedeploy,
+            cloudwatch=_client("cloudwatch", session, endpoint_url),
+            application=application,
+            deployment_group=deployment_group,
+            version=target,
+        )
+    except ReleaseAlarmError as error:
+        raise ReleaseError(str(error)) from error
     where = f"starting a deployment of {application}/{deployment_group}"
     try:
         response = codedeploy.create_deployment(
@@ -411,7 +424,9 @@ def start_release(
         current_version=current,
         target_version=target,
         deployment_id=response["deploymentId"],
-        reason=f"shifting {alias} from version {current} to {target}",
+        reason=f"shifting {alias} from version {current} to {target}"
+        + ("" if judged.alarms else f" (no alarm of the group watches version {target} alone)"),
+        judged_by=judged.alarms,
     )
 
 

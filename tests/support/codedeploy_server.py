@@ -51,6 +51,8 @@ class FakeAws:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     polls: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    group_alarms: list[str] = field(default_factory=list)
+    """The alarm names the deployment group watches (GetDeploymentGroup's ``alarmConfiguration``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     endpoint_url: str = ""
@@ -143,6 +145,15 @@ class FakeAws:
             wanted = body.get("includeOnlyStatuses")
             ids = [i for i, info in self.deployments.items() if not wanted or info["status"] in wanted]
             return 200, {"deployments": ids}
+        if operation == "GetDeploymentGroup":
+            alarms = [{"name": name} for name in self.group_alarms]
+            return 200, {
+                "deploymentGroupInfo": {
+                    "applicationName": body["applicationName"],
+                    "deploymentGroupName": body["deploymentGroupName"],
+                    "alarmConfiguration": {"enabled": bool(alarms), "alarms": alarms},
+                }
+            }
         if operation == "StopDeployment":
             info = self.deployments[body["deploymentId"]]
             info["status"] = "Stopped"

@@ -166,6 +166,7 @@ def version_alarms(
         "opts": opts,
     }
     total = " + ".join(f"FILL({outcome.value}, 0)" for outcome in Outcome)
+    counts: list[Any] = [per_version(outcome) for outcome in Outcome]
     invalid = aws.cloudwatch.MetricAlarm(
         f"{name}-writer-version-invalid-records",
         name=alarm_name(config.stack, "writer-version-invalid-records"),
@@ -174,7 +175,7 @@ def version_alarms(
             "invalid: judges a release on its own traffic (the release step points it at the new version)."
         ),
         metric_queries=[
-            *(per_version(outcome) for outcome in Outcome),
+            *counts,
             {
                 "id": "invalid_share",
                 "label": "invalid records of this version, % of its records",

@@ -79,6 +79,19 @@ class Route:
     ``batchItemFailures`` answer and deletes the whole batch."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """The function's own variables (from its configuration) and what Lambda sets."""
+    target: Callable[[], Target] | None = None
+    """Asked before each invocation when the route invokes an alias: the version to run, with its own
+    environment (``local_stack.aliases``). None: ``$LATEST`` with ``environment``."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one invocation runs: a version of the function and the environment that version has."""
+
+    version: str
+    environment: Mapping[str, str]
+    unset: frozenset[str] = frozenset()
+    """Variables another version sets and this one does not (removed from the process while it runs)."""
 
 
 class Counters:
@@ -266,15 +279,18 @@ class Dispatcher:
     # --- invocation ---------------------------------------------------------------------------------------
 
     def _invoke(self, route: Route, event: dict[str, Any]) -> Any:
+        # An alias is resolved per invocation, as Lambda does: a shifted alias runs its new version at once.
+        target = route.target() if route.target is not None else Target("$LATEST", route.environment)
         context = LambdaContext(
             function_name=route.function_name,
             timeout_seconds=route.timeout_seconds,
             memory_limit_in_mb=route.memory_mb,
             region=self._region,
             alias=route.alias,
+            function_version=target.version,
         )
         with self._environments[route.name]:
-            apply_environment(route.environment)
+            apply_environment(target.environment, unset=target.unset)
             self.counters.add(f"{route.name}.invocations")
             mark_handler_thread(True)
             try:

@@ -294,7 +294,7 @@ class Dispatcher:
             self.counters.add(f"{route.name}.invocations")
             mark_handler_thread(True)
             try:
-                return self._handler(route)(event, context)
+                return self._handler(route, target.environment)(event, context)
             except Exception:
                 self.counters.add(f"{route.name}.errors")
                 # As in Lambda, the traceback lands in the function's log, not on the operator's terminal.
@@ -305,14 +305,15 @@ class Dispatcher:
             finally:
                 mark_handler_thread(False)
 
-    def _handler(self, route: Route) -> Handler:
+    def _handler(self, route: Route, environment: Mapping[str, str]) -> Handler:
+        """The route's handler; imported on first use with ``environment``, the invoked version's."""
         if callable(route.handler):
             return route.handler
         handler = self._handlers.get(route.name)
         if handler is None:
             module_name, _, attribute = route.handler.rpartition(".")
             with _IMPORTS:  # a cold start: the module reads its function's variables as it is imported
-                apply_environment(route.environment)
+                apply_environment(environment)
                 module = importlib.import_module(module_name)
                 route_logs_of(module)
                 handler = getattr(module, attribute)

@@ -258,10 +258,86 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer, "application/json", error_type)
 
 
+@dataclass
+class CanaryAws(FakeAws):
+    """CodeDeploy running a Lambda canary for real against another AWS (moto): it moves the alias and
+    watches the group's alarms, as CodeDeploy does.
+
+    ``CreateDeployment`` routes ``canary_weight`` of the alias's invocations to the target version
+    (``UpdateAlias`` with ``RoutingConfig``). Each ``GetDeployment`` is one look at the alarms the deployment
+    group names (``DescribeAlarms``): one in ``ALARM`` ends the deployment ``Failed`` with ``ALARM_ACTIVE``
+    and the alias goes back to the version it served, with no routing; after ``canary_polls`` looks without
+    one, the alias moves to the target (``Succeeded``). Only CodeDeploy is served here: Lambda and CloudWatch
+    are the other AWS's (botocore reaches this server through ``AWS_ENDPOINT_URL_CODEDEPLOY``).
+    """
+
+    lambda_client: Any = None
+    cloudwatch: Any = None
+    canary_weight: float = 0.1
+    canary_polls: int = 2
+    alarm_looks: list[dict[str, str]] = field(default_factory=list)
+    """Each look at the alarms: name -> state."""
+
+    def codedeploy(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, answer = super().codedeploy(operation, body)
+        if operation == "CreateDeployment" and status == 200:
+            properties = self._properties(answer["deploymentId"])
+            self.lambda_client.update_alias(
+                FunctionName=properties["Name"],
+                Name=properties["Alias"],
+                FunctionVersion=properties["CurrentVersion"],
+                RoutingConfig={"AdditionalVersionWeights": {properties["TargetVersion"]: self.canary_weight}},
+            )
+            self.deployments[answer["deploymentId"]]["status"] = "InProgress"
+        return status, answer
+
+    def _properties(self, deployment_id: str) -> dict[str, str]:
+        content = json.loads(self.deployments[deployment_id]["revision"]["appSpecContent"]["content"])
+        properties: dict[str, str] = next(iter(content["Resources"][0].values()))["Properties"]
+        return properties
+
+    def _advance(self, deployment_id: str) -> None:
+        info = self.deployments[deployment_id]
+        if info["status"] in ("Succeeded", "Failed", "Stopped"):
+            return
+        properties = self._properties(deployment_id)
+        polls = self.polls.get(deployment_id, 0)
+        self.polls[deployment_id] = polls + 1
+        alarms = self.cloudwatch.describe_alarms(AlarmNames=self.group_alarms)["MetricAlarms"]
+        states = {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
+        self.alarm_looks.append(states)
+        firing = sorted(name for name, state in states.items() if state == "ALARM")
+        alias = {"FunctionName": properties["Name"], "Name": properties["Alias"]}
+        no_routing = {"AdditionalVersionWeights": {}}
+        if firing:
+            self.lambda_client.update_alias(
+                **alias, FunctionVersion=properties["CurrentVersion"], RoutingConfig=no_routing
+            )
+            info.update(
+                status="Failed",
+                completeTime=time.time(),
+                errorInformation={
+                    "code": "ALARM_ACTIVE",
+                    "message": "One or more alarms have been activated according to the Amazon CloudWatch "
+                    f"metrics. Alarms: {', '.join(firing)}",
+                },
+                rollbackInfo={
+                    "rollbackDeploymentId": self._new_id(),
+                    "rollbackMessage": "Automatic rollback triggered: CloudWatch alarm "
+                    f"{', '.join(firing)} fired",
+                },
+            )
+        elif polls >= self.canary_polls:
+            self.lambda_client.update_alias(
+                **alias, FunctionVersion=properties["TargetVersion"], RoutingConfig=no_routing
+            )
+            info.update(status="Succeeded", completeTime=time.time())
+
+
 @contextmanager
-def fake_aws() -> Iterator[FakeAws]:
-    """Serve a fresh ``FakeAws`` on 127.0.0.1 (a free port) for the duration of the block."""
-    fake = FakeAws()
+def fake_aws(fake: FakeAws | None = None) -> Iterator[FakeAws]:
+    """Serve ``fake`` (default: a fresh ``FakeAws``) on 127.0.0.1 (a free port) for the block's duration."""
+    fake = fake if fake is not None else FakeAws()
     handler = type("Handler", (_Handler,), {"fake": fake})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     fake.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -10,6 +10,10 @@ talks to it with ``endpoint_url`` over real HTTP, so requests are serialised and
   HTTP 400 with ``{"__type": <code>, "message": ...}``.
 - Lambda: REST-JSON, ``GET /2015-03-31/functions/<name>/aliases/<alias>`` and ``.../versions``; errors carry
   ``x-amzn-ErrorType``.
+
+``CanaryAws`` plays the canary itself against another AWS (moto) instead of a script: it routes part of the
+alias's invocations to the new version, reads the deployment group's alarms on each poll and rolls the alias
+back when one is in ALARM (``GetDeploymentGroup`` answers with the alarm list the test gives).
 """
 
 from __future__ import annotations

@@ -90,6 +90,13 @@ function, for the dashboard) and under ``service`` + this dimension, the Lambda 
 canary's alarms judge: the new version's own share of invalid records, not an average with the old one)."""
 
 
+MESSAGES_FAILED_METRIC = "MessagesFailed"
+"""Messages a Writer invocation reported in ``batchItemFailures`` (retried, then redriven to the DLQ). Counts
+what no record outcome shows: a message whose processing raised an unexpected error has no record counted,
+and the invocation still succeeds (no Lambda ``Errors``), so a version failing every message would otherwise
+be invisible to its canary."""
+
+
 def outcome_metric(outcome: Outcome) -> str:
     """Metric name for a per-record outcome count, e.g. ``RecordsWritten``."""
     return f"Records{outcome.value.capitalize()}"

@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
+from functions.model import MESSAGES_FAILED_METRIC, METRICS_NAMESPACE, Outcome, Service, outcome_metric
 from infra import spec
 from infra.api import STAGE
 from infra.config import StackConfig
@@ -134,7 +134,7 @@ def version_alarms(
     topic_arn: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
 ) -> dict[str, aws.cloudwatch.MetricAlarm]:
-    """The alarms a release is judged by: the Writer's outcomes and Lambda errors of *one* version.
+    """The alarms a release is judged by: the Writer's outcomes, failed messages and errors of *one* version.
 
     The function-wide alarms average both versions during a canary: with 10 % of the traffic on a version
     that rejects every record, the invalid share moves by about 10 points and no alarm fires. These read the
@@ -207,7 +207,26 @@ def version_alarms(
         threshold=0,
         **common,
     )
-    return {"writer-version-invalid-records": invalid, "writer-version-errors": errors}
+    failed = aws.cloudwatch.MetricAlarm(
+        f"{name}-writer-version-failed-messages",
+        name=alarm_name(config.stack, "writer-version-failed-messages"),
+        alarm_description=(
+            "One Writer version reported messages failed (batchItemFailures: transient errors, or its own "
+            "unexpected errors, which no record count shows). The release step points it at the new version."
+        ),
+        namespace=METRICS_NAMESPACE,
+        metric_name=MESSAGES_FAILED_METRIC,
+        dimensions={**WRITER_DIMENSIONS, spec.VERSION_DIMENSION: writer_version},
+        statistic="Sum",
+        period=VERSION_PERIOD_SECONDS,
+        threshold=0,
+        **common,
+    )
+    return {
+        "writer-version-invalid-records": invalid,
+        "writer-version-failed-messages": failed,
+        "writer-version-errors": errors,
+    }
 
 
 class Monitoring(pulumi.ComponentResource):

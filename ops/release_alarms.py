@@ -11,7 +11,8 @@ canary CodeDeploy judges the new version on its own traffic.
 An alarm is rewritten with ``PutMetricAlarm``, which replaces an alarm's whole configuration: the request is
 the alarm as ``DescribeAlarms`` returns it (every field ``PutMetricAlarm`` takes, read from botocore's model
 of the two operations), with the version dimensions changed and nothing else. Its tags are kept (CloudWatch
-ignores ``Tags`` when it updates an alarm) and so is its state, until its next evaluation.
+ignores ``Tags`` when it updates an alarm). Its state would be kept too, until its next evaluation: one left
+in ALARM by the version it watched before is set to OK (see ``STATE_REASON``).
 
 Nothing is rewritten while another deployment of the group runs: that deployment's canary is judged by these
 alarms, and CodeDeploy will refuse the new one anyway.
@@ -37,6 +38,10 @@ from infra.spec import VERSION_DIMENSIONS
 ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
 DESCRIBE_ALARMS_MAX_NAMES = 100
 """DescribeAlarms takes at most 100 alarm names per call."""
+STATE_REASON = "pointed by the release step at Writer version"
+"""An alarm that fired on the version it watched (a release rolled back) keeps that state when it is pointed
+at another version, until CloudWatch next evaluates it; CodeDeploy would read that stale ALARM and stop the
+next release at once. The step sets it to OK (``SetAlarmState``), which the next evaluation replaces."""
 NOT_COPIED = frozenset({"Tags"})
 """PutMetricAlarm ignores tags when it updates an alarm; DescribeAlarms does not return them anyway."""
 
@@ -174,4 +179,12 @@ def point_version_alarms(
                 **wanted,
             )
             repointed.append(alarm["AlarmName"])
+            if alarm.get("StateValue") == "ALARM":
+                _call(
+                    f"resetting alarm {alarm['AlarmName']}",
+                    cloudwatch.set_alarm_state,
+                    AlarmName=alarm["AlarmName"],
+                    StateValue="OK",
+                    StateReason=f"{STATE_REASON} {version}: no data of that version yet",
+                )
     return JudgedBy(version=version, alarms=tuple(judged), repointed=tuple(repointed))

@@ -43,7 +43,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.errors import TransientWriteError
 from functions.messages import string_attributes
-from functions.model import METRICS_NAMESPACE, VERSION_DIMENSION, Outcome, Service, outcome_metric
+from functions.model import (
+    MESSAGES_FAILED_METRIC,
+    METRICS_NAMESPACE,
+    VERSION_DIMENSION,
+    Outcome,
+    Service,
+    outcome_metric,
+)
 from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.process import WriterMessage, handle_message, settings
 
@@ -115,13 +122,17 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     global _deadline
     _tally.clear()
     _deadline = Deadline.of(context)
+    failed_messages = 0
     try:
-        return async_process_partial_response(
+        response = async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        failed_messages = len(response.get("batchItemFailures") or [])
+        return response
     finally:
         # A second dimension set in the same EMF document: per version, beside the function-wide counts.
         per_version = {"service": Service.WRITER.value, VERSION_DIMENSION: running_version(context)}
         metrics.add_dimensions(**per_version)
         for outcome in Outcome:
             metrics.add_metric(name=outcome_metric(outcome), unit=MetricUnit.Count, value=_tally[outcome])
+        metrics.add_metric(name=MESSAGES_FAILED_METRIC, unit=MetricUnit.Count, value=failed_messages)

@@ -57,3 +57,20 @@ def test_without_a_version_in_the_context_lambdas_variable_is_read(
     document = invoke(FakeContext(function_version=""), capsys, record("m-4"))
 
     assert document[VERSION_DIMENSION] == "12"
+
+
+def test_failed_messages_are_counted_per_version(
+    world: World, capsys: pytest.CaptureFixture[str], fail_put_items: Any
+) -> None:
+    """A message in ``batchItemFailures`` is counted whatever failed in it (here, a write after retries)."""
+    fail_put_items({"m-5"})
+
+    document = invoke(FakeContext(function_version="9"), capsys, record("m-5"), record("m-6"))
+
+    assert document["MessagesFailed"] == [1.0]
+    assert (document[VERSION_DIMENSION], document["RecordsWritten"]) == ("9", [1.0])
+
+
+def test_no_failed_message_is_a_zero(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """Zero rather than nothing: a minute of traffic always has a value, so the alarm judges data."""
+    assert invoke(FakeContext(function_version="9"), capsys, record("m-7"))["MessagesFailed"] == [0.0]

@@ -70,6 +70,7 @@ def test_group_rolls_back_on_the_alias_scoped_and_record_alarms(prod: Program) -
             "writer-failed-records",
             "writer-invalid-records",
             "writer-version-invalid-records",
+            "writer-version-failed-messages",
             "writer-version-errors",
         )
     )

@@ -6,7 +6,7 @@ roll a version back that rejects every record is tests/ops/test_canary_rollback.
 
 from __future__ import annotations
 
-from functions.model import METRICS_NAMESPACE, Outcome, outcome_metric
+from functions.model import MESSAGES_FAILED_METRIC, METRICS_NAMESPACE, Outcome, outcome_metric
 from infra import spec
 from tests.support.infra import PUBLISHED_VERSION, Program
 
@@ -57,16 +57,28 @@ def test_errors_alarm_reads_the_alias_by_executed_version(prod: Program) -> None
     assert (found["threshold"], found["period"]) == (0, 60)
 
 
-def test_the_deployment_group_watches_both_version_alarms(prod: Program) -> None:
+def test_failed_messages_of_the_version_are_alarmed(prod: Program) -> None:
+    """A version whose messages raise unexpectedly counts no record and raises no Lambda Errors."""
+    found = alarm(prod, "writer-version-failed-messages")
+
+    assert (found["namespace"], found["metricName"]) == (METRICS_NAMESPACE, MESSAGES_FAILED_METRIC)
+    assert found["dimensions"] == {"service": "writer", spec.VERSION_DIMENSION: PUBLISHED_VERSION}
+    assert (found["statistic"], found["period"], found["threshold"]) == ("Sum", 60, 0)
+
+
+VERSION_ALARMS = ("writer-version-invalid-records", "writer-version-failed-messages", "writer-version-errors")
+
+
+def test_the_deployment_group_watches_every_version_alarm(prod: Program) -> None:
     watched = prod.one(GROUP).inputs["alarmConfiguration"]["alarms"]
     prefix = spec.alarm_prefix("prod")
 
-    assert f"{prefix}writer-version-invalid-records" in watched
-    assert f"{prefix}writer-version-errors" in watched
+    assert {f"{prefix}{suffix}" for suffix in VERSION_ALARMS} <= set(watched)
+    assert len(watched) <= 10  # CodeDeploy's limit of alarms per deployment group
 
 
 def test_version_alarms_notify_the_topic(prod: Program) -> None:
     topic = prod.one("aws:sns/topic:Topic").outputs["arn"]
-    for suffix in ("writer-version-invalid-records", "writer-version-errors"):
+    for suffix in VERSION_ALARMS:
         found = alarm(prod, suffix)
         assert found["alarmActions"] == [topic] and found["okActions"] == [topic]

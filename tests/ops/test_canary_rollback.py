@@ -92,12 +92,15 @@ class Canary:
         self.verdicts.append({name: evaluate_alarm(self.cloudwatch, name) for name in self.alarms})
 
 
-def publish(stack: LocalStack, **variables: str) -> str:
-    """A new Writer version: the current configuration with ``variables`` changed."""
+def publish(stack: LocalStack, *, without: tuple[str, ...] = (), **variables: str) -> str:
+    """A new Writer version: the configuration ``live`` serves with ``variables`` changed and ``without``
+    removed (each test's release starts from the good version, whatever an earlier test published)."""
     lam = stack.client("lambda")
     name = stack.outputs["writer_function"]
-    current = dict(lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"])
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {**current, **variables}})
+    served = lam.get_function_configuration(FunctionName=name, Qualifier=spec.WRITER_ALIAS)
+    current = dict(served["Environment"]["Variables"])
+    kept = {key: value for key, value in {**current, **variables}.items() if key not in without}
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": kept})
     return str(lam.publish_version(FunctionName=name)["Version"])
 
 
@@ -159,6 +162,27 @@ def test_a_version_that_rejects_every_record_is_rolled_back(
         if d["Name"] == spec.VERSION_DIMENSION
     }
     assert versions == {bad}
+
+
+def test_a_version_that_fails_every_message_is_rolled_back(
+    stack: LocalStack, codedeploy: CanaryAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Published without ``DLQ_URL``: every message fails before any record is counted, and the invocation
+    still succeeds (``batchItemFailures``), so neither the record counts nor Lambda ``Errors`` move."""
+    before = alias(stack)["FunctionVersion"]
+    broken = publish(stack, without=("DLQ_URL",))
+    canary = Canary(stack, codedeploy.group_alarms, capsys)
+
+    with pytest.raises(release.ReleaseFailed, match="ended Failed; ALARM_ACTIVE") as failed:
+        run_release(stack, canary, broken)
+
+    failed_messages = alarm_name(stack, "writer-version-failed-messages")
+    assert failed_messages in str(failed.value)
+    assert alias(stack)["FunctionVersion"] == before
+    [verdict] = canary.verdicts
+    assert verdict[failed_messages] == "ALARM"
+    assert verdict[alarm_name(stack, "writer-failed-records")] == "OK"  # no record was ever counted failed
+    assert verdict[alarm_name(stack, "writer-version-invalid-records")] == "OK"
 
 
 def test_a_good_version_goes_live(

@@ -211,3 +211,23 @@ def test_a_failed_call_is_one_line_naming_it(aws: tuple[FakeAws, Any]) -> None:
 
     with pytest.raises(ReleaseAlarmError, match=r"^reading the deployment group's alarms failed: "):
         point_version_alarms(codedeploy=codedeploy, cloudwatch=cloudwatch, **GROUP, version="8")
+
+
+def test_an_alarm_left_in_alarm_by_the_old_version_starts_ok_on_the_new_one(aws: tuple[FakeAws, Any]) -> None:
+    """CodeDeploy reads the state: a stale ALARM (a rolled-back release) would stop the next one at once."""
+    fake, cloudwatch = aws
+    cloudwatch.set_alarm_state(AlarmName=INVALID, StateValue="ALARM", StateReason="version 7 was bad")
+
+    point(fake, cloudwatch, "8")
+
+    alarm = described(cloudwatch)[INVALID]
+    assert alarm["StateValue"] == "OK" and "version 8" in alarm["StateReason"]
+
+
+def test_retrying_the_version_that_fired_keeps_its_alarm(aws: tuple[FakeAws, Any]) -> None:
+    fake, cloudwatch = aws
+    cloudwatch.set_alarm_state(AlarmName=INVALID, StateValue="ALARM", StateReason="version 7 was bad")
+
+    point(fake, cloudwatch, "7")
+
+    assert described(cloudwatch)[INVALID]["StateValue"] == "ALARM"

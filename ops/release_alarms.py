@@ -40,8 +40,9 @@ DESCRIBE_ALARMS_MAX_NAMES = 100
 """DescribeAlarms takes at most 100 alarm names per call."""
 STATE_REASON = "pointed by the release step at Writer version"
 """An alarm that fired on the version it watched (a release rolled back) keeps that state when it is pointed
-at another version, until CloudWatch next evaluates it; CodeDeploy would read that stale ALARM and stop the
-next release at once. The step sets it to OK (``SetAlarmState``), which the next evaluation replaces."""
+at another version (``PutMetricAlarm`` leaves an updated alarm's state unchanged), until CloudWatch next
+evaluates it; CodeDeploy would read that stale ALARM and stop the next release at once. The step sets it to
+OK (``SetAlarmState``), which the next evaluation replaces (:func:`stale_alarm`)."""
 NOT_COPIED = frozenset({"Tags"})
 """PutMetricAlarm ignores tags when it updates an alarm; DescribeAlarms does not return them anyway."""
 
@@ -137,6 +138,20 @@ def pointed_at(alarm: Mapping[str, Any], version: str) -> dict[str, Any]:
     return pointed
 
 
+def stale_alarm(alarm: Mapping[str, Any], *, repointed: bool) -> bool:
+    """In ALARM for a version the alarm no longer watches: just repointed here, or its state dates from before
+    its configuration last changed (the Pulumi program pointed it at the new version moments ago)."""
+    if alarm.get("StateValue") != "ALARM":
+        return False
+    if repointed:
+        return True
+    state_at, configured_at = (
+        alarm.get("StateUpdatedTimestamp"),
+        alarm.get("AlarmConfigurationUpdatedTimestamp"),
+    )
+    return bool(state_at and configured_at and state_at < configured_at)
+
+
 def put_request(cloudwatch: Any, alarm: Mapping[str, Any]) -> dict[str, Any]:
     """The PutMetricAlarm request that recreates ``alarm`` exactly: each field the operation takes."""
     accepted = cloudwatch.meta.service_model.operation_model("PutMetricAlarm").input_shape.members
@@ -179,12 +194,12 @@ def point_version_alarms(
                 **wanted,
             )
             repointed.append(alarm["AlarmName"])
-            if alarm.get("StateValue") == "ALARM":
-                _call(
-                    f"resetting alarm {alarm['AlarmName']}",
-                    cloudwatch.set_alarm_state,
-                    AlarmName=alarm["AlarmName"],
-                    StateValue="OK",
-                    StateReason=f"{STATE_REASON} {version}: no data of that version yet",
-                )
+        if stale_alarm(alarm, repointed=wanted != current):
+            _call(
+                f"resetting alarm {alarm['AlarmName']}",
+                cloudwatch.set_alarm_state,
+                AlarmName=alarm["AlarmName"],
+                StateValue="OK",
+                StateReason=f"{STATE_REASON} {version}: no data of that version yet",
+            )
     return JudgedBy(version=version, alarms=tuple(judged), repointed=tuple(repointed))

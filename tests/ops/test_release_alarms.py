@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -15,7 +16,7 @@ import pytest
 from moto import mock_aws
 
 from functions.model import METRICS_NAMESPACE, Outcome, outcome_metric
-from ops.release_alarms import ReleaseAlarmError, point_version_alarms
+from ops.release_alarms import ReleaseAlarmError, point_version_alarms, stale_alarm
 from tests.support.codedeploy_server import FakeAws, fake_aws
 
 REGION = "us-east-1"
@@ -231,3 +232,16 @@ def test_retrying_the_version_that_fired_keeps_its_alarm(aws: tuple[FakeAws, Any
     point(fake, cloudwatch, "7")
 
     assert described(cloudwatch)[INVALID]["StateValue"] == "ALARM"
+
+
+def test_an_alarm_the_program_already_repointed_is_stale_while_its_state_is_older() -> None:
+    """``pulumi up`` points the alarms at the version it publishes just before the step runs: an ALARM state
+    computed before that configuration change is about the old version."""
+    configured = datetime(2026, 12, 7, 18, 0, tzinfo=UTC)
+    alarm = {"StateValue": "ALARM", "AlarmConfigurationUpdatedTimestamp": configured}
+
+    assert stale_alarm({**alarm, "StateUpdatedTimestamp": configured - timedelta(minutes=3)}, repointed=False)
+    assert not stale_alarm(
+        {**alarm, "StateUpdatedTimestamp": configured + timedelta(minutes=1)}, repointed=False
+    )
+    assert not stale_alarm({**alarm, "StateValue": "OK"}, repointed=True)

@@ -6,12 +6,13 @@ Deploys (docs/design.md has the architecture, docs/deploy.md how to run it):
   - Functions: Transformer (S3 .json uploads), Writer (WriterQueue, alias ``live``), ErrorHandler (DLQ),
     their roles, log groups, dependency layer and triggers;
   - Api: HTTP API ``POST /writer`` → WriterQueue, throttled, access-logged;
-  - Monitoring: alarms → SNS topic (optional email), one dashboard;
+  - Monitoring: alarms → SNS topic (created, or an existing one) with its email subscriber, one dashboard;
   - Release: CodeDeploy canary of the Writer, run and waited for when a new version is published;
   - Outputs: the stack outputs document, exported and written to SSM for ``pipeline-ctl``.
 Every resource goes through one AWS provider whose default tags are ``project`` and ``stack``. An explicit
 provider does not read the ``aws:`` config by itself: region, profile and assumed roles are passed from the
-validated config, the same values the release step uses.
+validated config, the same values the release step uses; the other ``aws:`` keys are forwarded (account
+guards, retries) or refused by ``infra.config``, never ignored.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ provider = aws.Provider(
     ]
     or None,
     default_tags={"tags": {"project": spec.PROJECT, "stack": config.stack}},
+    **config.provider.provider_args(),
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
 
@@ -107,6 +109,7 @@ Outputs(
             "writer_function": functions.writer.function.name,
             "error_handler_function": functions.error_handler.function.name,
             "dashboard_name": monitoring.dashboard.dashboard_name,
+            "alarm_topic_arn": monitoring.topic_arn,
         },
     ),
     opts=with_provider,

@@ -1,6 +1,6 @@
 """Transformer throughput: parse → normalise → pack, against plain json.loads + json.dumps of the same bytes.
 
-Run from the repository root: ``python bench/transformer_throughput.py``. SQS is replaced by a counting sink
+Run from the repository root: ``python -m bench.transformer_throughput``. SQS is replaced by a counting sink
 (the real packing and batching code runs; only the network call is gone). The baseline is the least any
 transformer must do: ``json.dumps(json.loads(data))`` of the whole file in C.
 
@@ -24,14 +24,11 @@ from __future__ import annotations
 import io
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import msgspec
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.transformer_data import records
 from functions.transformer.core import transform_stream

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from local_stack.ports import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
+from infra.spec import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
 
 local_app = typer.Typer(
     name="local",

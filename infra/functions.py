@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import METRICS_NAMESPACE
+from functions.model import DATA_SUFFIX, METRICS_NAMESPACE
 from infra import spec
 from infra.archive import code_archive
 from infra.config import StackConfig
@@ -112,7 +112,9 @@ TRANSFORMER_MAX_RETRIES = 2
 TRACING_MODE = "Active"
 LOG_FORMAT = "JSON"
 APPLICATION_LOG_LEVEL = "INFO"
-SYSTEM_LOG_LEVEL = "WARN"
+SYSTEM_LOG_LEVEL = "INFO"
+"""Lambda's own lines: INFO keeps START and REPORT (duration, billed duration, max memory used, init
+duration), the only per-invocation record of what an invocation cost; WARN drops them."""
 SQS_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 """What an SQS event source mapping needs on its queue (the mapping polls with the function's role)."""
 
@@ -382,7 +384,7 @@ class Functions(pulumi.ComponentResource):
                 {
                     "lambda_function_arn": self.transformer.function.arn,
                     "events": ["s3:ObjectCreated:*"],
-                    "filter_suffix": spec.DATA_SUFFIX,
+                    "filter_suffix": DATA_SUFFIX,
                 }
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.s3_permission]),

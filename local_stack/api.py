@@ -27,9 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from infra.spec import MAX_MESSAGE_BYTES
+from functions.model import MAX_MESSAGE_BYTES
+from infra.spec import LOCAL_HOST
 from local_stack.discovery import ApiRoute
-from local_stack.ports import HOST
 from local_stack.serving import BackgroundServer
 
 DEFAULT_MAX_BACKLOG = 200
@@ -143,7 +143,7 @@ class _ApiHandler(BaseHTTPRequestHandler):
         ``text/plain`` simple requests included, which a browser sends without asking first."""
         origin = self.headers.get("Origin")
         own = {
-            f"http://{HOST}:{self.server.server_address[1]}",
+            f"http://{LOCAL_HOST}:{self.server.server_address[1]}",
             f"http://localhost:{self.server.server_address[1]}",
         }
         if (origin is not None and origin not in own) or self.headers.get("Sec-Fetch-Site") == "cross-site":
@@ -271,7 +271,7 @@ class _ApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int, *, sqs: Any, route: ApiRoute, max_backlog: int | None) -> None:
-        super().__init__((HOST, port), _ApiHandler)
+        super().__init__((LOCAL_HOST, port), _ApiHandler)
         self.sqs = sqs
         self.route = route
         self.queue_url = route.queue_url

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from infra import spec
+
 if TYPE_CHECKING:
     from local_stack.deploy import Apply
 
@@ -582,9 +584,8 @@ SHELL_SEPARATORS = ("&&", "||", ";")
 
 
 def _local_command(a: Apply) -> Result:
-    """Parse each step of the command with the argument parser of the module it runs; never execute it."""
-    from ops import release as codedeploy
-
+    """Parse each step of the command with the release step's own command line (``spec.ReleaseStep``, which
+    the step reads too); never execute it."""
     steps: list[list[str]] = [[]]
     for token in shlex.split(a.inputs["create"]):
         if token in SHELL_SEPARATORS:
@@ -597,14 +598,15 @@ def _local_command(a: Apply) -> Result:
                 f"command step {argv!r} does not run a Python module: cannot rehearse it"
             )
         module = argv[argv.index("-m") + 1]
-        if module != "ops.release":
-            raise UnknownResourceType(f"command step runs {module}; only ops.release is rehearsed")
+        if module != spec.RELEASE_STEP_MODULE:
+            raise UnknownResourceType(
+                f"command step runs {module}; only {spec.RELEASE_STEP_MODULE} is rehearsed"
+            )
         try:
-            # ops.release's own parser: the command the program declares is what that module accepts.
-            arguments = codedeploy._parser().parse_args(argv[argv.index("-m") + 2 :])
-        except SystemExit:
-            raise UnknownResourceType(f"ops.release refuses the arguments of {argv!r}") from None
-        a.emulator.check_release_step(vars(arguments))
+            step = spec.ReleaseStep.from_argv(argv[argv.index("-m") + 2 :])
+        except ValueError as error:
+            raise UnknownResourceType(f"{module} refuses the arguments of {argv!r}: {error}") from None
+        a.emulator.check_release_step(step)
     return a.autoname(), {"stdout": "", "stderr": ""}
 
 
@@ -695,8 +697,8 @@ TYPES: dict[str, Row] = {
     "command:local:Command": NotEmulated(
         _local_command,
         "not run (it would start a CodeDeploy deployment, which moto cannot perform): the command is parsed "
-        "with ops.codedeploy's own argument parser, and its function, alias, application, deployment group "
-        "and target version must exist in the emulator",
+        "with the release step's own command line (infra.spec.ReleaseStep), and its function, alias, "
+        "application, deployment group and target version must exist in the emulator",
     ),
 }
 

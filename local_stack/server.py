@@ -22,8 +22,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.spec import LOCAL_HOST
 from local_stack.faults import Fault, FaultSwitch
-from local_stack.ports import HOST
 from local_stack.serving import BackgroundServer
 
 PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
@@ -196,7 +196,7 @@ class EmulatorServer(BackgroundServer[BaseWSGIServer]):
 
         silence_werkzeug()
         app = EmulatorGate(DomainDispatcherApplication(create_backend_app), watch=self._watch)
-        return make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        return make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
 
     @property
     def endpoint_url(self) -> str:

@@ -10,7 +10,7 @@ import socketserver
 import threading
 from typing import Generic, TypeVar
 
-from local_stack.ports import HOST
+from infra.spec import LOCAL_HOST
 
 S = TypeVar("S", bound=socketserver.TCPServer)
 
@@ -48,7 +48,7 @@ class BackgroundServer(Generic[S]):
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{LOCAL_HOST}:{self.port}"
 
     def stop(self) -> None:
         if self._server is None:

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import IO, Any, TypeVar
 
 from infra import spec
+from infra.sessions import LOCAL_CREDENTIALS
 from local_stack import deploy_cache, moto_hooks, persistence, snapshot
 from local_stack.aliases import AliasResolver
 from local_stack.api import ApiServer
@@ -36,7 +37,7 @@ from local_stack.faults import FaultSwitch
 from local_stack.inprocess import InProcessBridge, attach, detach
 from local_stack.runtime import install_function_output, lambda_environment, uninstall_function_output
 from local_stack.server import EmulatorServer, PutItemWatch, WriteTally
-from local_stack.session import LOCAL_CREDENTIALS, local_client
+from local_stack.session import local_client
 from local_stack.snapshot import wipe_backends
 
 FUNCTION_LOG_PATH = spec.LOCAL_FUNCTION_LOG_PATH

@@ -49,8 +49,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.model import MAX_MESSAGE_BYTES, ErrorType, LogStatus, MessageAttribute
-from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
+from functions.model import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    MAX_MESSAGE_BYTES,
+    SQS_BATCH_MAX_ENTRIES,
+    ErrorType,
+    LogStatus,
+    MessageAttribute,
+)
 from ops.errors import InvalidInput, NotFound, OperationError
 from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
 from ops.redrive import S3Object, redrive, s3_objects

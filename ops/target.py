@@ -30,20 +30,21 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
-from local_stack.ports import DEFAULT_EMULATOR_PORT, HOST
+from infra import sessions
+from infra.spec import (
+    DEFAULT_EMULATOR_PORT,
+    LOCAL_HOST,
+    LOCAL_OUTPUTS_PATH,
+    LOCAL_STACK,
+    OPTIONAL_OUTPUT_KEYS,
+    OUTPUT_KEYS,
+    outputs_parameter_name,
+)
 from ops import local_registry
 from ops.errors import InvalidInput, NotFound, OperationError
-
-LOCAL_CREDENTIALS = ("local", "local")
-"""The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
-that never saw an AWS account, and an operator's expired SSO profile cannot break a local run (nor does
-botocore spend seconds probing the instance metadata service for credentials that are not needed)."""
 
 PULUMI_TIMEOUT_SECONDS = 120
 LOCAL_HINT = "start it with `pipeline-ctl local up`"
@@ -104,24 +105,29 @@ def resolve_target(
                 f"{' and '.join(ignored)} ignored: the local stack always runs in "
                 f"{found.outputs['region']} with dummy credentials"
             )
-        # The session, not only the clients, must be in the stack's region: ops.codedeploy takes a session.
+        # The session, not only the clients, must be in the stack's region: ops.release takes a session.
         return Target(
             stack=stack,
             outputs=found.outputs,
-            session=_session(profile=None, region=found.outputs["region"], credentials=LOCAL_CREDENTIALS),
+            session=sessions.local_session(found.outputs["region"]),
             endpoint_url=found.outputs["endpoint_url"],
             region=found.outputs["region"],
             workdir=found.workdir,
             notes=notes,
         )
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    lookup = _session(profile=profile, region=region)
+    lookup = sessions.session(profile=profile, region=region)
     if lookup.region_name is None:
-        lookup = _session(profile=profile, region=_stack_region(stack))
+        lookup = sessions.session(profile=profile, region=_stack_region(stack))
     outputs = read_deployed_outputs(stack, lookup, endpoint_url=endpoint_url)
     region = region or outputs["region"]
-    session = _session(profile=profile, region=region)
-    return Target(stack=stack, outputs=outputs, session=session, endpoint_url=endpoint_url, region=region)
+    return Target(
+        stack=stack,
+        outputs=outputs,
+        session=sessions.session(profile=profile, region=region),
+        endpoint_url=endpoint_url,
+        region=region,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,7 +176,7 @@ def port_in_use(port: int) -> bool:
     """True when something accepts connections on 127.0.0.1:``port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex((HOST, port)) == 0
+        return probe.connect_ex((LOCAL_HOST, port)) == 0
 
 
 def read_local_outputs(workdir: Path) -> dict[str, str]:
@@ -254,36 +260,14 @@ def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]
         raise OperationError(f"{where}: the outputs document is not a JSON object")
     required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
     missing = [key for key in required if not document.get(key)]
+    # Optional keys (absent from documents written before they existed) are still checked when present.
+    missing += [key for key in OPTIONAL_OUTPUT_KEYS if key in document and not document[key]]
     if missing:
         raise OperationError(
             f"{where}: the outputs document lacks {', '.join(missing)}",
             hint="redeploy the stack (or restart the local stack) to rewrite it",
         )
     return {key: str(value) for key, value in document.items()}
-
-
-_SHARED_LOADER = botocore.loaders.create_loader()
-"""One model loader for every session in the process: the demo, the local stack and tests resolve targets
-many times, and each new botocore session would otherwise parse the service JSON models again (~50 ms a
-client). The loader only caches immutable model data."""
-
-
-def _session(
-    *, profile: str | None, region: str | None, credentials: tuple[str, str] | None = None
-) -> boto3.Session:
-    """An unknown profile raises botocore's ProfileNotFound when used; the app makes it a usage error."""
-    # With fixed credentials (the local stack) the AWS_PROFILE variable must not even be read: a profile
-    # missing from this machine's config would fail the session for nothing.
-    ignore_profile = {"profile": (None, None, None, None)} if credentials else None
-    core = botocore.session.Session(profile=profile, session_vars=ignore_profile)
-    core.register_component("data_loader", _SHARED_LOADER)
-    access_key, secret_key = credentials or (None, None)
-    return boto3.Session(
-        botocore_session=core,
-        region_name=region,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-    )
 
 
 def _parse(text: str, *, where: str) -> Any:

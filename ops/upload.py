@@ -32,7 +32,7 @@ import ijson
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.spec import DATA_SUFFIX
+from functions.model import DATA_SUFFIX
 from ops import datafiles
 from ops.accounting import FileAccount, account_for
 from ops.errors import InvalidInput, OperationError, OpsError

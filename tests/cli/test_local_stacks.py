@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.spec import LOCAL_OUTPUTS_PATH
-from local_stack.ports import DEFAULT_EMULATOR_PORT
+from infra.spec import DEFAULT_EMULATOR_PORT, LOCAL_OUTPUTS_PATH
 from ops import local_registry
 from tests.support.cli import Stack
 from tests.support.processes import ROOT, spawn, wait_for

@@ -11,7 +11,7 @@ import pytest
 
 from infra.spec import LOCAL_OUTPUTS_PATH, OUTPUT_KEYS
 from ops.errors import OperationError
-from ops.target import resolve_target, start_hint
+from ops.target import resolve_target, start_hint, validate_outputs
 from tests.support.cli import DEPLOYED_STACK, REGION, Stack
 
 
@@ -50,6 +50,14 @@ def test_incomplete_outputs_document_lists_the_missing_keys(invoke, tmp_path: Pa
 
     assert result.exit_code == 1
     assert "lacks dlq_url, log_table, endpoint_url" in result.stderr
+
+
+def test_optional_outputs_may_be_absent_but_not_empty() -> None:
+    """A document written before alarm_topic_arn existed is still read; an empty value is refused."""
+    document = {key: "x" for key in OUTPUT_KEYS}
+    assert validate_outputs(document, stack="prod", where="SSM") == document
+    with pytest.raises(OperationError, match="lacks alarm_topic_arn"):
+        validate_outputs({**document, "alarm_topic_arn": ""}, stack="prod", where="SSM")
 
 
 def test_local_target_uses_the_documents_endpoint_and_region(local: Stack) -> None:

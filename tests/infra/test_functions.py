@@ -8,7 +8,7 @@ import shlex
 import pulumi
 import pytest
 
-from functions.model import METRICS_NAMESPACE
+from functions.model import DATA_SUFFIX, METRICS_NAMESPACE
 from infra import layer, spec
 from infra.functions import (
     LOGICAL_NAMES,
@@ -130,6 +130,14 @@ def test_log_group_exists_first_with_retention_and_json_format(dev: Program) -> 
         assert dev.depends_on(function, log_group), key
         assert function.inputs["loggingConfig"]["logFormat"] == "JSON"
         assert function.inputs["loggingConfig"]["logGroup"] == log_group.outputs["name"]
+
+
+def test_system_logs_keep_start_and_report_lines(dev: Program) -> None:
+    """Lambda writes START and REPORT (duration, billed duration, memory, init) at INFO: WARN drops them."""
+    for key in KEYS:
+        config = dev.function(key).inputs["loggingConfig"]
+        assert config["systemLogLevel"] == "INFO", key
+        assert config["applicationLogLevel"] == "INFO", key
 
 
 def test_code_is_the_functions_package_without_bytecode(dev: Program) -> None:
@@ -304,7 +312,7 @@ def test_notification_is_created_after_the_permission(dev: Program) -> None:
         {
             "lambdaFunctionArn": dev.function("transformer_function").outputs["arn"],
             "events": ["s3:ObjectCreated:*"],
-            "filterSuffix": spec.DATA_SUFFIX,
+            "filterSuffix": DATA_SUFFIX,
         }
     ]
 

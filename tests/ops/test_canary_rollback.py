@@ -1,10 +1,10 @@
 """A release is judged by the new version's own alarms: one that rejects every record is rolled back.
 
 What is real: the Pulumi program applied to moto by the local stack (its alarms, created as declared; its
-Writer at version 1 behind ``live``), the release code (``ops.release.deploy``, which points the per-version
-alarms at the new version before it starts the deployment), the Writer handler running every invocation with
-the version the alias resolves to (``local_stack.aliases``) and that version's configuration, and its EMF
-metrics.
+Writer at version 1 behind ``live``), the release step's code (``ops.release_step.release``: it points the
+per-version alarms at the new version, then starts the deployment and waits), the Writer handler running
+every invocation with the version the alias resolves to (``local_stack.aliases``) and that version's
+configuration, and its EMF metrics.
 
 What is emulated, and where:
 - CodeDeploy: ``tests.support.codedeploy_server.CanaryAws`` shifts 10 % of ``live``'s invocations to the new
@@ -33,7 +33,7 @@ import pytest
 
 from infra import spec
 from local_stack.stack import LocalStack
-from ops import release
+from ops import release, release_step
 from tests.support.cloudwatch import EmfExtractor, evaluate_alarm
 from tests.support.codedeploy_server import CanaryAws, fake_aws
 from tests.support.functions import record
@@ -105,17 +105,23 @@ def publish(stack: LocalStack, *, without: tuple[str, ...] = (), **variables: st
 
 
 def run_release(stack: LocalStack, canary: Canary, version: str) -> release.ReleaseResult:
+    """The release step's own work (``ops.release_step.release``), with the canary's minutes as its sleep."""
     names = spec.codedeploy_names(stack.program_stack)
-    return release.deploy(
-        function_name=stack.outputs["writer_function"],
-        alias=spec.WRITER_ALIAS,
+    step = spec.ReleaseStep(
+        region=stack.outputs["region"],
         application=names["application"],
         deployment_group=names["deployment_group"],
+        function_name=stack.outputs["writer_function"],
+        alias=spec.WRITER_ALIAS,
         target_version=version,
-        waiting=release.Waiting(timeout=600, poll=60, sleep=canary.minute),
-        session=boto3.Session(
-            region_name=stack.outputs["region"], aws_access_key_id="local", aws_secret_access_key="local"
-        ),
+        timeout_seconds=600,
+        poll_seconds=60,
+    )
+    session = boto3.Session(
+        region_name=stack.outputs["region"], aws_access_key_id="local", aws_secret_access_key="local"
+    )
+    return release_step.release(
+        step, session=session, waiting=release.Waiting(timeout=600, poll=60, sleep=canary.minute)
     )
 
 

@@ -20,6 +20,7 @@ from functions import aws
 from functions.model import ErrorType, MessageAttribute
 from functions.writer import deadline, handler
 from infra import spec
+from tests.support import boto3_shapes
 from tests.support.functions import FakeContext, record, sqs_event
 from tests.support.slow_store import SlowEndpoint, slow_endpoint
 
@@ -55,7 +56,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlowEndpoint, An
         session = boto3.session.Session(region_name="us-east-1")
         dynamodb = session.client("dynamodb", endpoint_url=slow.moto_url)
         sqs = session.client("sqs", endpoint_url=slow.moto_url)
-        dynamodb.create_table(**spec.create_table_kwargs(spec.ACCOUNT_TABLE, TABLE))
+        dynamodb.create_table(**boto3_shapes.create_table_kwargs(spec.ACCOUNT_TABLE, TABLE))
         dlq_url = sqs.create_queue(QueueName="deadline-dlq")["QueueUrl"]
         monkeypatch.setenv("DLQ_URL", dlq_url)
         aws.clear_cache()

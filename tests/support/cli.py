@@ -26,16 +26,8 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from cli.app import app
-from infra.spec import (
-    ACCOUNT_TABLE,
-    LOCAL_OUTPUTS_PATH,
-    LOG_TABLE,
-    create_table_kwargs,
-    dlq_attributes,
-    outputs_parameter_name,
-    resource_names,
-    writer_queue_attributes,
-)
+from infra.spec import ACCOUNT_TABLE, LOCAL_OUTPUTS_PATH, LOG_TABLE, outputs_parameter_name, resource_names
+from tests.support.boto3_shapes import create_table_kwargs, dlq_attributes, writer_queue_attributes
 from tests.support.processes import Terminal
 
 REGION = "us-east-1"

@@ -85,6 +85,19 @@ class Service(StrEnum):
     ERROR_HANDLER = "error-handler"
 
 
+VERSION_DIMENSION = "version"
+"""The Writer's outcome counts are emitted twice from one EMF document: under ``service`` alone (the whole
+function, for the dashboard) and under ``service`` + this dimension, the Lambda version that ran (what a
+canary's alarms judge: the new version's own share of invalid records, not an average with the old one)."""
+
+
+MESSAGES_FAILED_METRIC = "MessagesFailed"
+"""Messages a Writer invocation reported in ``batchItemFailures`` (retried, then redriven to the DLQ). Counts
+what no record outcome shows: a message whose processing raised an unexpected error has no record counted,
+and the invocation still succeeds (no Lambda ``Errors``), so a version failing every message would otherwise
+be invisible to its canary."""
+
+
 def outcome_metric(outcome: Outcome) -> str:
     """Metric name for a per-record outcome count, e.g. ``RecordsWritten``."""
     return f"Records{outcome.value.capitalize()}"

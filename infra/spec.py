@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from functions.model import MAX_MESSAGE_BYTES, Service
+from functions.model import MAX_MESSAGE_BYTES, VERSION_DIMENSION, Service
 
 PROJECT = "serverless-pipeline"
 """Project name: Pulumi config namespace, tag value, SSM prefix."""
@@ -440,3 +440,14 @@ DEFAULT_EMULATOR_PORT = 4580
 LocalStack's 4566 so that both can run on one machine. 0 means "any free port"."""
 DEFAULT_API_PORT = 4581
 """The API Gateway stand-in (``POST /writer``) on 127.0.0.1."""
+
+
+# --- Per-version alarms: what a release is judged by ------------------------------------------------------
+
+LAMBDA_VERSION_DIMENSION = "ExecutedVersion"
+"""Lambda's own metrics of an alias invocation carry the version the alias resolved to under this name."""
+
+VERSION_DIMENSIONS = (VERSION_DIMENSION, LAMBDA_VERSION_DIMENSION)
+"""A metric dimension with one of these names pins an alarm to one Writer version. The Pulumi program points
+such alarms at the version it publishes; the release step (``ops.release_alarms``) points every one the
+deployment group watches at the version it is about to release, before the deployment starts."""

@@ -4,7 +4,7 @@
   a run under mocks, each mapped to the API calls the AWS provider makes to create, read, update, tag and
   delete it (``DEPLOYER_ACTIONS``, the one hand-written table: a type the program starts declaring without
   a row stops the generator), the invokes it makes, ``iam:PassRole`` on its own roles, and the calls of the
-  release step, found in ``ops/release.py`` like the operator's below.
+  release step, found in ``ops/release_step.py`` and what it uses, like the operator's below.
 - **Operator** (``pipeline-ctl``): each command's boto3 calls, found by reading the source. A command's
   function in ``cli/`` imports its ``ops`` modules; the closure of their imports is scanned for the
   attributes that are boto3 operations of the services those modules create clients for (botocore's own
@@ -72,7 +72,7 @@ _APIGATEWAY = ("apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigate
 
 DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": (),
-    "command:local:Command": (),  # the release step: its calls are read from ops/release.py
+    "command:local:Command": (),  # the release step: its calls are read from ops/release_step.py
     "aws:s3/bucket:Bucket": (*_S3_BUCKET, *_S3_BUCKET_READ, *_S3_FORCE_DESTROY),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
         "s3:PutBucketPublicAccessBlock",
@@ -588,8 +588,9 @@ def deployer_actions(resource_types: Iterable[str], invokes: Iterable[str]) -> s
         if token not in INVOKE_ACTIONS:
             raise PolicyGenerationError(f"the program invokes {token}, which INVOKE_ACTIONS does not list")
         actions |= set(INVOKE_ACTIONS[token])
-    # The release step (`python -m ops.release deploy`) runs with the deployer's credentials.
-    return actions | module_actions(_closure(["ops.release"]))
+    # The release step (`python -m ops.release_step`, which uses ops.release and ops.release_alarms) runs
+    # with the deployer's credentials.
+    return actions | module_actions(_closure(["ops.release_step"]))
 
 
 def generate(stack: str, region: str, resource_types: Iterable[str], invokes: Iterable[str]) -> Policies:

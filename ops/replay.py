@@ -49,6 +49,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.messages.sizing import message_size
 from functions.model import MAX_MESSAGE_BYTES, ErrorType, LogStatus, MessageAttribute
 from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
 from ops.errors import InvalidInput, NotFound, OperationError
@@ -386,14 +387,6 @@ def replay_attributes(replay_of: str, stored: dict[str, Any], body: str) -> dict
         f"the body ({len(body.encode('utf-8', 'surrogatepass')):,} bytes) and its ingestion attributes "
         f"exceed SQS's {MAX_MESSAGE_BYTES:,} bytes"
     )
-
-
-def message_size(body: str, attributes: dict[str, str]) -> int:
-    """Bytes SQS counts against the maximum message size: the body, and each attribute's name, type, value."""
-    size = len(body.encode("utf-8", "surrogatepass"))
-    for name, value in attributes.items():
-        size += len(name.encode()) + len(b"String") + len(value.encode("utf-8", "surrogatepass"))
-    return size
 
 
 # --- DLQ ------------------------------------------------------------------------------------------------

@@ -17,17 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
-from functions.messages import (
-    ERROR_ATTRIBUTES_HEADROOM,
-    BatchSender,
-    BatchSink,
-    EnvelopePacker,
-    encode_columns,
-    encode_json,
-    encode_rows,
-    failure_message,
-    ingestion_attributes,
-)
+from functions.messages.codec import encode_columns, encode_json, encode_rows
+from functions.messages.envelopes import EnvelopePacker, ingestion_attributes
+from functions.messages.failures import ERROR_ATTRIBUTES_HEADROOM, failure_message
+from functions.messages.sending import BatchSender, BatchSink
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from functions.transformer.reader import (
     RAW_RECORD_LIMIT_BYTES,

@@ -24,7 +24,10 @@ from aws_lambda_powertools.logging import Logger
 
 from functions import aws
 from functions.errors import MissingSetting
-from functions.messages import BatchSender, encode_json, failure_message, ingestion_attributes, sqs_sink
+from functions.messages.codec import encode_json
+from functions.messages.envelopes import ingestion_attributes
+from functions.messages.failures import failure_message
+from functions.messages.sending import BatchSender, sqs_sink
 from functions.model import ENTERED_AT_METADATA, ErrorType, Service
 from functions.timestamps import format_timestamp
 from functions.transformer.core import TransformReport, transform_stream

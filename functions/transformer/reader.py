@@ -41,7 +41,7 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from functions.messages import decode_json
+from functions.messages.codec import decode_json
 
 CHUNK_BYTES = 64 * 1024
 """Read size on the S3 stream: large enough to amortise its per-read cost."""

@@ -41,7 +41,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.errors import TransientWriteError
-from functions.messages import string_attributes
+from functions.messages.bodies import string_attributes
 from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
 from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.process import WriterMessage, handle_message, settings

@@ -29,15 +29,11 @@ from functions import aws
 from functions.contract import format_timestamp, normalise
 from functions.errors import FieldError, InvalidRecord, MalformedMessage, MissingSetting, SendFailed
 from functions.ingestion import Ingestion, ingestion
-from functions.messages import (
-    BatchSender,
-    OutgoingMessage,
-    encode_json,
-    failure_message,
-    parse_body,
-    resolve_source,
-    sqs_sink,
-)
+from functions.messages.bodies import parse_body, resolve_source
+from functions.messages.codec import encode_json
+from functions.messages.failures import failure_message
+from functions.messages.sending import BatchSender, sqs_sink
+from functions.messages.sizing import OutgoingMessage
 from functions.model import ErrorType, MessageAttribute, Outcome
 from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.store import Row, WriteResult, put_records

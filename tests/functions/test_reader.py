@@ -12,7 +12,7 @@ import pytest
 
 from functions.contract import normalise
 from functions.errors import InvalidRecord
-from functions.messages import decode_json
+from functions.messages.codec import decode_json
 from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
 from functions.transformer.reader import (

@@ -96,6 +96,7 @@ WRITER = FunctionSpec(
     environment=(
         EnvVar(name="ACCOUNT_TABLE", source=EnvSource.TABLE_NAME, target="account_table"),
         EnvVar(name="DLQ_URL", source=EnvSource.QUEUE_URL, target="dlq"),
+        EnvVar(name="WRITER_QUEUE_URL", source=EnvSource.QUEUE_URL, target="writer_queue"),
         MAX_FUTURE_SKEW,
     ),
     publish=True,

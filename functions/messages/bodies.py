@@ -22,7 +22,7 @@ like a bucket's in AccountTable and LogTable.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -64,28 +64,51 @@ def classify(value: Any, raw: str | bytes) -> Body | None:
         return Body(value, None, Shape.ARRAY)
     if not isinstance(value, dict):
         return None
-    if RECORDS not in value or not value.keys() <= ENVELOPE_KEYS:
+    if not envelope_shaped(value):
         return Body([value], None, Shape.RECORD)
-    repeated = _repeated_keys(raw)
-    if repeated:
-        listed = ", ".join(f"{key!r} {count} times" for key, count in repeated.items())
-        problem = (
-            f"envelope with a duplicated key ({listed}): a JSON parser keeps one value per key, so records "
-            f"would be lost; the body is kept verbatim (send one 'records' array, or several envelopes)"
-        )
-        return Body([], None, Shape.AMBIGUOUS, problem)
-    records, source = value[RECORDS], value.get("source")
-    if not isinstance(records, list):
-        return Body([value], None, Shape.RECORD)
-    return Body(records, source if isinstance(source, str) else None, Shape.ENVELOPE)
+    keys = _keys_as_written(raw) or list(value)
+    shape = object_shape(keys, records_is_array=isinstance(value[RECORDS], list))
+    if shape == Shape.AMBIGUOUS:
+        return Body([], None, shape, _ambiguity(keys))
+    if shape == Shape.RECORD:
+        return Body([value], None, shape)
+    source = value.get("source")
+    return Body(value[RECORDS], source if isinstance(source, str) else None, shape)
 
 
-def _repeated_keys(raw: str | bytes) -> dict[str, int]:
-    """The top-level keys of the object ``raw`` that appear more than once, with their counts."""
+def object_shape(keys: Sequence[str], *, records_is_array: bool) -> Shape:
+    """The rule itself, on an object's top-level keys as written (a repeated key listed each time) and
+    whether its (first) ``records`` value is an array. The transformer's reader applies it to an object it
+    streams without decoding it whole."""
+    distinct = set(keys)
+    if RECORDS not in distinct or not distinct <= ENVELOPE_KEYS:
+        return Shape.RECORD
+    if len(distinct) != len(keys):
+        return Shape.AMBIGUOUS
+    return Shape.ENVELOPE if records_is_array else Shape.RECORD
+
+
+def _ambiguity(keys: Sequence[str]) -> str:
+    counts = Counter(keys)
+    listed = ", ".join(f"{key!r} {count} times" for key, count in counts.items() if count > 1)
+    return (
+        f"envelope with a duplicated key ({listed}): a JSON parser keeps one value per key, so records would "
+        f"be lost; the body is kept verbatim (send one 'records' array, or several envelopes)"
+    )
+
+
+def envelope_shaped(value: dict[str, Any]) -> bool:
+    """Whether an object's distinct keys are an envelope's: ``records`` and optionally ``source`` (any other
+    object is a record, whatever :func:`object_shape` would find in its text)."""
+    return RECORDS in value and value.keys() <= ENVELOPE_KEYS
+
+
+def _keys_as_written(raw: str | bytes) -> list[str] | None:
+    """The top-level keys of the object ``raw``, a repeated one each time; None when no key can repeat."""
     text = raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) else raw
     # A key spelled "records" or "source" twice, or one spelled with \u escapes: otherwise no key repeats.
     if text.count('"records"') < 2 and text.count('"source"') < 2 and "\\u" not in text:
-        return {}
+        return None
     top: list[list[tuple[str, Any]]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -95,9 +118,8 @@ def _repeated_keys(raw: str | bytes) -> dict[str, int]:
     try:
         decode_json(text, object_pairs_hook=pairs)
     except (ValueError, RecursionError):  # the caller decoded it already: a deeper parser did
-        return {}
-    counts = Counter(key for key, _ in top[0]) if top else Counter()
-    return {key: count for key, count in counts.items() if count > 1}
+        return None
+    return [key for key, _ in top[0]] if top else None
 
 
 def parse_body(body: str) -> Body:

@@ -48,6 +48,22 @@ UNFINISHED = "unfinished: still in flight when the invocation's deadline came"
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_completed = 0
+"""Writes the store answered with a verdict (written or stale), by every thread of this process."""
+_completed_lock = threading.Lock()
+
+
+def completed_writes() -> int:
+    """How many writes the store has completed in this process so far: a message whose own writes the
+    deadline cut compares it before and after, to tell a slow store (others' writes completed) from one that
+    accepts nothing (functions.writer.continuation)."""
+    return _completed
+
+
+def _count_completed() -> None:
+    global _completed
+    with _completed_lock:
+        _completed += 1
 
 
 class WriteResult(NamedTuple):
@@ -102,8 +118,10 @@ def put_record(table: str, row: Row, *, source: str, ingested_at: str, deadline:
         return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
     answer = transport.sender().put(request_body(table, row, source=source, ingested_at=ingested_at))
     if answer.status == 200:
+        _count_completed()
         return WriteResult(Outcome.WRITTEN)
     if answer.code == CONDITION_FAILED:
+        _count_completed()
         return WriteResult(Outcome.STALE)
     return WriteResult(Outcome.FAILED, f"{answer.code}: {answer.message}")
 

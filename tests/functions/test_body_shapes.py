@@ -43,19 +43,19 @@ CASES: dict[str, tuple[str, set[str], list[tuple[str, str | None]], int]] = {
         1,
     ),
     "duplicated-records": (
-        '{"records": [%s], "records": [%s]}' % (text(A), text(B)),
+        '{"records": [' + text(A) + '], "records": [' + text(B) + "]}",
         set(),
         [("InvalidRecord", "verbatim")],
         1,
     ),
     "duplicated-source": (
-        '{"source": "a", "records": [%s], "source": "b"}' % text(A),
+        '{"source": "a", "records": [' + text(A) + '], "source": "b"}',
         set(),
         [("InvalidRecord", "verbatim")],
         1,
     ),
     "duplicated-key-spelled-with-escapes": (
-        '{"records": [%s], "rec\\u006frds": []}' % text(A),
+        '{"records": [' + text(A) + '], "rec\\u006frds": []}',
         set(),
         [("InvalidRecord", "verbatim")],
         1,

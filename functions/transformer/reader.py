@@ -397,7 +397,7 @@ class RecordReader:
                 where = (
                     f"line {line}, column {error.colno}" if line is not None else f"byte {offset + error.pos}"
                 )
-                reason = error.msg
+                reason = error.msg.removesuffix(" at")  # the stdlib's control-character message ends in "at"
             else:
                 where = f"line {line}" if line is not None else f"byte {offset}"
                 reason = str(error)

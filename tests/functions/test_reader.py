@@ -326,3 +326,12 @@ def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
         if shape == "lines":  # a line holding an envelope or an array is expanded into its records
             expected = [record for row in rows for record in _classified(json.dumps(row))]
         assert [value for item in items for value in item.values] == expected, text[:300]
+
+
+def test_a_raw_control_character_is_named_once_with_its_place() -> None:
+    data = (json.dumps(record("ok")) + '\n{"account_id": "tab\there"}\n').encode()
+    _, sent, [failure] = _transform(data)
+    assert [r["account_id"] for r in sent] == ["ok"]
+    assert failure["error_message"] == (
+        "s3://b/f.json: Invalid control character at line 2, column 20 (after record 1)"
+    )

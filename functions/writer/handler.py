@@ -47,8 +47,8 @@ from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.process import WriterMessage, handle_message, settings
 
 MESSAGE_WORKERS = 10
-"""Messages of one batch processed at once: the WriterQueue event source's batch size
-(infra.spec.DEFAULT_WRITER_BATCH_SIZE), so a default batch runs entirely in parallel."""
+"""Messages of one batch processed at once: the largest batch the WriterQueue event source takes without a
+batching window (a ``writerBatchSize`` of up to 10 runs entirely in parallel)."""
 
 logger = Logger(service=Service.WRITER)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=Service.WRITER)

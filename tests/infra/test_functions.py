@@ -251,7 +251,8 @@ def test_writer_queue_feeds_the_live_alias_with_partial_batch_failures(dev: Prog
     assert mapping.inputs["functionName"] == alias.outputs["arn"]
     assert mapping.inputs["functionName"].endswith("-dev-writer:live")
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping.inputs["batchSize"] == int(dev.config["serverless-pipeline:writerBatchSize"])
+    assert "serverless-pipeline:writerBatchSize" not in dev.config  # the default, in its one home
+    assert mapping.inputs["batchSize"] == spec.DEFAULT_WRITER_BATCH_SIZE
     assert dev.depends_on(mapping, writer_policy)
 
 

@@ -132,10 +132,10 @@ DLQ_VISIBILITY_TIMEOUT_SECONDS = 6 * ERROR_HANDLER_TIMEOUT_SECONDS
 DEFAULT_WRITER_BATCH_SIZE = 1
 """WriterQueue messages per Writer invocation. One message is one full envelope (a queue message's worth of
 records), and the rule is that a full batch takes at most half the time the deadline leaves for writing, at
-the slowest rate the Writer meets under the default configuration: the local stack's emulator. Ten envelopes
-took the Writer past its timeout there (the rest then went to the DLQ, or now to continuations); one stays well
-inside it, and costs nothing on AWS, where a single envelope keeps the Writer's connections busy. The rule and
-its figures: docs/benchmarks.md, "Sizing a Writer batch"."""
+the slowest rate the Writer meets under the default configuration: the local stack's emulator. Ten
+envelopes took the Writer past its timeout there (the rest then went to the DLQ, now to continuations); one
+stays well inside it, and costs nothing on AWS, where a single envelope keeps the Writer's connections busy.
+The rule and its figures: docs/benchmarks.md, "Sizing a Writer batch"."""
 DEFAULT_WRITER_MAX_CONCURRENCY = 5
 DEFAULT_ERROR_HANDLER_BATCH_SIZE = 10
 

@@ -10,8 +10,8 @@ one: the newest ``updated_at`` wins, then the record that entered the pipeline l
 are fixed-width strings that sort like what they name. A failed condition is the *stale* outcome, not an
 error: a redelivered record has an equal order key, so it is stale too.
 
-Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries up to
-~1,300 records and each PutItem is a network round trip, and the handler runs several messages at once
+Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries as many
+records as fit a queue message and each PutItem is a network round trip, and the handler runs several messages at once
 (functions.writer.handler.MESSAGE_WORKERS), all submitting here. The bound is the client's connection pool
 (functions.aws.MAX_POOL_CONNECTIONS): at most that many PutItems in flight per execution environment, so no
 request waits for, or discards, a pooled connection. A throttled write sleeps in the SDK's retry backoff on

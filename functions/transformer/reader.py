@@ -27,7 +27,7 @@ How, and why this way:
   proof: if it fell inside a string or a nested value, the text would not be valid JSON and the decode
   fails. Any failure (a bad record, a lone surrogate, an integer of more than 4,300 digits, deep nesting)
   sends that window to the slow path, which delimits and decodes its values one by one with the stdlib
-  (:func:`functions.messages.decode_json`), so each problem is reported for its own record.
+  (:func:`functions.messages.codec.decode_json`), so each problem is reported for its own record.
 * **No C parser that can crash.** ijson's C backend dies on an integer literal Python refuses; msgspec and
   the stdlib raise, and an error is always one record's (or, for broken structure, the file's) failure.
 
@@ -164,7 +164,7 @@ def _excerpt(data: bytes) -> str:
 
 
 def decode_value(raw: bytes) -> Any:
-    """One JSON value, exactly as :func:`functions.messages.decode_json` reads it. Raises ``ValueError``
+    """One JSON value, exactly as :func:`functions.messages.codec.decode_json` reads it. Raises ``ValueError``
     (with a reason for a human) when it is not one, including nesting too deep for any recursive parser."""
     try:
         return decode_json(raw)

@@ -188,7 +188,8 @@ def handle_message(
     # 5. unfinished work continues
     if any(write.cut_by_deadline for write in writes):
         start = _first_unfinished(writes, indexes)
-        _continue(result, context, body, start, progress=progress)
+        before = Counter(write.outcome for write, index in zip(writes, indexes, strict=True) if index < start)
+        _continue(result, context, body, start, progress=progress, before=before)
         _reject(result, context, [rejection for rejection in rejections if rejection.at < start])
         return result
     # 6. a transient failure: the message is retried whole
@@ -246,9 +247,22 @@ def _first_unfinished(writes: list[WriteResult], indexes: list[int]) -> int:
     )
 
 
-def _continue(result: MessageResult, context: _Context, body: Body, start: int, *, progress: bool) -> None:
+def _continue(
+    result: MessageResult,
+    context: _Context,
+    body: Body,
+    start: int,
+    *,
+    progress: bool,
+    before: Counter[Outcome],
+) -> None:
     """Hand ``body.records[start:]`` back to WriterQueue (functions.writer.continuation); the DLQ only when
-    that fails or the store has stopped completing writes."""
+    that fails or the store has stopped completing writes.
+
+    Once handed back, the message's counts are ``before``, the outcomes of the records before ``start``: the
+    continuation accounts for the others (a record written here but carried on is found stale there), so
+    the counts of all the hops add up to the records sent, once each.
+    """
     message = context.message
     total = len(body.records)
     unfinished = total - start
@@ -280,7 +294,7 @@ def _continue(result: MessageResult, context: _Context, body: Body, start: int, 
             sent = _send(context.config.writer_queue_url, handed, context.deadline)
             if sent is None:
                 result.handed_back = unfinished
-                result.counts[Outcome.FAILED] = 0  # not failures: they continue
+                result.counts = before
                 return
             reason = f"deadline: {done}; handing the other {unfinished:,} back to WriterQueue failed: {sent}"
     result.failure = None

@@ -11,12 +11,12 @@ are fixed-width strings that sort like what they name. A failed condition is the
 error: a redelivered record has an equal order key, so it is stale too.
 
 Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries as many
-records as fit a queue message and each PutItem is a network round trip, and the handler runs several messages at once
-(functions.writer.handler.MESSAGE_WORKERS), all submitting here. The bound is the client's connection pool
-(functions.aws.MAX_POOL_CONNECTIONS): at most that many PutItems in flight per execution environment, so no
-request waits for, or discards, a pooled connection. A throttled write sleeps in the SDK's retry backoff on
-its pool thread; the other threads keep writing. Message work itself never runs on this pool, so a message
-waiting for its writes cannot starve the threads that would run them.
+records as fit a queue message and each PutItem is a network round trip, and the handler runs several
+messages at once (functions.writer.handler.MESSAGE_WORKERS), all submitting here. The bound is the
+client's connection pool (functions.aws.MAX_POOL_CONNECTIONS): at most that many PutItems in flight per
+execution environment, so no request waits for, or discards, a pooled connection. A throttled write sleeps
+in the SDK's retry backoff on its pool thread; the other threads keep writing. Message work itself never
+runs on this pool, so a message waiting for its writes cannot starve the threads that would run them.
 
 **Deadline.** A write that has not started when :meth:`Deadline.may_start` turns false is not attempted
 (``NOT_ATTEMPTED``); a started one still running when the caller stops waiting is ``UNFINISHED`` (its outcome

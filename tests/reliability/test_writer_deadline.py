@@ -156,7 +156,7 @@ def test_a_slow_store_and_a_short_deadline_end_in_time_and_hand_the_rest_back(
 
 
 def test_continuations_finish_a_file_with_a_slow_store_and_account_for_every_record(
-    endpoint: tuple[SlowEndpoint, Any, Any, str, str],
+    endpoint: tuple[SlowEndpoint, Any, Any, str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     slow, dynamodb, sqs, dlq_url, queue_url = endpoint
     slow.delays["PutItem"] = 0.05
@@ -177,6 +177,10 @@ def test_continuations_finish_a_file_with_a_slow_store_and_account_for_every_rec
         pending = handed_back(sqs, queue_url)
     # THEN it took several hops, and every record is written or logged once: written + logged = sent
     assert hops > 1
+    # and the writer's own counts (what `upload --wait` adds up) count each record once across the hops
+    processed = [vars(line) for line in caplog.records if line.getMessage() == "message processed"]
+    assert sum(line["written"] + line["stale"] + line["invalid"] for line in processed) == 300
+    assert sum(1 for line in processed if line["handed_back"]) == hops - 1
     items = {item["account_id"]["S"]: item for item in dynamodb.scan(TableName=TABLE)["Items"]}
     dead = dead_letters(sqs, dlq_url)
     assert [a[MessageAttribute.ERROR_TYPE] for a in dead.values()] == [ErrorType.INVALID_RECORD]

@@ -189,8 +189,10 @@ def handle_message(
     if any(write.cut_by_deadline for write in writes):
         start = _first_unfinished(writes, indexes)
         before = Counter(write.outcome for write, index in zip(writes, indexes, strict=True) if index < start)
-        _continue(result, context, body, start, progress=progress, before=before)
+        # the rejections before it first: if they cannot be sent, the message is retried whole, as in 6
         _reject(result, context, [rejection for rejection in rejections if rejection.at < start])
+        if result.failure is None:
+            _continue(result, context, body, start, progress=progress, before=before)
         return result
     # 6. a transient failure: the message is retried whole
     failed = result.counts[Outcome.FAILED]
@@ -294,7 +296,7 @@ def _continue(
             sent = _send(context.config.writer_queue_url, handed, context.deadline)
             if sent is None:
                 result.handed_back = unfinished
-                result.counts = before
+                result.counts = before + Counter({Outcome.INVALID: result.counts[Outcome.INVALID]})
                 return
             reason = f"deadline: {done}; handing the other {unfinished:,} back to WriterQueue failed: {sent}"
     result.failure = None

@@ -49,7 +49,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from functions.messages.sizing import message_size
+from functions.messages.sizing import message_size, utf8_size
 from functions.model import MAX_MESSAGE_BYTES, ErrorType, LogStatus, MessageAttribute
 from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
 from ops.errors import InvalidInput, NotFound, OperationError
@@ -384,7 +384,7 @@ def replay_attributes(replay_of: str, stored: dict[str, Any], body: str) -> dict
         if message_size(body, values) <= MAX_MESSAGE_BYTES:
             return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
     raise OperationError(
-        f"the body ({len(body.encode('utf-8', 'surrogatepass')):,} bytes) and its ingestion attributes "
+        f"the body ({utf8_size(body):,} bytes) and its ingestion attributes "
         f"exceed SQS's {MAX_MESSAGE_BYTES:,} bytes"
     )
 

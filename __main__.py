@@ -6,12 +6,14 @@ Deploys (docs/design.md has the architecture, docs/deploy.md how to run it):
   - Functions: Transformer (S3 .json uploads), Writer (WriterQueue, alias ``live``), ErrorHandler (DLQ),
     their roles, log groups, dependency layer and triggers;
   - Api: HTTP API ``POST /writer`` → WriterQueue, throttled, access-logged;
-  - Monitoring: alarms → SNS topic (optional email), one dashboard;
+  - Monitoring: alarms → SNS topic (created, or an existing one) with its email subscriber, one dashboard;
   - Release: CodeDeploy canary of the Writer, run and waited for when a new version is published;
+  - EntryTimeKey: the KMS HMAC key that signs a replay's entry time, and the operators' policy to use it;
   - Outputs: the stack outputs document, exported and written to SSM for ``pipeline-ctl``.
 Every resource goes through one AWS provider whose default tags are ``project`` and ``stack``. An explicit
 provider does not read the ``aws:`` config by itself: region, profile and assumed roles are passed from the
-validated config, the same values the release step uses.
+validated config, the same values the release step uses; the other ``aws:`` keys are forwarded (account
+guards, retries) or refused by ``infra.config``, never ignored.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from infra.messaging import Messaging, MessagingArgs
 from infra.monitoring import Monitoring, MonitoringArgs
 from infra.outputs import Outputs, OutputsArgs
 from infra.release import Release, ReleaseArgs
+from infra.signing import EntryTimeKey, EntryTimeKeyArgs
 from infra.storage import Storage, StorageArgs
 
 config = load_config()
@@ -43,11 +46,13 @@ provider = aws.Provider(
     ]
     or None,
     default_tags={"tags": {"project": spec.PROJECT, "stack": config.stack}},
+    **config.provider.provider_args(),
 )
 with_provider = pulumi.ResourceOptions(providers=[provider])
 
 storage = Storage("storage", StorageArgs(config=config), opts=with_provider)
 messaging = Messaging("messaging", MessagingArgs(config=config), opts=with_provider)
+entry_time = EntryTimeKey("entry-time", EntryTimeKeyArgs(config=config), opts=with_provider)
 functions = Functions(
     COMPONENT_NAME,
     FunctionsArgs(
@@ -57,6 +62,7 @@ functions = Functions(
         dlq=messaging.dlq,
         account_table=storage.account_table,
         log_table=storage.log_table,
+        entry_time_key=entry_time.key,
     ),
     opts=with_provider,
 )
@@ -106,6 +112,8 @@ Outputs(
             "writer_function": functions.writer.function.name,
             "error_handler_function": functions.error_handler.function.name,
             "dashboard_name": monitoring.dashboard.dashboard_name,
+            "alarm_topic_arn": monitoring.topic_arn,
+            "entry_time_key": entry_time.key.arn,
         },
     ),
     opts=with_provider,

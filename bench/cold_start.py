@@ -1,6 +1,6 @@
 """Cold start: import time of each handler module against ``import boto3``, fresh processes, median of runs.
 
-Run from the repository root: ``python bench/cold_start.py``. Every measurement is a new interpreter that
+Run from the repository root: ``python -m bench.cold_start``. Every measurement is a new interpreter that
 times its imports in CPU time (``process_time``; interpreter start-up excluded, the same for both sides):
 on a shared machine wall time mostly measures the neighbours, CPU time measures the imports.
 

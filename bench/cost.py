@@ -35,7 +35,7 @@ Compared with (a) the floor: the DynamoDB writes alone; (b) the straightforward 
 message, one PutItem per invocation), a model built from the same measured per-record figures (see
 ``cost_model.Straightforward``). Goal for the upload path: ≤ 1.05 × the floor.
 
-Run: ``.venv/bin/python bench/cost.py [--records 5000] [--single-records 500] [--batch 100] [--in-process]``
+Run: ``.venv/bin/python -m bench.cost [--records 5000] [--single-records 500] [--batch 100] [--in-process]``
 (the defaults take about a minute on the shared 2-core machine; the one-by-one run defaults to a tenth)
 """
 
@@ -56,8 +56,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cost_model import (
     FLOOR_LINE,
@@ -93,11 +91,15 @@ S3_GET_OPERATIONS = frozenset({"GetObject", "HeadObject"})
 DYNAMODB_WRITES = frozenset({"PutItem", "BatchWriteItem", "ExecuteStatement", "BatchExecuteStatement"})
 SQS_SENDS = frozenset({"SendMessage", "SendMessageBatch"})
 SQS_DELETES = frozenset({"DeleteMessage", "DeleteMessageBatch"})
-SQS_BILLED = SQS_SENDS | SQS_DELETES | {
-    "ReceiveMessage",
-    "ChangeMessageVisibility",
-    "ChangeMessageVisibilityBatch",
-}
+SQS_BILLED = (
+    SQS_SENDS
+    | SQS_DELETES
+    | {
+        "ReceiveMessage",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+    }
+)
 CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -487,9 +489,7 @@ class Bench:
         seconds = time.perf_counter() - started
         counts = self.recorder.stop()
         functions = {
-            name: FunctionRun(
-                name, meter.memory_mb, TIMEOUTS[name], meter.reset()
-            )
+            name: FunctionRun(name, meter.memory_mb, TIMEOUTS[name], meter.reset())
             for name, meter in self.meters.items()
         }
         return Run(
@@ -555,9 +555,7 @@ def straightforward_bills(upload: Run, single: Run, gb_price: str) -> tuple[Bill
     )
     logs = single.log_bytes / single.records
     upload_bill = upload.bill(gb_price, trace_rate())
-    producer = tuple(
-        line for line in upload_bill.lines if line.name.startswith(("S3 ", "transformer"))
-    )
+    producer = tuple(line for line in upload_bill.lines if line.name.startswith(("S3 ", "transformer")))
     common = {
         "writer": writer,
         "writer_memory_mb": MEMORY["writer"],
@@ -636,9 +634,10 @@ def print_bills(bills: list[Bill], floors: dict[str, Bill]) -> None:
     for name in names:
         print(f"  {name:24}" + "".join(f"{bill.per_million(name):>23.4f}" for bill in bills))
     print(f"  {'total':24}" + "".join(f"{bill.per_million():>23.4f}" for bill in bills))
-    print(f"  {'÷ floor (writes alone)':24}" + "".join(
-        f"{bill.per_million() / floors[bill.path].per_million():>23.3f}" for bill in bills
-    ))
+    print(
+        f"  {'÷ floor (writes alone)':24}"
+        + "".join(f"{bill.per_million() / floors[bill.path].per_million():>23.3f}" for bill in bills)
+    )
 
 
 def explain_excess(bill: Bill, floor_bill: Bill, run: Run) -> None:
@@ -649,9 +648,10 @@ def explain_excess(bill: Bill, floor_bill: Bill, run: Run) -> None:
         reverse=True,
     )
     overhead = bill.per_million() - floor_bill.per_million()
-    print(f"  above the floor: ${overhead:.4f} per million; largest items: " + ", ".join(
-        f"{name} ${usd:.4f} ({usd / overhead:.0%})" for usd, name in extras[:3]
-    ))
+    print(
+        f"  above the floor: ${overhead:.4f} per million; largest items: "
+        + ", ".join(f"{name} ${usd:.4f} ({usd / overhead:.0%})" for usd, name in extras[:3])
+    )
     usd, name = extras[0]
     if excess <= 0:
         growth = -excess / usd
@@ -779,8 +779,10 @@ def main() -> int:
     check_deadlines(upload)
     prices = ", ".join(f"{key} ${price.usd:g}/{price.per:,}" for key, price in PRICES.items())
     print(f"\nprices: {prices}")
-    print(f"CPU estimate assumes one core here = one Lambda vCPU; median writer invocation CPU here "
-          f"{statistics.median(i.cpu for i in upload.functions['writer'].invocations) * 1000:.0f} ms")
+    print(
+        f"CPU estimate assumes one core here = one Lambda vCPU; median writer invocation CPU here "
+        f"{statistics.median(i.cpu for i in upload.functions['writer'].invocations) * 1000:.0f} ms"
+    )
     if incomplete:
         print("ERROR: not every record was written: " + "; ".join(incomplete), file=sys.stderr)
         return 1

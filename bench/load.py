@@ -1,7 +1,7 @@
 """Load with faults: mixed records through both entry points at once, 10 % failed writes, then replay-dlq.
 
-    .venv/bin/python bench/load.py                 # 20,000 records, 10 % injected write failures
-    .venv/bin/python bench/load.py --records 2000  # a quick run
+    .venv/bin/python -m bench.load                 # 20,000 records, 10 % injected write failures
+    .venv/bin/python -m bench.load --records 2000  # a quick run
 
 What it does, on a local stack started in-process:
 
@@ -37,9 +37,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-if __package__ in (None, ""):  # run as a script: make the repository importable
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from boto3.dynamodb.types import TypeDeserializer
 

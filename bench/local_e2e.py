@@ -88,7 +88,7 @@ def api_rate(stack: LocalStack, records: list[dict[str, Any]], workdir: Path) ->
     target = resolve_target(workdir=workdir)
     before = stack.counters()
     started = time.perf_counter()
-    report = send(target, records, options=SendOptions(concurrency=8))
+    report = send(target, records, options=SendOptions(batch=1, concurrency=8))  # the one-record path
     stack.wait_until_idle(600)
     elapsed = time.perf_counter() - started
     written = stack.counters()["dynamodb.written"] - before["dynamodb.written"]

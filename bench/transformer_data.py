@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
 from pathlib import Path
 
 
@@ -23,6 +25,74 @@ def records(count: int, *, seed: int = 7) -> Iterator[dict[str, object]]:
             ("updatedAt" if camel else "updated_at"): (
                 f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
                 f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}{rng.choice(['Z', '+02:00', '-05:00'])}"
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One cell of the record-shape matrix: how balances, keys, text and timestamps are written."""
+
+    balance: str
+    """``float`` (a JSON number with a fraction), ``string`` (``"120.50"``) or ``integer``."""
+    keys: str
+    """``snake`` (``account_id``, ``updated_at``) or ``camel`` (``accountId``, ``updatedAt``)."""
+    text: str
+    """``clean`` (already normalised) or ``padded`` (spaces around and inside names and emails, mixed case in
+    emails, currencies and statuses: the README tour's records)."""
+    zone: str
+    """``Z`` or ``offset`` (``+02:00`` / ``-05:00``)."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.balance:<7} {self.keys:<5} {self.text:<6} {self.zone}"
+
+
+SHAPES = tuple(
+    Shape(*cell)
+    for cell in product(
+        ("float", "string", "integer"), ("snake", "camel"), ("clean", "padded"), ("Z", "offset")
+    )
+)
+"""The matrix ``bench/transformer_throughput.py`` times: every combination, 24 cells."""
+
+
+def shaped_records(count: int, shape: Shape, *, seed: int = 7) -> Iterator[dict[str, object]]:
+    """``count`` valid records of one :class:`Shape` (deterministic)."""
+    rng = random.Random(seed)
+    camel = shape.keys == "camel"
+    padded = shape.text == "padded"
+    for index in range(count):
+        cents = rng.randint(-500_000, 25_000_000)
+        balance: object
+        if shape.balance == "float":
+            balance = round(cents / 100, 2)
+        elif shape.balance == "string":
+            balance = f"{cents / 100:.2f}"
+        else:
+            balance = cents // 100
+        first = rng.choice(["Ann", "Bo", "Chen", "Dara"])
+        if padded:
+            name = f"  Customer {first}   No {index} "
+            email = f" User.{index}@Example.com "
+            currency = rng.choice(["usd", "Eur", "gbp"])
+            status = rng.choice(["Active", "SUSPENDED", "closed"])
+        else:
+            name = f"Customer {first} No {index}"
+            email = f"user.{index}@example.com"
+            currency = rng.choice(["USD", "EUR", "GBP"])
+            status = rng.choice(["active", "suspended", "closed"])
+        zone = "Z" if shape.zone == "Z" else rng.choice(["+02:00", "-05:00"])
+        yield {
+            ("accountId" if camel else "account_id"): f"acct-{index:09d}",
+            "name": name,
+            "email": email,
+            "balance": balance,
+            "currency": currency,
+            "status": status,
+            ("updatedAt" if camel else "updated_at"): (
+                f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
+                f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}{zone}"
             ),
         }
 

@@ -1,7 +1,7 @@
 """Transformer peak memory and time: a 10k-record file against a 1M-record file and hostile files, each in a
 fresh process.
 
-Run from the repository root: ``python bench/transformer_memory.py`` (``--quick`` skips the 1M-record file).
+Run from the repository root: ``python -m bench.transformer_memory`` (``--quick`` skips the 1M-record file).
 Each child process imports the transformer, streams one generated file on disk through ``transform_stream``
 with a counting sink instead of SQS, and reports its peak RSS (``ru_maxrss``) and time. Streaming means no
 figure may grow with the file: **target ratio (file / 10k records) <= 1.2** for the 1M-record array and for
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 SIZES = (10_000, 1_000_000)
 TARGET_RATIO = 1.2
@@ -98,7 +97,11 @@ def child(path: str) -> None:
 
 def _run(path: Path) -> dict[str, Any]:
     output = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)], check=True, capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "-m", "bench.transformer_memory", "--child", str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
 

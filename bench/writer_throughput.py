@@ -1,6 +1,6 @@
 """Writer throughput and CPU: the real handler against a DynamoDB with a fixed latency, vs bare boto3.
 
-Run from the repository root: ``python bench/writer_throughput.py [--runs N] [--latencies 10,50]``.
+Run from the repository root: ``python -m bench.writer_throughput [--runs N] [--latencies 10,50]``.
 
 The store is this script in a child process (DynamoDB's JSON protocol on 127.0.0.1, a fixed latency per
 request, so its CPU is not counted here; see "the store" below). The writer's input is what the
@@ -38,12 +38,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.transformer_data import records  # noqa: E402
-from functions import aws  # noqa: E402
-from functions.transformer.core import transform_stream  # noqa: E402
+from bench.transformer_data import records
+from functions import aws
+from functions.transformer.core import transform_stream
 
 TARGET_CPU_RATIO = 0.5
 TARGET_UTILISATION_AT_50_MS = 0.8

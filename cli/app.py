@@ -17,10 +17,12 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.errors import INTERRUPTED_EXIT, USAGE_EXIT, CommandFailed, error_line, failure_of
+from cli.account import account_app
+from cli.errors import INTERRUPTED_EXIT, CommandFailed, one_line_errors
+from cli.help import Command, Group
 from cli.local import demo_command, local_app
 from cli.logs import logs_command
-from cli.options import CleanGroup, TargetCommand, clean_help, global_options, invocation
+from cli.options import global_options, invocation, root_callback
 from cli.output import Output
 from functions.model import ErrorType
 from ops.durations import parse_duration
@@ -28,85 +30,48 @@ from ops.errors import InvalidInput
 from ops.release import Action
 from ops.replay import ReplayReport, Result, Source
 
-try:  # Typer >= 0.17 vendors Click; older versions use the click package.
-    from typer._click import exceptions as click_exceptions
-except ImportError:  # pragma: no cover - depends on the installed Typer
-    from click import exceptions as click_exceptions  # type: ignore[no-redef]
-
 PROG = "pipeline-ctl"
 
 
-class PipelineGroup(CleanGroup):
-    """The root group: the help conventions for every command, and one ``Error: …`` line per failure.
+class PipelineGroup(Group):
+    """The root group: one ``Error: …`` line per failure, whatever raised it.
 
     Click's own usage errors (a missing argument, an invalid option value) get the same one-line form as the
     library's errors instead of a boxed panel; an exception :func:`cli.errors.failure_of` does not know is a
-    bug and keeps its traceback.
+    bug and keeps its traceback. Parsing the root's options and running a command are the two places an
+    error can come from: both are wrapped, through Click's public ``parse_args`` and ``invoke``.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        clean_help(self)
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        with one_line_errors():
+            return super().parse_args(ctx, args)
 
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        windows_expand_args: bool = True,
-        **extra: Any,
-    ) -> Any:
-        try:
-            result = super().main(
-                args, prog_name, complete_var, False, windows_expand_args=windows_expand_args, **extra
-            )
-        except click_exceptions.UsageError as error:
-            if type(error).__name__ == "NoArgsIsHelpError":  # the help is already printed: exit like Click
-                return self._fail("", error.exit_code, standalone_mode)
-            command = error.ctx.command_path if error.ctx is not None else PROG
-            message = error.format_message().replace("Value error, ", "")  # Typer's coercion prefix
-            line = error_line(message, f"see `{command} --help`")
-            return self._fail(line, USAGE_EXIT, standalone_mode)
-        except click_exceptions.ClickException as error:
-            return self._fail(error_line(error.format_message()), error.exit_code, standalone_mode)
-        except (typer.Abort, KeyboardInterrupt):
-            return self._fail("", INTERRUPTED_EXIT, standalone_mode)
-        except Exception as error:
-            failure = failure_of(error)
-            if failure is None:
-                raise
-            return self._fail(failure.line(), failure.exit_code, standalone_mode)
-        code = result if isinstance(result, int) else 0
-        if standalone_mode:
-            sys.exit(code)
-        return result
-
-    @staticmethod
-    def _fail(line: str, code: int, standalone_mode: bool) -> int:
-        if line:
-            sys.stderr.write(line + "\n")
-            sys.stderr.flush()
-        if standalone_mode:
-            sys.exit(code)
-        return code
+    def invoke(self, ctx: Any) -> Any:
+        with one_line_errors():
+            return super().invoke(ctx)
 
 
 app = typer.Typer(
     name=PROG,
     cls=PipelineGroup,
-    help="Operate the serverless ingestion pipeline: send and upload data, follow errors, replay failures.",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,  # locals can hold credentials
 )
 errors_app = typer.Typer(
-    name="errors", help="Read LogTable: what failed, why, and the original bodies.", no_args_is_help=True
+    name="errors",
+    cls=Group,
+    help="""Read LogTable: what failed, why, and the original bodies.
+
+    Example: pipeline-ctl errors tail --since 1h
+    """,
+    no_args_is_help=True,
 )
 app.add_typer(errors_app)
+app.add_typer(account_app)
 app.add_typer(local_app, name="local")
-app.command("demo")(demo_command)
-app.command("logs", cls=TargetCommand)(logs_command)
+app.command("demo", cls=Command)(global_options(demo_command))
+app.command("logs", cls=Command)(global_options(logs_command))
 
 
 app.callback(
@@ -117,7 +82,7 @@ app.callback(
 
     Example: pipeline-ctl --stack dev status
     """
-)(global_options)
+)(root_callback)
 
 
 # --- Option types shared by several commands --------------------------------------------------------------
@@ -147,7 +112,11 @@ ErrorTypeOption = Annotated[
 # --- Commands ---------------------------------------------------------------------------------------------
 
 
-@app.command("send", cls=TargetCommand)
+SEND_DEFAULTS: dict[str, Any] = {"batch": None, "concurrency": 8, "retries": 5}
+
+
+@app.command("send", cls=Command)
+@global_options
 def send_command(
     ctx: typer.Context,
     file: Annotated[
@@ -158,45 +127,47 @@ def send_command(
         list[str] | None, typer.Option("--record", metavar="JSON", help="One record as JSON (repeatable).")
     ] = None,
     batch: Annotated[
-        int, typer.Option("--batch", metavar="N", min=1, help="Records per request (one SQS message).")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--batch", metavar="N", min=1, help="At most N records per request (default: as many as fit)."
+        ),
+    ] = SEND_DEFAULTS["batch"],
     concurrency: Annotated[
         int, typer.Option("--concurrency", metavar="N", min=1, max=64, help="Requests in flight.")
-    ] = 8,
+    ] = SEND_DEFAULTS["concurrency"],
     retries: Annotated[
         int, typer.Option("--retries", metavar="N", min=0, help="Retries on 429, 5xx and connection errors.")
-    ] = 5,
+    ] = SEND_DEFAULTS["retries"],
+    skip: Annotated[
+        int, typer.Option("--skip", metavar="N", min=0, help="Skip the first N records (to resume a send).")
+    ] = 0,
 ) -> None:
     """POST records to the stack's API (POST {api_url}/writer), SigV4-signed when the API requires IAM.
 
-    A queued record is in WriterQueue, not yet validated: invalid ones show up in `errors tail`. Exits 1 if
-    any record was finally rejected by the API.
+    Each request carries as many records as fit in one queue message (--batch 1: one record per request).
+    The input is read as a stream: records leave while stdin is still being read. A file is checked whole
+    before anything is sent. A queued record is in WriterQueue, not yet validated: invalid ones show up in
+    `errors tail`. Exits 1 if any record was finally rejected by the API; after Ctrl-C (exit 130) it prints
+    the command that sends the rest.
 
-    Example: pipeline-ctl send accounts.jsonl --batch 10 --concurrency 16
+    Example: pipeline-ctl send accounts.jsonl --concurrency 16
     """
-    from cli import render
-    from ops.send import SendInterrupted, SendOptions, parse_record_option, read_records, send
+    from cli.send_view import run_send
+    from ops.send import SendOptions
 
-    run = invocation(ctx)
-    records = [] if file is None else read_records(file, stdin=sys.stdin)
-    records += [parse_record_option(text, position) for position, text in enumerate(record or [], 1)]
-    if not records:
-        raise InvalidInput("nothing to send", hint="give a FILE, - for stdin, or --record JSON")
-    target = run.target()
     options = SendOptions(batch=batch, concurrency=concurrency, retries=retries)
-    try:
-        with run.out.progress("sending", total=len(records)) as ticker:
-            report = send(target, records, options=options, on_progress=ticker.advance)
-    except SendInterrupted as stopped:  # Ctrl-C: what was sent and what was not, then exit 130
-        if run.out.json_mode:
-            run.out.json(stopped.to_dict())
-        raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
-    run.out.result(report.to_dict(), lambda: render.send(run.out, report))
-    if not report.ok:
-        raise CommandFailed(render.send_rejections(report))
+    run_send(
+        invocation(ctx),
+        file=file,
+        record_options=record or [],
+        options=options,
+        skip=skip,
+        defaults=SEND_DEFAULTS,
+    )
 
 
-@app.command("upload", cls=TargetCommand)
+@app.command("upload", cls=Command)
+@global_options
 def upload_command(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(metavar="FILE", help="Data files (*.json).")],
@@ -213,24 +184,31 @@ def upload_command(
     timeout: Annotated[
         float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds --wait may take.")
     ] = 300.0,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="With --wait: exit 1 unless every record was stored.")
+    ] = False,
 ) -> None:
     """Upload data files into DataBucket (multipart when large); --wait follows them through the pipeline.
 
     A file that cannot be processed (not *.json, empty, not valid JSON) is refused before anything is
-    uploaded, unless --force. The upload result prints first. With --wait, follows the files' records
-    through the pipeline (live on a terminal) until each is accounted for (written, stale or invalid) or the
+    uploaded, unless --force (a name not ending in .json is then uploaded with .json appended, so that the
+    Transformer reads it). The upload result prints first. With --wait, follows the files' records through
+    the pipeline (live on a terminal) until each is accounted for (written, stale or invalid) or the
     pipeline is drained and settled; on a timeout (exit 1) or Ctrl-C (exit 130) it prints what was
-    accounted for so far.
+    accounted for so far. --strict makes any record not stored (invalid, failed) exit 1, for scripts.
 
     Example: pipeline-ctl upload accounts.json --prefix incoming --wait --timeout 120
     """
     from cli.upload_view import run_upload
 
     run = invocation(ctx)
-    run_upload(run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout)
+    run_upload(
+        run.out, run.target, files, prefix=prefix, force=force, wait=wait, timeout=timeout, strict=strict
+    )
 
 
-@app.command("replay-dlq", cls=TargetCommand)
+@app.command("replay-dlq", cls=Command)
+@global_options
 def replay_command(
     ctx: typer.Context,
     dry_run: Annotated[
@@ -245,7 +223,12 @@ def replay_command(
         list[str] | None, typer.Option("--id", metavar="ID", help="Only this error id (repeatable).")
     ] = None,
     source: Annotated[
-        Source, typer.Option("--from", help="Replay NEW LogTable items, or messages still in the DLQ.")
+        Source,
+        typer.Option(
+            "--from",
+            metavar="|".join(source.value for source in Source),
+            help="Replay NEW LogTable items, or messages still in the DLQ.",
+        ),
     ] = Source.LOGTABLE,
     everything: Annotated[
         bool, typer.Option("--all", help="Replay every failure: no --since/--error-type/--id/--limit needed.")
@@ -285,7 +268,7 @@ def replay_command(
 
 
 def _confirm_everything(out: Output, preview: ReplayReport) -> None:
-    """No filter: ask on a terminal (saying what would be replayed), refuse elsewhere; 'no' exits 1."""
+    """No filter: ask on a terminal (saying what would be replayed), refuse elsewhere; 'no' exits 0."""
     pending = [entry for entry in preview.entries if entry.result is Result.WOULD_REPLAY]
     if not pending:
         return  # nothing to replay: the command itself will say so
@@ -298,10 +281,13 @@ def _confirm_everything(out: Output, preview: ReplayReport) -> None:
 
     out.print(render.replay_preview(pending))
     if not typer.confirm(f"Replay all {len(pending)}?", default=False, err=True):
-        raise CommandFailed("nothing replayed", hint="narrow it with --since/--error-type/--id/--limit")
+        # Declining is an answer, not a failure: exit 0, and say what to do instead.
+        out.note("nothing replayed (narrow it with --since/--error-type/--id/--limit)")
+        raise typer.Exit(0)
 
 
-@errors_app.command("tail", cls=TargetCommand)
+@errors_app.command("tail", cls=Command)
+@global_options
 def tail_command(
     ctx: typer.Context,
     since: SinceOption = None,
@@ -325,6 +311,7 @@ def tail_command(
     """
     from cli import render
     from ops.errors_log import DEFAULT_SINCE, tail
+    from ops.errors_log import count as count_errors
     from ops.errors_log import follow as follow_errors
     from ops.logtable import now_utc
 
@@ -332,7 +319,8 @@ def tail_command(
     target = run.target()
     started = now_utc()
     types = tuple(error_type or ())
-    items = tail(target, since=since or DEFAULT_SINCE, limit=limit, error_types=types)
+    window: dict[str, Any] = {"since": since or DEFAULT_SINCE, "error_types": types, "clock": lambda: started}
+    items = tail(target, limit=limit, **window)
     if not follow:
         if run.out.json_mode:
             for item in items:
@@ -341,6 +329,13 @@ def tail_command(
             render.errors(run.out, items)
         else:
             run.out.summary("no errors")
+        total = count_errors(target, **window) if len(items) == limit else len(items)
+        if total > len(items):  # never a silent cut: say how many there are and how to see them
+            line = f"showing {len(items)} of {total} (--limit N to see more)"
+            if run.out.json_mode:
+                run.out.note(line)
+            else:
+                run.out.summary(line)
         return
 
     def emit(item: dict[str, Any]) -> None:
@@ -364,14 +359,19 @@ def tail_command(
         return  # Ctrl-C is how --follow ends: not a failure
 
 
-@errors_app.command("show", cls=TargetCommand)
+@errors_app.command("show", cls=Command)
+@global_options
 def show_command(
     ctx: typer.Context,
     error_id: Annotated[str, typer.Argument(metavar="ID", help="The error id (the DLQ message id).")],
+    full: Annotated[bool, typer.Option("--full", help="The whole body, however long.")] = False,
 ) -> None:
-    """One LogTable item, whole, with its body pretty-printed (JSON when it parses, verbatim otherwise).
+    """One LogTable item, every attribute, and its body pretty-printed (JSON when it parses, escaped text
+    otherwise), paged on a terminal.
 
-    A replayed body that failed again names the item it replayed in replay_of.
+    A long body (a batch) shows its first records and the records the reason names, with counts; --full
+    shows all of it, --json the item as stored. A replayed body that failed again names the item it
+    replayed in replay_of.
 
     The id may be shortened to a unique prefix (at least 4 characters), as tables print it.
 
@@ -382,10 +382,12 @@ def show_command(
 
     run = invocation(ctx)
     item = show(run.target(), error_id)
-    run.out.result(item, lambda: render.error_item(run.out, item))
+    with run.out.paged():
+        run.out.result(item, lambda: render.error_item(run.out, item, full=full))
 
 
-@app.command("status", cls=TargetCommand)
+@app.command("status", cls=Command)
+@global_options
 def status_command(
     ctx: typer.Context,
     watch: Annotated[
@@ -419,7 +421,8 @@ def status_command(
     run.out.result(report.to_dict(), lambda: render.status(run.out, report))
 
 
-@app.command("release", cls=TargetCommand)
+@app.command("release", cls=Command)
+@global_options
 def release_command(
     ctx: typer.Context,
     action: Annotated[
@@ -446,7 +449,7 @@ def release_command(
         raise CommandFailed(f"deployment {result.deployment_id} ended {result.status}")
 
 
-@app.command("schema")
+@app.command("schema", cls=Command)
 def schema_command() -> None:
     """The record contract as JSON Schema (2020-12), generated from the contract module.
 

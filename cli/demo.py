@@ -31,6 +31,7 @@ from typing import Any
 
 from rich.console import Console
 
+from cli.errors import emit, error_line
 from cli.output import piped_width, table_or_records
 from functions.model import ErrorType, LogStatus
 from local_stack.sample import Sample, generate_sample, parse_time
@@ -40,6 +41,12 @@ UPLOAD_KEY = "demo/accounts sample.json"
 """A key with a folder and a space: S3 (and moto) URL-encode it in the event, the transformer decodes it."""
 FAULTED_IDS = ("demo-api-0001", "demo-api-0002", "demo-api-0003")
 IDLE_TIMEOUT_SECONDS = 60
+GONE_NOTE = (
+    "\nThis demo's stack lived inside this process and stops with it: its tables are gone, so the error ids "
+    "above cannot be looked up with pipeline-ctl. For a stack that stays, run `pipeline-ctl local up` in one "
+    'terminal and follow README.md, "pipeline-ctl in five minutes", in another.'
+)
+"""Said last: ``errors show`` or ``account show`` after the demo would otherwise fail with no reason given."""
 
 
 @dataclass
@@ -72,7 +79,7 @@ def run_demo(
             stack = LocalStack(workdir)
             stack.start()
         except OSError as error:
-            Console(stderr=True).print(f"Error: cannot start the local stack: {error}", markup=False)
+            emit(error_line(f"cannot start the local stack: {error}"))
             return 1
         try:
             code = _demo(
@@ -121,7 +128,7 @@ def _demo(
     console.print(f"Uploaded s3://{outputs['data_bucket']}/{UPLOAD_KEY} ({path.stat().st_size:,} bytes)")
     target = resolve_target(workdir=workdir)
     reports = [
-        send(target, plain, options=SendOptions(concurrency=4)),
+        send(target, plain, options=SendOptions(batch=1, concurrency=4)),  # one request each
         send(target, faulted, options=SendOptions(batch=len(faulted))),
     ]
     console.print(
@@ -173,6 +180,7 @@ def _demo(
     )
     verdict = "[bold green]accounting adds up[/]" if ok else "[bold red]accounting does NOT add up[/]"
     console.print(f"\n{verdict} — demo took {time.monotonic() - started:.1f}s")
+    console.print(GONE_NOTE, markup=False)
     summary["accounting_adds_up"] = ok
     summary["seconds"] = round(time.monotonic() - started, 1)
     return 0 if ok else 1

@@ -12,11 +12,17 @@ from typing import Annotated, Any
 
 import typer
 
-from local_stack.ports import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
+from cli.help import Command, Group
+from cli.options import global_options, invocation
+from infra.spec import DEFAULT_API_PORT, DEFAULT_EMULATOR_PORT
 
 local_app = typer.Typer(
     name="local",
-    help="Run the whole pipeline on this machine (moto + the real handlers), no AWS account needed.",
+    cls=Group,
+    help="""Run the whole pipeline on this machine (moto + the real handlers), no AWS account needed.
+
+    Example: pipeline-ctl local up
+    """,
     no_args_is_help=True,
 )
 
@@ -35,7 +41,7 @@ FreshOption = Annotated[
 ]
 
 
-@local_app.command("up")
+@local_app.command("up", cls=Command)
 def up_command(
     port: PortOption = DEFAULT_EMULATOR_PORT,
     api_port: ApiPortOption = DEFAULT_API_PORT,
@@ -91,7 +97,8 @@ def check_can_start(workdir: Path, *, port: int, api_port: int) -> None:
         )
 
 
-@local_app.command("status")
+@local_app.command("status", cls=Command)
+@global_options
 def status_command(ctx: typer.Context) -> None:
     """The local stacks running on this machine (any directory): pid, directory, endpoints, since when.
 
@@ -100,6 +107,7 @@ def status_command(ctx: typer.Context) -> None:
     Example: pipeline-ctl local status
     """
     from cli.output import Output
+    from cli.text import human_time
     from ops import local_registry
     from ops.errors import OperationError
 
@@ -112,7 +120,7 @@ def status_command(ctx: typer.Context) -> None:
         columns = ("pid", "directory", "endpoint", "api", "since")
         cells = [
             [row[key] or "(starting)" for key in ("pid", "workdir", "endpoint_url", "api_url")]
-            + [row["started_at"][:19].replace("T", " ")]
+            + [human_time(row["started_at"])]
             for row in rows
         ]
         out.print(out.table("local stacks", columns, cells, no_wrap=("pid", "endpoint", "since")))
@@ -120,7 +128,8 @@ def status_command(ctx: typer.Context) -> None:
         raise OperationError("no local stack is running", hint="start one with `pipeline-ctl local up`")
 
 
-@local_app.command("down")
+@local_app.command("down", cls=Command)
+@global_options
 def down_command(
     ctx: typer.Context,
     every: Annotated[bool, typer.Option("--all", help="Stop every local stack of this user.")] = False,
@@ -128,8 +137,9 @@ def down_command(
         float, typer.Option("--timeout", min=1, help="Seconds to wait for it to stop.")
     ] = 30.0,
 ) -> None:
-    """Stop the running `local up` cleanly (as Ctrl-C would): the one whose directory holds this one, or the
-    only one running; its state is saved and its .pipeline/local.json removed.
+    """Stop the running `local up` cleanly (as Ctrl-C would): the one started in --local-dir, else the one
+    whose directory holds this one, or the only one running; its state is saved and its .pipeline/local.json
+    removed.
 
     Example: pipeline-ctl local down
     """
@@ -139,12 +149,13 @@ def down_command(
 
     out = Output(json_mode=_json_mode(ctx))
     stacks = local_registry.running()
-    chosen = stacks if every else _one_to_stop(stacks)
+    local_dir = invocation(ctx).local_dir
+    chosen = stacks if every else _one_to_stop(stacks, local_dir)
     if chosen is None:
         listed = ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
         raise InvalidInput(
             f"{len(stacks)} local stacks are running: {listed}",
-            hint="run it inside one of those directories, or pass --all",
+            hint="pass --local-dir DIR (one of those directories), run it inside one of them, or pass --all",
         )
     stopped = []
     for entry in chosen:
@@ -162,9 +173,17 @@ def down_command(
         out.console.print(f"stopped the local stack in {entry.workdir} (pid {entry.pid})", soft_wrap=True)
 
 
-def _one_to_stop(stacks: list[Any]) -> list[Any] | None:
+def _one_to_stop(stacks: list[Any], local_dir: Path | None) -> list[Any] | None:
     from ops import local_registry
+    from ops.errors import InvalidInput
 
+    if local_dir is not None:
+        picked = [entry for entry in stacks if Path(entry.workdir) == local_dir.resolve()]
+        if not picked:
+            raise InvalidInput(
+                f"no local stack was started in {local_dir}", hint="see `pipeline-ctl local status`"
+            )
+        return picked
     owner = local_registry.owning(Path.cwd(), stacks)
     if owner is not None:
         return [owner]
@@ -172,6 +191,8 @@ def _one_to_stop(stacks: list[Any]) -> list[Any] | None:
 
 
 def _stack_row(entry: Any) -> dict[str, Any]:
+    from cli.text import machine_time
+
     outputs = entry.outputs() or {}
     return {
         "pid": entry.pid,
@@ -179,7 +200,7 @@ def _stack_row(entry: Any) -> dict[str, Any]:
         "outputs_path": entry.outputs_path,
         "endpoint_url": outputs.get("endpoint_url"),
         "api_url": outputs.get("api_url"),
-        "started_at": entry.started_at,
+        "started_at": machine_time(entry.started_at),
         "state": "running" if outputs else "starting",
     }
 
@@ -205,6 +226,5 @@ def demo_command(
     Example: pipeline-ctl demo
     """
     from cli.demo import run_demo
-    from cli.options import invocation
 
     raise typer.Exit(run_demo(records=records, seed=seed, json_mode=invocation(ctx).out.json_mode))

@@ -14,6 +14,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from cli.errors import emit, error_line
+from cli.render import CONSUMER_QUEUES
 from local_stack.stack import FUNCTION_LOG_PATH, LocalStack
 
 REFRESH_SECONDS = 0.5
@@ -22,16 +24,16 @@ REFRESH_SECONDS = 0.5
 def run_up(workdir: Path, *, port: int, api_port: int, fresh: bool = False) -> int:
     """Start, show the panel until SIGINT/SIGTERM, stop; the exit code for the command."""
     console = Console(file=sys.stdout)
-    errors = Console(file=sys.stderr)
     stack = LocalStack(workdir, port=port, api_port=api_port, persist=True, fresh=fresh)
     try:
         stack.start()
     except OSError as error:
-        errors.print(
-            f"Error: cannot start the local stack on 127.0.0.1 (port {port} / API port {api_port}): "
-            f"{error.strerror or error}. Pass --port 0 --api-port 0 for free ports.",
-            markup=False,
-            highlight=False,
+        emit(
+            error_line(
+                f"cannot start the local stack on 127.0.0.1 (port {port} / API port {api_port}): "
+                f"{error.strerror or error}",
+                "pass --port 0 --api-port 0 for free ports",
+            )
         )
         return 1
     stopping = threading.Event()
@@ -62,15 +64,22 @@ def run_up(workdir: Path, *, port: int, api_port: int, fresh: bool = False) -> i
 
 
 def header(stack: LocalStack) -> Text:
+    """What the operator needs to use the stack, one short line each so nothing folds at 80 columns; the
+    paths, which can be long, on lines of their own; and a command that works when pasted anywhere."""
     outputs = stack.outputs
     return Text.assemble(
         ("Local stack up", "bold green"),
-        f"  (Ctrl-C to stop)\n  endpoint   {outputs['endpoint_url']}   (S3, SQS, DynamoDB: any AWS client)\n",
+        "  (Ctrl-C to stop)\n",
+        f"  endpoint   {outputs['endpoint_url']}   (S3, SQS, DynamoDB)\n",
         f"  API        POST {outputs['api_url']}/writer\n",
         f"  bucket     s3://{outputs['data_bucket']}/   (*.json keys are transformed)\n",
-        f"  outputs    {stack.outputs_path}   (every pipeline-ctl command now targets this stack)\n",
-        f"  functions' logs  {stack.workdir / FUNCTION_LOG_PATH}\n",
-        f"  try: aws --endpoint-url {outputs['endpoint_url']} s3 cp accounts.json s3://{outputs['data_bucket']}/",
+        "  every pipeline-ctl command now targets this stack; its outputs document:\n",
+        f"    {stack.outputs_path}\n",
+        "  the functions' logs:\n",
+        f"    {stack.workdir / FUNCTION_LOG_PATH}\n",
+        "  try:  pipeline-ctl upload accounts.json --wait\n",
+        f"  other AWS clients: --endpoint-url {outputs['endpoint_url']}, region {outputs['region']},\n",
+        "    any access key (e.g. AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)",
     )
 
 
@@ -81,7 +90,7 @@ def panel(stack: LocalStack) -> Panel:
     queues.add_column("visible", justify="right")
     queues.add_column("in flight", justify="right")
     for name, depth in stack.queue_depths().items():
-        queues.add_row(name, str(depth["visible"]), str(depth["in_flight"]))
+        queues.add_row(CONSUMER_QUEUES.get(name, name), str(depth["visible"]), str(depth["in_flight"]))
     counts = stack.counters()
     totals = Table(box=None, pad_edge=False)
     totals.add_column("pipeline")

@@ -42,6 +42,13 @@ def _duration(value: str) -> timedelta:
         raise typer.BadParameter(str(error)) from None
 
 
+def complete_function(incomplete: str) -> list[str]:
+    """``pipeline-ctl logs <Tab>``: the function names, not the files of the directory."""
+    from ops.logs import FUNCTIONS
+
+    return [name for name in FUNCTIONS if name.startswith(incomplete)]
+
+
 def logs_command(
     ctx: typer.Context,
     functions: Annotated[
@@ -50,6 +57,7 @@ def logs_command(
             metavar="FUNCTION",
             help="transformer, writer or error-handler (repeatable; default: all three).",
             show_default=False,
+            autocompletion=complete_function,
         ),
     ] = None,
     since: Annotated[
@@ -78,6 +86,7 @@ def logs_command(
     Example: pipeline-ctl logs writer --since 1h --filter "message processed" --follow
     """
     from cli.options import invocation
+    from cli.text import printable
     from ops.logs import LogEvent, check_functions, read_events
     from ops.logs import follow as follow_logs
     from ops.logtable import now_utc
@@ -91,7 +100,7 @@ def logs_command(
         if run.out.json_mode:
             run.out.json_line(event.to_dict())
         else:
-            run.out.console.print(event_line(event), markup=False, highlight=False, soft_wrap=True)
+            run.out.console.print(printable(event_line(event)), markup=False, highlight=False, soft_wrap=True)
 
     if not follow:
         for event in read_events(target, names, since=started, contains=contains):

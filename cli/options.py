@@ -1,29 +1,31 @@
-"""The options every ``pipeline-ctl`` command shares, declared once, and the help conventions of the CLI.
+"""The options every ``pipeline-ctl`` command shares, declared once, as plain decorators.
 
-The global options (``--stack``, ``--region``, ``--profile``, ``--json``, ``--wide``, ``-q``, ``-v``) are the
-parameters of one function, :func:`global_options`, which is the app's root callback. Operators type them
-before the command (``pipeline-ctl --json status``, where each also reads its environment variable) or after
-it (``pipeline-ctl status --json``): :class:`TargetCommand` appends a copy of each root option to its own
-parameters, without the environment variable, so an explicit ``status --stack x`` wins over
-``PIPELINE_STACK``. Either way the values land in one :class:`Globals` on the root context, and a command
-asks :func:`invocation` for its merged view.
+The global options (``--stack``, ``--local-dir``, ``--region``, ``--profile``, ``--json``, ``--wide``, ``-q``,
+``-v``) are rows of one table, :data:`GLOBAL_OPTIONS`. Operators type them before the command
+(``pipeline-ctl --json status``, where each of the target and output options also reads its environment
+variable) or after it (``pipeline-ctl status --json``, where an explicit value wins over the environment).
+Before the command they are parameters of the root callback, :func:`root_callback`; after it, the
+decorator :func:`global_options` (sqlite-utils' ``output_options`` pattern) adds them to a command's
+signature and stores what was given. Either way the values land in one :class:`Globals` on the root
+context, and a command asks :func:`invocation` for its merged view.
 
-The help conventions: a flag shows no type (Typer would print ``<bool>``), an option shows its metavar, an
-argument's usage is ``FILE`` or ``[FILE]`` followed by ``...`` when it repeats (never ``{FILE}...`` or
-``[[FILE]]``). :func:`clean_help` applies them to every command of the app.
+Only public API: a decorator that extends ``__signature__`` (which Typer reads with :mod:`inspect`), and
+``typer.Option``.
 """
 
 from __future__ import annotations
 
-import copy
+import functools
 import inspect
 import sys
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from importlib import metadata
-from typing import TYPE_CHECKING, Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from cli.output import Output
 from infra.spec import LOCAL_STACK
@@ -34,12 +36,15 @@ if TYPE_CHECKING:
 GLOBAL_PANEL = "Global options"
 DISTRIBUTION = "serverless-pipeline"
 
+Function = TypeVar("Function", bound=Callable[..., Any])
+
 
 @dataclass(kw_only=True)
 class Globals:
     """The global options of one invocation, wherever on the command line they were given."""
 
     stack: str | None = None
+    local_dir: Path | None = None
     region: str | None = None
     profile: str | None = None
     json_mode: bool = False
@@ -48,55 +53,85 @@ class Globals:
     verbose: bool = False
 
 
-def _panel(help_text: str) -> dict[str, Any]:
-    return {"help": help_text, "rich_help_panel": GLOBAL_PANEL}
+@dataclass(frozen=True)
+class GlobalOption:
+    """One global option: its flags, its value type, its environment variable and its help."""
+
+    name: str
+    flags: tuple[str, ...]
+    kind: Any
+    help: str
+    envvar: str | None = None
+    metavar: str | None = None
+
+    @property
+    def is_flag(self) -> bool:
+        return self.kind is bool
+
+    def parameter(self, *, with_envvar: bool) -> inspect.Parameter:
+        option = typer.Option(
+            *self.flags,
+            envvar=self.envvar if with_envvar else None,
+            show_envvar=with_envvar,
+            metavar=self.metavar,
+            help=self.help,
+            rich_help_panel=GLOBAL_PANEL,
+            show_default=False,
+        )
+        kind = bool if self.is_flag else self.kind | None
+        return inspect.Parameter(
+            self.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False if self.is_flag else None,
+            annotation=Annotated[kind, option],
+        )
 
 
-StackOption = Annotated[
-    str | None,
-    typer.Option(
-        "--stack",
+GLOBAL_OPTIONS = (
+    GlobalOption(
+        "stack",
+        ("--stack",),
+        str,
+        "Target stack: 'local' (default) or a deployed Pulumi stack.",
         envvar="PIPELINE_STACK",
         metavar="NAME",
-        **_panel("Target stack: 'local' (default) or a deployed Pulumi stack."),
     ),
-]
-RegionOption = Annotated[
-    str | None,
-    typer.Option(
-        "--region",
+    GlobalOption(
+        "local_dir",
+        ("--local-dir",),
+        Path,
+        "The running local stack started in DIR (when several run).",
+        envvar="PIPELINE_LOCAL_DIR",
+        metavar="DIR",
+    ),
+    GlobalOption(
+        "region",
+        ("--region",),
+        str,
+        "AWS region (default: the stack's, or AWS_REGION).",
         envvar="PIPELINE_REGION",
         metavar="REGION",
-        **_panel("AWS region (default: the stack's, or AWS_REGION)."),
     ),
-]
-ProfileOption = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
+    GlobalOption(
+        "profile",
+        ("--profile",),
+        str,
+        "AWS profile (default: AWS_PROFILE).",
         envvar="PIPELINE_PROFILE",
         metavar="PROFILE",
-        **_panel("AWS profile (default: AWS_PROFILE)."),
     ),
-]
-JsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json",
+    GlobalOption(
+        "json_mode",
+        ("--json",),
+        bool,
+        "Machine output: one JSON document, JSON Lines for streams.",
         envvar="PIPELINE_JSON",
-        **_panel("Machine output: one JSON document, JSON Lines for streams."),
     ),
-]
-WideOption = Annotated[
-    bool,
-    typer.Option("--wide", **_panel("Tables at full width: whole timestamps and ids, never folded.")),
-]
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", **_panel("Only the result: no progress, notes or summaries."))
-]
-VerboseOption = Annotated[
-    bool, typer.Option("--verbose", "-v", **_panel("Also say which stack, region and endpoint are used."))
-]
+    GlobalOption("wide", ("--wide",), bool, "Tables at full width: whole timestamps and ids, never folded."),
+    GlobalOption("quiet", ("--quiet", "-q"), bool, "Only the result: no progress, notes or summaries."),
+    GlobalOption("verbose", ("--verbose", "-v"), bool, "Also say which stack, region and endpoint are used."),
+)
+assert {option.name for option in GLOBAL_OPTIONS} == {field.name for field in fields(Globals)}
 
 
 def _print_version(value: bool) -> None:
@@ -109,33 +144,42 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-VersionOption = Annotated[
-    bool,
-    typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
-]
+_VERSION = inspect.Parameter(
+    "version",
+    inspect.Parameter.KEYWORD_ONLY,
+    default=False,
+    annotation=Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ],
+)
 
 
-def global_options(
-    ctx: typer.Context,
-    stack: StackOption = None,
-    region: RegionOption = None,
-    profile: ProfileOption = None,
-    json_mode: JsonOption = False,
-    wide: WideOption = False,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    version: VersionOption = False,
-) -> None:
-    """The root callback: records the global options given before the command."""
-    ctx.obj = Globals(
-        stack=stack,
-        region=region,
-        profile=profile,
-        json_mode=json_mode,
-        wide=wide,
-        quiet=quiet,
-        verbose=verbose,
-    )
+def _accepting(
+    extra: list[inspect.Parameter], take: Callable[[typer.Context, dict[str, Any]], None]
+) -> Callable[[Function], Function]:
+    """Decorator: ``extra`` keyword parameters added to the signature Typer reads. The wrapper takes their
+    values out, hands them to ``take`` with the command's context, then calls the command without them.
+    The command must take ``ctx: typer.Context``."""
+
+    def decorate(function: Function) -> Function:
+        signature = inspect.signature(function, eval_str=True)
+        names = {parameter.name for parameter in extra}
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            take(kwargs["ctx"], {name: kwargs.pop(name) for name in names if name in kwargs})
+            return function(*args, **kwargs)
+
+        parameters = [*signature.parameters.values(), *extra]
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {
+            **typing.get_type_hints(function, include_extras=True),
+            **{parameter.name: parameter.annotation for parameter in extra},
+        }
+        return typing.cast(Function, wrapper)
+
+    return decorate
 
 
 def _globals(ctx: Any) -> Globals:
@@ -146,28 +190,31 @@ def _globals(ctx: Any) -> Globals:
     return obj
 
 
-def _remember(ctx: Any, param: Any, value: Any) -> Any:
-    """A global option given after the command: it wins over the one before it (and its env var)."""
-    if value is not None and value is not False and not ctx.resilient_parsing:
-        setattr(_globals(ctx), param.name, value)
-    return value
+def _before_the_command(ctx: typer.Context, given: dict[str, Any]) -> None:
+    given.pop("version", None)
+    ctx.obj = Globals(**given)
 
 
-def _command_level_copies() -> list[TyperOption]:
-    """The root options again, to follow a command: no env var, the value stored, not passed on."""
-    template = typer.Typer()
-    template.command()(global_options)
-    copies = []
-    for param in typer.main.get_command(template).params:
-        if not isinstance(param, TyperOption) or param.name not in {f.name for f in fields(Globals)}:
-            continue
-        option = copy.copy(param)
-        option.envvar = None
-        option.show_envvar = False
-        option.expose_value = False
-        option.callback = _remember
-        copies.append(option)
-    return copies
+def _after_the_command(ctx: typer.Context, given: dict[str, Any]) -> None:
+    """A global option given after the command wins over the one before it (and its env var)."""
+    options = _globals(ctx)
+    for name, value in given.items():
+        if value is not None and value is not False:
+            setattr(options, name, value)
+
+
+_BEFORE = [option.parameter(with_envvar=True) for option in GLOBAL_OPTIONS] + [_VERSION]
+_AFTER = [option.parameter(with_envvar=False) for option in GLOBAL_OPTIONS]
+
+
+@_accepting(_BEFORE, _before_the_command)
+def root_callback(ctx: typer.Context) -> None:
+    """The app's callback: the global options before the command, each with its environment variable."""
+
+
+global_options = _accepting(_AFTER, _after_the_command)
+"""Decorator: the command also accepts the global options after its name (sqlite-utils' ``output_options``),
+without their environment variables, so ``status --stack x`` wins over ``PIPELINE_STACK``."""
 
 
 @dataclass(kw_only=True)
@@ -178,12 +225,15 @@ class Invocation:
     region: str | None
     profile: str | None
     out: Output
+    local_dir: Path | None = None
     verbose: bool = False
 
     def target(self) -> Target:
         from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
 
-        target = resolve_target(self.stack, region=self.region, profile=self.profile)
+        target = resolve_target(
+            self.stack, region=self.region, profile=self.profile, local_dir=self.local_dir
+        )
         for note in target.notes:  # e.g. --region ignored for the local stack: said once, on stderr
             self.out.note(f"Note: {note}")
         if self.verbose:
@@ -198,82 +248,7 @@ def invocation(ctx: typer.Context) -> Invocation:
         stack=options.stack or LOCAL_STACK,
         region=options.region,
         profile=options.profile,
+        local_dir=options.local_dir,
         out=Output(json_mode=options.json_mode, wide=options.wide, quiet=options.quiet),
         verbose=options.verbose,
     )
-
-
-# --- Help conventions -------------------------------------------------------------------------------------
-
-
-class _Option(TyperOption):
-    """An option whose help shows its metavar (``--since DURATION``), and nothing for a flag."""
-
-    def display_type_rich(self, ctx: Any) -> str | None:
-        if self.is_flag or self.count:
-            return None
-        choices = self.type_descriptor.choices if self.type_descriptor.is_choice else None
-        if self.metavar is None and choices:
-            return "|".join(str(choice) for choice in choices)
-        return self.metavar or (self.name or "value").upper()
-
-
-class _Argument(TyperArgument):
-    """An argument shown as ``FILE``, ``[FILE]``, ``FILE...`` or ``[FILE]...`` in usage lines."""
-
-    def display_type_rich(self, ctx: Any) -> str | None:
-        return None
-
-    def get_usage_pieces(self, ctx: Any) -> list[str]:
-        name = self.metavar or (self.name or "arg").upper()
-        shown = name if self.required else f"[{name}]"
-        return [shown + ("..." if self.nargs != 1 else "")]
-
-
-def _clean(params: list[Any]) -> list[Any]:
-    for param in params:
-        if type(param) is TyperOption:
-            param.__class__ = _Option
-        elif type(param) is TyperArgument:
-            param.__class__ = _Argument
-    return params
-
-
-class CleanCommand(TyperCommand):
-    """A command whose every parameter, including ``--help`` (made per call), follows the conventions."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _clean(super().get_params(ctx))
-
-
-class CleanGroup(TyperGroup):
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _clean(super().get_params(ctx))
-
-
-class TargetCommand(CleanCommand):
-    """A command that talks to a stack: it accepts the global options after its name too."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.params.extend(_command_level_copies())
-
-
-def _reflow(text: str | None) -> str | None:
-    """One line per paragraph: Typer keeps a docstring's line breaks, which fold badly at other widths."""
-    if text is None:
-        return None
-    return "\n\n".join(" ".join(paragraph.split()) for paragraph in inspect.cleandoc(text).split("\n\n"))
-
-
-def clean_help(command: Any) -> None:
-    """Apply the help conventions to ``command`` and, for a group, every command below it."""
-    if type(command) is TyperCommand:
-        command.__class__ = CleanCommand
-    elif type(command) is TyperGroup:
-        command.__class__ = CleanGroup
-    elif not isinstance(command, CleanCommand | CleanGroup):
-        raise TypeError(f"{type(command).__name__}: derive from CleanCommand to follow the help conventions")
-    command.help = _reflow(command.help)
-    for sub in getattr(command, "commands", {}).values():
-        clean_help(sub)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +32,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from cli.text import machine_time, printable
+
 FALLBACK_WIDTH = 80
 """Width of human output when neither ``COLUMNS`` nor any terminal says otherwise (a CI log, a cron mail)."""
 WIDE_WIDTH = 10_000
@@ -42,7 +46,9 @@ def json_default(value: Any) -> Any:
     """JSON for what boto3 and our reports hand back: DynamoDB ``Decimal`` numbers, datetimes, sets."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return machine_time(value)
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, set | frozenset):
         return sorted(value)
@@ -156,6 +162,24 @@ class Output:
         return table_or_records(title, columns, rows, width=self.width, wide=self.wide, no_wrap=no_wrap)
 
     @contextmanager
+    def paged(self) -> Iterator[None]:
+        """What is printed inside goes through a pager on a terminal, as git and gh do: ``PIPELINE_PAGER``,
+        else ``PAGER``, else ``less`` where it exists, with ``LESS=FRX`` unless ``LESS`` is set (quit when it
+        fits one screen, keep colours, leave the text on screen). Piped, --json or without a pager: as is."""
+        command = None if self.json_mode or not self.console.is_terminal else pager_command()
+        if command is None:
+            yield
+            return
+        with self.console.capture() as captured:
+            yield
+        text = captured.get()
+        environment = {**os.environ, "LESS": os.environ.get("LESS", "FRX")}
+        try:
+            subprocess.run(command, shell=True, input=text, text=True, env=environment, check=False)
+        except OSError:
+            sys.stdout.write(text)
+
+    @contextmanager
     def progress(self, description: str, total: float | None, *, bytes_: bool = False) -> Iterator[Ticker]:
         """A progress bar on a terminal; elsewhere a ticker that does nothing (logs stay clean)."""
         if not self.interactive:
@@ -188,7 +212,7 @@ def table_or_records(
     The title is a plain line above the table rather than rich's table title, which is padded to the
     table's width with trailing spaces that end up in logs and pasted transcripts.
     """
-    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    cells = [[printable(cell) for cell in row] for row in rows]
     longest = [
         max([len(column)] + [len(row[index]) for row in cells]) for index, column in enumerate(columns)
     ]
@@ -224,6 +248,7 @@ def records(columns: Sequence[str], cells: Sequence[Sequence[str]], *, width: in
     """
     label = max(len(column) for column in columns)
     room = max(10, width - label - 2)
+    cells = [[printable(cell) for cell in row] for row in cells]
     lines: list[Text] = []
     for number, row in enumerate(cells):
         if number:
@@ -245,6 +270,15 @@ def _fold(value: str, room: int) -> list[str]:
         )
         pieces += wrapped or [""]
     return pieces
+
+
+def pager_command() -> str | None:
+    """``PIPELINE_PAGER``, else ``PAGER``, else ``less`` when installed; no pager for ``cat`` or ''."""
+    for variable in ("PIPELINE_PAGER", "PAGER"):
+        if variable in os.environ:
+            chosen = os.environ[variable].strip()
+            return None if chosen in ("", "cat") else chosen
+    return "less" if shutil.which("less") else None
 
 
 def output_width() -> int:

@@ -13,12 +13,19 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from cli import body_view
 from cli.output import Output, records
-from ops.errors_log import pretty_body
+from cli.text import human_time, printable
 from ops.replay import ReplayEntry, ReplayReport
 from ops.send import SendReport
 from ops.status import StatusReport
 from ops.upload import UploadedFile
+
+QUEUE_LABELS = {"writer_queue": "WriterQueue", "dlq": "DLQ"}
+"""The one name each queue has in human output (status, status --watch, local up): the design's names. The
+JSON keeps the outputs document's keys (``writer_queue``, ``dlq``)."""
+CONSUMER_QUEUES = {"writer": "WriterQueue", "error_handler": "DLQ"}
+"""The local stack names a polled queue by the function that consumes it: the same two names."""
 
 ERROR_COLUMNS = ("failed at", "type", "message", "source", "status", "error id")
 ERROR_NO_WRAP = ("failed at", "type", "status", "error id")
@@ -48,6 +55,8 @@ def send_summary(report: SendReport) -> str:
     )
     if report.retries:
         text += f" ({report.retries} {'retry' if report.retries == 1 else 'retries'})"
+    if report.skipped:
+        text += f" (skipped the first {plural(report.skipped, 'record')})"
     return text
 
 
@@ -61,7 +70,7 @@ def send(out: Output, report: SendReport) -> None:
     """The summary line, then the last answer seen for each rejection reason."""
     out.summary(send_summary(report))
     for reason, detail in sorted(report.details.items()) if not report.ok else ():
-        out.print(f"  {reason}: {detail}" if detail else f"  {reason}")
+        out.print(printable(f"  {reason}: {detail}" if detail else f"  {reason}"))
 
 
 def replay(out: Output, report: ReplayReport) -> None:
@@ -69,17 +78,15 @@ def replay(out: Output, report: ReplayReport) -> None:
     if not report.entries:
         out.print(f"{title}: nothing to replay")
         return
+    # The replay message id only where one exists: a dry run (or a replay that sent nothing) has none, and an
+    # empty row under every entry says nothing.
+    with_ids = any(entry.replay_message_id for entry in report.entries)
     rows = [
-        (
-            entry.error_id,
-            entry.error_type,
-            entry.source,
-            _result(entry.result, entry.detail),
-            entry.replay_message_id,
-        )
+        (entry.error_id, entry.error_type, entry.source, _result(entry.result, entry.detail))
+        + ((entry.replay_message_id,) if with_ids else ())
         for entry in report.entries
     ]
-    columns = ("error id", "type", "source", "result", "replay message id")
+    columns = ("error id", "type", "source", "result") + (("replay message id",) if with_ids else ())
     out.print(out.table(title, columns, rows, no_wrap=("error id", "type", "replay message id")))
     out.summary(", ".join(f"{result}: {count}" for result, count in sorted(report.counts.items())))
 
@@ -96,7 +103,7 @@ def replay_preview(entries: Sequence[ReplayEntry]) -> Text:
     kinds = ", ".join(f"{count} {error_type}" for error_type, count in sorted(types.items()))
     stamps = sorted(entry.failed_at[5:16].replace("T", " ") for entry in entries if entry.failed_at)
     period = f", failed {stamps[0]} to {stamps[-1]} UTC" if stamps else ""
-    return Text(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}")
+    return Text(printable(f"would replay {plural(len(entries), 'failure')} ({kinds}){period}"))
 
 
 def failure_summary(failures: Sequence[ReplayEntry]) -> str:
@@ -108,11 +115,10 @@ def failure_summary(failures: Sequence[ReplayEntry]) -> str:
 
 
 def moment(out: Output, stamp: Any) -> str:
-    """``2026-11-29 09:48:32`` from the pipeline's ``2026-11-29T09:48:32.454522Z`` (whole with --wide)."""
-    text = str(stamp or "")
-    if out.wide or len(text) < 19 or text[10] != "T":
-        return text
-    return f"{text[:10]} {text[11:19]}"
+    """``2026-11-29 09:48:32 UTC`` from the pipeline's ``2026-11-29T09:48:32.454522Z`` (whole with --wide)."""
+    if out.wide:
+        return str(stamp or "")
+    return human_time(stamp)
 
 
 def error_rows(out: Output, items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
@@ -136,20 +142,24 @@ def errors(out: Output, items: Sequence[dict[str, Any]]) -> None:
 
 def streamed_error(out: Output, item: dict[str, Any]) -> RenderableType:
     """One item of ``errors tail --follow``: a line when it fits the width, else a block like ``tail``'s."""
-    row = [str(cell) for cell in error_rows(out, [item])[0]]
+    row = [printable(cell) for cell in error_rows(out, [item])[0]]
     line = "  ".join(row)
     if out.wide or len(line) <= out.width:
         return Text(line)
     return Group(records(ERROR_COLUMNS, [row], width=out.width), Text(""))
 
 
-def error_item(out: Output, item: dict[str, Any]) -> None:
-    """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay)."""
+def error_item(out: Output, item: dict[str, Any], *, full: bool = False) -> None:
+    """``errors show``: every attribute (``replay_of`` right after the status when the body was a replay),
+    then the body, bounded unless ``full`` (:mod:`cli.body_view`)."""
     keys = [key for key in SHOW_ORDER if key in item]
     keys += sorted(key for key in item if key not in SHOW_ORDER and key != "body")
     out.print(records(keys, [[_attribute(item[key]) for key in keys]], width=out.width))
-    out.print(Text("body:"))
-    out.print(Text(pretty_body(item.get("body", ""))))
+    shown = body_view.view(item.get("body", ""), str(item.get("error_message", "")), full=full)
+    out.print(Text(shown.title))
+    out.print(Text(shown.text))
+    if shown.omitted:
+        out.print(Text(shown.omitted))
 
 
 def _attribute(value: Any) -> str:
@@ -161,7 +171,7 @@ def _attribute(value: Any) -> str:
 def status(out: Output, report: StatusReport) -> None:
     queues = [
         (
-            label,
+            QUEUE_LABELS.get(label, label),
             queue.name,
             queue.visible,
             queue.in_flight,

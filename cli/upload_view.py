@@ -22,6 +22,8 @@ from rich.text import Text
 from cli import render
 from cli.errors import INTERRUPTED_EXIT, CommandFailed
 from cli.output import Output
+from functions.model import DATA_SUFFIX
+from ops.errors import InvalidInput
 from ops.target import Target
 from ops.upload import (
     UploadedFile,
@@ -48,8 +50,11 @@ def run_upload(
     force: bool,
     wait: bool,
     timeout: float,
+    strict: bool = False,
 ) -> None:
     """The whole command: ``target_of()`` resolves the stack (after the files were checked)."""
+    if strict and not wait:
+        raise InvalidInput("--strict needs --wait", hint="records are judged after the upload: add --wait")
     checked = check_files(files, force=force)
     target: Target = target_of()
     total = sum(file.size for file in checked)
@@ -62,13 +67,16 @@ def run_upload(
         elif stopped.uploaded:
             render.uploaded(out, stopped.uploaded)
         raise CommandFailed(stopped.message, hint=stopped.hint, exit_code=INTERRUPTED_EXIT) from None
+    for file in uploaded:  # --force on another name: the key got .json, so that the Transformer reads it
+        if not file.path.endswith(DATA_SUFFIX):
+            out.note(f"Note: {file.path} uploaded as {file.uri}: only keys ending in {DATA_SUFFIX} are read")
     if not wait:
         if out.json_mode:
             out.json({"uploaded": [file.to_dict() for file in uploaded]})
         else:
             render.uploaded(out, uploaded)
         return
-    if not out.json_mode:
+    if not out.json_mode and not out.quiet:  # with -q, only the result: what became of the records
         render.uploaded(out, uploaded)
     latest: list[WaitReport] = [WaitReport(files=[])]
     try:
@@ -93,6 +101,22 @@ def run_upload(
             "see `pipeline-ctl status` and `pipeline-ctl errors tail`",
         ) from None
     finish(out, uploaded, report, "settled" if report.settled else "done")
+    if strict:
+        check_strict(report)
+
+
+def check_strict(report: WaitReport) -> None:
+    """``--strict``, for scripts: exit 1 unless every record was stored (written, or stale: already there)."""
+    invalid = sum(file.invalid for file in report.files)
+    failed = sum(file.redriven for file in report.files)
+    missing = max(0, report.expected - report.accounted)
+    if invalid or failed or missing:
+        parts = [f"{invalid} invalid", f"{failed} failed", f"{missing} not accounted for"]
+        shown = ", ".join(part for part in parts if not part.startswith("0 "))
+        raise CommandFailed(
+            f"--strict: {invalid + failed + missing} of {report.expected} records not stored ({shown})",
+            hint="see `pipeline-ctl errors tail`",
+        )
 
 
 def finish(out: Output, uploaded: Sequence[UploadedFile], report: WaitReport, outcome: str) -> None:

@@ -20,13 +20,13 @@ from rich.table import Table
 from rich.text import Text
 
 from cli.output import Output
+from cli.render import QUEUE_LABELS
 from ops.logtable import now_utc
 from ops.status import status
 from ops.target import Target
 from ops.watch import ProcessedFeed, Watch, sparkline
 
 TREND_WIDTH = 20
-QUEUE_LABELS = {"writer_queue": "WriterQueue", "dlq": "DLQ"}
 RATE_UNITS = {"writer_queue": "records/s", "dlq": "errors/s"}
 
 

@@ -71,7 +71,8 @@ class MessageAttribute(StrEnum):
 
 ENTERED_AT_METADATA = "pipeline-entered-at"
 """S3 user metadata (``x-amz-meta-pipeline-entered-at``) a replay sets when it re-drives an object by copying
-it onto itself: the transformer takes it as the ingestion time, so the records keep the one they first had."""
+it onto itself: the transformer takes it as the ingestion time, so the records keep the one they first had,
+but only with the pipeline's MAC beside it (:mod:`functions.entry_time`)."""
 
 API_SOURCE = "api"
 """The ``source`` of records that arrived through ``POST /writer``."""
@@ -95,10 +96,14 @@ def outcome_metric(outcome: Outcome) -> str:
 
 # --- SQS limits the functions pack messages against -----------------------------------------------------
 # Defined here, not in infra/spec.py, because functions/ is deployed alone as the Lambda zip and must not
-# import infra; infra/spec.py re-exports these so there is one source.
+# import infra. This is their only home: the stack, the local stack and pipeline-ctl import them from here.
 
 MAX_MESSAGE_BYTES = 262_144
-"""WriterQueue's and the DLQ's maximum message size (256 KiB): body plus attributes, in UTF-8 bytes."""
+"""WriterQueue's and the DLQ's maximum message size (256 KiB): body plus attributes, in UTF-8 bytes.
+
+Also the largest ``POST /writer`` body: API Gateway hands the body to SQS ``SendMessage`` unchanged, and
+SQS refuses a larger one (an HTTP API has no body-size validation of its own). The API stand-in and the
+OpenAPI description use this constant."""
 
 SQS_BATCH_MAX_ENTRIES = 10
 """SendMessageBatch / DeleteMessageBatch take at most 10 entries."""
@@ -117,8 +122,12 @@ REPLAY_ATTRIBUTES_BUDGET_BYTES = 1024
 """Bytes of message attributes (names, ``String`` types and values, as SQS counts them) a WriterQueue body
 must leave free so that the writer can forward it to the DLQ with its verdict, and a replay can re-send it
 with ``replay_of``, ``entered_at``, ``ingest_id`` and ``ingest_position``. A body that arrived without
-attributes (``POST /writer``) gets them on its first hop, so the API must refuse larger bodies
-(:data:`MAX_API_BODY_BYTES`); the transformer keeps more than this free in every envelope."""
+attributes (``POST /writer``) gets them on its first hop; the transformer keeps more than this free in every
+envelope."""
 
-MAX_API_BODY_BYTES = MAX_MESSAGE_BYTES - REPLAY_ATTRIBUTES_BUDGET_BYTES
-"""The largest ``POST /writer`` body whose failures and replays still fit a WriterQueue / DLQ message."""
+MAX_REPLAYABLE_BODY_BYTES = MAX_MESSAGE_BYTES - REPLAY_ATTRIBUTES_BUDGET_BYTES
+"""The largest body whose failure verdict and replay attributes still fit one WriterQueue / DLQ message.
+
+Not a limit anything enforces: the API takes bodies up to :data:`MAX_MESSAGE_BYTES`. A failed body larger
+than this reaches LogTable through the queue's redrive instead (docs/reliability.md, "Near the size
+limit")."""

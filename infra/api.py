@@ -1,7 +1,10 @@
 """The HTTP API: ``POST /writer`` sends the raw body straight to WriterQueue, no Lambda in between.
 
-The integration's role may do exactly one thing, ``sqs:SendMessage`` on WriterQueue, and only API Gateway
-acting for this API in this account may assume it. The ``$default`` stage
+The integration's role may do exactly one thing, ``sqs:SendMessage`` on WriterQueue. Its trust names
+``apigateway.amazonaws.com`` with no ``aws:SourceAccount``/``aws:SourceArn`` condition: API Gateway does not
+set those keys when it assumes an integration's credentials role, so the condition would refuse every
+request (500). What keeps another API from using the role is ``iam:PassRole``: attaching it to an
+integration needs that permission on the role in this account. The ``$default`` stage
 sets BOTH throttling limits: an HTTP API stage with route settings but no limits throttles at 0, i.e. answers
 429 to every request.
 """
@@ -15,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.config import StackConfig
-from infra.iam import Statement, assume_role_policy_for, role_with_policy
+from infra.iam import Statement, assume_role_policy, role_with_policy
 
 ROUTE_KEY = "POST /writer"
 STAGE = "$default"
@@ -55,14 +58,9 @@ class Api(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.api = aws.apigatewayv2.Api(name, protocol_type="HTTP", opts=child)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         self.role, self.role_policy = role_with_policy(
             f"{name}-sqs",
-            trust=assume_role_policy_for(
-                "apigateway.amazonaws.com",
-                source_account=account,
-                source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*"),
-            ),
+            trust=assume_role_policy("apigateway.amazonaws.com"),
             statements=[
                 Statement(
                     sid="SendToWriterQueue", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
+from functions.contract import DEFAULT_MAX_FUTURE_SKEW_HOURS
+from functions.model import DEFAULT_LOG_RETENTION_DAYS
 from infra import spec
+from infra.spec import AssumeRole
 
 
 class ConfigError(ValueError):
@@ -35,10 +39,9 @@ DEFAULT_API_THROTTLE_RATE = 100.0
 DEFAULT_API_THROTTLE_BURST = 200
 DEFAULT_LOG_GROUP_RETENTION_DAYS = 30
 """CloudWatch Logs retention of the function and access log groups (``logRetentionDays``)."""
-DEFAULT_ERROR_RETENTION_DAYS = spec.DEFAULT_ERROR_RETENTION_DAYS
-"""LogTable TTL in days (``errorRetentionDays``, the error handler's ``LOG_RETENTION_DAYS``)."""
-DEFAULT_MAX_FUTURE_SKEW_HOURS = 24
-"""How far in the future a record's timestamp may lie (``maxFutureSkewHours``, ``MAX_FUTURE_SKEW_HOURS``)."""
+# ``errorRetentionDays`` defaults to the error handler's own ``LOG_RETENTION_DAYS`` default
+# (functions.model.DEFAULT_LOG_RETENTION_DAYS), and ``maxFutureSkewHours`` to the record contract's
+# (functions.contract.DEFAULT_MAX_FUTURE_SKEW_HOURS): each is written once, beside the code that applies it.
 DEFAULT_NONCURRENT_VERSION_DAYS = 30
 """DataBucket: an overwritten or deleted upload's old version is kept this long
 (``noncurrentVersionDays``)."""
@@ -94,21 +97,36 @@ _STACK = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 
 
 @dataclass(frozen=True, kw_only=True)
-class AssumeRole:
-    """One role the stack's AWS provider assumes (``aws:assumeRoles``), in order."""
-
-    role_arn: str
-    session_name: str | None = None
-    external_id: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
 class AwsAccess:
     """How the stack reaches AWS: the AWS provider and the release step both use exactly this."""
 
     region: str
     profile: str | None = None
     assume_roles: tuple[AssumeRole, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderSettings:
+    """``aws:`` keys besides region, profile and assumeRoles that the explicit provider is given.
+
+    An explicit provider reads no stack config by itself: every ``aws:`` key is either forwarded from here or
+    refused by ``parse_config``, never silently dropped (``aws:allowedAccountIds``, the wrong-account guard,
+    would otherwise do nothing)."""
+
+    allowed_account_ids: tuple[str, ...] = ()
+    forbidden_account_ids: tuple[str, ...] = ()
+    max_retries: int | None = None
+    retry_mode: str | None = None
+
+    def provider_args(self) -> dict[str, Any]:
+        """Keyword arguments for ``aws.Provider`` (only the keys that are set)."""
+        args: dict[str, Any] = {
+            "allowed_account_ids": list(self.allowed_account_ids) or None,
+            "forbidden_account_ids": list(self.forbidden_account_ids) or None,
+            "max_retries": self.max_retries,
+            "retry_mode": self.retry_mode,
+        }
+        return {key: value for key, value in args.items() if value is not None}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -121,8 +139,8 @@ class StackConfig:
     api_throttle_rate: float = DEFAULT_API_THROTTLE_RATE
     api_throttle_burst: int = DEFAULT_API_THROTTLE_BURST
     log_retention_days: int = DEFAULT_LOG_GROUP_RETENTION_DAYS
-    error_retention_days: int = DEFAULT_ERROR_RETENTION_DAYS
-    max_future_skew_hours: int = DEFAULT_MAX_FUTURE_SKEW_HOURS
+    error_retention_days: int = DEFAULT_LOG_RETENTION_DAYS
+    max_future_skew_hours: int = int(DEFAULT_MAX_FUTURE_SKEW_HOURS)  # a whole number of hours here
     noncurrent_version_days: int = DEFAULT_NONCURRENT_VERSION_DAYS
     incomplete_upload_days: int = DEFAULT_INCOMPLETE_UPLOAD_DAYS
     max_receive_count: int = spec.DEFAULT_MAX_RECEIVE_COUNT
@@ -130,12 +148,21 @@ class StackConfig:
     writer_max_concurrency: int = spec.DEFAULT_WRITER_MAX_CONCURRENCY
     deployment_preference: str = spec.DEFAULT_DEPLOYMENT_PREFERENCE
     alarm_email: str | None = None
+    alarm_topic_arn: str | None = None
+    """An existing SNS topic the alarms notify instead of one the stack creates (``alarmTopicArn``)."""
     powertools_layer_arn: str | None = None
     deletion_protection: bool = DEFAULT_DELETION_PROTECTION
     profile: str | None = None
     """``aws:profile``: the named profile the AWS provider (and the release step) use."""
     assume_roles: tuple[AssumeRole, ...] = ()
     """``aws:assumeRoles``: the role chain the AWS provider (and the release step) assume."""
+    provider: ProviderSettings = field(default_factory=lambda: ProviderSettings())
+    """The other ``aws:`` keys the explicit provider is given (``FORWARDED_AWS_KEYS``)."""
+
+    @property
+    def has_canary(self) -> bool:
+        """A release that shifts traffic gradually, judged by alarms (anything but ``AllAtOnce``)."""
+        return self.deployment_preference != "AllAtOnce"
 
     @property
     def aws(self) -> AwsAccess:
@@ -161,6 +188,7 @@ CONFIG_KEYS = (
     "writerMaxConcurrency",
     "deploymentPreference",
     "alarmEmail",
+    "alarmTopicArn",
     "powertoolsLayerArn",
     "deletionProtection",
 )
@@ -235,6 +263,75 @@ def parse_assume_roles(raw: str | None) -> tuple[AssumeRole, ...]:
     return tuple(roles)
 
 
+AWS_ACCESS_KEYS = ("region", "profile", "assumeRoles")
+"""``aws:`` keys that decide how the stack reaches AWS: the provider and the release step both use them."""
+FORWARDED_AWS_KEYS = ("allowedAccountIds", "forbiddenAccountIds", "maxRetries", "retryMode")
+"""Other ``aws:`` keys given to the explicit provider (``ProviderSettings``); every other one is refused."""
+RETRY_MODES = ("standard", "adaptive")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}$")
+
+
+def _account_ids(name: str, raw: str) -> tuple[str, ...]:
+    try:
+        entries = json.loads(raw)
+    except ValueError:
+        entries = None
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"aws:{name} must be a list of 12-digit account ids, got {raw!r}")
+    ids = tuple(str(entry) for entry in entries)
+    bad = [account for account in ids if not _ACCOUNT_ID.match(account)]
+    if bad:
+        raise ConfigError(
+            f"aws:{name}: {', '.join(map(repr, bad))} is not a 12-digit account id "
+            "(quote ids in YAML, or a leading 0 is lost)"
+        )
+    return ids
+
+
+def parse_provider_settings(
+    settings: Mapping[str, str], *, provider_keys: Collection[str] | None = None
+) -> ProviderSettings:
+    """The ``aws:`` keys other than ``AWS_ACCESS_KEYS`` (bare names → Pulumi's strings): forwarded to the
+    provider when listed in ``FORWARDED_AWS_KEYS``, refused otherwise. ``provider_keys`` (every key the AWS
+    provider defines) turns a typo into its own message."""
+    for name in sorted(settings):
+        if name in FORWARDED_AWS_KEYS or name in AWS_ACCESS_KEYS:
+            continue
+        if provider_keys is not None and name not in provider_keys:
+            raise ConfigError(
+                f"aws:{name} is not a setting of the AWS provider (a typo?); this program reads aws:"
+                f"{', aws:'.join((*AWS_ACCESS_KEYS, *FORWARDED_AWS_KEYS))}"
+            )
+        raise ConfigError(
+            f"aws:{name} is not supported by this program's AWS provider, which reads only aws:"
+            f"{', aws:'.join((*AWS_ACCESS_KEYS, *FORWARDED_AWS_KEYS))} (the release step must reach AWS "
+            f"exactly as the provider does): remove it with `pulumi config rm aws:{name}`"
+        )
+    allowed = settings.get("allowedAccountIds")
+    forbidden = settings.get("forbiddenAccountIds")
+    if allowed and forbidden:
+        raise ConfigError("aws:allowedAccountIds and aws:forbiddenAccountIds exclude each other: set one")
+    retries_raw = settings.get("maxRetries")
+    retries = None
+    if retries_raw not in (None, ""):
+        try:
+            retries = int(str(retries_raw))
+        except ValueError:
+            retries = -1
+        if not 0 <= retries <= 100:
+            raise ConfigError(f"aws:maxRetries must be an integer between 0 and 100, got {retries_raw!r}")
+    mode = settings.get("retryMode") or None
+    if mode is not None and mode not in RETRY_MODES:
+        raise ConfigError(f"aws:retryMode must be one of {', '.join(RETRY_MODES)}; got {mode!r}")
+    return ProviderSettings(
+        allowed_account_ids=_account_ids("allowedAccountIds", allowed) if allowed else (),
+        forbidden_account_ids=_account_ids("forbiddenAccountIds", forbidden) if forbidden else (),
+        max_retries=retries,
+        retry_mode=mode,
+    )
+
+
 def parse_config(
     values: Mapping[str, str],
     *,
@@ -242,8 +339,13 @@ def parse_config(
     region: str | None,
     profile: str | None = None,
     assume_roles: str | None = None,
+    aws_settings: Mapping[str, str] | None = None,
+    provider_keys: Collection[str] | None = None,
 ) -> StackConfig:
-    """Validate a ``serverless-pipeline`` settings mapping (key → string, as Pulumi stores them)."""
+    """Validate a ``serverless-pipeline`` settings mapping (key → string, as Pulumi stores them).
+
+    ``aws_settings`` holds the other ``aws:`` keys set on the stack (bare names), see
+    ``parse_provider_settings``."""
     unknown = sorted(set(values) - set(CONFIG_KEYS))
     if unknown:
         raise ConfigError(f"unknown config key {_key(unknown[0])}; known keys: {', '.join(CONFIG_KEYS)}")
@@ -275,6 +377,19 @@ def parse_config(
     email = (values.get("alarmEmail") or "").strip() or None
     if email is not None and not _EMAIL.match(email):
         raise ConfigError(f"{_key('alarmEmail')} must be an email address, got {email!r}")
+    topic = (values.get("alarmTopicArn") or "").strip() or None
+    if topic is not None:
+        match = _TOPIC_ARN.match(topic)
+        if not match:
+            raise ConfigError(
+                f"{_key('alarmTopicArn')} must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), "
+                f"got {topic!r}"
+            )
+        if match.group(1) != region:
+            raise ConfigError(
+                f"{_key('alarmTopicArn')} must be a topic in {region} (CloudWatch alarms notify topics of "
+                f"their own region), got {topic!r}"
+            )
     layer = (values.get("powertoolsLayerArn") or "").strip() or None
     if layer is not None and not _LAYER_ARN.match(layer):
         raise ConfigError(
@@ -287,7 +402,7 @@ def parse_config(
             f"{_key('logRetentionDays')} must be one of CloudWatch's values "
             f"({', '.join(map(str, LOG_RETENTION_CHOICES))}), got {retention}"
         )
-    return StackConfig(
+    parsed = StackConfig(
         stack=stack,
         region=region,
         api_auth=ApiAuth(_choice(values, "apiAuth", DEFAULT_API_AUTH, tuple(ApiAuth))),
@@ -295,11 +410,9 @@ def parse_config(
         # Burst 0 is the same trap as rate 0: every request throttled.
         api_throttle_burst=_int(values, "apiThrottleBurst", DEFAULT_API_THROTTLE_BURST, low=1, high=5_000),
         log_retention_days=retention,
-        error_retention_days=_int(
-            values, "errorRetentionDays", DEFAULT_ERROR_RETENTION_DAYS, low=1, high=3650
-        ),
+        error_retention_days=_int(values, "errorRetentionDays", DEFAULT_LOG_RETENTION_DAYS, low=1, high=3650),
         max_future_skew_hours=_int(
-            values, "maxFutureSkewHours", DEFAULT_MAX_FUTURE_SKEW_HOURS, low=0, high=24 * 366
+            values, "maxFutureSkewHours", int(DEFAULT_MAX_FUTURE_SKEW_HOURS), low=0, high=24 * 366
         ),
         noncurrent_version_days=_int(
             values, "noncurrentVersionDays", DEFAULT_NONCURRENT_VERSION_DAYS, low=1, high=3650
@@ -317,11 +430,22 @@ def parse_config(
             values, "deploymentPreference", spec.DEFAULT_DEPLOYMENT_PREFERENCE, DEPLOYMENT_PREFERENCES
         ),
         alarm_email=email,
+        alarm_topic_arn=topic,
         powertools_layer_arn=layer,
         deletion_protection=_bool(values, "deletionProtection", DEFAULT_DELETION_PROTECTION),
         profile=(profile or "").strip() or None,
         assume_roles=parse_assume_roles(assume_roles),
+        provider=parse_provider_settings(aws_settings or {}, provider_keys=provider_keys),
     )
+    if parsed.has_canary and not (parsed.alarm_email or parsed.alarm_topic_arn):
+        # The canary's alarms roll a bad release back; without a subscriber nobody learns that it happened,
+        # nor about any alarm afterwards.
+        raise ConfigError(
+            f"{_key('deploymentPreference')} {parsed.deployment_preference} needs somewhere for alarms to "
+            f"go: set {_key('alarmEmail')} (`pulumi config set {_key('alarmEmail')} oncall@example.com`) "
+            f"or {_key('alarmTopicArn')} (an existing SNS topic)"
+        )
+    return parsed
 
 
 def load_config() -> StackConfig:
@@ -331,10 +455,33 @@ def load_config() -> StackConfig:
     project = pulumi.Config(spec.PROJECT)
     values = {name: value for name in CONFIG_KEYS if (value := project.get(name)) is not None}
     aws = pulumi.Config("aws")
+    provider_keys = aws_provider_keys()
+    # Every key the provider defines, plus any other `aws:` key in the config Pulumi hands the program (a
+    # typo such as aws:allowedAcountIds must not pass for "not set").
+    names = set(provider_keys) | {
+        key.split(":", 1)[1] for key in pulumi.runtime.get_config_env() if key.startswith("aws:")
+    }
+    settings = {name: value for name in sorted(names) if (value := aws.get(name)) is not None}
     return parse_config(
         values,
         stack=pulumi.get_stack(),
-        region=aws.get("region"),
-        profile=aws.get("profile"),
-        assume_roles=aws.get("assumeRoles"),
+        region=settings.pop("region", None),
+        profile=settings.pop("profile", None),
+        assume_roles=settings.pop("assumeRoles", None),
+        aws_settings=settings,
+        provider_keys=provider_keys,
     )
+
+
+def aws_provider_keys() -> frozenset[str]:
+    """Every ``aws:`` config key the installed AWS provider defines (its ``ProviderArgs``, in camelCase)."""
+    import inspect
+
+    import pulumi_aws
+
+    def camel(name: str) -> str:
+        head, *rest = name.split("_")
+        return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+    parameters = inspect.signature(pulumi_aws.ProviderArgs.__init__).parameters
+    return frozenset(camel(name) for name in parameters if not name.startswith("_"))

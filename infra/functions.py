@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import METRICS_NAMESPACE
+from functions.model import DATA_SUFFIX, METRICS_NAMESPACE
 from infra import spec
 from infra.archive import code_archive
 from infra.config import StackConfig
@@ -112,7 +112,9 @@ TRANSFORMER_MAX_RETRIES = 2
 TRACING_MODE = "Active"
 LOG_FORMAT = "JSON"
 APPLICATION_LOG_LEVEL = "INFO"
-SYSTEM_LOG_LEVEL = "WARN"
+SYSTEM_LOG_LEVEL = "INFO"
+"""Lambda's own lines: INFO keeps START and REPORT (duration, billed duration, max memory used, init
+duration), the only per-invocation record of what an invocation cost; WARN drops them."""
 SQS_CONSUMER_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 """What an SQS event source mapping needs on its queue (the mapping polls with the function's role)."""
 
@@ -125,6 +127,7 @@ class FunctionsArgs:
     dlq: aws.sqs.Queue
     account_table: aws.dynamodb.Table
     log_table: aws.dynamodb.Table
+    entry_time_key: aws.kms.Key
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,12 +148,14 @@ def function_environment(
     queue_urls: Mapping[str, pulumi.Input[str]],
     table_names: Mapping[str, pulumi.Input[str]],
     settings: Mapping[str, str],
+    key_arns: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> dict[str, pulumi.Input[str]]:
     """The environment a function's row asks for, each variable resolved from what it names."""
     sources: dict[spec.EnvSource, Mapping[str, pulumi.Input[str]]] = {
         spec.EnvSource.QUEUE_URL: queue_urls,
         spec.EnvSource.TABLE_NAME: table_names,
         spec.EnvSource.SETTING: settings,
+        spec.EnvSource.KEY_ARN: key_arns or {},
     }
     environment: dict[str, pulumi.Input[str]] = {}
     for variable in function.environment:
@@ -276,6 +281,7 @@ class Functions(pulumi.ComponentResource):
                             "maxFutureSkewHours": str(config.max_future_skew_hours),
                             "errorRetentionDays": str(config.error_retention_days),
                         },
+                        key_arns={spec.ENTRY_TIME_KEY_OUTPUT: args.entry_time_key.arn},
                     ),
                     statements=statements,
                 ),
@@ -299,6 +305,10 @@ class Functions(pulumi.ComponentResource):
                 Statement(sid="SendRecords", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]),
                 # The on-failure destination is invoked with the function's role.
                 Statement(sid="OnFailureDestination", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
+                # A replay's entry time is believed only when its MAC verifies (functions.entry_time).
+                Statement(
+                    sid="VerifyEntryTime", actions=("kms:VerifyMac",), resources=[args.entry_time_key.arn]
+                ),
             ],
         )
         self.writer = declare(
@@ -386,7 +396,7 @@ class Functions(pulumi.ComponentResource):
                 {
                     "lambda_function_arn": self.transformer.function.arn,
                     "events": ["s3:ObjectCreated:*"],
-                    "filter_suffix": spec.DATA_SUFFIX,
+                    "filter_suffix": DATA_SUFFIX,
                 }
             ],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.s3_permission]),

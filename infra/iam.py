@@ -15,6 +15,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra import spec
+
 UNSCOPED_ACTIONS: frozenset[str] = frozenset(
     {
         # X-Ray's trace upload APIs have no resource types.
@@ -75,7 +77,11 @@ def policy_document(statements: Sequence[Statement | UnscopedStatement]) -> pulu
 
 
 def assume_role_policy(service: str) -> str:
-    """Trust policy letting one AWS service principal assume a role."""
+    """Trust policy letting one AWS service principal assume a role.
+
+    No ``aws:SourceAccount``/``aws:SourceArn`` condition: Lambda and CodeDeploy do not need one, and API
+    Gateway does not populate either key when it assumes an integration's credentials role, so such a
+    condition makes every request through the integration fail with 500 (docs/deploy.md)."""
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -84,36 +90,10 @@ def assume_role_policy(service: str) -> str:
     )
 
 
-def assume_role_policy_for(
-    service: str, *, source_account: pulumi.Input[str], source_arn: pulumi.Input[str]
-) -> pulumi.Output[str]:
-    """Trust policy for a service acting on behalf of one of our resources (the confused-deputy guard).
-
-    The service may assume the role only when the request comes from ``source_account`` and from a
-    resource matching ``source_arn`` (``ArnLike``, so it may end in ``/*``): a same-named resource in another
-    account, or another resource of ours, cannot borrow the role."""
-
-    def render(values: list[str]) -> str:
-        account, arn = values
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": service},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {
-                            "StringEquals": {"aws:SourceAccount": account},
-                            "ArnLike": {"aws:SourceArn": arn},
-                        },
-                    }
-                ],
-            },
-            sort_keys=True,
-        )
-
-    return pulumi.Output.all(source_account, source_arn).apply(render)
+def role_path(stack: str) -> str:
+    """Every role of a stack lives under ``/serverless-pipeline/<stack>/``: the deployer's IAM grants (and
+    its ``iam:PassRole``) are scoped to that path instead of to every role of the account (docs/iam/)."""
+    return f"/{spec.PROJECT}/{stack}/"
 
 
 def role_with_policy(
@@ -128,7 +108,9 @@ def role_with_policy(
     Every role of the program is this pair; an inline policy (rather than a managed one) lives and dies with
     its role, so no grant outlasts the component that needed it.
     """
-    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=trust, opts=opts)
+    role = aws.iam.Role(
+        f"{prefix}-role", path=role_path(pulumi.get_stack()), assume_role_policy=trust, opts=opts
+    )
     policy = aws.iam.RolePolicy(
         f"{prefix}-policy", role=role.id, policy=policy_document(statements), opts=opts
     )

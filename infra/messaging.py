@@ -1,13 +1,8 @@
-"""WriterQueue and DeadLetterQueue, with attributes taken from ``infra.spec`` (SQS API form).
-
-The same attribute dictionaries create the local stack's queues through boto3; ``queue_args`` translates them
-to Pulumi arguments and refuses any attribute it does not know, so a new attribute in ``spec`` cannot be
-silently dropped here.
-"""
+"""WriterQueue and DeadLetterQueue, with the settings ``infra.spec`` states (``WRITER_QUEUE``, ``DLQ``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,25 +13,25 @@ from infra import spec
 from infra.config import StackConfig
 from infra.naming import stem
 
-_SQS_TO_PULUMI: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "VisibilityTimeout": ("visibility_timeout_seconds", int),
-    "MessageRetentionPeriod": ("message_retention_seconds", int),
-    "MaximumMessageSize": ("max_message_size", int),
-    "SqsManagedSseEnabled": ("sqs_managed_sse_enabled", lambda value: value == "true"),
-    "RedrivePolicy": ("redrive_policy", str),
-}
+
+def queue_args(queue: spec.QueueSpec) -> dict[str, Any]:
+    """``aws.sqs.Queue`` keyword arguments for a queue of the table of facts."""
+    return {
+        "visibility_timeout_seconds": queue.visibility_timeout_seconds,
+        "message_retention_seconds": queue.retention_seconds,
+        "max_message_size": queue.max_message_bytes,
+        "sqs_managed_sse_enabled": queue.sqs_managed_sse,
+    }
 
 
-def queue_args(attributes: Mapping[str, str]) -> dict[str, Any]:
-    """``aws.sqs.Queue`` keyword arguments for SQS ``CreateQueue`` attributes."""
-    unknown = sorted(set(attributes) - set(_SQS_TO_PULUMI))
-    if unknown:
-        raise KeyError(f"no Pulumi mapping for SQS attribute(s) {unknown}: add them to _SQS_TO_PULUMI")
-    args: dict[str, Any] = {}
-    for attribute, value in attributes.items():
-        argument, convert = _SQS_TO_PULUMI[attribute]
-        args[argument] = convert(value)
-    return args
+def redrive_policy(dlq_arn: str, max_receive_count: int) -> str:
+    """WriterQueue's RedrivePolicy, as SQS wants it: a JSON string."""
+    return json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": int(max_receive_count)})
+
+
+def redrive_allow_policy(source_queue_arn: str) -> str:
+    """The DLQ's RedriveAllowPolicy: only WriterQueue may use it as a dead-letter queue."""
+    return json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [source_queue_arn]})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,21 +50,22 @@ class Messaging(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
-        self.dlq = aws.sqs.Queue(stem(config.stack, "dlq"), **queue_args(spec.dlq_attributes()), opts=child)
-
-        # Every attribute but the redrive policy is static; that one needs the DLQ's ARN, known only later.
-        writer_attributes = dict(spec.writer_queue_attributes("", config.max_receive_count))
-        del writer_attributes["RedrivePolicy"]
+        # Protected with the tables: up to 14 days of failed records that LogTable may not hold yet.
+        self.dlq = aws.sqs.Queue(
+            stem(config.stack, "dlq"),
+            **queue_args(spec.DLQ),
+            opts=pulumi.ResourceOptions(parent=self, protect=config.deletion_protection),
+        )
         self.writer_queue = aws.sqs.Queue(
             stem(config.stack, "writer_queue"),
-            **queue_args(writer_attributes),
-            redrive_policy=self.dlq.arn.apply(lambda arn: spec.redrive_policy(arn, config.max_receive_count)),
+            **queue_args(spec.WRITER_QUEUE),
+            redrive_policy=self.dlq.arn.apply(lambda arn: redrive_policy(arn, config.max_receive_count)),
             opts=child,
         )
         self.redrive_allow = aws.sqs.RedriveAllowPolicy(
             f"{name}-dlq-redrive-allow",
             queue_url=self.dlq.url,
-            redrive_allow_policy=self.writer_queue.arn.apply(spec.redrive_allow_policy),
+            redrive_allow_policy=self.writer_queue.arn.apply(redrive_allow_policy),
             opts=child,
         )
 

@@ -26,6 +26,11 @@ from infra.naming import alarm_name, stem
 PERIOD_SECONDS = 60
 WRITER_QUEUE_MAX_AGE_SECONDS = 600
 """Oldest WriterQueue message older than this: the Writer is not keeping up (or not polling)."""
+DLQ_MAX_AGE_SECONDS = 3 * spec.DLQ.visibility_timeout_seconds
+"""Oldest DLQ message older than this: the ErrorHandler is not draining the DLQ (it failed the same message
+three visibility timeouts in a row, or does not poll). The DLQ's depth is no signal: the Writer sends every
+invalid record there on purpose, and the ErrorHandler drains it within seconds. For a standard queue the age
+counts from when the message reached the DLQ, not from its first send."""
 INVALID_SHARE_PERCENT = 50
 """Alarm when more than this share of the Writer's records in 5 minutes are invalid."""
 
@@ -119,9 +124,11 @@ def dashboard_body(
 
 
 class Monitoring(pulumi.ComponentResource):
-    """SNS topic (+ optional email), the alarms and the dashboard."""
+    """SNS topic (or an existing one) with its email subscriber, the alarms and the dashboard."""
 
-    topic: aws.sns.Topic
+    topic: aws.sns.Topic | None
+    """The stack's alarm topic; None when ``alarmTopicArn`` names an existing one."""
+    topic_arn: pulumi.Output[str]
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     release_alarms: list[aws.cloudwatch.MetricAlarm]
     dashboard: aws.cloudwatch.Dashboard
@@ -131,12 +138,18 @@ class Monitoring(pulumi.ComponentResource):
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
 
-        self.topic = aws.sns.Topic(f"{name}-alarms", opts=child)
+        # The stack's own topic, unless the config names one that already reaches someone (alarmTopicArn).
+        self.topic = None if config.alarm_topic_arn else aws.sns.Topic(f"{name}-alarms", opts=child)
+        self.topic_arn = (
+            self.topic.arn
+            if self.topic is not None
+            else pulumi.Output.from_input(str(config.alarm_topic_arn))
+        )
         if config.alarm_email:
             # Email subscriptions stay "pending confirmation" until the recipient clicks the link AWS sends.
             aws.sns.TopicSubscription(
                 f"{name}-alarm-email",
-                topic=self.topic.arn,
+                topic=self.topic_arn,
                 protocol="email",
                 endpoint=config.alarm_email,
                 opts=child,
@@ -148,8 +161,8 @@ class Monitoring(pulumi.ComponentResource):
                 f"{name}-{suffix}",
                 name=alarm_name(config.stack, suffix),
                 alarm_description=description,
-                alarm_actions=[self.topic.arn],
-                ok_actions=[self.topic.arn],
+                alarm_actions=[self.topic_arn],
+                ok_actions=[self.topic_arn],
                 treat_missing_data="notBreaching",
                 opts=child,
                 **kwargs,
@@ -240,12 +253,13 @@ class Monitoring(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
         )
         above(
-            "dlq-not-empty",
-            "Messages are waiting in the DLQ: the error handler is not draining it.",
+            "dlq-not-drained",
+            f"The oldest DLQ message is older than {DLQ_MAX_AGE_SECONDS}s: the ErrorHandler is not draining.",
             namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
+            metric_name="ApproximateAgeOfOldestMessage",
             dimensions={"QueueName": args.dlq_name},
             statistic="Maximum",
+            threshold=DLQ_MAX_AGE_SECONDS,
         )
         above(
             "writer-queue-age",
@@ -300,7 +314,7 @@ class Monitoring(pulumi.ComponentResource):
         )
         self.register_outputs(
             {
-                "topic_arn": self.topic.arn,
+                "topic_arn": self.topic_arn,
                 "alarm_names": [resource.name for resource in self.alarms.values()],
                 "dashboard_name": self.dashboard.dashboard_name,
             }

@@ -14,19 +14,21 @@ from infra.config import StackConfig
 
 
 def outputs_document(values: Mapping[str, str]) -> str:
-    """The JSON the SSM parameter holds: exactly ``spec.OUTPUT_KEYS``, sorted for a stable diff."""
+    """The JSON the SSM parameter holds: every ``spec.OUTPUT_KEYS`` key and any of
+    ``spec.OPTIONAL_OUTPUT_KEYS``, nothing else, sorted for a stable diff."""
+    known = (*spec.OUTPUT_KEYS, *spec.OPTIONAL_OUTPUT_KEYS)
     missing = [key for key in spec.OUTPUT_KEYS if key not in values]
-    extra = sorted(set(values) - set(spec.OUTPUT_KEYS))
+    extra = sorted(set(values) - set(known))
     if missing or extra:
         raise KeyError(f"outputs document mismatch: missing {missing}, unexpected {extra}")
-    return json.dumps({key: values[key] for key in spec.OUTPUT_KEYS}, sort_keys=True)
+    return json.dumps({key: values[key] for key in known if key in values}, sort_keys=True)
 
 
 @dataclass(frozen=True, kw_only=True)
 class OutputsArgs:
     config: StackConfig
     values: Mapping[str, pulumi.Input[str]]
-    """One value per ``spec.OUTPUT_KEYS`` key."""
+    """One value per ``spec.OUTPUT_KEYS`` key, and any of ``spec.OPTIONAL_OUTPUT_KEYS``."""
 
 
 class Outputs(pulumi.ComponentResource):

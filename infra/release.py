@@ -1,18 +1,22 @@
 """The Writer's canary release: CodeDeploy application and group, and the step that runs a deployment.
 
 Pulumi publishes a Writer version on every code change but never moves the ``live`` alias after creating it
-(``ignore_changes`` in ``infra.functions``). The release step, a local command, hands the shift to CodeDeploy
-through ``ops.release`` (the code ``pipeline-ctl release`` uses too) and waits until the deployment ends.
+(``ignore_changes`` in ``infra.functions``). The release step, a local command, hands the shift to CodeDeploy:
+it runs ``python -m ops.release_step`` (the operator library's entry point, which this module only names,
+``spec.RELEASE_STEP_MODULE``) and waits until the deployment ends.
 
 When the step runs again: its trigger is the published version, so a new version replaces the step, which
 runs the command. The command exits non-zero unless ``live`` ends up serving that version (deployment
-Failed or Stopped, CodeDeploy refusing a second deployment, waiting timed out); a failed step leaves no new
-state in Pulumi, so the next ``pulumi up`` sees the same change and runs it again, and the command resumes
-(an already-served version is a no-op, a deployment to the same version still running is waited for).
+Failed or Stopped, another deployment blocking the group, waiting timed out, credentials expired); a failed
+step leaves no new state in Pulumi, so the next ``pulumi up`` sees the same change and runs it again, and the
+command resumes (an already-served version is a no-op, a deployment to the same version still running is
+waited for).
 
-The command reaches AWS exactly as the stack's provider does (region, profile, assumed roles) and runs in the
-project directory, with the project's virtualenv. Any other change of the step's inputs (another checkout
-path, another profile) re-runs the same command, which then finds ``live`` serving the version: a no-op.
+The command's inputs hold no path: pulumi-command runs it with the provider's working directory, which
+Pulumi sets to the project directory (the one holding ``Pulumi.yaml``), so ``.venv/bin/python`` is the
+project's virtualenv from every checkout and ``pulumi up`` from another path shows no change. The command
+reaches AWS exactly as the stack's provider does (region, profile, assumed roles). Its ``--timeout`` is its
+only time limit: pulumi-command does not apply Pulumi's ``customTimeouts`` to the command it runs.
 """
 
 from __future__ import annotations
@@ -26,50 +30,30 @@ import pulumi_aws as aws
 import pulumi_command as command
 
 from infra import spec
-from infra.config import AwsAccess, StackConfig
+from infra.config import StackConfig
 from infra.iam import Statement, assume_role_policy, role_with_policy
-from infra.layer import PROJECT_DIR
-from ops.release import DEFAULT_POLL_SECONDS, wait_timeout
 
 AUTO_ROLLBACK_EVENTS = ("DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM", "DEPLOYMENT_STOP_ON_REQUEST")
 RELEASE_PYTHON = ".venv/bin/python"
 """Relative to the project directory (the command's working directory), as ``Pulumi.yaml``'s virtualenv."""
-TIMEOUT_MARGIN_SECONDS = 300
-"""Pulumi's own limit on the step exceeds the command's wait by this much, so the command's message wins."""
-
-
-def access_arguments(access: AwsAccess) -> list[str]:
-    """Command-line options giving ``ops.release`` the same AWS access as the stack's provider."""
-    argv = ["--region", access.region]
-    if access.profile:
-        argv += ["--profile", access.profile]
-    for role in access.assume_roles:
-        option = role.role_arn
-        if role.session_name:
-            option += f",session={role.session_name}"
-        if role.external_id:
-            option += f",external-id={role.external_id}"
-        argv += ["--assume-role", option]
-    return argv
 
 
 def release_command(
     *, config: StackConfig, function_name: str, version: str, application: str, deployment_group: str
 ) -> str:
     """The shell command releasing ``version`` and waiting for its deployment (no-op if ``live`` has it)."""
-    argv = [
-        RELEASE_PYTHON, "-m", "ops.release",
-        *access_arguments(config.aws),
-        "--application", application,
-        "--deployment-group", deployment_group,
-        "deploy",
-        "--function", function_name,
-        "--alias", spec.WRITER_ALIAS,
-        "--target-version", version,
-        "--timeout", f"{wait_timeout(config.deployment_config_name):g}",
-        "--poll", f"{DEFAULT_POLL_SECONDS:g}",
-    ]  # fmt: skip
-    return shlex.join(argv)
+    step = spec.ReleaseStep(
+        region=config.aws.region,
+        profile=config.aws.profile,
+        assume_roles=config.aws.assume_roles,
+        application=application,
+        deployment_group=deployment_group,
+        function_name=function_name,
+        alias=spec.WRITER_ALIAS,
+        target_version=version,
+        timeout_seconds=spec.release_wait_seconds(config.deployment_config_name),
+    )
+    return shlex.join([RELEASE_PYTHON, "-m", spec.RELEASE_STEP_MODULE, *step.argv()])
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,7 +119,6 @@ class Release(pulumi.ComponentResource):
         )
 
         version = args.writer_function.version
-        timeout = f"{int(wait_timeout(config.deployment_config_name)) + TIMEOUT_MARGIN_SECONDS}s"
         self.trigger = command.local.Command(
             f"{name}-writer-release",
             create=pulumi.Output.all(args.writer_function.name, version).apply(
@@ -147,13 +130,11 @@ class Release(pulumi.ComponentResource):
                     deployment_group=names["deployment_group"],
                 )
             ),
-            dir=str(PROJECT_DIR),
             # Replaced (so run) exactly when a new version is published; an unchanged tree publishes none.
             triggers=[version],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[self.deployment_group, args.writer_alias],
-                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
                 # Its first name: renaming it would replace it, i.e. run the release once for nothing.
                 aliases=[pulumi.Alias(name=f"{name}-start-canary")],
             ),

@@ -6,8 +6,14 @@ exact version its event names, so an upload overwritten before it was read is st
 lifecycle rules keep versioning from growing the bucket forever: an old version expires some days after it
 stops being current, expired delete markers go, and so do the parts of multipart uploads never completed.
 
-Table keys come from ``infra.spec`` through the same ``create_table_kwargs`` the local stack passes to boto3,
-so AWS and the laptop cannot drift.
+The tables are built from ``infra.spec``'s ``ACCOUNT_TABLE`` and ``LOG_TABLE`` (keys, indexes, TTL,
+point-in-time recovery); the local stack receives them through this same program.
+
+Every DynamoDB table is encrypted at rest whatever the program says; ``server_side_encryption`` only picks
+the key. Absent or ``enabled: false`` is an AWS owned key (free, invisible to the account);
+``enabled: true`` with no ``kms_key_arn``, what both tables declare, is the AWS managed key
+``alias/aws/dynamodb`` (SSE type KMS): its use appears in CloudTrail and AWS KMS request charges apply. The
+functions need no KMS grant for it: its key policy allows any principal of the account using DynamoDB.
 """
 
 from __future__ import annotations
@@ -24,34 +30,29 @@ from infra.config import StackConfig
 from infra.naming import stem
 
 
-def table_args(table_spec: spec.TableSpec) -> dict[str, Any]:
-    """Translate ``spec.create_table_kwargs`` (boto3 form) into ``aws.dynamodb.Table`` arguments."""
-    kwargs = spec.create_table_kwargs(table_spec, table_name="unused")
-    keys = {entry["KeyType"]: entry["AttributeName"] for entry in kwargs["KeySchema"]}
+def table_args(table: spec.TableSpec) -> dict[str, Any]:
+    """``aws.dynamodb.Table`` arguments for a table of the table of facts."""
     args: dict[str, Any] = {
-        "billing_mode": kwargs["BillingMode"],
-        "hash_key": keys["HASH"],
-        "range_key": keys.get("RANGE"),
-        "attributes": [
-            {"name": entry["AttributeName"], "type": entry["AttributeType"]}
-            for entry in kwargs["AttributeDefinitions"]
-        ],
+        "billing_mode": "PAY_PER_REQUEST",
+        "hash_key": table.hash_key,
+        "range_key": table.range_key,
+        "attributes": [{"name": name, "type": "S"} for name in table.key_attributes()],
         "global_secondary_indexes": [
             {
-                "name": index["IndexName"],
+                "name": index.name,
                 "key_schemas": [
-                    {"attribute_name": key["AttributeName"], "key_type": key["KeyType"]}
-                    for key in index["KeySchema"]
+                    {"attribute_name": index.hash_key, "key_type": "HASH"},
+                    *([{"attribute_name": index.range_key, "key_type": "RANGE"}] if index.range_key else []),
                 ],
-                "projection_type": index["Projection"]["ProjectionType"],
+                "projection_type": "ALL",
             }
-            for index in kwargs.get("GlobalSecondaryIndexes", [])
+            for index in table.indexes
         ]
         or None,
-        "point_in_time_recovery": {"enabled": table_spec.point_in_time_recovery},
+        "point_in_time_recovery": {"enabled": table.point_in_time_recovery},
     }
-    if table_spec.ttl_attribute:
-        args["ttl"] = {"attribute_name": table_spec.ttl_attribute, "enabled": True}
+    if table.ttl_attribute:
+        args["ttl"] = {"attribute_name": table.ttl_attribute, "enabled": True}
     return args
 
 
@@ -112,12 +113,15 @@ class Storage(pulumi.ComponentResource):
         super().__init__("serverless-pipeline:infra:Storage", name, None, opts)
         config = args.config
         child = pulumi.ResourceOptions(parent=self)
+        # Pulumi's own guard on the stateful resources: with it, `pulumi destroy` stops before deleting
+        # anything, instead of deleting functions, API and queues and then failing on the tables.
+        stateful = pulumi.ResourceOptions(parent=self, protect=config.deletion_protection)
 
         self.bucket = aws.s3.Bucket(
             stem(config.stack, "data_bucket"),
             # With protection on, `pulumi destroy` fails on a non-empty bucket rather than deleting uploads.
             force_destroy=not config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
         self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-data-public-access",
@@ -169,14 +173,14 @@ class Storage(pulumi.ComponentResource):
             **table_args(spec.ACCOUNT_TABLE),
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
         self.log_table = aws.dynamodb.Table(
             stem(config.stack, "log_table"),
             **table_args(spec.LOG_TABLE),
             server_side_encryption={"enabled": True},
             deletion_protection_enabled=config.deletion_protection,
-            opts=child,
+            opts=stateful,
         )
 
         self.register_outputs(

@@ -27,10 +27,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from infra.spec import MAX_MESSAGE_BYTES
+from functions.model import MAX_MESSAGE_BYTES
+from infra.spec import LOCAL_HOST
 from local_stack.discovery import ApiRoute
-from local_stack.ports import HOST
-from local_stack.serving import BackgroundServer
+from local_stack.serving import BackgroundServer, cross_site
 
 DEFAULT_MAX_BACKLOG = 200
 """WriterQueue depth above which POST /writer answers 429: a few seconds of the local writer's work."""
@@ -138,15 +138,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
         )
 
     def _refuse_cross_site(self) -> None:
-        """A browser's request from another site (any ``Origin`` but this server's own, or ``Sec-Fetch-Site:
-        cross-site``): refused, so a web page a developer visits cannot write to the local pipeline —
-        ``text/plain`` simple requests included, which a browser sends without asking first."""
-        origin = self.headers.get("Origin")
-        own = {
-            f"http://{HOST}:{self.server.server_address[1]}",
-            f"http://localhost:{self.server.server_address[1]}",
-        }
-        if (origin is not None and origin not in own) or self.headers.get("Sec-Fetch-Site") == "cross-site":
+        """A browser's request from another site: refused (:func:`local_stack.serving.cross_site`)."""
+        port = int(self.server.server_address[1])
+        if cross_site(self.headers.get("Origin"), self.headers.get("Sec-Fetch-Site"), port):
             raise BadRequest(HTTPStatus.FORBIDDEN, "Forbidden: cross-site requests are refused")
 
     def _content_length(self) -> int | None:
@@ -271,7 +265,7 @@ class _ApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int, *, sqs: Any, route: ApiRoute, max_backlog: int | None) -> None:
-        super().__init__((HOST, port), _ApiHandler)
+        super().__init__((LOCAL_HOST, port), _ApiHandler)
         self.sqs = sqs
         self.route = route
         self.queue_url = route.queue_url

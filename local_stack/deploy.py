@@ -31,10 +31,11 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from infra import spec
+from infra.sessions import local_session
 from local_stack.deployment import MAIN, Applied, Deployment, Tamper, stack_config  # noqa: F401 (re-exported)
 from local_stack.moto_hooks import detach_moto_pollers
 from local_stack.resource_types import UnknownResourceType, row
-from local_stack.session import local_client, local_session
+from local_stack.session import local_client
 from local_stack.shapes import coerce, from_pulumi
 
 if TYPE_CHECKING:
@@ -71,17 +72,13 @@ class Emulator:
     def detach_moto_pollers(self) -> None:
         detach_moto_pollers()
 
-    def check_release_step(self, arguments: Mapping[str, Any]) -> None:
+    def check_release_step(self, step: spec.ReleaseStep) -> None:
         """The release command's function, alias, version, application and group exist in the emulator."""
         lam = self.client("lambda")
-        if arguments.get("function_name"):
-            lam.get_alias(FunctionName=arguments["function_name"], Name=arguments["alias"])
-            if arguments.get("target_version"):
-                lam.get_function(
-                    FunctionName=arguments["function_name"], Qualifier=arguments["target_version"]
-                )
+        lam.get_alias(FunctionName=step.function_name, Name=step.alias)
+        lam.get_function(FunctionName=step.function_name, Qualifier=step.target_version)
         self.client("codedeploy").get_deployment_group(
-            applicationName=arguments["application"], deploymentGroupName=arguments["deployment_group"]
+            applicationName=step.application, deploymentGroupName=step.deployment_group
         )
 
 

@@ -14,7 +14,9 @@ providers, Powertools). Any change to any of them is another key, hence a real a
 
 Where: ``build/local-stack/`` (beside the cached layer zip, ``$PIPELINE_BUILD_DIR`` overrides it), shared by
 every working directory of the checkout; entries are written atomically, and a file that does not load is
-ignored (and replaced by the next apply).
+ignored (and replaced by the next apply). Entries are sealed under this user's key (``local_stack.seal``,
+the purpose naming the cache key) and checked before anything is unpickled: an entry this user's own local
+stack did not write — planted in the checkout, or another user's — is never loaded.
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from infra.layer import build_dir
-from local_stack import snapshot
+from infra.private_files import NotPrivate
+from local_stack import seal, snapshot
 from local_stack.deployment import PROJECT_DIR, Deployment
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+"""2: entries are sealed (local_stack.seal)."""
 
 KEEP = 6
 """Entries kept (the newest): each is under a megabyte, and every edit of the program makes one."""
@@ -99,6 +103,10 @@ def program_key(stack: str, config: Mapping[str, str], *, root: Path = PROJECT_D
     return digest.hexdigest()[:32]
 
 
+def _purpose(key: str) -> str:
+    return f"deploy-cache {key}"
+
+
 def _path(key: str) -> Path:
     return cache_dir() / f"deploy-{key}.pickle"
 
@@ -107,8 +115,14 @@ def replay(key: str, *, endpoint: str) -> Deployment | None:
     """Restore the emulator to the cached state of ``key``; its deployment, or None (no usable entry)."""
     path = _path(key)
     try:
-        data = path.read_bytes()
+        blob = path.read_bytes()
     except OSError:
+        return None
+    try:
+        data = seal.unseal(blob, _purpose(key))
+    except (seal.Unsealed, NotPrivate) as error:
+        logging.getLogger("local_stack.deploy_cache").warning("%s not loaded: %s", path, error)
+        seal.remove_quietly(path)
         return None
     try:
         deployment, _ = snapshot.loads(data, endpoint=endpoint)
@@ -125,8 +139,8 @@ def store(key: str, deployment: Deployment, *, endpoint: str) -> None:
     """Cache the emulator's current state (right after the apply) under ``key``; quietly skipped if it
     cannot be saved (the next start applies again)."""
     try:
-        data = snapshot.dumps(deployment, endpoint=endpoint)
-    except snapshot.SnapshotError as error:
+        data = seal.seal(snapshot.dumps(deployment, endpoint=endpoint), _purpose(key))
+    except (snapshot.SnapshotError, seal.Unsealed, NotPrivate, OSError) as error:
         logging.getLogger("local_stack.deploy_cache").warning("deployment not cached: %s", error)
         return
     path = _path(key)

@@ -7,6 +7,10 @@ discards it instead). So a crash (kill -9, power loss) can never resurrect an ol
 there is no file left, and the outputs document of the dead run, which records its pid, says that it did not
 stop cleanly; the next start says so in one line and starts clean.
 
+A saved state is loaded only when this user's own local stack provably wrote it: the file is sealed under a
+per-user key (``local_stack.seal``) and the seal is checked before anything in it is unpickled; a file that
+fails (planted, copied from another user, edited) is refused in one line, removed, and the stack starts clean.
+
 A saved state is restored only onto the same program: its key is the deploy cache's
 (``local_stack.deploy_cache.program_key``: sources, config, versions). After an edit of the program, the state
 is discarded with a line saying what it held, and the new program is applied (carrying data across two
@@ -22,10 +26,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from local_stack import snapshot
+from infra.private_files import NotPrivate
+from local_stack import seal, snapshot
 from local_stack.deployment import Deployment
 
 STATE_PATH = ".pipeline/local-state.pickle"
+PURPOSE = "local-state"
+"""What the seal of a saved state says it is (a sealed deploy-cache entry cannot pass for one)."""
 
 
 @dataclass
@@ -85,7 +92,10 @@ def save(path: Path, *, key: str, deployment: Deployment, endpoint: str) -> dict
         saved_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         summary=summary,
     )
-    data = snapshot.dumps(saved, endpoint=endpoint)
+    try:
+        data = seal.seal(snapshot.dumps(saved, endpoint=endpoint), PURPOSE)
+    except (seal.Unsealed, NotPrivate) as error:
+        raise snapshot.SnapshotError(f"cannot seal the state: {error}") from error
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -108,9 +118,18 @@ def restore(path: Path, *, key: str, endpoint: str) -> Restored:
     a restored one by the caller once the stack serves (:func:`consumed`): a start interrupted before that
     (Ctrl-C while starting) leaves it for the next start."""
     try:
-        data = path.read_bytes()
+        blob = path.read_bytes()
     except FileNotFoundError:
         return Restored(None, None)
+    try:
+        data = seal.unseal(blob, PURPOSE)
+    except (seal.Unsealed, NotPrivate) as error:
+        seal.remove_quietly(path)
+        return Restored(
+            None,
+            f"The saved local state {path} was not written by your own local stack ({error}): not loaded; "
+            "starting clean.",
+        )
     try:
         saved, _ = snapshot.loads(data, endpoint=endpoint)
     except snapshot.SnapshotError as error:

@@ -25,7 +25,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local_stack.session import LOCAL_CREDENTIALS
+from infra.sessions import LOCAL_CREDENTIALS
 
 if TYPE_CHECKING:
     from local_stack.stack import LocalStack

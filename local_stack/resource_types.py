@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from infra import spec
+
 if TYPE_CHECKING:
     from local_stack.deploy import Apply
 
@@ -446,6 +448,25 @@ def _api_child(operation: str, id_member: str, renames: dict[str, str] | None = 
     return Emulated(apply, f"apigatewayv2 {operation}")
 
 
+# --- KMS ----------------------------------------------------------------------------------------------
+
+
+def _kms_key(a: Apply) -> Result:
+    params: dict[str, Any] = {}
+    for key, member in (
+        ("description", "Description"),
+        ("customerMasterKeySpec", "KeySpec"),
+        ("keyUsage", "KeyUsage"),
+        ("policy", "Policy"),
+    ):
+        if a.inputs.get(key):
+            params[member] = a.inputs[key]
+    if a.tags:
+        params["Tags"] = [{"TagKey": key, "TagValue": value} for key, value in a.tags.items()]
+    metadata = a.call("kms", "create_key", **params)["KeyMetadata"]
+    return metadata["KeyId"], {"keyId": metadata["KeyId"], "arn": metadata["Arn"], "tagsAll": a.tags}
+
+
 # --- CloudWatch, SNS, SSM -----------------------------------------------------------------------------
 
 
@@ -577,9 +598,8 @@ SHELL_SEPARATORS = ("&&", "||", ";")
 
 
 def _local_command(a: Apply) -> Result:
-    """Parse each step of the command with the argument parser of the module it runs; never execute it."""
-    from ops import release as codedeploy
-
+    """Parse each step of the command with the release step's own command line (``spec.ReleaseStep``, which
+    the step reads too); never execute it."""
     steps: list[list[str]] = [[]]
     for token in shlex.split(a.inputs["create"]):
         if token in SHELL_SEPARATORS:
@@ -592,14 +612,15 @@ def _local_command(a: Apply) -> Result:
                 f"command step {argv!r} does not run a Python module: cannot rehearse it"
             )
         module = argv[argv.index("-m") + 1]
-        if module != "ops.release":
-            raise UnknownResourceType(f"command step runs {module}; only ops.release is rehearsed")
+        if module != spec.RELEASE_STEP_MODULE:
+            raise UnknownResourceType(
+                f"command step runs {module}; only {spec.RELEASE_STEP_MODULE} is rehearsed"
+            )
         try:
-            # ops.release's own parser: the command the program declares is what that module accepts.
-            arguments = codedeploy._parser().parse_args(argv[argv.index("-m") + 2 :])
-        except SystemExit:
-            raise UnknownResourceType(f"ops.release refuses the arguments of {argv!r}") from None
-        a.emulator.check_release_step(vars(arguments))
+            step = spec.ReleaseStep.from_argv(argv[argv.index("-m") + 2 :])
+        except ValueError as error:
+            raise UnknownResourceType(f"{module} refuses the arguments of {argv!r}: {error}") from None
+        a.emulator.check_release_step(step)
     return a.autoname(), {"stdout": "", "stderr": ""}
 
 
@@ -675,6 +696,7 @@ TYPES: dict[str, Row] = {
     "aws:apigatewayv2/integration:Integration": _api_child("create_integration", "IntegrationId"),
     "aws:apigatewayv2/route:Route": _api_child("create_route", "RouteId"),
     "aws:apigatewayv2/stage:Stage": _api_child("create_stage", "StageName", {"name": "stageName"}),
+    "aws:kms/key:Key": Emulated(_kms_key, "kms CreateKey (key spec, usage, description, tags)"),
     "aws:cloudwatch/logGroup:LogGroup": Emulated(_log_group, "logs CreateLogGroup, PutRetentionPolicy"),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Emulated(_alarm, "cloudwatch PutMetricAlarm"),
     "aws:cloudwatch/dashboard:Dashboard": Emulated(_dashboard, "cloudwatch PutDashboard"),
@@ -690,8 +712,8 @@ TYPES: dict[str, Row] = {
     "command:local:Command": NotEmulated(
         _local_command,
         "not run (it would start a CodeDeploy deployment, which moto cannot perform): the command is parsed "
-        "with ops.codedeploy's own argument parser, and its function, alias, application, deployment group "
-        "and target version must exist in the emulator",
+        "with the release step's own command line (infra.spec.ReleaseStep), and its function, alias, "
+        "application, deployment group and target version must exist in the emulator",
     ),
 }
 

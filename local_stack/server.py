@@ -4,7 +4,8 @@ Why not plain ``ThreadedMotoServer``: the local stack needs two things at the em
 Lambda code path — the fault switch (refuse chosen AccountTable ``PutItem`` calls with DynamoDB's own error
 JSON) and an account of what DynamoDB answered (written / stale / logged), which the live panel and the demo
 print. So this builds the same parts ``ThreadedMotoServer`` does (moto's ``DomainDispatcherApplication``,
-werkzeug's threaded server, ``MotoRequestHandler``) and wraps the app in :class:`EmulatorGate`.
+werkzeug's threaded server, ``MotoRequestHandler``) and wraps the app in :class:`EmulatorGate`, itself
+behind :class:`CrossSiteGate` (no web page in the developer's browser reaches the emulator).
 
 Everything else (``pipeline-ctl``, the ``aws`` CLI, tests, the API stand-in, the dispatcher's own queue
 calls) reaches moto through this server. The handlers' calls may take a shortcut into the same backends
@@ -22,9 +23,9 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from infra.spec import LOCAL_HOST
 from local_stack.faults import Fault, FaultSwitch
-from local_stack.ports import HOST
-from local_stack.serving import BackgroundServer
+from local_stack.serving import BackgroundServer, cross_site
 
 PUT_ITEM_TARGET = "DynamoDB_20120810.PutItem"
 DYNAMODB_WRITE_TARGETS = frozenset(
@@ -171,6 +172,38 @@ def _refuse(fault: Fault, start_response: StartResponse) -> Iterable[bytes]:
     return [payload]
 
 
+class CrossSiteGate:
+    """WSGI middleware at the emulator's door: no browser on another site gets in, and nobody gets CORS.
+
+    moto's server app enables CORS for every route and origin (flask-cors echoes the request's ``Origin``),
+    which would let any web page a developer visits ``PUT`` an object into the local bucket and list its
+    keys. Here a cross-site request (:func:`local_stack.serving.cross_site`, the API stand-in's rule) is
+    answered 403 before moto sees it, and every ``Access-Control-*`` header is taken off every answer, so no
+    origin is ever granted anything. Plain WSGI: nothing of moto's is reached into.
+    """
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        port = int(environ.get("SERVER_PORT") or 0)
+        if cross_site(environ.get("HTTP_ORIGIN"), environ.get("HTTP_SEC_FETCH_SITE"), port):
+            body = b"Forbidden: cross-site requests are refused"
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), ("Connection", "close")],
+            )
+            return [body]
+
+        def without_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [
+                (name, value) for name, value in headers if not name.lower().startswith("access-control-")
+            ]
+            return start_response(status, kept, exc_info)
+
+        return self._app(environ, without_cors)
+
+
 class EmulatorServer(BackgroundServer[BaseWSGIServer]):
     """moto's server app behind :class:`EmulatorGate`, served by werkzeug on its own thread.
 
@@ -195,8 +228,8 @@ class EmulatorServer(BackgroundServer[BaseWSGIServer]):
         )
 
         silence_werkzeug()
-        app = EmulatorGate(DomainDispatcherApplication(create_backend_app), watch=self._watch)
-        return make_server(HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
+        app = CrossSiteGate(EmulatorGate(DomainDispatcherApplication(create_backend_app), watch=self._watch))
+        return make_server(LOCAL_HOST, self._port, app, threaded=True, request_handler=MotoRequestHandler)
 
     @property
     def endpoint_url(self) -> str:

@@ -10,9 +10,20 @@ import socketserver
 import threading
 from typing import Generic, TypeVar
 
-from local_stack.ports import HOST
+from infra.spec import LOCAL_HOST
 
 S = TypeVar("S", bound=socketserver.TCPServer)
+
+
+def cross_site(origin: str | None, fetch_site: str | None, port: int) -> bool:
+    """True for a browser's request from another site: an ``Origin`` other than this server's own, or
+    ``Sec-Fetch-Site: cross-site``. Both servers of the local stack refuse such requests (and grant no CORS),
+    so a web page a developer visits can neither write to the local pipeline nor read from it — ``text/plain``
+    simple requests included, which a browser sends without asking first. Programs (boto3, pipeline-ctl,
+    curl) send no ``Origin`` and are unaffected."""
+    own = {f"http://{LOCAL_HOST}:{port}", f"http://localhost:{port}"}
+    return (origin is not None and origin not in own) or fetch_site == "cross-site"
+
 
 POLL_SECONDS = 0.05
 """How often ``serve_forever`` looks for a shutdown request: ``stop`` returns within about this long."""
@@ -48,7 +59,7 @@ class BackgroundServer(Generic[S]):
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
+        return f"http://{LOCAL_HOST}:{self.port}"
 
     def stop(self) -> None:
         if self._server is None:

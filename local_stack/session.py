@@ -1,4 +1,5 @@
-"""boto3 sessions and clients for the emulator: fixed fake credentials, never the developer's AWS config."""
+"""boto3 clients for the emulator: sessions from ``infra.sessions`` (fixed fake credentials, never the
+developer's AWS config), with a connection pool big enough for the dispatcher's threads."""
 
 from __future__ import annotations
 
@@ -8,13 +9,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-LOCAL_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-"""moto checks no signature, but botocore refuses to sign without credentials; these are never real."""
-
-
-def local_session(region: str) -> boto3.Session:
-    return boto3.Session(region_name=region, **LOCAL_CREDENTIALS)
-
+from infra.sessions import local_session
 
 _shared_lock = threading.Lock()
 _shared: dict[str, boto3.Session] = {}

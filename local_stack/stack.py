@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import IO, Any, TypeVar
 
 from infra import spec
+from infra.private_files import write_private
+from infra.sessions import LOCAL_CREDENTIALS
 from local_stack import deploy_cache, moto_hooks, persistence, snapshot
 from local_stack.api import ApiServer
 from local_stack.deployment import Deployment, Tamper, stack_config
@@ -35,7 +37,7 @@ from local_stack.faults import FaultSwitch
 from local_stack.inprocess import InProcessBridge, attach, detach
 from local_stack.runtime import install_function_output, lambda_environment, uninstall_function_output
 from local_stack.server import EmulatorServer, PutItemWatch, WriteTally
-from local_stack.session import LOCAL_CREDENTIALS, local_client
+from local_stack.session import local_client
 from local_stack.snapshot import wipe_backends
 
 FUNCTION_LOG_PATH = spec.LOCAL_FUNCTION_LOG_PATH
@@ -89,6 +91,19 @@ def wipe_emulator() -> None:
 
 _CURRENT = snapshot.HELD
 """What the in-process emulator holds: ``key`` (program stack + config) and its ``deployment``."""
+
+
+def multipart_echo(record: Mapping[str, Any]) -> bool:
+    """moto sends, beside a multipart upload's ``ObjectCreated:CompleteMultipartUpload``, an
+    ``ObjectCreated:Put`` for the same object (another event time); S3 sends only the first. A ``Put`` whose
+    ETag has the multipart form (``<md5>-<parts>``) is that echo: a PutObject never yields one. Passed on,
+    it would make the Transformer read the file twice, rewrite every record under a newer ingestion order and
+    log every invalid one twice."""
+    if record.get("eventName") != "ObjectCreated:Put":
+        return False
+    etag = str(((record.get("s3") or {}).get("object") or {}).get("eTag") or "")
+    head, _, parts = etag.strip('"').rpartition("-")
+    return bool(head) and parts.isdigit()
 
 
 class LocalStack:
@@ -290,6 +305,13 @@ class LocalStack:
             )
             self._counters.add("s3.unrouted")
             return
+        records = event.get("Records")
+        if isinstance(records, list) and records:
+            kept = [record for record in records if not multipart_echo(record)]
+            if not kept:
+                self._counters.add("s3.multipart_echo_dropped")
+                return
+            event = {**event, "Records": kept}
         account, queue = target.queue_arn.split(":")[4], target.queue_arn.split(":")[5]
         _send_sqs_message(account, event, queue, target.queue_arn.split(":")[3])
 
@@ -528,9 +550,8 @@ class LocalStack:
     def _save_outputs(self, outputs: dict[str, str]) -> None:
         path = self.outputs_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(outputs, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, path)
+        # Owner-only: pipeline-ctl believes a document only when this user alone could have written it.
+        write_private(path, (json.dumps(outputs, indent=2) + "\n").encode())
 
     def _remove_outputs(self, outputs: dict[str, str]) -> None:
         """Remove the document only if it is still ours (another local stack may have started since)."""

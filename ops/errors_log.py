@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,7 +22,15 @@ from itertools import islice
 from typing import Any
 
 from ops.errors import InvalidInput, NotFound
-from ops.logtable import check_error_types, get_item, ids_with_prefix, iso, now_utc, query_window
+from ops.logtable import (
+    check_error_types,
+    count_window,
+    get_item,
+    ids_with_prefix,
+    iso,
+    now_utc,
+    query_window,
+)
 from ops.target import Target
 
 DEFAULT_SINCE = timedelta(hours=24)
@@ -55,6 +62,25 @@ def tail(
         error_types=error_types,
     )
     return list(islice(items, limit))
+
+
+def count(
+    target: Target,
+    *,
+    since: timedelta = DEFAULT_SINCE,
+    error_types: Sequence[str] = (),
+    clock: Callable[[], datetime] = now_utc,
+) -> int:
+    """How many items :func:`tail` without a limit would return (so a limited tail can say what it left)."""
+    check_error_types(error_types)
+    now = clock()
+    return count_window(
+        target.client("dynamodb"),
+        target.outputs["log_table"],
+        since=now - since,
+        until=now,
+        error_types=error_types,
+    )
 
 
 def follow(
@@ -126,13 +152,3 @@ def show(target: Target, error_id: str) -> dict[str, Any]:
 
 MIN_ID_PREFIX = 4
 """Shorter prefixes are not looked up: they would match half the table."""
-
-
-def pretty_body(body: Any) -> str:
-    """The body as an operator wants to read it: indented JSON when it parses, otherwise verbatim."""
-    if not isinstance(body, str):
-        return json.dumps(body, indent=2, default=str)
-    try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except json.JSONDecodeError:
-        return body

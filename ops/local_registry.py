@@ -1,15 +1,18 @@
-"""A per-user record of the local stacks running on this machine, so the CLI finds one from anywhere.
+"""A per-user record of the local stacks running on this machine: the only way the CLI finds one.
 
 ``pipeline-ctl local up`` writes its outputs document to ``.pipeline/local.json`` under the directory it was
-started in; a command run from a subdirectory, or from another checkout, would not see it. So ``local up``
-also drops one small JSON file per running stack into the user's state directory
+started in, and drops one small JSON file per running stack into the user's state directory
 (``$XDG_STATE_HOME/serverless-pipeline/local-stacks/``, else ``~/.local/state/serverless-pipeline/...``):
 its pid, its working directory and where its outputs document is. One file per pid, written atomically, so
 two stacks starting at once never overwrite each other's entry.
 
-An entry is alive while its process is: a stack killed with ``kill -9`` leaves its file behind, and the next
-reader prunes it. The process start time (Linux ``/proc/PID/stat``) is recorded too, so a recycled pid is not
-mistaken for the stack.
+What is believed (docs/security.md): the record is this user's alone — the directory and every entry owned
+by this user and writable by nobody else (``infra.private_files``), else it is not read at all. An entry is
+alive while its process is, and that process must be this user's and the very one that registered (its start
+time, Linux ``/proc/PID/stat``, so a recycled pid is not mistaken for the stack): a stack killed with
+``kill -9`` leaves its file behind, and the next reader prunes it. Its outputs document must be this user's
+alone too and name that pid. A ``.pipeline/local.json`` found anywhere else — a parent directory, a shared
+``/tmp`` — is never used: a document planted there would otherwise receive every record ``send`` posts.
 
 Example::
 
@@ -31,16 +34,38 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.spec import LOCAL_OUTPUTS_PATH, PROJECT
+from infra.private_files import (
+    STATE_HOME_VARIABLE,
+    NotPrivate,
+    private_dir,
+    problem,
+    read_private,
+    user_state_dir,
+    write_private,
+)
+from infra.spec import LOCAL_OUTPUTS_PATH
+from ops.errors import OperationError
 
-STATE_HOME_VARIABLE = "XDG_STATE_HOME"
 REGISTRY_DIR = "local-stacks"
+MAX_DOCUMENT_BYTES = 1024 * 1024
 
 
 def registry_dir() -> Path:
     """``$XDG_STATE_HOME/serverless-pipeline/local-stacks`` (XDG Base Directory spec), else under ~/.local."""
-    base = os.environ.get(STATE_HOME_VARIABLE) or str(Path.home() / ".local" / "state")
-    return Path(base) / PROJECT / REGISTRY_DIR
+    return user_state_dir() / REGISTRY_DIR
+
+
+def registry_problem() -> str | None:
+    """Why the record cannot be believed (a directory on its path not this user's alone), or None."""
+    for directory in (user_state_dir(), registry_dir()):
+        try:
+            info = os.lstat(directory)
+        except FileNotFoundError:
+            return None
+        reason = problem(info, str(directory))
+        if reason is not None:
+            return reason
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,12 +84,15 @@ class RunningStack:
         return registry_dir() / f"{self.pid}.json"
 
     def outputs(self) -> dict[str, Any] | None:
-        """The stack's outputs document, or None while it is still starting (or after it was removed)."""
+        """The stack's outputs document, or None while it is still starting (or after it was removed), and
+        when it is not provably this stack's: not this user's alone, or naming another pid."""
         try:
-            document = json.loads(Path(self.outputs_path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            document = json.loads(read_private(Path(self.outputs_path), limit=MAX_DOCUMENT_BYTES))
+        except (OSError, ValueError, NotPrivate):
             return None
-        return document if isinstance(document, dict) else None
+        if not isinstance(document, dict) or str(document.get("pid")) != str(self.pid):
+            return None
+        return document
 
     def contains(self, directory: Path) -> bool:
         """True when ``directory`` is the stack's working directory or below it."""
@@ -85,11 +113,15 @@ def register(workdir: Path, *, pid: int | None = None) -> RunningStack:
         started_at=datetime.now(UTC).isoformat(timespec="microseconds"),
         process_start=_process_start(pid),
     )
-    directory = registry_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    temporary = directory / f".{pid}.json.tmp"
-    temporary.write_text(json.dumps(entry.to_dict(), indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, entry.path)
+    try:
+        private_dir(user_state_dir())
+        private_dir(registry_dir())
+    except NotPrivate as error:
+        raise OperationError(
+            f"cannot record the local stack: {error}",
+            hint=f"make it yours alone (chmod go-w), or point {STATE_HOME_VARIABLE} at a directory of yours",
+        ) from None
+    write_private(entry.path, (json.dumps(entry.to_dict(), indent=2) + "\n").encode())
     return entry
 
 
@@ -98,14 +130,20 @@ def unregister(entry: RunningStack) -> None:
 
 
 def running() -> list[RunningStack]:
-    """Every registered stack whose process still runs, oldest first; dead entries are removed on the way."""
+    """Every registered stack whose process still runs, oldest first; dead entries are removed on the way.
+
+    Only this user's own record counts: nothing at all when its directory is not this user's alone, and
+    an entry file that is not (or that names another file than its pid's) is skipped."""
     directory = registry_dir()
-    if not directory.is_dir():
+    if not directory.is_dir() or registry_problem() is not None:
         return []
     alive = []
     for path in sorted(directory.glob("*.json")):
-        entry = _read(path)
-        if entry is None or not _alive(entry):
+        try:
+            entry = _read(path)
+        except NotPrivate:
+            continue
+        if entry is None or entry.path != path or not _alive(entry):
             path.unlink(missing_ok=True)
             continue
         alive.append(entry)
@@ -119,20 +157,29 @@ def owning(directory: Path, stacks: list[RunningStack] | None = None) -> Running
 
 
 def _read(path: Path) -> RunningStack | None:
+    """The entry in ``path``; None when it does not parse; NotPrivate when it is not this user's alone."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return RunningStack(**document)
+        document = json.loads(read_private(path, limit=MAX_DOCUMENT_BYTES))
+        entry = RunningStack(**document)
     except (OSError, ValueError, TypeError):
         return None
+    return entry if isinstance(entry.pid, int) and isinstance(entry.workdir, str) else None
 
 
 def _alive(entry: RunningStack) -> bool:
+    """The entry's process runs, is this user's, and is the one that registered (not a recycled pid)."""
     try:
         os.kill(entry.pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass  # someone else's process: alive, but not ours to judge further
+        return False  # another user's process: not a stack of ours, whatever the entry says
+    if Path("/proc/self").is_dir():  # Linux: whose process it is (root may signal anyone's)
+        try:
+            if os.stat(f"/proc/{entry.pid}").st_uid != os.geteuid():
+                return False
+        except OSError:
+            return False
     fields = _stat_fields(entry.pid)
     if fields is None:
         return True  # no /proc here: the signal test is all there is

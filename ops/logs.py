@@ -72,7 +72,7 @@ class LogEvent:
     def to_dict(self) -> dict[str, Any]:
         return {
             "function": self.function,
-            "timestamp": self.timestamp.isoformat(),
+            "timestamp": self.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z"),
             "event_id": self.event_id,
             "message": self.fields if self.fields is not None else self.message,
         }

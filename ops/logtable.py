@@ -68,6 +68,54 @@ def query_window(
     Filters run server-side; DynamoDB's ``Limit`` would apply before them, so the caller stops iterating
     instead of passing a limit.
     """
+    requests = _window_requests(
+        table, since=since, until=until, newest_first=newest_first, status=status, error_types=error_types
+    )
+    for request in requests:
+        while True:
+            page = dynamodb.query(**request)
+            for item in page.get("Items", []):
+                yield item_to_python(item)
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def count_window(
+    dynamodb: Any,
+    table: str,
+    *,
+    since: datetime,
+    until: datetime,
+    status: str | None = None,
+    error_types: Sequence[str] = (),
+) -> int:
+    """How many items :func:`query_window` would yield: ``Select=COUNT``, so no item crosses the wire."""
+    total = 0
+    for request in _window_requests(
+        table, since=since, until=until, newest_first=True, status=status, error_types=error_types
+    ):
+        request["Select"] = "COUNT"
+        while True:
+            page = dynamodb.query(**request)
+            total += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return total
+
+
+def _window_requests(
+    table: str,
+    *,
+    since: datetime,
+    until: datetime,
+    newest_first: bool,
+    status: str | None,
+    error_types: Sequence[str],
+) -> list[dict[str, Any]]:
+    """One ``by_day`` query per UTC day of the window, in the order asked for."""
+    requests = []
     days = days_between(since, until)
     if newest_first:
         days.reverse()
@@ -97,13 +145,8 @@ def query_window(
         }
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
-        while True:
-            page = dynamodb.query(**request)
-            for item in page.get("Items", []):
-                yield item_to_python(item)
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        requests.append(request)
+    return requests
 
 
 def get_item(dynamodb: Any, table: str, error_id: str) -> dict[str, Any] | None:

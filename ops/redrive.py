@@ -8,23 +8,27 @@ same object, and the one way to cause it without the original file is to copy th
 
     CopyObject  Bucket/Key  CopySource = the event's bucket, key and versionId (the exact version)
                 MetadataDirective = REPLACE, Metadata = its metadata + pipeline-entered-at = event time
+                                                      + pipeline-entered-at-mac = KMS GenerateMac of it
 
 S3 refuses a copy onto itself that changes nothing, hence ``REPLACE`` (the content type and the other user
 metadata are carried over from a HeadObject). ``pipeline-entered-at`` is what the Transformer reads to keep
-the records' ingestion time: the original event's time, not the time of the replay. An object (or the
+the records' ingestion time: the original event's time, not the time of the replay. The Transformer believes
+it only with the MAC made by the stack's entry-time key (the outputs document's ``entry_time_key``;
+``functions.entry_time``), so the operator needs ``kms:GenerateMac`` on that key; a value already on the
+object (an uploader's) is never carried over. An object (or the
 event's version of it) that is gone cannot be re-driven: :class:`~ops.errors.NotFound`, and the LogTable
 item stays ``NEW``.
 
 Example::
 
     objects = s3_objects(item["body"])      # None: not an invocation record
-    if objects: redrive(target.client("s3"), objects, entered_at=item.get("entered_at"))
+    if objects: redrive(target.client("s3"), objects, entered_at=item.get("entered_at"), signer=signer)
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +36,8 @@ from urllib.parse import unquote_plus
 
 from botocore.exceptions import ClientError
 
-from functions.model import ENTERED_AT_METADATA
+from functions.entry_time import ENTERED_AT_MAC_METADATA, sign
+from functions.model import API_SOURCE, ENTERED_AT_METADATA
 from ops.errors import NotFound
 from ops.logtable import iso
 
@@ -55,9 +60,11 @@ class S3Object:
         return f"{shown}?versionId={self.version_id}" if self.version_id else shown
 
 
-def s3_objects(body: Any) -> list[S3Object] | None:
-    """The objects of a Lambda invocation record about an S3 event; ``None`` for any other body."""
-    if not isinstance(body, str) or '"requestPayload"' not in body:
+def s3_objects(body: Any, source: Any = None) -> list[S3Object] | None:
+    """The objects of a Lambda invocation record about an S3 event; ``None`` for any other body, and for a
+    body that came through the API (``source`` ``api``): a client can post bytes shaped like an invocation
+    record, and a replay must not copy objects, with a signed entry time, on a client's say-so."""
+    if source == API_SOURCE or not isinstance(body, str) or '"requestPayload"' not in body:
         return None
     try:
         record = json.loads(body)
@@ -87,11 +94,26 @@ def _pipeline_time(value: Any) -> str | None:
         return None
     try:
         return iso(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
 
 
-def redrive(s3: Any, objects: Sequence[S3Object], *, entered_at: str | None = None) -> list[str]:
+Signer = Callable[[S3Object, str], dict[str, str]]
+"""Makes the signed entry-time metadata of one object: (object, entry time) → metadata entries."""
+
+
+def kms_signer(kms: Any, key_id: str) -> Signer:
+    """The :data:`Signer` of a stack: its entry-time KMS key, through ``kms`` (a KMS client)."""
+
+    def signed(obj: S3Object, entered_at: str) -> dict[str, str]:
+        return sign(kms, key_id, bucket=obj.bucket, key=obj.key, entered_at=entered_at)
+
+    return signed
+
+
+def redrive(
+    s3: Any, objects: Sequence[S3Object], *, signer: Signer, entered_at: str | None = None
+) -> list[str]:
     """Copy each object onto itself so the Transformer processes it again; the new versions (or ETags).
 
     Every object is checked first, so that a gone one refuses the whole replay before anything is copied.
@@ -99,8 +121,14 @@ def redrive(s3: Any, objects: Sequence[S3Object], *, entered_at: str | None = No
     heads = [_head(s3, obj) for obj in objects]
     copied = []
     for obj, head in zip(objects, heads, strict=True):
-        metadata = dict(head.get("Metadata") or {})
-        metadata[ENTERED_AT_METADATA] = entered_at or obj.event_time or metadata.get(ENTERED_AT_METADATA, "")
+        metadata = {
+            name: value
+            for name, value in (head.get("Metadata") or {}).items()
+            if name not in (ENTERED_AT_METADATA, ENTERED_AT_MAC_METADATA)
+        }
+        original = _pipeline_time(entered_at) or obj.event_time
+        if original:
+            metadata.update(signer(obj, original))
         source: dict[str, str] = {"Bucket": obj.bucket, "Key": obj.key}
         if obj.version_id:
             source["VersionId"] = obj.version_id

@@ -1,14 +1,13 @@
 """The Writer's CodeDeploy release: start it, wait for it, report it, stop it. Plain boto3, no Pulumi.
 
-Two callers share this module, so what an operator sees is what the deployment step did:
+Two callers share this library, so what an operator sees is what the deployment step did:
 
-- ``pulumi up``'s release step runs ``python -m ops.release deploy ...`` whenever the Writer publishes a new
-  version. ``deploy`` starts a deployment that shifts the alias ``live`` to that version and *waits* for it
-  (through the whole canary), so ``pulumi up`` succeeds only when the deployment succeeded. A failed or
-  stopped deployment exits 1 with CodeDeploy's own error and rollback reason; Pulumi then records no new
-  state for the step, and the next ``pulumi up`` runs it again. ``deploy`` is idempotent: when ``live``
-  already serves the version it does nothing, and when a deployment to that very version is still running
-  (an interrupted ``pulumi up``) it waits for that one instead of starting a second.
+- ``pulumi up``'s release step (``ops.release_step``, the module the program names) calls :func:`deploy`
+  whenever the Writer publishes a new version: it starts a deployment that shifts the alias ``live`` to that
+  version and *waits* for it, through the whole canary. ``deploy`` is idempotent: when ``live`` already serves
+  the version it does nothing, and when a deployment to that very version is still running (a ``pulumi up``
+  interrupted, or whose credentials expired while it waited) it waits for that one instead of starting a
+  second.
 - ``pipeline-ctl release [status|wait|stop]`` calls :func:`release`.
 
 The AppSpec is built from what AWS says *now* (the version ``live`` serves, the newest published version),
@@ -17,18 +16,15 @@ never from what Pulumi last saw: CodeDeploy may have rolled back since, and ``$L
 Example::
 
     result = deploy(function_name="serverless-pipeline-dev-writer", alias="live", target_version="7",
-                    application=..., deployment_group=..., session=session_for(AwsAccess(region="eu-west-1")))
+                    application=..., deployment_group=..., session=sessions.session(region="eu-west-1"))
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import re
-import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -37,8 +33,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.config import AssumeRole
-from infra.spec import codedeploy_names
+from infra.spec import RELEASE_POLL_SECONDS, codedeploy_names
 from ops.errors import OperationError
 
 if TYPE_CHECKING:
@@ -50,15 +45,17 @@ ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
 """Every status before a terminal one (``Baking``/``Ready`` belong to other platforms; harmless to ask)."""
 
 DEFAULT_WAIT_TIMEOUT = 900.0
-DEFAULT_POLL_SECONDS = 10.0
-WAIT_MARGIN_SECONDS = 600.0
-"""Added to a deployment configuration's own duration: CodeDeploy's start-up, alarm checks, final shift."""
+"""How long ``pipeline-ctl release wait`` waits unless told otherwise (the release step is told, by the
+program, from the deployment configuration: ``infra.spec.release_wait_seconds``)."""
 
 LIMIT_EXCEEDED = "DeploymentLimitExceededException"
 
 
 class ReleaseError(RuntimeError):
     """The release could not be started, read or stopped, or it failed; the message says why in one line."""
+
+    expired_credentials: bool = False
+    """AWS refused the call because the caller's credentials expired (the deployment itself goes on)."""
 
 
 class ReleaseTimeout(ReleaseError, TimeoutError):
@@ -129,34 +126,7 @@ class ReleaseStatus:
         return "; ".join(parts)
 
 
-# --- sessions and calls --------------------------------------------------------------------------------
-
-
-def session_for(
-    *,
-    region: str | None,
-    profile: str | None = None,
-    assume_roles: Sequence[AssumeRole] = (),
-    endpoint_url: str | None = None,
-) -> boto3.Session:
-    """A session with the stack's AWS access: region, profile, then each role of the chain in order."""
-    session = boto3.Session(region_name=region, profile_name=profile)
-    for number, role in enumerate(assume_roles):
-        kwargs: dict[str, Any] = {
-            "RoleArn": role.role_arn,
-            "RoleSessionName": role.session_name or f"serverless-pipeline-release-{number}",
-        }
-        if role.external_id:
-            kwargs["ExternalId"] = role.external_id
-        sts = session.client("sts", endpoint_url=endpoint_url)
-        credentials = _call(f"assuming role {role.role_arn}", sts.assume_role, **kwargs)["Credentials"]
-        session = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=region,
-        )
-    return session
+# --- calls --------------------------------------------------------------------------------
 
 
 def _client(service: str, session: boto3.Session | None, endpoint_url: str | None) -> Any:
@@ -166,9 +136,16 @@ def _client(service: str, session: boto3.Session | None, endpoint_url: str | Non
     return session.client(service, endpoint_url=endpoint_url)
 
 
+EXPIRED_CREDENTIALS = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+"""Error codes AWS answers when the caller's session credentials ran out (STS sessions last an hour or so)."""
+
+
 def _failed(what: str, error: ClientError) -> ReleaseError:
     info = error.response.get("Error", {})
-    return ReleaseError(f"{what} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}")
+    code = info.get("Code", "Error")
+    failed = ReleaseError(f"{what} failed: {code}: {info.get('Message', '')}")
+    failed.expired_credentials = code in EXPIRED_CREDENTIALS
+    return failed
 
 
 def _call(what: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
@@ -226,30 +203,6 @@ def appspec(*, function_name: str, alias: str, current_version: str, target_vers
             }
         ],
     }
-
-
-_CANARY = re.compile(r"Canary\d+Percent(\d+)Minutes$")
-_LINEAR = re.compile(r"Linear(\d+)PercentEvery(\d+)Minutes?$")
-
-
-def deployment_minutes(deployment_config_name: str) -> int:
-    """How long a predefined Lambda deployment configuration shifts traffic for, in minutes.
-
-    ``Canary10Percent5Minutes``: 10 % for 5 minutes, then the rest. ``Linear10PercentEvery2Minutes``: 10 more
-    percent every 2 minutes, so 9 intervals before 100 %. ``AllAtOnce``: no wait."""
-    if canary := _CANARY.search(deployment_config_name):
-        return int(canary.group(1))
-    if linear := _LINEAR.search(deployment_config_name):
-        steps = -(-100 // int(linear.group(1)))  # ceil(100 / percent)
-        return (steps - 1) * int(linear.group(2))
-    if deployment_config_name.endswith("AllAtOnce"):
-        return 0
-    raise ValueError(f"unknown Lambda deployment configuration {deployment_config_name!r}")
-
-
-def wait_timeout(deployment_config_name: str) -> float:
-    """Seconds the release step waits: the configuration's own duration plus ``WAIT_MARGIN_SECONDS``."""
-    return deployment_minutes(deployment_config_name) * 60.0 + WAIT_MARGIN_SECONDS
 
 
 # --- deployments -----------------------------------------------------------------------------------------
@@ -425,16 +378,27 @@ class DeploymentInProgress(ReleaseError):
 
 def _limit_exceeded(codedeploy: Any, application: str, deployment_group: str) -> DeploymentInProgress:
     running = _active_deployment(codedeploy, application, deployment_group)
+    return _busy(application, deployment_group, running, refused=True)
+
+
+def _busy(
+    application: str, deployment_group: str, running: ReleaseStatus | None, *, refused: bool = False
+) -> DeploymentInProgress:
+    """A group runs one deployment at a time: say which one blocks it (and whether CodeDeploy already
+    refused ours) and what to do."""
     what = (
         f"deployment {running.deployment_id} ({running.status}, version {running.current_version} -> "
         f"{running.target_version})"
         if running
         else "another deployment"
     )
+    why = (
+        f"CodeDeploy refused a new deployment ({LIMIT_EXCEEDED})" if refused else "a group runs one at a time"
+    )
     return DeploymentInProgress(
-        f"CodeDeploy refused a new deployment of {application}/{deployment_group} ({LIMIT_EXCEEDED}): "
-        f"{what} is still running. Wait for it (`pipeline-ctl release wait`) or stop it, which rolls it back "
-        "(`pipeline-ctl release stop`), then run `pulumi up` again",
+        f"{application}/{deployment_group} is busy: {what} is still running ({why}). Wait for it "
+        "(`pipeline-ctl release wait`) or stop it, which rolls it back (`pipeline-ctl release stop`), "
+        "then run `pulumi up` again",
         running,
     )
 
@@ -468,7 +432,7 @@ def wait_for_deployment(
     deployment_id: str,
     *,
     timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll: float = DEFAULT_POLL_SECONDS,
+    poll: float = RELEASE_POLL_SECONDS,
     session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -496,7 +460,7 @@ def wait_release(
     application: str,
     deployment_group: str,
     timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll: float = DEFAULT_POLL_SECONDS,
+    poll: float = RELEASE_POLL_SECONDS,
     session: boto3.Session | None = None,
     endpoint_url: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
@@ -560,7 +524,7 @@ class Waiting:
     """How ``deploy`` waits: for how long, how often it asks, how it sleeps and whom it tells."""
 
     timeout: float = DEFAULT_WAIT_TIMEOUT
-    poll: float = DEFAULT_POLL_SECONDS
+    poll: float = RELEASE_POLL_SECONDS
     sleep: Callable[[float], None] = field(default=time.sleep)
     progress: Callable[[ReleaseStatus], None] | None = None
 
@@ -583,42 +547,71 @@ def deploy(
     ``ReleaseTimeout`` when waiting gave up; each message is one line saying what to do."""
     waiting = waiting or Waiting()
     common = {"session": session, "endpoint_url": endpoint_url}
-    try:
-        result = start_release(
-            function_name=function_name,
-            alias=alias,
-            application=application,
-            deployment_group=deployment_group,
-            target_version=target_version,
-            **common,
-        )
-    except DeploymentInProgress as busy:
-        running = busy.running
-        # An interrupted `pulumi up` left this very release running: wait for it rather than fail.
-        if running is None or target_version is None or running.target_version != target_version:
-            raise
-        result = ReleaseResult(
-            started=True,
-            function_name=function_name,
-            alias=alias,
-            current_version=running.current_version or "",
-            target_version=target_version,
-            deployment_id=running.deployment_id,
-            reason=f"resuming deployment {running.deployment_id} to version {target_version}",
-        )
+    codedeploy = _client("codedeploy", session, endpoint_url)
+    running = _active_deployment(codedeploy, application, deployment_group)
+    if running is not None:
+        result = _resume(running, function_name=function_name, alias=alias, target_version=target_version,
+                         busy=_busy(application, deployment_group, running))  # fmt: skip
+    else:
+        try:
+            result = start_release(
+                function_name=function_name,
+                alias=alias,
+                application=application,
+                deployment_group=deployment_group,
+                target_version=target_version,
+                **common,
+            )
+        except DeploymentInProgress as busy:  # one started between our look and our start
+            if busy.running is None:
+                raise
+            result = _resume(busy.running, function_name=function_name, alias=alias,
+                             target_version=target_version, busy=busy)  # fmt: skip
     if not result.started or result.deployment_id is None:
         return result
-    final = wait_for_deployment(
-        result.deployment_id,
-        timeout=waiting.timeout,
-        poll=waiting.poll,
-        sleep=waiting.sleep,
-        progress=waiting.progress,
-        **common,
-    )
+    try:
+        final = wait_for_deployment(
+            result.deployment_id,
+            timeout=waiting.timeout,
+            poll=waiting.poll,
+            sleep=waiting.sleep,
+            progress=waiting.progress,
+            **common,
+        )
+    except ReleaseError as error:
+        if not error.expired_credentials:
+            raise
+        raise ReleaseError(
+            f"{error}; the credentials expired while waiting for deployment {result.deployment_id}, which "
+            "continues in AWS: run `pulumi up` again with fresh credentials and the release step waits for "
+            "that deployment instead of starting another"
+        ) from error
     if not final.succeeded:
         raise ReleaseFailed(final.failure(application, deployment_group), final)
     return ReleaseResult(**{**asdict(result), "status": final.status})
+
+
+def _resume(
+    running: ReleaseStatus,
+    *,
+    function_name: str,
+    alias: str,
+    target_version: str | None,
+    busy: DeploymentInProgress,
+) -> ReleaseResult:
+    """A deployment to ``target_version`` already runs (an earlier step that stopped waiting): wait for it.
+    Any other running deployment blocks the group: ``busy`` says which and what to do."""
+    if target_version is None or running.target_version != target_version:
+        raise busy
+    return ReleaseResult(
+        started=True,
+        function_name=function_name,
+        alias=alias,
+        current_version=running.current_version or "",
+        target_version=target_version,
+        deployment_id=running.deployment_id,
+        reason=f"resuming deployment {running.deployment_id} to version {target_version}",
+    )
 
 
 # --- pipeline-ctl release --------------------------------------------------------------------------------
@@ -635,7 +628,7 @@ def release(
     action: Action = Action.STATUS,
     *,
     timeout: float = DEFAULT_WAIT_TIMEOUT,
-    poll: float = DEFAULT_POLL_SECONDS,
+    poll: float = RELEASE_POLL_SECONDS,
 ) -> ReleaseStatus | None:
     """The newest Writer deployment after ``action``; ``None`` for ``status`` when there never was one.
 
@@ -658,123 +651,3 @@ def release(
         return release_status(**common)
     except ReleaseError as error:
         raise OperationError(str(error)) from None
-
-
-# --- `python -m ops.release`: what the Pulumi program's release step runs --------------------------------
-
-
-def _assumed_role(text: str) -> AssumeRole:
-    """``ROLE_ARN[,session=NAME][,external-id=ID]`` (one ``--assume-role`` per role of the chain)."""
-    arn, *options = text.split(",")
-    values: dict[str, str] = {}
-    for option in options:
-        key, _, value = option.partition("=")
-        if key not in ("session", "external-id") or not value:
-            raise argparse.ArgumentTypeError(f"unknown role option {option!r} (session=, external-id=)")
-        values[key] = value
-    return AssumeRole(role_arn=arn, session_name=values.get("session"), external_id=values.get("external-id"))
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m ops.release",
-        description="Release the Writer through CodeDeploy (prints one JSON document).",
-    )
-    parser.add_argument("--region", help="AWS region (default: the environment's)")
-    parser.add_argument("--profile", help="AWS profile")
-    parser.add_argument(
-        "--assume-role",
-        action="append",
-        default=[],
-        type=_assumed_role,
-        metavar="ARN[,session=NAME][,external-id=ID]",
-        help="a role to assume, in chain order (the stack's aws:assumeRoles)",
-    )
-    parser.add_argument("--endpoint-url", help="AWS endpoint (tests, emulators)")
-    parser.add_argument("--application", required=True)
-    parser.add_argument("--deployment-group", required=True)
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (
-        ("deploy", "start a deployment to the given version and wait until it ends (the release step)"),
-        ("start", "start a deployment to the newest (or given) version, without waiting"),
-    ):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("--function", required=True, dest="function_name")
-        command.add_argument("--alias", required=True)
-        command.add_argument("--target-version", required=name == "deploy")
-        if name == "deploy":
-            command.add_argument("--timeout", type=float, default=DEFAULT_WAIT_TIMEOUT)
-            command.add_argument("--poll", type=float, default=DEFAULT_POLL_SECONDS)
-    commands.add_parser("status", help="the newest deployment")
-    wait = commands.add_parser("wait", help="wait until the newest deployment finishes")
-    wait.add_argument("--timeout", type=float, default=DEFAULT_WAIT_TIMEOUT)
-    wait.add_argument("--poll", type=float, default=DEFAULT_POLL_SECONDS)
-    commands.add_parser("stop", help="stop the running deployment (the alias rolls back)")
-    return parser
-
-
-def _print_progress(status: ReleaseStatus) -> None:
-    print(
-        f"deployment {status.deployment_id}: {status.status} "
-        f"(version {status.current_version} -> {status.target_version})",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 on success, 1 when the release failed (one line on stderr), 2 on bad usage (argparse)."""
-    args = _parser().parse_args(argv)
-    document: dict[str, Any] | None
-    try:
-        session = session_for(
-            region=args.region,
-            profile=args.profile,
-            assume_roles=args.assume_role,
-            endpoint_url=args.endpoint_url,
-        )
-        common: dict[str, Any] = {
-            "application": args.application,
-            "deployment_group": args.deployment_group,
-            "session": session,
-            "endpoint_url": args.endpoint_url,
-        }
-        if args.command == "deploy":
-            document = deploy(
-                function_name=args.function_name,
-                alias=args.alias,
-                target_version=args.target_version,
-                waiting=Waiting(timeout=args.timeout, poll=args.poll, progress=_print_progress),
-                **common,
-            ).to_dict()
-        elif args.command == "start":
-            document = start_release(
-                function_name=args.function_name,
-                alias=args.alias,
-                target_version=args.target_version,
-                **common,
-            ).to_dict()
-        elif args.command == "status":
-            found = release_status(**common)
-            document = found.to_dict() if found else None
-        elif args.command == "wait":
-            finished = wait_release(timeout=args.timeout, poll=args.poll, **common)
-            document = finished.to_dict()
-            if not finished.succeeded:
-                print(json.dumps(document, sort_keys=True))
-                print(f"error: {finished.failure(args.application, args.deployment_group)}", file=sys.stderr)
-                return 1
-        else:
-            document = stop_release(**common).to_dict()
-    except ReleaseError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except BotoCoreError as error:  # e.g. a profile that does not exist, no credentials at all
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(document, sort_keys=True))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

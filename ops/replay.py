@@ -23,8 +23,8 @@ copies its object onto itself instead (``ops.redrive``), which makes the Transfo
 the item is marked only when the copy succeeded. An object that is gone is reported and the item stays NEW.
 
 Every re-sent message fits SQS's 256 KiB, attributes included: if the body and all its attributes do not,
-``source`` and then ``replay_of`` are left out (the ingestion attributes never are); a body that does not fit
-even then is reported failed.
+``replay_of`` is left out (``source`` and the ingestion attributes never are: a replay that fails again must
+be logged against the file it came from); a body that does not fit even then is reported failed.
 
 From the DLQ (``source="dlq"``): receive, re-send the body to WriterQueue with ``replay_of`` = the message id,
 delete from the DLQ only after the send succeeded. moto has no ``StartMessageMoveTask``, and this path has to
@@ -50,11 +50,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.messages.sizing import message_size, utf8_size
-from functions.model import MAX_MESSAGE_BYTES, ErrorType, LogStatus, MessageAttribute
-from infra.spec import DEFAULT_LOG_RETENTION_DAYS, SQS_BATCH_MAX_ENTRIES
+from functions.model import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    MAX_MESSAGE_BYTES,
+    SQS_BATCH_MAX_ENTRIES,
+    ErrorType,
+    LogStatus,
+    MessageAttribute,
+)
+from infra.spec import ENTRY_TIME_KEY_OUTPUT
 from ops.errors import InvalidInput, NotFound, OperationError
 from ops.logtable import check_error_types, get_item, iso, now_utc, query_window
-from ops.redrive import S3Object, redrive, s3_objects
+from ops.redrive import S3Object, kms_signer, redrive, s3_objects
 from ops.target import Target
 
 CLAIM_LEASE = timedelta(minutes=15)
@@ -96,13 +103,16 @@ class Result(StrEnum):
 FAILURES = frozenset({Result.NOT_FOUND, Result.FAILED, Result.OBJECT_GONE})
 
 CARRIED_ATTRIBUTES = (
+    MessageAttribute.SOURCE,
     MessageAttribute.ENTERED_AT,
     MessageAttribute.INGEST_ID,
     MessageAttribute.INGEST_POSITION,
 )
-"""Stored on a LogTable item (and a DLQ message), re-sent with its body: the ingestion time and order."""
-OPTIONAL_ATTRIBUTES = (MessageAttribute.SOURCE, MessageAttribute.REPLAY_OF)
-"""Left out, in this order, when a body at the size limit cannot carry every attribute."""
+"""Stored on a LogTable item (and a DLQ message), re-sent with its body: where the records came from (so a
+replay that fails again is logged against its file, not as ``api``), their ingestion time and order."""
+OPTIONAL_ATTRIBUTES = (MessageAttribute.REPLAY_OF,)
+"""Left out when a body at the size limit cannot carry every attribute (the carried ones always fit: the
+transformer and the API leave room for them, functions.model.REPLAY_ATTRIBUTES_BUDGET_BYTES)."""
 NOT_REPLAYABLE_TYPES = frozenset({ErrorType.UNREADABLE_FILE, ErrorType.RECORD_TOO_LARGE})
 """Failures about a file rather than a message: sending their body to the writer could only fail again."""
 
@@ -200,7 +210,7 @@ def _from_logtable(
             report.entries.append(early)
             continue
         entry = _entry(item)
-        objects = s3_objects(item.get("body"))
+        objects = s3_objects(item.get("body"), item.get("source"))
         if not objects and item.get("error_type") in NOT_REPLAYABLE_TYPES:
             entry.result = Result.NOT_REPLAYABLE
         elif report.dry_run:
@@ -346,10 +356,24 @@ def _resend(
     """Step 2 for either source: copy a gave-up item's objects onto themselves, or send the body again with
     the attributes ``stored`` with it; what it was replayed as (``copy:<versions>`` or the message id)."""
     if objects:
-        copies = redrive(target.client("s3"), objects, entered_at=_text(stored.get("entered_at")))
+        signer = kms_signer(target.client("kms"), _entry_time_key(target))
+        copies = redrive(
+            target.client("s3"), objects, entered_at=_text(stored.get("entered_at")), signer=signer
+        )
         entry.detail = "copied " + _onto_itself(objects)
         return "copy:" + ",".join(copies)
     return _send(target, body, replay_attributes(entry.error_id, stored, body))
+
+
+def _entry_time_key(target: Target) -> str:
+    key = target.outputs.get(ENTRY_TIME_KEY_OUTPUT)
+    if not key:
+        raise OperationError(
+            f"the stack's outputs document has no {ENTRY_TIME_KEY_OUTPUT}: the re-driven object's entry time "
+            "cannot be signed",
+            hint="redeploy the stack (or restart the local stack) to rewrite its outputs document",
+        )
+    return key
 
 
 def _onto_itself(objects: list[S3Object]) -> str:
@@ -374,7 +398,7 @@ def replay_attributes(replay_of: str, stored: dict[str, Any], body: str) -> dict
     :class:`~ops.errors.OperationError` when the body with its ingestion attributes exceeds SQS's limit.
     """
     values = {MessageAttribute.REPLAY_OF.value: replay_of}
-    for name in (MessageAttribute.SOURCE, *CARRIED_ATTRIBUTES):
+    for name in CARRIED_ATTRIBUTES:
         value = _text(stored.get(name.value))
         if value is not None:
             values[name.value] = value
@@ -429,7 +453,7 @@ def _from_dlq(
                 if full or not _dlq_matches(entry, cutoff=cutoff, error_types=error_types, ids=wanted_ids):
                     to_release.append(message["ReceiptHandle"])
                     continue
-                objects = s3_objects(message["Body"])
+                objects = s3_objects(message["Body"], entry.source)
                 if not objects and entry.error_type in NOT_REPLAYABLE_TYPES:
                     entry.result = Result.NOT_REPLAYABLE
                     to_release.append(message["ReceiptHandle"])

@@ -5,51 +5,67 @@ the records are validated later by the writer (invalid ones end in LogTable). Wh
 the HTTP exchange: 2xx is accepted; 429, 5xx and connection failures are retried with exponential backoff and
 full jitter (so many clients throttled at once do not retry in lock-step); any other status is final.
 
+Records are batched: by default each request carries as many as fit ``MAX_REPLAYABLE_BODY_BYTES`` (a
+failed request still fits one DLQ message with its verdict, so it is replayed whole), since per-request
+overhead dominates a one-record POST;
+``batch`` caps the records per request (1 posts each record as an object). Input is a stream
+(:mod:`ops.send_input`): a reader thread feeds a bounded queue, the sender packs and posts while it reads,
+and a batch that has waited ``LINGER_SECONDS`` for more input leaves as it is, so records from a slow pipe
+are not held back. Memory is bounded by the queue, the batch being packed and the requests in flight.
+
 Numbers are parsed as :class:`~decimal.Decimal` and written back verbatim: a balance of
 ``12345678901234567890.12`` must reach the writer as sent, not as the nearest float.
 
 Example::
 
-    records = read_records("accounts.jsonl")
-    report = send(target, records, options=SendOptions(batch=10))
+    with open("accounts.jsonl", encoding="utf-8") as stream:
+        report = send(target, stream_records(stream, "accounts.jsonl"))
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
+import queue
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from ops import datafiles
+from functions.model import MAX_REPLAYABLE_BODY_BYTES
 from ops.errors import InvalidInput, OperationError, OpsError
+from ops.send_input import loads, open_input, require_object, stream_records
 from ops.target import Target
 
 WRITER_ROUTE = "/writer"
 API_SIGNING_SERVICE = "execute-api"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 CONNECTION_FAILURE = "connection error"
+LINGER_SECONDS = 0.2
+"""How long a partly filled batch waits for more input before it is sent as it is."""
+QUEUE_RECORDS = 1000
+"""Records read ahead of the sender, at most: the reader waits when the sender falls behind."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class SendOptions:
     """How to send: request size, parallelism and patience."""
 
-    batch: int = 1
-    """Records per request: 1 posts each record as an object, more post a JSON array (one SQS message)."""
+    batch: int | None = None
+    """Records per request at most: None fills each request up to ``MAX_REPLAYABLE_BODY_BYTES``; 1 posts each
+    record as an object, more post a JSON array (one SQS message either way)."""
+    max_body_bytes: int = MAX_REPLAYABLE_BODY_BYTES
     concurrency: int = 8
     retries: int = 5
     """Retries after the first attempt, for 429/5xx/connection failures only."""
@@ -63,6 +79,9 @@ class SendReport:
     """What happened to the records, counted in records (and requests, which is what API Gateway bills)."""
 
     records: int = 0
+    """Records sent (read from the input after the skipped ones)."""
+    skipped: int = 0
+    """Records at the start of the input passed over (``--skip``)."""
     requests: int = 0
     accepted: int = 0
     accepted_requests: int = 0
@@ -79,6 +98,7 @@ class SendReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "records": self.records,
+            "skipped": self.skipped,
             "requests": self.requests,
             "accepted": self.accepted,
             "accepted_requests": self.accepted_requests,
@@ -93,41 +113,32 @@ class SendReport:
 
 
 def read_records(file: str, *, stdin: TextIO | None = None) -> list[Any]:
-    """Records from a file, or from ``stdin`` when ``file`` is ``-``; refused by ``ops.datafiles``' rule."""
-    if file == "-":
-        if stdin is None:
-            raise InvalidInput("- means stdin, but no stdin was given")
-        records = parse_records(stdin.read(), "<stdin>")
-    else:
-        records = parse_records(datafiles.read_text(Path(file)), file)
+    """Every record of a file (``-``: ``stdin``) as a list, refused by ``ops.datafiles``' rule. For small
+    inputs and tests: ``send`` itself streams (:func:`ops.send_input.stream_records`)."""
+    stream, name = open_input(file, stdin=stdin)
+    try:
+        records = list(stream_records(stream, name))
+    finally:
+        if file != "-":
+            stream.close()
     if not records:
-        raise InvalidInput(f"{'<stdin>' if file == '-' else file}: no records in it (an empty array)")
+        raise InvalidInput(f"{name}: no records in it (an empty array)")
     return records
 
 
 def parse_records(text: str, name: str) -> list[Any]:
     """Records from a JSON object, a JSON array of objects, or JSON Lines; bad input names ``name:line``."""
-    if not text.strip():
-        raise datafiles.empty(name)
-    try:
-        document = _loads(text)
-    except json.JSONDecodeError as error:
-        if error.msg != "Extra data":
-            raise _bad_json(name, error) from None
-        return _json_lines(text, name)
-    if isinstance(document, list):
-        return [_require_object(item, f"{name}: item {index}") for index, item in enumerate(document, 1)]
-    return [_require_object(document, name)]
+    return list(stream_records(io.StringIO(text), name))
 
 
 def parse_record_option(text: str, position: int) -> Any:
     """One ``--record JSON`` value."""
     name = f"--record #{position}"
     try:
-        value = _loads(text)
+        value = loads(text)
     except json.JSONDecodeError as error:
         raise InvalidInput(f"{name}: not valid JSON: {error.msg} (column {error.colno})") from None
-    return _require_object(value, name)
+    return require_object(value, name)
 
 
 def encode(value: Any) -> str:
@@ -139,38 +150,6 @@ def encode(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ",".join(encode(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False)
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-
-
-def _no_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
-
-
-def _json_lines(text: str, name: str) -> list[Any]:
-    records = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            value = _loads(line)
-        except json.JSONDecodeError as error:
-            raise datafiles.not_json(f"{name}:{number}", f"{error.msg} (column {error.colno})") from None
-        records.append(_require_object(value, f"{name}:{number}"))
-    return records
-
-
-def _bad_json(name: str, error: json.JSONDecodeError) -> InvalidInput:
-    return datafiles.not_json(f"{name}:{error.lineno}", f"{error.msg} (column {error.colno})")
-
-
-def _require_object(value: Any, where: str) -> Any:
-    if not isinstance(value, dict):
-        kind = "array" if isinstance(value, list) else type(value).__name__.replace("Decimal", "number")
-        raise InvalidInput(f"{where}: a record must be a JSON object, not {kind}")
-    return value
 
 
 # --- Signing --------------------------------------------------------------------------------------------
@@ -255,15 +234,23 @@ class Sender:
 
 def send(
     target: Target,
-    records: Sequence[Any],
+    records: Iterable[Any],
     *,
     options: SendOptions | None = None,
     on_progress: Callable[[int], None] | None = None,
+    skip: int = 0,
+    total: int | None = None,
 ) -> SendReport:
-    """Send records to the target's API with bounded concurrency; the report counts every record."""
+    """Send records to the target's API with bounded concurrency; the report counts every record.
+
+    ``records`` may be any iterable, an endless one included: it is read on a thread of its own as the
+    requests go. The first ``skip`` records are read and passed over; ``total`` (the input's record count,
+    when known) only makes an interruption's message exact."""
     options = options or SendOptions()
-    if options.batch < 1 or options.concurrency < 1 or options.retries < 0:
+    if (options.batch is not None and options.batch < 1) or options.concurrency < 1 or options.retries < 0:
         raise InvalidInput("--batch and --concurrency must be at least 1, --retries at least 0")
+    if skip < 0:
+        raise InvalidInput("--skip must be at least 0")
     url = target.outputs["api_url"].rstrip("/") + WRITER_ROUTE
     signer = None
     if target.outputs["api_auth"] == "AWS_IAM":
@@ -274,25 +261,36 @@ def send(
                 hint="set AWS_PROFILE or pass --profile",
             )
         signer = SigV4Signer(credentials, target.region)
+    if total is None and isinstance(records, Sized):
+        total = len(records)
     sender = Sender(url, signer=signer, options=options)
     try:
-        return send_with(sender, records, on_progress=on_progress)
+        return send_with(sender, records, on_progress=on_progress, skip=skip, total=total)
     finally:
         sender.close()
 
 
 def send_with(
-    sender: Sender, records: Sequence[Any], *, on_progress: Callable[[int], None] | None = None
+    sender: Sender,
+    records: Iterable[Any],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    skip: int = 0,
+    total: int | None = None,
 ) -> SendReport:
-    """The loop behind :func:`send`: at most ``2 × concurrency`` requests in memory at once."""
-    report = SendReport(records=len(records))
-    outstanding: set[Future[_Outcome]] = set()
+    """The loop behind :func:`send`: at most ``2 × concurrency`` requests and ``QUEUE_RECORDS`` records in
+    memory at once, whatever the input's length."""
+    report = SendReport(skipped=0)
+    outstanding: dict[Future[_Outcome], int] = {}
+    """Each request in flight, and the input position of its first record."""
+    frontier = _Frontier(skip)
     limit = 2 * sender.options.concurrency
 
     def collect(done: set[Future[_Outcome]]) -> None:
         for future in done:
-            outstanding.discard(future)
+            start = outstanding.pop(future)
             outcome = future.result()
+            frontier.done(start, outcome.records)
             report.requests += 1
             report.retries += outcome.retries
             if outcome.rejected is None:
@@ -304,12 +302,19 @@ def send_with(
             if on_progress is not None:
                 on_progress(outcome.records)
 
+    def submit(body: bytes, start: int, count: int) -> None:
+        if len(outstanding) >= limit:
+            collect(wait(outstanding, return_when=FIRST_COMPLETED).done)
+        outstanding[pool.submit(sender.post, body, count)] = start
+        report.records += count
+
+    feed = _Feed(records, skip=skip)
     pool = ThreadPoolExecutor(max_workers=sender.options.concurrency, thread_name_prefix="send")
     try:
-        for body, count in _bodies(records, sender.options.batch):
-            if len(outstanding) >= limit:
-                collect(wait(outstanding, return_when=FIRST_COMPLETED).done)
-            outstanding.add(pool.submit(sender.post, body, count))
+        try:
+            _pack(feed, sender.options, submit)
+        finally:
+            report.skipped = feed.skipped
         collect(wait(outstanding).done)
     except KeyboardInterrupt:
         # Ctrl-C: nothing new is sent; requests already on the wire finish, so their outcome is known
@@ -319,43 +324,184 @@ def send_with(
         with contextlib.suppress(KeyboardInterrupt):
             collect({future for future in wait(outstanding).done if not future.cancelled()})
         unknown = sum(1 for future in outstanding if not future.cancelled())
-        raise SendInterrupted(report, unknown_requests=unknown) from None
+        raise SendInterrupted(
+            report, unknown_requests=unknown, resume_at=frontier.position, total=total
+        ) from None
+    except InvalidInput as error:  # the input broke part way (stdin): what was read before it still goes
+        collect(wait(outstanding).done)
+        raise InputBroken(error, report, resume_at=frontier.position) from None
     finally:
+        feed.stop()
         pool.shutdown(wait=False, cancel_futures=True)
     return report
 
 
-class SendInterrupted(OpsError):
-    """Ctrl-C during a send: ``report`` counts what was sent; the rest was not (the CLI exits 130)."""
+class _Frontier:
+    """The input position before which every record's request has ended (accepted or rejected): resuming
+    there with ``--skip`` re-sends nothing that is lost and at most the requests that ended out of order
+    (harmless: the writer's conditional writes make a repeat stale)."""
 
-    def __init__(self, report: SendReport, *, unknown_requests: int = 0) -> None:
+    def __init__(self, start: int) -> None:
+        self.position = start
+        self._ended: dict[int, int] = {}
+
+    def done(self, start: int, count: int) -> None:
+        self._ended[start] = count
+        while self.position in self._ended:
+            self.position += self._ended.pop(self.position)
+
+
+_END = object()
+
+
+class _Failed(NamedTuple):
+    error: BaseException
+
+
+class _Feed:
+    """The input, read on a thread of its own into a bounded queue, so that a slow or endless input is read
+    while requests go, and the sender can tell "no record yet" from "no record ever"."""
+
+    def __init__(self, records: Iterable[Any], *, skip: int) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_RECORDS)
+        self.skip = skip
+        self.skipped = 0
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(records,), name="send-input", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _read(self, records: Iterable[Any]) -> None:
+        try:
+            for record in records:
+                if self.skipped < self.skip:
+                    self.skipped += 1
+                    continue
+                if not self._put(record):
+                    return
+        except BaseException as error:  # handed to the sender, which raises it in its own thread
+            self._put(_Failed(error))
+            return
+        self._put(_END)
+
+    def get(self, timeout: float | None) -> Any:
+        """The next record, ``_END``, or a ``_Failed``; ``queue.Empty`` after ``timeout`` seconds."""
+        return self.queue.get(timeout=timeout)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _pack(feed: _Feed, options: SendOptions, submit: Callable[[bytes, int, int], None]) -> None:
+    """Read the feed and submit bodies: one record per request with ``batch`` 1, otherwise JSON arrays of up
+    to ``batch`` records and ``max_body_bytes`` bytes, each sent when full, when the input pauses for
+    ``LINGER_SECONDS``, or at its end."""
+    position = feed.skip
+    pending: list[bytes] = []
+    size = 2  # the brackets
+    start = position
+
+    def flush() -> None:
+        nonlocal pending, size, start
+        if pending:
+            submit(b"[" + b",".join(pending) + b"]", start, len(pending))
+        pending, size, start = [], 2, position
+
+    while True:
+        try:
+            item = feed.get(LINGER_SECONDS if pending else None)
+        except queue.Empty:
+            flush()
+            continue
+        if item is _END:
+            flush()
+            return
+        if isinstance(item, _Failed):
+            flush()
+            raise item.error
+        body = encode(item).encode("utf-8")
+        if options.batch == 1:
+            submit(body, position, 1)
+            position += 1
+            start = position
+            continue
+        full = options.batch is not None and len(pending) >= options.batch
+        if pending and (full or size + 1 + len(body) > options.max_body_bytes):
+            flush()
+        if not pending:
+            start = position
+        pending.append(body)
+        size += len(body) + (1 if len(pending) > 1 else 0)
+        position += 1
+
+
+class SendInterrupted(OpsError):
+    """Ctrl-C during a send: ``report`` counts what was sent; the rest was not (the CLI exits 130).
+
+    ``resume_at`` is the ``--skip`` that sends the rest: every record before it has had its answer."""
+
+    def __init__(
+        self,
+        report: SendReport,
+        *,
+        unknown_requests: int = 0,
+        resume_at: int | None = None,
+        total: int | None = None,
+    ) -> None:
         sent = report.accepted + sum(report.rejected.values())
+        to_send = None if total is None else total - report.skipped
         message = (
-            f"interrupted: {sent} of {report.records} records sent "
-            f"({report.accepted} accepted, {sum(report.rejected.values())} rejected); "
-            f"{report.records - sent} not sent"
+            f"interrupted: {sent} of {to_send} records sent"
+            if to_send is not None
+            else f"interrupted: {sent} records sent"
+        )
+        message += f" ({report.accepted} accepted, {sum(report.rejected.values())} rejected)"
+        message += (
+            f"; {to_send - sent} not sent" if to_send is not None else "; the rest of the input not sent"
         )
         if unknown_requests:
             message += f" ({unknown_requests} requests in flight, outcome unknown)"
-        super().__init__(message, hint="send the rest again; accepted records are processed anyway")
+        resume = report.skipped + sent if resume_at is None else resume_at
+        super().__init__(message, hint=f"resume with --skip {resume}; accepted records are processed anyway")
         self.report = report
         self.unknown_requests = unknown_requests
+        self.resume_at = resume
+        self.not_sent = None if to_send is None else to_send - sent
 
     def to_dict(self) -> dict[str, Any]:
-        sent = self.report.accepted + sum(self.report.rejected.values())
         return {
             **self.report.to_dict(),
             "interrupted": True,
-            "not_sent": self.report.records - sent,
+            "not_sent": self.not_sent,
             "unknown_requests": self.unknown_requests,
+            "resume_skip": self.resume_at,
         }
 
 
-def _bodies(records: Sequence[Any], batch: int) -> Iterator[tuple[bytes, int]]:
-    for start in range(0, len(records), batch):
-        chunk = records[start : start + batch]
-        document = chunk[0] if batch == 1 else list(chunk)
-        yield encode(document).encode("utf-8"), len(chunk)
+class InputBroken(InvalidInput):
+    """The input turned out bad part way (a stream cannot be checked first): what was read before the bad
+    record was sent, and ``resume_at`` is the ``--skip`` that goes on from the bad record once fixed."""
+
+    def __init__(self, error: InvalidInput, report: SendReport, *, resume_at: int) -> None:
+        sent = report.accepted + sum(report.rejected.values())
+        super().__init__(
+            f"{error.message}; the {sent} records before it were sent ({report.accepted} accepted)",
+            hint=f"fix the input, then resume with --skip {resume_at}",
+        )
+        self.cause = error
+        self.report = report
+        self.resume_at = resume_at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.report.to_dict(), "error": self.cause.message, "resume_skip": self.resume_at}
 
 
 def _retry_after(value: str | None) -> float | None:

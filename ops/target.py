@@ -1,9 +1,10 @@
 """Which stack ``pipeline-ctl`` talks to, and how: one resolution shared by every command.
 
 A stack is known to the CLI only through its outputs document, so the CLI never guesses a resource name.
-The local stack writes it to ``.pipeline/local.json`` under the directory ``local up`` ran in; the CLI looks
-for it in the current directory and its parents (as git finds ``.git``), then in the per-user record of
-running local stacks (``ops.local_registry``), so it is found from a subdirectory and from elsewhere. The
+The local stack writes it to ``.pipeline/local.json`` under the directory ``local up`` ran in, and the CLI
+uses it only through the per-user record of running local stacks (``ops.local_registry``): a document this
+user's own running ``local up`` registered, never one merely found in a parent directory. It is found from
+a subdirectory and from elsewhere; ``--local-dir`` picks one when several run. The
 local stack always runs in one region with dummy credentials, so ``--region``/``--profile`` are ignored for
 it and the target carries a note saying so (the CLI prints it once on stderr);
 a deployed stack's Pulumi program writes it to the SSM parameter ``/serverless-pipeline/<stack>/outputs``;
@@ -30,20 +31,22 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import botocore.loaders
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.spec import LOCAL_OUTPUTS_PATH, LOCAL_STACK, OUTPUT_KEYS, outputs_parameter_name
-from local_stack.ports import DEFAULT_EMULATOR_PORT, HOST
+from infra import sessions
+from infra.private_files import NotPrivate, read_private
+from infra.spec import (
+    DEFAULT_EMULATOR_PORT,
+    LOCAL_HOST,
+    LOCAL_OUTPUTS_PATH,
+    LOCAL_STACK,
+    OPTIONAL_OUTPUT_KEYS,
+    OUTPUT_KEYS,
+    outputs_parameter_name,
+)
 from ops import local_registry
 from ops.errors import InvalidInput, NotFound, OperationError
-
-LOCAL_CREDENTIALS = ("local", "local")
-"""The local stack (moto) accepts any credentials, so it always gets these: ``make demo`` works on a machine
-that never saw an AWS account, and an operator's expired SSO profile cannot break a local run (nor does
-botocore spend seconds probing the instance metadata service for credentials that are not needed)."""
 
 PULUMI_TIMEOUT_SECONDS = 120
 LOCAL_HINT = "start it with `pipeline-ctl local up`"
@@ -89,14 +92,19 @@ def resolve_target(
     region: str | None = None,
     profile: str | None = None,
     workdir: Path | None = None,
+    local_dir: Path | None = None,
 ) -> Target:
     """Find a stack's outputs document and build a :class:`Target` for it.
+
+    For the local stack: ``local_dir`` picks a running one by the directory it was started in
+    (``--local-dir``); ``workdir`` names the one this process itself runs (the demo); without either, the
+    one whose directory holds the current one, else the only one running (:func:`find_local_stack`).
 
     Raises :class:`~ops.errors.NotFound` when the stack cannot be found, :class:`~ops.errors.OperationError`
     when its document is unreadable or incomplete; botocore's ``ProfileNotFound`` for an unknown profile.
     """
     if stack == LOCAL_STACK:
-        found = find_local_stack(workdir or Path.cwd())
+        found = in_process_stack(workdir) if workdir else find_local_stack(Path.cwd(), local_dir=local_dir)
         ignored = [flag for flag, value in (("--region", region), ("--profile", profile)) if value]
         notes = []
         if ignored:
@@ -104,24 +112,29 @@ def resolve_target(
                 f"{' and '.join(ignored)} ignored: the local stack always runs in "
                 f"{found.outputs['region']} with dummy credentials"
             )
-        # The session, not only the clients, must be in the stack's region: ops.codedeploy takes a session.
+        # The session, not only the clients, must be in the stack's region: ops.release takes a session.
         return Target(
             stack=stack,
             outputs=found.outputs,
-            session=_session(profile=None, region=found.outputs["region"], credentials=LOCAL_CREDENTIALS),
+            session=sessions.local_session(found.outputs["region"]),
             endpoint_url=found.outputs["endpoint_url"],
             region=found.outputs["region"],
             workdir=found.workdir,
             notes=notes,
         )
     endpoint_url = os.environ.get("AWS_ENDPOINT_URL") or None
-    lookup = _session(profile=profile, region=region)
+    lookup = sessions.session(profile=profile, region=region)
     if lookup.region_name is None:
-        lookup = _session(profile=profile, region=_stack_region(stack))
+        lookup = sessions.session(profile=profile, region=_stack_region(stack))
     outputs = read_deployed_outputs(stack, lookup, endpoint_url=endpoint_url)
     region = region or outputs["region"]
-    session = _session(profile=profile, region=region)
-    return Target(stack=stack, outputs=outputs, session=session, endpoint_url=endpoint_url, region=region)
+    return Target(
+        stack=stack,
+        outputs=outputs,
+        session=sessions.session(profile=profile, region=region),
+        endpoint_url=endpoint_url,
+        region=region,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,29 +143,83 @@ class LocalStackFound:
     workdir: Path
 
 
-def find_local_stack(start: Path) -> LocalStackFound:
-    """The local stack's outputs: ``start`` or a parent holds ``.pipeline/local.json``, else the only running
-    stack in the per-user record; several running elsewhere is a usage error that lists them."""
+LOCAL_DIR_VARIABLE = "PIPELINE_LOCAL_DIR"
+"""The environment variable of ``--local-dir`` (read by the CLI layer, passed as ``local_dir``)."""
+
+
+def find_local_stack(start: Path, *, local_dir: Path | None = None) -> LocalStackFound:
+    """The local stack to talk to, among those this user's own ``local up`` registered (and only those:
+    ``ops.local_registry``): the one started in ``local_dir`` when given; else the one whose directory holds
+    ``start``; else the only one running. Several running elsewhere is a usage error that lists them and
+    names ``--local-dir``."""
     start = start.resolve()
-    for directory in (start, *start.parents):
-        if (directory / LOCAL_OUTPUTS_PATH).is_file():
-            return LocalStackFound(outputs=read_local_outputs(directory), workdir=directory)
     stacks = [entry for entry in local_registry.running() if entry.outputs() is not None]
+    if local_dir is not None:
+        wanted = local_dir.expanduser().resolve()
+        chosen = next((entry for entry in stacks if Path(entry.workdir) == wanted), None)
+        if chosen is None:
+            raise NotFound(
+                f"no local stack of yours was started in {wanted} ({_listing(stacks) or 'none is running'})",
+                hint="run `pipeline-ctl local up` there, or pick a running one with --local-dir",
+            )
+        return _found(chosen)
+    owner = local_registry.owning(start, stacks)
+    if owner is not None:
+        return _found(owner)
     if len(stacks) == 1:
-        return LocalStackFound(
-            outputs=read_local_outputs(Path(stacks[0].workdir)), workdir=Path(stacks[0].workdir)
-        )
+        return _found(stacks[0])
     if stacks:
-        listed = ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
         raise InvalidInput(
-            f"{len(stacks)} local stacks are running: {listed}",
-            hint="run the command inside one of those directories, or stop the others with "
-            "`pipeline-ctl local down` there",
+            f"{len(stacks)} local stacks are running: {_listing(stacks)}",
+            hint=f"choose one with --local-dir DIR (or {LOCAL_DIR_VARIABLE}), run the command inside its "
+            "directory, or stop the others with `pipeline-ctl local down` there",
         )
-    raise NotFound(
-        f"no local stack found (no {LOCAL_OUTPUTS_PATH} in {start} or its parents, "
-        "and no running `pipeline-ctl local up`)",
-        hint=start_hint(),
+    planted = next(
+        (directory for directory in (start, *start.parents) if (directory / LOCAL_OUTPUTS_PATH).is_file()),
+        None,
+    )
+    ignored = (
+        f"; {planted / LOCAL_OUTPUTS_PATH} was ignored: no running `local up` of yours registered it"
+        if planted is not None
+        else ""
+    )
+    problem = local_registry.registry_problem()
+    if problem is not None:
+        ignored += f"; the record of running stacks was not read: {problem}"
+    raise NotFound(f"no local stack of yours is running{ignored}", hint=start_hint())
+
+
+def _listing(stacks: list[local_registry.RunningStack]) -> str:
+    return ", ".join(f"{entry.workdir} (pid {entry.pid})" for entry in stacks)
+
+
+def _found(entry: local_registry.RunningStack) -> LocalStackFound:
+    document = entry.outputs()
+    if document is None:  # it stopped between the listing and now
+        raise NotFound(f"the local stack in {entry.workdir} has stopped", hint=start_hint())
+    where = str(entry.outputs_path)
+    return LocalStackFound(
+        outputs=validate_outputs(document, stack=LOCAL_STACK, where=where), workdir=Path(entry.workdir)
+    )
+
+
+def in_process_stack(workdir: Path) -> LocalStackFound:
+    """The local stack this very process runs in ``workdir`` (``pipeline-ctl demo``, tests): its document
+    is used only when this process wrote it (owner-only, naming this pid)."""
+    path = workdir.resolve() / LOCAL_OUTPUTS_PATH
+    try:
+        text = read_private(path, limit=local_registry.MAX_DOCUMENT_BYTES)
+    except FileNotFoundError:
+        raise NotFound(f"no local stack ({path} not found)", hint=start_hint()) from None
+    except NotPrivate as error:
+        raise OperationError(f"{path} is not used: {error}") from None
+    except OSError as error:
+        raise OperationError(f"cannot read {path}: {error.strerror}") from None
+    document = _parse(text.decode("utf-8", "replace"), where=str(path))
+    if not isinstance(document, dict) or str(document.get("pid")) != str(os.getpid()):
+        raise OperationError(f"{path} is not used: it was not written by this process's local stack")
+    return LocalStackFound(
+        outputs=validate_outputs(document, stack=LOCAL_STACK, where=str(path)), workdir=workdir.resolve()
     )
 
 
@@ -170,19 +237,7 @@ def port_in_use(port: int) -> bool:
     """True when something accepts connections on 127.0.0.1:``port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex((HOST, port)) == 0
-
-
-def read_local_outputs(workdir: Path) -> dict[str, str]:
-    """The local stack's document; its absence means the local stack was never started here."""
-    path = workdir / LOCAL_OUTPUTS_PATH
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"no local stack ({path} not found)", hint=start_hint()) from None
-    except OSError as error:
-        raise OperationError(f"cannot read {path}: {error.strerror}") from None
-    return validate_outputs(_parse(text, where=str(path)), stack=LOCAL_STACK, where=str(path))
+        return probe.connect_ex((LOCAL_HOST, port)) == 0
 
 
 def read_deployed_outputs(stack: str, session: boto3.Session, *, endpoint_url: str | None) -> dict[str, str]:
@@ -254,36 +309,14 @@ def validate_outputs(document: Any, *, stack: str, where: str) -> dict[str, str]
         raise OperationError(f"{where}: the outputs document is not a JSON object")
     required = list(OUTPUT_KEYS) + (["endpoint_url"] if stack == LOCAL_STACK else [])
     missing = [key for key in required if not document.get(key)]
+    # Optional keys (absent from documents written before they existed) are still checked when present.
+    missing += [key for key in OPTIONAL_OUTPUT_KEYS if key in document and not document[key]]
     if missing:
         raise OperationError(
             f"{where}: the outputs document lacks {', '.join(missing)}",
             hint="redeploy the stack (or restart the local stack) to rewrite it",
         )
     return {key: str(value) for key, value in document.items()}
-
-
-_SHARED_LOADER = botocore.loaders.create_loader()
-"""One model loader for every session in the process: the demo, the local stack and tests resolve targets
-many times, and each new botocore session would otherwise parse the service JSON models again (~50 ms a
-client). The loader only caches immutable model data."""
-
-
-def _session(
-    *, profile: str | None, region: str | None, credentials: tuple[str, str] | None = None
-) -> boto3.Session:
-    """An unknown profile raises botocore's ProfileNotFound when used; the app makes it a usage error."""
-    # With fixed credentials (the local stack) the AWS_PROFILE variable must not even be read: a profile
-    # missing from this machine's config would fail the session for nothing.
-    ignore_profile = {"profile": (None, None, None, None)} if credentials else None
-    core = botocore.session.Session(profile=profile, session_vars=ignore_profile)
-    core.register_component("data_loader", _SHARED_LOADER)
-    access_key, secret_key = credentials or (None, None)
-    return boto3.Session(
-        botocore_session=core,
-        region_name=region,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-    )
 
 
 def _parse(text: str, *, where: str) -> Any:

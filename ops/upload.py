@@ -1,8 +1,9 @@
 """``pipeline-ctl upload``: put data files into DataBucket, and optionally wait until they are processed.
 
 Only keys ending in ``.json`` (case-sensitive, like the bucket's S3 filter) reach the transformer, so any
-other name is refused unless ``--force``: an upload that silently never gets processed is worse than an
-error. boto3's managed transfer switches to multipart above ``MULTIPART_THRESHOLD``.
+other name is refused unless ``--force``, which uploads it under its name with ``.json`` appended: an upload
+that silently never gets processed is worse than an error. boto3's managed transfer switches to multipart
+above ``MULTIPART_THRESHOLD``.
 
 ``--wait`` follows the files until their records are accounted for, by the rule in ``ops.accounting``: the
 writer's logged outcomes (written, stale, invalid) for the file's source reach what the transformer read.
@@ -30,8 +31,8 @@ from typing import Any
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.model import DATA_SUFFIX
 from functions.transformer.reader import FileShape, survey
-from infra.spec import DATA_SUFFIX
 from ops import datafiles
 from ops.accounting import FileAccount, account_for
 from ops.errors import InvalidInput, OperationError, OpsError
@@ -105,8 +106,11 @@ class WaitTimedOut(OperationError):
 
 
 def object_key(path: Path, prefix: str) -> str:
+    """The file's key under ``prefix``. A name not ending in ``.json`` (uploaded only with ``force``) gets
+    ``.json`` appended: only such keys trigger the Transformer, so no upload is silently left unprocessed."""
     prefix = prefix.strip("/")
-    return f"{prefix}/{path.name}" if prefix else path.name
+    name = path.name if path.name.endswith(DATA_SUFFIX) else f"{path.name}{DATA_SUFFIX}"
+    return f"{prefix}/{name}" if prefix else name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,8 +138,10 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
         require_regular(path)
         if not force and not path.name.endswith(DATA_SUFFIX):
             raise InvalidInput(
-                f"{path}: only *{DATA_SUFFIX} keys are processed (the S3 filter is case-sensitive)",
-                hint="rename the file, or pass --force to upload it anyway",
+                f"{path}: only keys ending in {DATA_SUFFIX} trigger the Transformer, so it would never be "
+                "read",
+                hint=f"rename it to {path.stem}{DATA_SUFFIX} (any accepted shape, JSON Lines too), or pass "
+                f"--force to upload it as {path.name}{DATA_SUFFIX}",
             )
         if datafiles.is_blank(path, size):
             if not force:

@@ -1,12 +1,17 @@
 """Column converters: a whole column of values in, the converted column out, or None.
 
 Used by :func:`functions.contract.normalise.normalise_block` (the transformer's path): one C-level call over
-the column joined with newlines does what the per-value converter (:mod:`functions.contract.values`) does to
-each value. Each returns None whenever a value needs the per-value path (not a str, a newline inside,
+the column joined with a separator does what the per-value converter (:mod:`functions.contract.values`) does
+to each value. Each returns None whenever a value needs the per-value path (not a str, a separator inside,
 anything the fast shape does not cover, anything rejected); the caller then runs the per-value converter on
 that column, so results and reasons are always the per-value ones. Why this is exact: each value is joined
 with "\\n", which none of these patterns admits inside a value, and the split must give back as many values
 as went in.
+
+Columns whose values may be padded (email, balance strings, currency, status) are matched by a pattern that
+admits spaces around each value (and only spaces: the patterns' classes are printable ASCII), and trimmed
+only when a space is there. Only ASCII is taken here, and checked *before* any case mapping (the per-value
+rule); anything else goes to the per-value path.
 """
 
 from __future__ import annotations
@@ -20,15 +25,15 @@ from functions.contract import values as values_
 from functions.contract.rules import (
     ACCOUNT_ID_CHARS,
     CURRENCY_PATTERN,
-    EMAIL_PATTERN,
+    EMAIL_DOMAIN_PATTERN,
     MAX_ACCOUNT_ID_LENGTH,
     MAX_BALANCE_DIGITS,
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     STATUSES,
 )
-from functions.contract.utc import TIMESTAMP_RE, none_indexes, rewrite_all
-from functions.contract.values import SURROGATE_RE, Reject
+from functions.contract.utc import TIMESTAMP_RE, fixed_width_column, none_indexes, rewrite_all
+from functions.contract.values import Reject
 
 
 def _block_pattern(one: str, flags: int = 0) -> re.Pattern[str]:
@@ -36,16 +41,24 @@ def _block_pattern(one: str, flags: int = 0) -> re.Pattern[str]:
     return re.compile(f"(?:{one})(?:\\n(?:{one}))*", flags)
 
 
+def _spaced_pattern(one: str, flags: int = 0) -> re.Pattern[str]:
+    """``one`` value, then any number of newline-separated others, each with spaces around it or not."""
+    return re.compile(f" *(?:{one}) *(?:\\n *(?:{one}) *)*", flags)
+
+
 _ACCOUNT_ID_BLOCK_RE = _block_pattern(f"[{ACCOUNT_ID_CHARS}]{{1,{MAX_ACCOUNT_ID_LENGTH}}}", re.ASCII)
-_EMAIL_BLOCK_RE = _block_pattern(EMAIL_PATTERN)
-_CURRENCY_BLOCK_RE = _block_pattern(CURRENCY_PATTERN, re.ASCII)
-_STATUS_BLOCK_RE = _block_pattern("|".join(STATUSES))
-_PLAIN_DECIMALS_BLOCK_RE = _block_pattern("-?[0-9.]+", re.ASCII)
-_ZERO = Decimal(0)
-
-
-def _has_surrogate(text: str) -> bool:
-    return not text.isascii() and SURROGATE_RE.search(text) is not None
+_EMAIL_SPACED_RE = _spaced_pattern(f"[!-?A-~]++@{EMAIL_DOMAIN_PATTERN}", re.ASCII)
+"""EMAIL_PATTERN for ASCII: ``[!-?A-~]`` (every printable ASCII character but space and ``@``) is ``[^\\s@]``
+less the control characters the contract refuses, and a class is cheaper to match than a negated escape. A
+non-ASCII address takes the per-value path."""
+_CURRENCY_SPACED_RE = _spaced_pattern(CURRENCY_PATTERN, re.ASCII)
+_STATUS_SPACED_RE = _spaced_pattern("|".join(STATUSES), re.ASCII | re.IGNORECASE)
+"""Either case, ASCII only (``re.ASCII`` keeps IGNORECASE from folding ``K``, U+212A, into ``k``)."""
+_DECIMAL_TEXTS_BLOCK_RE = _block_pattern(f"-?[0-9.]{{1,{MAX_BALANCE_DIGITS - 1}}}", re.ASCII)
+"""``str(Decimal)`` in plain notation, sign included at most 38 characters (so at most 38 digits)."""
+_PLAIN_DECIMALS_SPACED_RE = _spaced_pattern("-?[0-9]+(?:[.][0-9]+)?", re.ASCII)
+_LARGEST_INTEGER = 10**MAX_BALANCE_DIGITS
+"""Integers strictly between minus this and this have at most 38 digits."""
 
 
 def _joined(values: list[Any]) -> str | None:
@@ -67,74 +80,95 @@ def name_column(values: list[Any]) -> list[Any] | None:
     # Measured: a comprehension beats any whole-column rewrite here (split and join are C calls already).
     if set(map(type, values)) != {str}:
         return None
-    names = [" ".join(value.split()) for value in values]
-    if "" in names or max(map(len, names)) > MAX_NAME_LENGTH or _has_surrogate("".join(names)):
+    if not "".join(values).isprintable():  # a tab to collapse, a refused character: the per-value path
+        return None
+    # Printable: a space is the only whitespace left. A column with no run of spaces and none at either end
+    # of a value is already collapsed: it stands as is (no new string per value).
+    text = "\n".join(values)
+    if "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " ":
+        names = [" ".join(value.split()) for value in values]
+    else:
+        names = values
+    if "" in names or max(map(len, names)) > MAX_NAME_LENGTH:
         return None
     return names
 
 
+def _spaced(
+    values: list[Any], pattern: re.Pattern[str], case: Callable[[str], str] | None = None
+) -> list[str] | None:
+    """The values trimmed (and cased by ``case``), when every one is a str that ``pattern`` (a
+    :func:`_spaced_pattern` of printable ASCII classes only: no control character, no other whitespace)
+    admits, as received, with spaces around it; None otherwise. ASCII, so casing maps one character to one.
+    Newlines separate the values (one inside a value makes one line too many), spaces only pad them."""
+    try:
+        text = "\n".join(values)
+    except TypeError:  # a missing value, null, a number...
+        return None
+    if pattern.fullmatch(text) is None:
+        return None
+    lines = (text if case is None else case(text)).split("\n")
+    if len(lines) != len(values):
+        return None
+    return list(map(str.strip, lines)) if " " in text else lines
+
+
 def email_column(values: list[Any]) -> list[Any] | None:
-    text = _joined(values)
-    if text is None:
-        return None
-    text = text.lower()
-    if (
-        _has_surrogate(text) or _EMAIL_BLOCK_RE.fullmatch(text) is None
-    ):  # also when a value has whitespace to trim
-        return None
-    emails = text.split("\n")
-    if len(emails) != len(values) or max(map(len, emails)) > MAX_EMAIL_LENGTH:
+    emails = _spaced(values, _EMAIL_SPACED_RE, str.lower)  # lower-cased only after the check
+    if emails is None or max(map(len, emails)) > MAX_EMAIL_LENGTH:
         return None
     return emails
 
 
 def balance_column(values: list[Any]) -> list[Any] | None:
-    # Decimals (what the parser gives) in plain notation of at most 38 characters: finite, at most 38 digits,
-    # well inside DynamoDB's range, so the per-value converter would return each one unchanged. Zeros lose
-    # their sign there: left to it.
-    if set(map(type, values)) != {Decimal}:
-        return None
-    texts = list(map(str, values))
-    if (
-        _PLAIN_DECIMALS_BLOCK_RE.fullmatch("\n".join(texts)) is None
-        or max(map(len, texts)) > MAX_BALANCE_DIGITS
-        or _ZERO in values
-    ):
-        return None
-    return values
+    # Decimals (what the parser gives for a fraction), integers, or strings, in plain notation of at most 38
+    # characters: finite, at most 38 digits, well inside DynamoDB's range, so the per-value converter would
+    # give each one the same Decimal. Zeros lose their sign there: left to it (``all``: a zero is falsy, and
+    # truth is a C slot, where ``Decimal(0) in column`` would compare every value).
+    kinds = set(map(type, values))
+    if kinds == {Decimal}:
+        if _DECIMAL_TEXTS_BLOCK_RE.fullmatch("\n".join(map(str, values))) is None or not all(values):
+            return None
+        return values
+    if kinds == {str}:
+        texts = _spaced(values, _PLAIN_DECIMALS_SPACED_RE)
+        if texts is None or max(map(len, texts)) > MAX_BALANCE_DIGITS:
+            return None
+        numbers = list(map(Decimal, texts))
+        return numbers if all(numbers) else None
+    if kinds == {int}:  # bool is a type of its own: never here
+        if min(values) <= -_LARGEST_INTEGER or max(values) >= _LARGEST_INTEGER or not all(values):
+            return None
+        return list(map(Decimal, values))
+    return None
 
 
 def _cased_column(
-    values: list[Any], case: Callable[[str], str], block_re: re.Pattern[str]
+    values: list[Any], case: Callable[[str], str], pattern: re.Pattern[str]
 ) -> list[Any] | None:
-    """A column of short codes (currency, status): cased once and checked by one regex over the whole
-    block, rather than value by value; None sends the block to the per-value path."""
-    text = _joined(values)
-    if text is None:
-        return None
-    text = case(text)
-    if block_re.fullmatch(text) is None:
-        return None
-    codes = text.split("\n")
-    return codes if len(codes) == len(values) else None
+    """A column of short codes (currency, status): checked by one regex over the whole block as received,
+    then cased once, rather than value by value; None sends the block to the per-value path."""
+    return _spaced(values, pattern, case)
 
 
 def currency_column(values: list[Any]) -> list[Any] | None:
-    return _cased_column(values, str.upper, _CURRENCY_BLOCK_RE)
+    return _cased_column(values, str.upper, _CURRENCY_SPACED_RE)
 
 
 def status_column(values: list[Any]) -> list[Any] | None:
-    return _cased_column(values, str.lower, _STATUS_BLOCK_RE)
+    return _cased_column(values, str.lower, _STATUS_SPACED_RE)
 
 
 def updated_at_column(values: list[Any]) -> list[Any] | None:
     text = _joined(values)
     if text is None:
         return None
-    matches = TIMESTAMP_RE.findall(text)
-    if len(matches) != len(values):  # one match per line at most: every line has the fast shape
-        return None
-    timestamps = rewrite_all(matches)
+    timestamps = fixed_width_column(values, text)
+    if timestamps is None:
+        matches = TIMESTAMP_RE.findall(text)
+        if len(matches) != len(values):  # one match per line at most: every line has the fast shape
+            return None
+        timestamps = rewrite_all(matches)
     for index in none_indexes(timestamps):
         try:  # a new year, 29 February, an hour or offset out of range: the per-value path decides
             timestamps[index] = values_.updated_at(values[index])

@@ -15,10 +15,13 @@ from functions.contract.rules import (
     ACCOUNT_ID_CHARS_SHOWN,
     CURRENCY_PATTERN,
     DECIMAL_PATTERN,
+    DEFAULT_MAX_FUTURE_SKEW_HOURS,
     DEFAULT_STATUS,
     EMAIL_SCHEMA_PATTERN,
     MAX_ACCOUNT_ID_LENGTH,
+    MAX_BALANCE_DIGITS,
     MAX_EMAIL_LENGTH,
+    MAX_FUTURE_SKEW_HOURS_VARIABLE,
     MAX_NAME_LENGTH,
     STATUSES,
 )
@@ -71,6 +74,9 @@ def _row(
 
 
 _DECIMAL_SCHEMA_PATTERN = rf"^\s*{DECIMAL_PATTERN}\s*$"
+_VISIBLE = "no control or invisible format characters (Unicode Cc, bar whitespace; Cf)"
+"""Said of every text field (functions.contract.values refuses them); a schema pattern cannot say it in the
+dialect every validator shares."""
 
 FIELDS: tuple[Field, ...] = (
     _row(
@@ -86,7 +92,9 @@ FIELDS: tuple[Field, ...] = (
         values.name,
         columns.name_column,
         schema={"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH, "pattern": r"^\S+(?: \S+)*$"},
-        description="Trimmed, inner whitespace collapsed to one space; 1-200 characters.",
+        description=(
+            f"Trimmed, inner whitespace collapsed to one space; 1-{MAX_NAME_LENGTH} characters; {_VISIBLE}."
+        ),
     ),
     _row(
         "email",
@@ -98,21 +106,26 @@ FIELDS: tuple[Field, ...] = (
             "maxLength": MAX_EMAIL_LENGTH,
             "pattern": EMAIL_SCHEMA_PATTERN,
         },
-        description="Trimmed, lower-cased; local@domain.tld, at most 254 characters.",
+        description=(
+            f"Trimmed, lower-cased; local@domain.tld as received (ASCII domain), at most {MAX_EMAIL_LENGTH} "
+            f"characters; {_VISIBLE}."
+        ),
     ),
     _row(
         "balance",
         values.balance,
         columns.balance_column,
         schema={"oneOf": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL_SCHEMA_PATTERN}]},
-        description="Exact decimal (JSON number or string); finite, at most 38 significant digits.",
+        description=(
+            f"Exact decimal (JSON number or string); finite, at most {MAX_BALANCE_DIGITS} significant digits."
+        ),
     ),
     _row(
         "currency",
         values.currency,
         columns.currency_column,
-        schema={"type": "string", "pattern": f"^{CURRENCY_PATTERN.replace('A-Z', 'A-Za-z')}$"},
-        description="Trimmed, upper-cased; 3 letters (ISO 4217 shaped).",
+        schema={"type": "string", "pattern": f"^{CURRENCY_PATTERN}$"},
+        description="Trimmed, upper-cased; 3 ASCII letters as received (ISO 4217 shaped).",
     ),
     _row(
         "status",
@@ -120,7 +133,7 @@ FIELDS: tuple[Field, ...] = (
         columns.status_column,
         required=False,
         schema={"type": "string", "enum": list(STATUSES), "default": DEFAULT_STATUS},
-        description="Lower-cased; one of active, suspended, closed. Default active.",
+        description=f"Lower-cased; one of {', '.join(STATUSES)}. Default {DEFAULT_STATUS}.",
         default=lambda now: DEFAULT_STATUS,
     ),
     _row(
@@ -131,8 +144,10 @@ FIELDS: tuple[Field, ...] = (
         required=False,
         schema={"type": "string", "format": "date-time"},
         description=(
-            "ISO 8601; converted to UTC; naive times are UTC; at most the allowed skew past the time the "
-            "record entered the pipeline. Default: that time."
+            "ISO 8601 / RFC 3339 ('T' or 't', 'Z' or 'z' or an offset); converted to UTC "
+            "YYYY-MM-DDTHH:MM:SS.ffffffZ, digits past microseconds cut; naive times are UTC; at most "
+            f"{MAX_FUTURE_SKEW_HOURS_VARIABLE} (default {DEFAULT_MAX_FUTURE_SKEW_HOURS}) hours past the time "
+            "the record entered the pipeline. Default: that time."
         ),
         default=lambda now: format_timestamp(now or datetime.now(UTC)),
         bounded=True,

@@ -83,8 +83,13 @@ def _too_late(errors: list[FieldError] | None, name: str, value: str, bound: Fut
 def _check_bound(
     field: Field, column: list[Any], errors: list[list[FieldError] | None], bound: FutureBound
 ) -> None:
-    present = [value for value in column if value is not None]
-    if not present or max(present) <= bound.latest:
+    try:
+        latest = max(column, default="")  # a column without None (nearly every one): no copy of it
+    except TypeError:  # None beside a str
+        latest = None
+    if latest is None:  # ... or a column of one None
+        latest = max((value for value in column if value is not None), default="")
+    if latest <= bound.latest:
         return
     for index, value in enumerate(column):
         if value is not None and value > bound.latest:

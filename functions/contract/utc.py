@@ -13,7 +13,7 @@ from itertools import pairwise, repeat
 from typing import Any
 
 TIMESTAMP_RE = re.compile(
-    r"^(\d{4}-)(\d\d-\d\d)[Tt ](\d\d)(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d:00)?$",
+    r"^(\d{4}-)(\d\d-\d\d)[Tt ](\d\d)(:[0-5]\d:[0-5]\d)(?:\.(\d{1,6}))?([Zz]|[+-]\d\d:00)?$",
     re.ASCII | re.MULTILINE,
 )
 """The common timestamp shapes (groups: year and dash, month-day, hour, minutes and seconds, fraction, zone);
@@ -26,7 +26,7 @@ _MONTH_DAYS = frozenset(
 )
 """Month-days valid in every year (29 February is left to the per-value path)."""
 _HOURS = [f"{hour:02d}" for hour in range(24)]
-_ZONES = [(0, ""), (0, "Z")] + [
+_ZONES = [(0, ""), (0, "Z"), (0, "z")] + [
     (sign * int(hour), f"{'+' if sign > 0 else '-'}{hour}:00") for hour in _HOURS for sign in (1, -1)
 ]
 _UTC_SHIFT: dict[tuple[str, str], tuple[str, int]] = {
@@ -121,3 +121,129 @@ def none_indexes(values: list[Any], wanted: Any = None) -> list[int]:
             return found
         found.append(start)
         start += 1
+
+
+# --- whole columns of one fixed-width shape: one pattern checks them, no match object per value ---
+
+_VALID_MONTH_DAY = (
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+)
+"""The month-days of :data:`_MONTH_DAYS` as a pattern (29 February left out, as there)."""
+_SECONDS_SHAPE = rf"(?!0000)\d{{4}}-{_VALID_MONTH_DAY}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+"""``YYYY-MM-DDTHH:MM:SS`` with a valid date (year 0 is none), hour, minute and second: 19 characters."""
+_Z_COLUMN_RE = re.compile(f"{_SECONDS_SHAPE}Z(?:\\n{_SECONDS_SHAPE}Z)*", re.ASCII)
+_OFFSET_COLUMN_RE = re.compile(
+    f"{_SECONDS_SHAPE}[+-](?:[01]\\d|2[0-3]):00(?:\\n{_SECONDS_SHAPE}[+-](?:[01]\\d|2[0-3]):00)*", re.ASCII
+)
+_NO_FRACTION_Z = ".000000Z"
+MAX_ZONE_TABLES = 4
+"""Whole-hour zones with a table of their own (:func:`_zone_table`, ≈ 9,000 entries each); columns in other
+zones take the general path."""
+_ZONE_UTC: dict[str, str] = {}
+"""``MM-DDTHH±hh:00`` (local month-day, hour and zone) → ``MM-DDTHH`` in UTC, for the zones built so far;
+entries whose date would cross a year or 29 February are absent (the general path decides those)."""
+_ZONES_BUILT: set[str] = set()
+
+
+def _zone_table(zone: str) -> None:
+    """Add ``zone``'s entries to :data:`_ZONE_UTC` (every month-day and hour; built once per zone)."""
+    for hour in _HOURS:
+        utc_hour, days = _UTC_SHIFT[(hour, zone)]
+        for month_day in _ORDERED_MONTH_DAYS:
+            shifted = _SHIFTED_MONTH_DAY.get((month_day, days))
+            if shifted is None or (days, month_day) in ((1, "12-31"), (-1, "01-01")):
+                continue
+            _ZONE_UTC[f"{month_day}T{hour}{zone}"] = f"{shifted}T{utc_hour}"
+    _ZONES_BUILT.add(zone)
+
+
+_MISSING_HOUR = "?"
+"""Stands in the rewritten value for a date the tables lack; no rewritten value holds it otherwise."""
+
+
+def _offsets_to_utc(values: list[str], *, built: bool = False) -> list[Any] | None:
+    get = _ZONE_UTC.get
+    rewritten: list[Any] = [
+        value[:5] + get(value[5:13] + value[19:], _MISSING_HOUR) + value[13:19] + _NO_FRACTION_Z
+        for value in values
+    ]
+    if _MISSING_HOUR not in "".join(rewritten):
+        return rewritten
+    missing = {value[19:] for value in values} - _ZONES_BUILT
+    if missing and not built:  # a zone seen for the first time: its table, then again
+        if len(_ZONES_BUILT) + len(missing) > MAX_ZONE_TABLES:
+            return None
+        for zone in missing:
+            _zone_table(zone)
+        return _offsets_to_utc(values, built=True)
+    for index, value in enumerate(rewritten):  # a new year or 29 February: left to the caller
+        if _MISSING_HOUR in value:
+            rewritten[index] = None
+    return rewritten
+
+
+_YEAR_TABLES: dict[str, dict[str, str]] = {}
+"""``YYYY-`` → {``MM-DDTHH±hh:00`` (local) → ``YYYY-MM-DDTHH`` (UTC)}, for the (year, zone) pairs built."""
+_YEAR_ZONES_BUILT: set[tuple[str, str]] = set()
+MAX_YEAR_ZONE_TABLES = 8
+"""(year, zone) tables kept (≈ 8,800 entries each): a column in another year or zone takes another path."""
+
+
+def _year_zone_table(year: str, zone: str) -> None:
+    """Every local hour of ``year`` in ``zone`` with its UTC hour, date and year: exact, 29 February and the
+    turn of the year included. Built from the hour table and the year's list of days (no datetime per
+    entry: a few milliseconds per table)."""
+    number = int(year[:4])
+    leap = number % 4 == 0 and (number % 100 != 0 or number % 400 == 0)
+    lengths = (31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+    days = [
+        f"{month:02d}-{day:02d}" for month, length in enumerate(lengths, 1) for day in range(1, length + 1)
+    ]
+    dated = [year + day for day in days]
+    before = f"{number - 1:04d}-12-31" if number > 1 else None  # year 0 is none: the general path says so
+    after = f"{number + 1:04d}-01-01" if number < 9999 else None
+    table = _YEAR_TABLES.setdefault(year, {})
+    last = len(days) - 1
+    for hour in _HOURS:
+        utc_hour, shift = _UTC_SHIFT[(hour, zone)]
+        for index, day in enumerate(days):
+            moved = index + shift
+            target = dated[moved] if 0 <= moved <= last else (before if moved < 0 else after)
+            if target is not None:
+                table[f"{day}T{hour}{zone}"] = f"{target}T{utc_hour}"
+    _YEAR_ZONES_BUILT.add((year, zone))
+
+
+def _one_year_to_utc(values: list[str], text: str) -> list[str] | None:
+    """A column of whole-hour offsets all in one year: one lookup and one concatenation per value, the
+    fraction and ``Z`` added to the whole column at once; None when the year is not one, or its tables
+    cannot be built (too many), or a value lies outside them."""
+    year = values[0][:5]
+    if text.count(year) != len(values):  # "YYYY-" stands nowhere else in a line of this shape
+        return None
+    table = _YEAR_TABLES.get(year, {})
+    try:
+        hours = [table[value[5:13] + value[19:]] + value[13:19] for value in values]
+    except KeyError:  # a zone not built yet for this year (or a value outside the tables)
+        needed = {zone for zone in {value[19:] for value in values} if (year, zone) not in _YEAR_ZONES_BUILT}
+        if not needed or len(_YEAR_ZONES_BUILT) + len(needed) > MAX_YEAR_ZONE_TABLES:
+            return None
+        for zone in needed:
+            _year_zone_table(year, zone)
+        return _one_year_to_utc(values, text)
+    return ("\n".join(hours) + "\n").replace("\n", _NO_FRACTION_Z + "\n").split("\n")[:-1]
+
+
+def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
+    """``values`` (``text``: them joined with newlines) in UTC when every one is ``YYYY-MM-DDTHH:MM:SSZ``, or
+    every one has a whole-hour offset (``+02:00``); None otherwise. A value whose date the tables lack (a new
+    year, 29 February) is None in the list: the caller converts it on its own.
+
+    Why: most files write every timestamp the same way, and for such a column one pattern without groups
+    checks every value, and the rewrite is a replace (``Z``) or one table lookup per value (offsets), where
+    the general path (:func:`rewrite_all`) builds a match tuple per value and transposes them."""
+    if _Z_COLUMN_RE.fullmatch(text) is not None:
+        return text.replace("Z", _NO_FRACTION_Z).split("\n")
+    if _OFFSET_COLUMN_RE.fullmatch(text) is not None:
+        return _one_year_to_utc(values, text) or _offsets_to_utc(values)
+    return None

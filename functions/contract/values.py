@@ -9,12 +9,20 @@ Why each is written the way it is:
   and a Python ``float`` that still reaches here is converted through its shortest ``repr`` (``0.1`` →
   ``'0.1'``), never ``Decimal(float)`` (``0.1000000000000000055…``). DynamoDB stores up to 38 significant
   digits, so more is a rejection rather than a silent rounding.
-* Strings are checked for lone surrogates only when not ASCII (``str.isascii`` is a flag read).
+* Text is checked *before* any case mapping: ``str.upper`` and ``str.lower`` fold some non-ASCII characters
+  into ASCII (``ſ`` → ``S``, ``ﬀ`` → ``FF``, the Kelvin sign → ``k``), so a value checked after them could be
+  stored as something its sender never wrote.
+* Every text value is refused when it holds a control character (Unicode Cc, bar the ASCII whitespace the
+  contract trims or collapses), an invisible format character (Cf: bidi overrides, zero-width characters,
+  U+FEFF) or a lone surrogate: they would reach an operator's terminal or make a value look like another.
+  ``str.isprintable`` (one C-level scan) clears nearly every value; only a value it flags is looked at
+  character by character.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -23,6 +31,7 @@ from typing import Any
 from functions.contract.rules import (
     ACCOUNT_ID_CHARS,
     ACCOUNT_ID_CHARS_SHOWN,
+    ALLOWED_CONTROLS,
     CURRENCY_PATTERN,
     DECIMAL_PATTERN,
     EMAIL_PATTERN,
@@ -42,7 +51,7 @@ _EMAIL_RE = re.compile(EMAIL_PATTERN)
 _CURRENCY_RE = re.compile(CURRENCY_PATTERN, re.ASCII)
 _DECIMAL_RE = re.compile(DECIMAL_PATTERN, re.ASCII)
 _STATUS_SET = frozenset(STATUSES)
-SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 _MAX_SHOWN = 60
 """Values quoted in a reason are cut to this many characters: reasons travel in 256 KiB messages."""
 
@@ -81,18 +90,44 @@ def describe(value: Any) -> str:
     return f"{kind} {show(value)}"
 
 
-def _require_unicode(text: str) -> None:
-    """A lone surrogate (JSON ``"\\ud800"`` decodes to one) is no character: DynamoDB and SQS refuse it, and
-    boto3 would store ``?`` in its place. Named here, the record fails the contract like any bad value."""
-    surrogate = SURROGATE_RE.search(text)
-    if surrogate is not None:
-        code = ord(surrogate.group())
+def refused_character(text: str) -> str | None:
+    """The first character of ``text`` no text field may hold (a control character other than ASCII
+    whitespace, a format character, a lone surrogate), or None. Callers skip it when ``text.isprintable()``,
+    which no such character passes."""
+    refused = [
+        character
+        for character in set(text)
+        if not character.isprintable()
+        and character not in ALLOWED_CONTROLS
+        and unicodedata.category(character) in _REFUSED_CATEGORIES
+    ]
+    return min(refused, key=text.index) if refused else None
+
+
+def _require_visible(text: str) -> None:
+    """Reject ``text`` when it holds a refused character, naming it.
+
+    A lone surrogate (JSON ``"\\ud800"`` decodes to one) is no character: DynamoDB and SQS refuse it, and
+    boto3 would store ``?`` in its place. Control characters (ESC, C1 controls such as U+009B) can rewrite an
+    operator's terminal; format characters (U+202E, U+200B, U+FEFF) make one value look like another."""
+    character = refused_character(text)
+    if character is None:
+        return
+    code = ord(character)
+    category = unicodedata.category(character)
+    if category == "Cs":
         raise Reject(f"holds a lone UTF-16 surrogate (\\u{code:04x}), which is not a character")
+    kind = "a control character" if category == "Cc" else "an invisible format character"
+    label = unicodedata.name(character, "")
+    raise Reject(f"holds {kind} (U+{code:04X}{' ' + label if label else ''})")
 
 
-def _require_str(value: Any) -> str:
-    if not isinstance(value, str):
+def _require_text(value: Any) -> str:
+    """``value`` when it is a str holding no refused character."""
+    if value.__class__ is not str and not isinstance(value, str):
         raise Reject(f"expected a string, got {describe(value)}")
+    if not value.isprintable():
+        _require_visible(value)
     return value
 
 
@@ -113,33 +148,35 @@ _ACCOUNT_ID_COMPLAINT = f"characters outside {ACCOUNT_ID_CHARS_SHOWN}"
 
 
 def account_id(value: Any) -> str:
-    text = (value if isinstance(value, str) else _require_str(value)).strip()
+    text = _require_text(value).strip()
     if not text:
         raise Reject("empty")
     return _within(text, MAX_ACCOUNT_ID_LENGTH, _ACCOUNT_ID_RE, _ACCOUNT_ID_COMPLAINT)
 
 
 def name(value: Any) -> str:
-    text = " ".join((value if isinstance(value, str) else _require_str(value)).split())
-    if not text.isascii():
-        _require_unicode(text)
+    text = " ".join(_require_text(value).split())
     if not text:
         raise Reject("empty")
     return _within(text, MAX_NAME_LENGTH)
 
 
+_EMAIL_COMPLAINT = "not an email address (local@domain.tld)"
+
+
 def email(value: Any) -> str:
-    text = (value if isinstance(value, str) else _require_str(value)).strip().lower()
-    if not text.isascii():
-        _require_unicode(text)
-    return _within(text, MAX_EMAIL_LENGTH, _EMAIL_RE, "not an email address (local@domain.tld)", shown=value)
+    """Shape checked on the value as received, then lower-cased; the length limit holds for both (lower-casing
+    can lengthen a value: ``İ`` becomes two characters)."""
+    text = _within(_require_text(value).strip(), MAX_EMAIL_LENGTH, _EMAIL_RE, _EMAIL_COMPLAINT, shown=value)
+    lowered = text.lower()
+    return lowered if text.isascii() else _within(lowered, MAX_EMAIL_LENGTH)
 
 
 def balance(value: Any) -> Decimal:
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, str):
-        text = value.strip()
+        text = _require_text(value).strip()
         # Decimal() alone would also take 'NaN', 'Infinity' and '1_000': only plain decimal notation passes.
         if _DECIMAL_RE.fullmatch(text) is None:
             raise Reject(f"not a decimal: {show(value)}")
@@ -184,20 +221,24 @@ def balance(value: Any) -> Decimal:
 
 
 def currency(value: Any) -> str:
-    text = (value if isinstance(value, str) else _require_str(value)).strip().upper()
-    if _CURRENCY_RE.fullmatch(text) is None:
+    text = _require_text(value).strip()
+    if _CURRENCY_RE.fullmatch(text) is None:  # before upper-casing: 'uſd' is not 'USD'
         raise Reject(f"not 3 letters: {show(value)}")
-    return text
+    return text.upper()
 
 
 def status(value: Any) -> str:
-    text = (value if isinstance(value, str) else _require_str(value)).strip().lower()
-    if text not in _STATUS_SET:
+    text = _require_text(value).strip()
+    lowered = text.lower() if text.isascii() else ""  # before lower-casing: only ASCII can be a status
+    if lowered not in _STATUS_SET:
         raise Reject(f"not one of {', '.join(STATUSES)}: {show(value)}")
-    return text
+    return lowered
 
 
 def updated_at(value: Any) -> str:
+    """ISO 8601 / RFC 3339 (``T`` or ``t`` or a space; ``Z`` or ``z`` or an offset; naive read as UTC) to the
+    pipeline's fixed-width UTC. Fractions beyond microseconds are cut, not rounded (``.123456789`` →
+    ``.123456``): the stored format has six digits, and DynamoDB compares the strings."""
     if value.__class__ is str:
         fast = fast_utc(value)
         if fast is not None:
@@ -205,7 +246,9 @@ def updated_at(value: Any) -> str:
     if isinstance(value, datetime):
         moment = value
     else:
-        text = (value if isinstance(value, str) else _require_str(value)).strip()
+        text = _require_text(value).strip()
+        if text[-1:] == "z":  # RFC 3339 allows a lower-case 'z' (and 't'); fromisoformat takes only 'Z'
+            text = text[:-1] + "Z"
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:

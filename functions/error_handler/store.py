@@ -103,7 +103,44 @@ def log_item(message: DlqMessage, *, retention_days: int, now: datetime | None =
     for name in (MessageAttribute.ORIGIN_MESSAGE_ID, MessageAttribute.REPLAY_OF):
         if attributes.get(name):
             item[name.value] = {"S": attributes[name]}
+    account = record_account_id(message.body)
+    if account is not None:
+        item[ACCOUNT_ID] = {"S": account}
     return item
+
+
+ACCOUNT_ID = "account_id"
+"""The LogTable attribute (hash key of the ``by_account`` index): the account of a one-record failure."""
+ACCOUNT_ID_CAMEL = "accountId"
+MAX_INDEXED_ACCOUNT_ID_BYTES = 1024
+"""DynamoDB refuses an index key over 2,048 bytes; an id past this (the contract allows 64 characters) is
+not an account anyone can look up, and is left out rather than risk the item."""
+
+
+def record_account_id(body: str) -> str | None:
+    """The account id of a body that holds exactly one record, as AccountTable would key it (trimmed);
+    None for a batch, a body that is not a message, or a record without a usable id.
+
+    Read without the contract (a cold start pays nothing for it): the id is indexed even when the contract
+    would refuse it, so that ``pipeline-ctl account show`` finds why an account never got its update."""
+    try:
+        records = parse_body(body).records
+    except MalformedMessage:
+        return None
+    if len(records) != 1 or not isinstance(records[0], dict):
+        return None
+    record = records[0]
+    value = record.get(ACCOUNT_ID)
+    if not isinstance(value, str):
+        value = record.get(ACCOUNT_ID_CAMEL)
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    try:
+        size = len(value.encode("utf-8"))  # a lone surrogate (a JSON escape) cannot be stored: left out
+    except UnicodeEncodeError:
+        return None
+    return value if 0 < size <= MAX_INDEXED_ACCOUNT_ID_BYTES else None
 
 
 def verdict(message: DlqMessage, *, now: datetime) -> Verdict:
@@ -260,6 +297,7 @@ def fallback_item(
         "entered_at": kept.get("entered_at") or {"S": ingest.entered_at},
         "ingest_id": kept.get("ingest_id") or {"S": ingest.ingest_id},
         "ingest_position": kept.get("ingest_position") or {"S": str(ingest.position)},
+        **({ACCOUNT_ID: kept[ACCOUNT_ID]} if ACCOUNT_ID in kept else {}),
     }
 
 

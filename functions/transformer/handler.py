@@ -1,14 +1,16 @@
 """Transformer Lambda: S3 ObjectCreated → records normalised and packed into WriterQueue messages.
 
 Entry point ``functions.transformer.handler.handler``. Settings: ``WRITER_QUEUE_URL``,
-``MAX_FUTURE_SKEW_HOURS`` (the contract's future-skew bound, default 24). The work on one object is
+``MAX_FUTURE_SKEW_HOURS`` (the contract's future-skew bound, default 24), ``ENTRY_TIME_KEY_ID`` (the KMS key
+that signs a replay's entry time, :mod:`functions.entry_time`). The work on one object is
 :func:`functions.transformer.core.transform_stream`; this module only wires S3 and SQS to it:
 
 * it reads the exact version the event names (versioned bucket), so an overwrite cannot swap the content;
 * an object or version that is gone, or that the function may not read, is not skipped with a log line: one
   ``ObjectVanished`` message goes to the writer (and so to LogTable) naming key, version and event time;
-* ``entered_at`` is the object's ``pipeline-entered-at`` metadata when present (a replay re-drove an old
-  object by copying it onto itself and kept its original entry time), else the event's ``eventTime``.
+* ``entered_at`` is the event's ``eventTime``, or the object's ``pipeline-entered-at`` metadata when the
+  pipeline's own replay wrote it (its MAC verifies) and it is not later than the event; any other metadata
+  value is ignored and logged (:func:`functions.entry_time.trusted_entry_time`).
 
 A failure to send raises, so Lambda's asynchronous retry runs the event again (the writer's conditional
 writes make the duplicates harmless).
@@ -23,12 +25,13 @@ from typing import Any
 from aws_lambda_powertools.logging import Logger
 
 from functions import aws
+from functions.entry_time import KEY_VARIABLE, trusted_entry_time
 from functions.errors import MissingSetting
 from functions.messages.codec import encode_json
 from functions.messages.envelopes import ingestion_attributes
 from functions.messages.failures import failure_message
 from functions.messages.sending import BatchSender, sqs_sink
-from functions.model import ENTERED_AT_METADATA, ErrorType, Service
+from functions.model import ErrorType, Service
 from functions.timestamps import format_timestamp
 from functions.transformer.core import TransformReport, transform_stream
 from functions.transformer.events import ObjectRef, Skipped, object_refs
@@ -46,7 +49,9 @@ def parse_time(text: str | None) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment.astimezone(UTC)  # an offset that moves the time past year 9999 cannot be compared
+    except (ValueError, OverflowError):
         return None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -70,12 +75,27 @@ def transform_object(ref: ObjectRef, queue_url: str) -> TransformReport:
             raise
         return vanished(ref, code, sink)
     body = response["Body"]
-    metadata = response.get("Metadata") or {}
-    entered = parse_time(metadata.get(ENTERED_AT_METADATA)) or parse_time(ref.event_time)
+    entered = entry_time(ref, response.get("Metadata") or {})
     try:
         return transform_stream(body, source=ref.url, sink=sink, now=entered, ingest_id=ref.ingest_id)
     finally:
         body.close()
+
+
+def entry_time(ref: ObjectRef, metadata: dict[str, str]) -> datetime:
+    """When the object's records entered the pipeline: its event time, or a replay's signed original."""
+    event_time = parse_time(ref.event_time) or datetime.now(UTC)
+    found = trusted_entry_time(
+        metadata,
+        bucket=ref.bucket,
+        key=ref.key,
+        event_time=event_time,
+        kms=lambda: aws.client("kms"),
+        key_id=os.environ.get(KEY_VARIABLE) or None,
+    )
+    if found.ignored:
+        logger.warning("entry time metadata ignored", extra={"source": ref.url, "reason": found.ignored})
+    return found.moment
 
 
 def vanished(ref: ObjectRef, code: str, sink: Any) -> TransformReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -86,3 +87,64 @@ def test_json_demo_prints_one_json_document(invoke, tmp_path, monkeypatch) -> No
     first = summary["first_pass"]
     assert first["written"] + first["stale"] + first["logged"] == summary["sent"]
     assert {entry["result"] for entry in summary["replayed"]} == {"replayed"}
+
+
+def test_every_command_follows_the_help_conventions() -> None:
+    import typer
+
+    from cli.app import app
+    from cli.help import check_conventions
+
+    check_conventions(typer.main.get_command(app))  # raises, naming a command declared without cls=Command
+
+
+def test_the_cli_uses_only_public_typer_api() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "cli"
+    for path in root.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for private in ("typer._click", "from typer import _", "__class__ ="):
+            assert private not in text, f"{private} in {path.name}"
+
+
+def test_local_dir_picks_the_local_stack_from_anywhere(
+    invoke, local: Stack, tmp_path_factory, monkeypatch
+) -> None:
+    stack_dir = Path.cwd()
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))
+
+    after = invoke("status", "--json", "--local-dir", str(stack_dir))
+    from_env = invoke("--json", "status", env={"PIPELINE_LOCAL_DIR": str(stack_dir)})
+
+    assert after.exit_code == 0, after.stderr
+    assert from_env.exit_code == 0, from_env.stderr
+    assert json.loads(after.stdout)["stack"] == json.loads(from_env.stdout)["stack"] == "local"
+
+
+def test_other_clis_machine_output_option_points_at_json(invoke) -> None:
+    result = invoke("status", "--output", "json")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: No such option: --output (machine output is --json, e.g. `pipeline-ctl status --json`)\n"
+    )
+
+
+@pytest.mark.parametrize("group", ["errors", "local"])
+def test_every_group_help_has_an_example(invoke, group: str) -> None:
+    result = invoke(group, "-h")
+
+    assert result.exit_code == 0
+    assert f"Example: pipeline-ctl {group} " in result.stdout
+
+
+def test_logs_completes_function_names(runner) -> None:
+    from cli.app import app
+
+    def complete(words: str, index: int) -> list[str]:
+        env = {"_PIPELINE_CTL_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(index)}
+        return runner.invoke(app, [], prog_name="pipeline-ctl", env=env).stdout.split()
+
+    assert complete("pipeline-ctl logs ", 2) == ["transformer", "writer", "error-handler"]
+    assert complete("pipeline-ctl logs wr", 2) == ["writer"]

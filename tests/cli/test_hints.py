@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from botocore.exceptions import EndpointConnectionError
 
@@ -65,3 +66,21 @@ def test_a_prefix_that_matches_nothing_or_is_too_short_is_not_found(invoke, depl
         1,
         f"Error: no error 0f6 in {table} (list recent ones with `pipeline-ctl errors tail`)\n",
     )
+
+
+def test_an_error_line_folds_at_word_boundaries_on_a_terminal_and_stays_one_line_piped(
+    invoke, tmp_path: Path
+) -> None:
+    from tests.support.cli import run_in_pty
+
+    (tmp_path / "accounts-of-november.jsonl").write_text("{}\n", encoding="utf-8")
+
+    shown = run_in_pty(["upload", "accounts-of-november.jsonl"], cwd=tmp_path, columns=80)
+    piped = invoke("upload", str(tmp_path / "accounts-of-november.jsonl"))
+
+    lines = shown.output.rstrip("\n").split("\n")
+    assert shown.returncode == 2
+    assert len(lines) > 1 and max(len(line) for line in lines) <= 80
+    words = " ".join(lines).split()
+    assert words == piped.stderr.replace(str(tmp_path) + "/", "").split()  # no word was cut in two
+    assert piped.stderr.count("\n") == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import time
@@ -14,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from infra.spec import LOCAL_OUTPUTS_PATH
-from tests.support.cli import Stack
+from tests.support.cli import Stack, write_local_document
 from tests.support.processes import Terminal, cli_env, spawn, wait_for
 
 RECORD = {"account_id": "a-1", "name": "N", "email": "n@example.com", "balance": "1", "currency": "EUR"}
@@ -29,16 +29,18 @@ class SlowApi(ThreadingHTTPServer):
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.answered = 0
+        self.ids: set[str] = set()
         self.lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(handler) -> None:
-                handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+                body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
                 time.sleep(self.delay)
                 with self.lock:
                     self.answered += 1
+                    self.ids.add(json.loads(body)["account_id"])
                 handler.send_response(200)
                 handler.send_header("Content-Length", "2")
                 handler.end_headers()
@@ -56,7 +58,7 @@ def slow_api(local: Stack, tmp_path: Path) -> Iterator[SlowApi]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     outputs = {**local.outputs, "api_url": f"http://127.0.0.1:{server.server_address[1]}"}
-    (tmp_path / LOCAL_OUTPUTS_PATH).write_text(json.dumps(outputs), encoding="utf-8")
+    write_local_document(tmp_path, outputs)
     try:
         yield server
     finally:
@@ -70,21 +72,41 @@ def interrupt(process: Any) -> tuple[int, str, str]:
     return process.returncode, stdout, stderr
 
 
-def test_ctrl_c_during_send_says_what_was_sent(slow_api: SlowApi, tmp_path: Path) -> None:
-    (tmp_path / "many.jsonl").write_text((json.dumps(RECORD) + "\n") * 3000, encoding="utf-8")
-    sender = spawn("send", "many.jsonl", "--concurrency", "2", cwd=tmp_path)
+TOTAL = 600
+
+
+def test_ctrl_c_during_send_says_what_was_sent_and_how_to_resume(slow_api: SlowApi, tmp_path: Path) -> None:
+    lines = [json.dumps({**RECORD, "account_id": f"a-{n}"}) for n in range(TOTAL)]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    sender = spawn("send", "many.jsonl", "--batch", "1", "--concurrency", "2", cwd=tmp_path)
     wait_for(lambda: slow_api.answered >= 20, what="20 requests answered")
 
     code, stdout, stderr = interrupt(sender)
 
     sent = slow_api.answered  # every request on the wire was answered before the process reported
-    assert 20 <= sent < 3000
+    assert 20 <= sent < TOTAL
     assert (code, stdout) == (130, "")
-    assert stderr == (
-        f"Error: interrupted: {sent} of 3000 records sent ({sent} accepted, 0 rejected); "
-        f"{3000 - sent} not sent "
-        "(send the rest again; accepted records are processed anyway)\n"
+    command = r"(pipeline-ctl send many\.jsonl --batch 1 --concurrency 2 --skip (\d+))"
+    counts = rf"{sent} of {TOTAL} records sent \({sent} accepted, 0 rejected\); {TOTAL - sent} not sent"
+    resume = re.fullmatch(
+        rf"Error: interrupted: {counts} \(resume with: {command}; accepted records are processed anyway\)\n",
+        stderr,
     )
+    assert resume, stderr
+    skip = int(resume.group(2))
+    assert sent - 4 <= skip <= sent  # requests end out of order: at most the ones in flight are sent twice
+
+    # WHEN the printed command is run, THEN the rest is sent: with the first run, every record at least once
+    slow_api.delay = 0
+    rest = spawn(*resume.group(1).split()[1:], cwd=tmp_path, env=cli_env(COLUMNS="200"))
+    out, err = rest.communicate(timeout=120)
+    assert rest.returncode == 0, err
+    rest_count = TOTAL - skip
+    assert out == (
+        f"sent {rest_count} records in {rest_count} requests: {rest_count} queued, 0 rejected "
+        f"(skipped the first {skip} records)\n"
+    )
+    assert slow_api.ids == {f"a-{n}" for n in range(TOTAL)}
 
 
 def test_ctrl_c_during_upload_lists_what_was_uploaded(local: Stack, tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def test_replay_dry_run_keeps_source_and_result_at_80_columns(invoke, long_error
 
     assert result.exit_code == 0, result.stderr
     assert max(len(line) for line in lines_of(result.stdout)) <= 80
-    assert "result             would replay" in result.stdout
+    assert "result    would replay" in result.stdout
     assert "source" in result.stdout and SOURCE[:40] in result.stdout.replace("\n", "")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from functions.model import MAX_REPLAYABLE_BODY_BYTES
 from ops.errors import InvalidInput
 from ops.send import encode, parse_records
 from tests.support.cli import Stack, publish_outputs
@@ -47,7 +48,7 @@ def use_gateway(deployed: Stack, gateway: ScriptedGateway) -> None:
 def test_signed_records_reach_the_writer_queue(invoke, deployed: Stack, gateway, tmp_path: Path) -> None:
     (tmp_path / "accounts.jsonl").write_text(JSONL, encoding="utf-8")
 
-    result = invoke("send", "accounts.jsonl")
+    result = invoke("send", "accounts.jsonl", "--batch", "1")
 
     assert result.exit_code == 0, [r.verdict for r in gateway.requests]
     assert result.stdout == "sent 3 records in 3 requests: 3 queued, 0 rejected\n"
@@ -59,6 +60,29 @@ def test_signed_records_reach_the_writer_queue(invoke, deployed: Stack, gateway,
     assert any('"balance":12345678901234567890.12,' in body for body in bodies), bodies
 
 
+def test_by_default_records_share_requests_up_to_the_message_size(
+    invoke, deployed: Stack, gateway, tmp_path: Path
+) -> None:
+    # GIVEN 3,000 records of ~200 bytes: more than one 255 KiB request holds
+    record = json.loads(LINES[0])
+    lines = [json.dumps({**record, "account_id": f"a-{n}", "name": "N" * 100}) for n in range(3000)]
+    (tmp_path / "many.jsonl").write_text("\n".join(lines), encoding="utf-8")
+
+    result = invoke("send", "many.jsonl", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["records"], report["accepted"]) == (3000, 3000)
+    bodies = [message["Body"] for message in deployed.drain("writer_queue_url")]
+    # THEN a few requests, each a JSON array within the API's limit, together every record once, in order
+    assert report["requests"] == len(bodies) and 2 <= len(bodies) <= 4
+    assert all(len(body.encode()) <= MAX_REPLAYABLE_BODY_BYTES for body in bodies)
+    sent = sorted(
+        (record for body in bodies for record in json.loads(body)), key=lambda r: int(r["account_id"][2:])
+    )
+    assert [r["account_id"] for r in sent] == [f"a-{n}" for n in range(3000)]
+
+
 def test_wrong_credentials_are_rejected_with_their_status(invoke, deployed, gateway, monkeypatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-right-secret")
 
@@ -66,8 +90,7 @@ def test_wrong_credentials_are_rejected_with_their_status(invoke, deployed, gate
 
     assert result.exit_code == 1
     assert result.stdout == (
-        "sent 1 record in 1 request: 0 queued, 1 rejected\n"
-        '  HTTP 403: {"message": "signature mismatch"}\n'
+        'sent 1 record in 1 request: 0 queued, 1 rejected\n  HTTP 403: {"message": "signature mismatch"}\n'
     )
     assert result.stderr == "Error: 1 of 1 record rejected (HTTP 403: 1)\n"
     assert deployed.drain("writer_queue_url") == []
@@ -89,9 +112,9 @@ def test_stdin_and_record_options_are_combined(invoke, deployed, gateway) -> Non
     result = invoke("send", "-", "--record", json.dumps(RECORDS[2]), input=json.dumps(RECORDS[0]))
 
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == "sent 2 records in 2 requests: 2 queued, 0 rejected\n"
-    ids = sorted(json.loads(m["Body"]).get("account_id") or "a-3" for m in deployed.drain("writer_queue_url"))
-    assert ids == ["a-1", "a-3"]
+    assert result.stdout == "sent 2 records in 1 request: 2 queued, 0 rejected\n"
+    [message] = deployed.drain("writer_queue_url")
+    assert [r.get("account_id") or r.get("accountId") for r in json.loads(message["Body"])] == ["a-1", "a-3"]
 
 
 def test_throttled_requests_are_retried_until_accepted(invoke, deployed: Stack) -> None:
@@ -110,7 +133,9 @@ def test_client_errors_are_final_and_exit_1(invoke, deployed: Stack) -> None:
     with serve(ScriptedGateway(statuses=(400,))) as scripted:
         use_gateway(deployed, scripted)
 
-        result = invoke("send", "--record", json.dumps(RECORDS[0]), "--record", json.dumps(RECORDS[1]))
+        result = invoke(
+            "send", "--record", json.dumps(RECORDS[0]), "--record", json.dumps(RECORDS[1]), "--batch", "1"
+        )
 
     assert result.exit_code == 1
     assert len(scripted.requests) == 2  # no retry on 400

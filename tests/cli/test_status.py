@@ -88,9 +88,9 @@ def test_local_status_says_age_is_not_available(invoke, local: Stack) -> None:
 
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
-    writer_row = next(line for line in lines if "writer_queue" in line)
+    writer_row = next(line for line in lines if "WriterQueue" in line)
     assert [cell.strip() for cell in writer_row.strip("│ ").split("│")] == [
-        "writer_queue",
+        "WriterQueue",  # the name `status --watch` and `local up` use too
         "serverless-pipeline-local-writer-queue",
         "2",
         "1",

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.spec import LOCAL_OUTPUTS_PATH, OUTPUT_KEYS
+from infra.spec import OUTPUT_KEYS
+from ops import local_registry
 from ops.errors import OperationError
-from ops.target import resolve_target, start_hint
-from tests.support.cli import DEPLOYED_STACK, REGION, Stack
+from ops.target import resolve_target, start_hint, validate_outputs
+from tests.support.cli import DEPLOYED_STACK, REGION, Stack, write_local_document
 
 
 def test_missing_local_stack_is_one_line_and_exit_1(invoke, tmp_path: Path, monkeypatch) -> None:
@@ -22,34 +23,40 @@ def test_missing_local_stack_is_one_line_and_exit_1(invoke, tmp_path: Path, monk
 
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == (
-        f"Error: no local stack found (no {LOCAL_OUTPUTS_PATH} in {tmp_path} or its parents, and no running "
-        f"`pipeline-ctl local up`) ({start_hint()})\n"
-    )
+    assert result.stderr == f"Error: no local stack of yours is running ({start_hint()})\n"
 
 
-def test_local_outputs_that_are_not_json_name_the_file(invoke, tmp_path: Path, monkeypatch) -> None:
+def test_a_registered_document_that_is_not_json_is_not_used(invoke, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".pipeline").mkdir()
-    (tmp_path / LOCAL_OUTPUTS_PATH).write_text("{not json", encoding="utf-8")
+    path = write_local_document(tmp_path, {})
+    path.write_text("{not json", encoding="utf-8")
+    local_registry.register(tmp_path)
 
     result = invoke("status")
 
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {tmp_path / LOCAL_OUTPUTS_PATH}: not valid JSON")
+    assert result.stderr.startswith("Error: no local stack of yours is running")
     assert result.stderr.count("\n") == 1
 
 
 def test_incomplete_outputs_document_lists_the_missing_keys(invoke, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".pipeline").mkdir()
     document = {key: "x" for key in OUTPUT_KEYS if key not in ("dlq_url", "log_table")}
-    (tmp_path / LOCAL_OUTPUTS_PATH).write_text(json.dumps(document), encoding="utf-8")
+    write_local_document(tmp_path, document)
+    local_registry.register(tmp_path)
 
     result = invoke("errors", "tail")
 
     assert result.exit_code == 1
     assert "lacks dlq_url, log_table, endpoint_url" in result.stderr
+
+
+def test_optional_outputs_may_be_absent_but_not_empty() -> None:
+    """A document written before alarm_topic_arn existed is still read; an empty value is refused."""
+    document = {key: "x" for key in OUTPUT_KEYS}
+    assert validate_outputs(document, stack="prod", where="SSM") == document
+    with pytest.raises(OperationError, match="lacks alarm_topic_arn"):
+        validate_outputs({**document, "alarm_topic_arn": ""}, stack="prod", where="SSM")
 
 
 def test_local_target_uses_the_documents_endpoint_and_region(local: Stack) -> None:
@@ -58,7 +65,7 @@ def test_local_target_uses_the_documents_endpoint_and_region(local: Stack) -> No
     assert target.stack == "local"
     assert target.endpoint_url == local.endpoint_url
     assert target.region == REGION
-    assert target.outputs == local.outputs
+    assert target.outputs == {**local.outputs, "pid": str(os.getpid())}
     assert target.client("sqs").get_queue_url(QueueName=local.outputs["dlq_url"].rsplit("/", 1)[1])
 
 
@@ -74,8 +81,7 @@ def test_local_target_never_uses_the_operators_credentials(local: Stack, monkeyp
 
 
 def test_stopped_local_stack_is_reported_as_unreachable(invoke, local: Stack, tmp_path: Path) -> None:
-    outputs = {**local.outputs, "endpoint_url": "http://127.0.0.1:9"}
-    (tmp_path / LOCAL_OUTPUTS_PATH).write_text(json.dumps(outputs), encoding="utf-8")
+    write_local_document(tmp_path, {**local.outputs, "endpoint_url": "http://127.0.0.1:9"})
 
     result = invoke("errors", "show", "some-id")
 

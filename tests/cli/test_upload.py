@@ -75,8 +75,10 @@ def test_upload_puts_files_under_the_prefix(invoke, deployed: Stack, tmp_path: P
     assert json.loads(body) == RECORDS
 
 
-@pytest.mark.parametrize("name", ["accounts.JSON", "accounts.txt"])
-def test_other_suffixes_are_refused_unless_forced(invoke, deployed: Stack, tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("name", ["accounts.JSON", "accounts.txt", "accounts.jsonl"])
+def test_other_suffixes_are_refused_and_forced_under_a_key_that_is_read(
+    invoke, deployed: Stack, tmp_path: Path, name: str
+) -> None:
     (tmp_path / name).write_text("[]", encoding="utf-8")
 
     refused = invoke("upload", name)
@@ -84,14 +86,17 @@ def test_other_suffixes_are_refused_unless_forced(invoke, deployed: Stack, tmp_p
 
     assert refused.exit_code == 2
     assert refused.stderr == (
-        f"Error: {name}: only *.json keys are processed (the S3 filter is case-sensitive) "
-        "(rename the file, or pass --force to upload it anyway)\n"
+        f"Error: {name}: only keys ending in .json trigger the Transformer, so it would never be read "
+        f"(rename it to accounts.json (any accepted shape, JSON Lines too), or pass --force to upload it as "
+        f"{name}.json)\n"
     )
     assert forced.exit_code == 0, forced.stderr
+    bucket = deployed.outputs["data_bucket"]
     assert (
-        deployed.client("s3").head_object(Bucket=deployed.outputs["data_bucket"], Key=name)["ContentLength"]
-        == 2
+        forced.stderr
+        == f"Note: {name} uploaded as s3://{bucket}/{name}.json: only keys ending in .json are read\n"
     )
+    assert deployed.client("s3").head_object(Bucket=bucket, Key=f"{name}.json")["ContentLength"] == 2
 
 
 def test_missing_file_is_a_usage_error(invoke, deployed: Stack) -> None:

@@ -5,22 +5,26 @@ functions' own log lines, stale re-uploads included; the live view on a pseudo-t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from local_stack.stack import LocalStack
+from ops import local_registry
 from tests.support.cli import ctrl_c_after
 from tests.support.e2e import pipeline, prefix  # noqa: F401 (fixtures)
 from tests.support.processes import Terminal, cli_env, run
 
 
-@pytest.fixture(scope="module")
-def stack_dir(pipeline: LocalStack) -> Path:
-    """The stack's directory. The commands run as real processes: in-process, Click's test runner would swap
-    ``sys.stdout`` under the handlers' threads (the local stack points the handlers' loggers at its functions'
-    log, whoever imported them first)."""
-    return pipeline.workdir
+@pytest.fixture
+def stack_dir(pipeline: LocalStack) -> Iterator[Path]:
+    """The stack's directory, registered by this process as `local up` registers it. The commands run as
+    real processes: in-process, Click's test runner would swap ``sys.stdout`` under the handlers' threads (the
+    local stack points the handlers' loggers at its functions' log, whoever imported them first)."""
+    entry = local_registry.register(pipeline.workdir)
+    yield pipeline.workdir
+    local_registry.unregister(entry)
 
 
 def bucket(stack_dir: Path) -> str:
@@ -73,6 +77,32 @@ def test_wait_accounts_written_invalid_then_a_stale_reupload(stack_dir: Path, pr
     assert processed_row(again.stdout, uri)[1:] == ["5/5", "0", "5", "0", "done"]
 
 
+def test_quiet_strict_wait_prints_only_the_result_and_fails_on_a_rejected_record(
+    stack_dir: Path, prefix: str
+) -> None:
+    path = stack_dir / f"{prefix}-strict.json"
+    path.write_text(json.dumps(records(prefix, NEWER, invalid=1)), encoding="utf-8")
+
+    result = cli(
+        stack_dir, "-q", "upload", path.name, "--prefix", "in", "--wait", "--strict", "--timeout", "60"
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.startswith("processed (done after")  # no "uploaded" table: -q keeps the result only
+    assert result.stderr == (
+        "Error: --strict: 1 of 6 records not stored (1 invalid) (see `pipeline-ctl errors tail`)\n"
+    )
+
+
+def test_strict_needs_wait(stack_dir: Path) -> None:
+    result = cli(stack_dir, "upload", "whatever.json", "--strict")
+
+    assert (result.returncode, result.stderr) == (
+        2,
+        "Error: --strict needs --wait (records are judged after the upload: add --wait)\n",
+    )
+
+
 def test_wait_json_is_one_document(stack_dir: Path, prefix: str) -> None:
     (stack_dir / "a.json").write_text(json.dumps(records(prefix, NEWER)), encoding="utf-8")
 
@@ -119,6 +149,7 @@ def test_logs_shows_the_functions_lines(
         ("transformer", "transformed"),
         ("writer", "message processed"),
     ]
+    assert all(event["timestamp"].endswith("Z") for event in events)  # machine times: ISO 8601 with Z
     assert (unknown.exit_code, unknown.stderr) == (
         2,
         "Error: unknown function 'lambda' "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.spec import MAX_MESSAGE_BYTES
+from functions.model import MAX_MESSAGE_BYTES
 
 CORPUS_DIR = Path(__file__).resolve().parent
 MANIFEST = CORPUS_DIR / "manifest.json"

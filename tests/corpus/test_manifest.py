@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from functions.model import ErrorType
-from infra.spec import MAX_MESSAGE_BYTES
+from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from tests.corpus.corpus import GENERATORS, Case, load_cases
 
 CASES = load_cases()

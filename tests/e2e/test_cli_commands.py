@@ -118,3 +118,36 @@ def test_without_a_running_stack_commands_fail_in_one_line(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "local up" in result.output
+
+
+def test_account_show_tells_the_written_value_and_the_update_that_failed(
+    pipeline: LocalStack, in_stack_dir: Path, prefix: str
+) -> None:
+    # GIVEN an account written from an uploaded file, then an invalid update of it sent through the API
+    account_id = f"{prefix}-story"
+    data = in_stack_dir / f"{prefix}-story.json"
+    data.write_text(json.dumps([record(f"{prefix}-other"), record(account_id, balance="12.30")]))
+    assert run("upload", str(data), "--prefix", "incoming", "--wait", "--timeout", "60").exit_code == 0
+    bad = run(
+        "send", "--record", json.dumps(record(account_id, balance="abc", updated_at="2026-01-02T00:00:00Z"))
+    )
+    assert bad.exit_code == 0, bad.output
+    pipeline.wait_until_idle(30)
+
+    # WHEN the operator asks for the account's story
+    shown = run("--json", "account", "show", account_id)
+    human = run("account", "show", account_id)
+
+    # THEN it tells both: the value from the file (object, version, position) and the failed update
+    assert shown.exit_code == 0, shown.output
+    story = json.loads(shown.output)
+    assert story["item"]["balance"] == "12.30"
+    origin = story["origin"]
+    assert origin["object"] == f"s3://{pipeline.outputs['data_bucket']}/incoming/{data.name}"
+    # (moto's S3 events carry no versionId, so locally the version is not known; tests/ops covers it)
+    assert origin["position"] == 1 and origin["entered_at"].endswith("Z")
+    [failure] = story["failures"]
+    assert failure["error_type"] == ErrorType.INVALID_RECORD and "balance" in failure["error_message"]
+    assert failure["source"] == "api"
+    assert human.exit_code == 0, human.output
+    assert "record 1 in the file (0-based)" in human.output and failure["error_id"] in human.output

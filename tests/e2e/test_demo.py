@@ -37,4 +37,6 @@ def test_demo_runs_end_to_end_and_its_accounting_adds_up(tmp_path: Path) -> None
     for line in [line for line in out.splitlines() if line.strip().startswith("demo-api-000")]:
         assert line.strip().endswith("written"), line
     assert result.stderr == ""
+    # it says its stack is gone with it, and where a lasting one comes from
+    assert "error ids above cannot be looked up" in out and "pipeline-ctl local up" in out
     assert list(tmp_path.iterdir()) == [], "the demo leaves nothing behind in the working directory"

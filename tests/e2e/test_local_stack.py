@@ -23,6 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from functions.model import MAX_MESSAGE_BYTES
 from infra import spec
 from local_stack.stack import LocalStack
 
@@ -89,7 +90,14 @@ def bodies(handler: Scripted) -> list[str]:
 
 def test_outputs_document_is_written_with_every_key(stack: LocalStack) -> None:
     document = json.loads(stack.outputs_path.read_text())
-    assert set(document) == {*spec.OUTPUT_KEYS, "endpoint_url", "program_stack", "pid", "started_at"}
+    assert set(document) == {
+        *spec.OUTPUT_KEYS,
+        *spec.OPTIONAL_OUTPUT_KEYS,
+        "endpoint_url",
+        "program_stack",
+        "pid",
+        "started_at",
+    }
     assert document == stack.outputs
     assert document["pid"] == str(os.getpid()), "whose it is: a crashed run's document is recognised"
     assert document["stack"] == "local" and document["api_auth"] == "NONE"
@@ -106,10 +114,16 @@ def test_resources_follow_the_shared_spec(stack: LocalStack) -> None:
         "deadLetterTargetArn": stack.resources.dlq_arn,
         "maxReceiveCount": spec.DEFAULT_MAX_RECEIVE_COUNT,
     }
-    assert attributes["VisibilityTimeout"] == str(spec.WRITER_QUEUE_VISIBILITY_TIMEOUT_SECONDS)
-    assert attributes["MaximumMessageSize"] == str(spec.MAX_MESSAGE_BYTES)
+    assert attributes["VisibilityTimeout"] == str(spec.WRITER_QUEUE.visibility_timeout_seconds)
+    assert attributes["MaximumMessageSize"] == str(MAX_MESSAGE_BYTES)
     log_table = dynamodb.describe_table(TableName=stack.outputs["log_table"])["Table"]
-    assert [index["IndexName"] for index in log_table["GlobalSecondaryIndexes"]] == [spec.LOG_TABLE_DAY_INDEX]
+    indexes = {index["IndexName"]: index for index in log_table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == sorted([spec.LOG_TABLE_DAY_INDEX, spec.LOG_TABLE_ACCOUNT_INDEX])
+    assert indexes[spec.LOG_TABLE_ACCOUNT_INDEX]["KeySchema"] == [
+        {"AttributeName": "account_id", "KeyType": "HASH"},
+        {"AttributeName": "failed_at", "KeyType": "RANGE"},
+    ]
+    assert indexes[spec.LOG_TABLE_ACCOUNT_INDEX]["Projection"] == {"ProjectionType": "ALL"}
     ttl = dynamodb.describe_time_to_live(TableName=stack.outputs["log_table"])["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
 
@@ -286,7 +300,7 @@ def test_post_writer_sends_the_raw_body_and_answers_with_the_message_id(
     [
         ("POST", "/writer", b"", 400),
         ("POST", "/writer", b"  \n", 400),
-        ("POST", "/writer", b"x" * (spec.MAX_MESSAGE_BYTES + 1), 413),
+        ("POST", "/writer", b"x" * (MAX_MESSAGE_BYTES + 1), 413),
         ("GET", "/writer", None, 405),
         ("PUT", "/writer", b"{}", 405),
         ("POST", "/elsewhere", b"{}", 404),
@@ -305,10 +319,10 @@ def test_api_refuses_like_the_real_integration(
 
 
 def test_a_body_of_exactly_256_kib_is_accepted(stack: LocalStack, handlers: dict[str, Scripted]) -> None:
-    status, _ = _request(stack, "POST", "/writer", b"y" * spec.MAX_MESSAGE_BYTES)
+    status, _ = _request(stack, "POST", "/writer", b"y" * MAX_MESSAGE_BYTES)
     stack.wait_until_idle(10)
     assert status == 200
-    assert len(handlers["writer"].records()[0]["body"]) == spec.MAX_MESSAGE_BYTES
+    assert len(handlers["writer"].records()[0]["body"]) == MAX_MESSAGE_BYTES
 
 
 def test_post_writer_pushes_back_with_429_while_the_queue_is_backlogged(

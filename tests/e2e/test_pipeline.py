@@ -137,3 +137,29 @@ def test_every_record_of_a_mixed_file_is_written_stale_or_logged(pipeline: Local
             stored[item["account_id"]["S"]] = item["updated_at"]["S"]
     wrong = [a for a, newest in sample.newest.items() if parse_time(stored[a]) != newest]
     assert wrong == [], "an older or duplicate record overwrote a newer one"
+
+
+def test_a_multipart_upload_is_read_once(pipeline: LocalStack, prefix: str, tmp_path: Any) -> None:
+    # GIVEN a file above the multipart threshold (moto then also sends an ObjectCreated:Put, S3 does not)
+    from boto3.s3.transfer import TransferConfig
+
+    records = [record(f"{prefix}-{n}", note="x" * 5_000) for n in range(1_200)]
+    records.append(record(f"{prefix}-bad", currency="EURO"))
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(records))
+    before = pipeline.counters()
+    # WHEN it is uploaded in parts
+    part = 5 * 1024 * 1024
+    pipeline.client("s3").upload_file(
+        str(path),
+        pipeline.outputs["data_bucket"],
+        f"incoming/{prefix}-big.json",
+        Config=TransferConfig(multipart_threshold=part, multipart_chunksize=part),
+    )
+    pipeline.wait_until_idle(120)
+    # THEN the Transformer read it once: each record written once, not rewritten, the invalid one logged once
+    after = pipeline.counters()
+    assert after["s3.multipart_echo_dropped"] - before.get("s3.multipart_echo_dropped", 0) == 1
+    assert after["dynamodb.written"] - before["dynamodb.written"] == 1_200
+    assert after["dynamodb.stale"] - before["dynamodb.stale"] == 0
+    assert len(log_items_mentioning(pipeline, f"{prefix}-bad")) == 1

@@ -241,7 +241,7 @@ def test_json_schema_rejects_what_the_contract_rejects_on_simple_cases() -> None
 # --- properties --------------------------------------------------------------------------------------------
 
 _letters = st.characters(
-    min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")
+    min_codepoint=33, max_codepoint=0x2FFF, blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc", "Cf")
 )
 _valid_records = st.fixed_dictionaries(
     {
@@ -414,11 +414,16 @@ def test_normalise_many_equals_normalise_record_by_record(raws: list[Any]) -> No
     assert [repr(r) for r in normalise_many(raws, now=NOW)] == [repr(r) for r in results]
 
 
+def _from_rfc3339(text: str) -> datetime:
+    """The oracle: ``fromisoformat``, which takes every RFC 3339 form but a lower-case ``z``."""
+    return datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(_timestamps)
 def test_timestamp_fast_path_agrees_with_fromisoformat(text: str) -> None:
     try:
-        expected = format_timestamp(datetime.fromisoformat(text))
+        expected = format_timestamp(_from_rfc3339(text))
     except (ValueError, OverflowError):
         expected = None
     # Entered at the end of time: no timestamp is beyond the future-skew bound here.
@@ -444,7 +449,7 @@ def test_timestamp_column_agrees_with_fromisoformat(texts: list[str]) -> None:
     # THEN each value is what fromisoformat and the pipeline's format give, or the record is rejected
     for text, result in zip(texts, results, strict=True):
         try:
-            expected = format_timestamp(datetime.fromisoformat(text))
+            expected = format_timestamp(_from_rfc3339(text))
         except (ValueError, OverflowError):
             assert isinstance(result, InvalidRecord)
         else:
@@ -601,3 +606,317 @@ def test_a_lone_surrogate_in_any_field_is_invalid_naming_that_field_only(field: 
     ]
     if field in ("name", "email"):
         assert "lone UTF-16 surrogate" in str(_normalise_or_error(bad))
+
+
+# --- text is what it looks like: checked before case mapping, no control or invisible characters -----------
+
+TEXT_FIELDS = ["account_id", "name", "email", "currency", "status", "updated_at", "balance"]
+"""Every field whose value may be a string (a balance too, when given as one)."""
+REFUSED = [
+    ("\x00", "a control character (U+0000)"),
+    ("\x07", "a control character (U+0007)"),
+    ("\x1b", "a control character (U+001B)"),
+    ("\x1f", "a control character (U+001F)"),
+    ("\x7f", "a control character (U+007F)"),
+    ("\x85", "a control character (U+0085)"),
+    ("\x9b", "a control character (U+009B)"),
+    ("\u202e", "an invisible format character (U+202E RIGHT-TO-LEFT OVERRIDE)"),
+    ("\u2066", "an invisible format character (U+2066 LEFT-TO-RIGHT ISOLATE)"),
+    ("\u200b", "an invisible format character (U+200B ZERO WIDTH SPACE)"),
+    ("\u200d", "an invisible format character (U+200D ZERO WIDTH JOINER)"),
+    ("\ufeff", "an invisible format character (U+FEFF ZERO WIDTH NO-BREAK SPACE)"),
+    ("\u00ad", "an invisible format character (U+00AD SOFT HYPHEN)"),
+]
+_VALID_TEXT = {
+    "account_id": "acct-9",
+    "name": "Ada Lovelace",
+    "email": "ada@example.com",
+    "currency": "GBP",
+    "status": "active",
+    "updated_at": "2026-01-01T00:00:00Z",
+    "balance": "10.50",
+}
+
+
+def _both_paths(raw: dict[str, Any]) -> list[dict[str, Any] | InvalidRecord]:
+    """``raw`` through the writer's path and through the transformer's block path (between two valid
+    records, so the block is not a single-record special case)."""
+    block = normalise_many([record("before"), raw, record("after")], now=NOW)
+    assert not isinstance(block[0], InvalidRecord) and not isinstance(block[2], InvalidRecord)
+    return [_normalise_or_error(raw), block[1]]
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize(("character", "named"), REFUSED, ids=[f"U+{ord(c):04X}" for c, _ in REFUSED])
+@pytest.mark.parametrize("where", ["inside", "leading", "trailing"])
+def test_a_control_or_format_character_in_any_text_field_is_refused_naming_field_and_character(
+    field: str, character: str, named: str, where: str
+) -> None:
+    # GIVEN a record whose one text field holds a refused character (inside, or where trimming would cut it)
+    value = _VALID_TEXT[field]
+    middle = len(value) // 2
+    bad = {
+        "inside": value[:middle] + character + value[middle:],
+        "leading": character + value,
+        "trailing": value + character,
+    }[where]
+    # WHEN it is normalised, one record at a time and in a block
+    for result in _both_paths(record() | {field: bad}):
+        # THEN it is invalid, naming that field only and the character
+        assert isinstance(result, InvalidRecord)
+        assert result.fields == [field]
+        assert str(result) == f"{field}: holds {named}"
+
+
+def test_every_field_holding_a_refused_character_is_reported() -> None:
+    raw = record(name="Ada\u202eLovelace", email="ada\u200b@example.com", currency="GB\x00P")
+    for result in _both_paths(raw):
+        assert isinstance(result, InvalidRecord)
+        assert result.fields == ["name", "email", "currency"]
+
+
+def test_the_first_refused_character_is_the_one_named() -> None:
+    assert reasons(record(name="a\u200bb\x1bc")) == {
+        "name": "holds an invisible format character (U+200B ZERO WIDTH SPACE)"
+    }
+
+
+@pytest.mark.parametrize("whitespace", ["\t", "\n", "\r", "\x0b", "\x0c", "\u00a0", "\u3000"])
+def test_whitespace_is_trimmed_and_collapsed_not_refused(whitespace: str) -> None:
+    raw = record(
+        account_id=f"{whitespace}acct-ws{whitespace}",
+        name=f"{whitespace}Ada{whitespace}{whitespace}Lovelace{whitespace}",
+        email=f"{whitespace}Ada@Example.com{whitespace}",
+        currency=f"{whitespace}gbp",
+        status=f"Closed{whitespace}",
+        balance=f"{whitespace}10.50",
+        updated_at=f"2026-01-01T00:00:00Z{whitespace}",
+    )
+    for result in _both_paths(raw):
+        assert not isinstance(result, InvalidRecord)
+        assert (result["name"], result["email"], result["currency"], result["status"]) == (
+            "Ada Lovelace",
+            "ada@example.com",
+            "GBP",
+            "closed",
+        )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("currency", "u\u017fd", "not 3 letters: 'uſd'"),  # long s upper-cases to S
+        ("currency", "\ufb00i", "not 3 letters: 'ﬀi'"),  # the ff ligature upper-cases to FF
+        ("currency", "\u0131nr", "not 3 letters: 'ınr'"),  # dotless i upper-cases to I
+        ("currency", "\uff55sd", "not 3 letters: 'ｕsd'"),  # fullwidth u
+        ("email", "ada@\u212aelvin.com", "not an email address (local@domain.tld): 'ada@\u212aelvin.com'"),
+        ("email", "ada@example.\u212az", "not an email address (local@domain.tld): 'ada@example.\u212az'"),
+        ("email", "ada@exa\u0131mple.com", "not an email address (local@domain.tld): 'ada@exaımple.com'"),
+        ("status", "\u017fuspended", "not one of active, suspended, closed: 'ſuspended'"),
+        ("status", "CLO\u017fED", "not one of active, suspended, closed: 'CLOſED'"),
+    ],
+)
+def test_values_are_checked_before_case_mapping(field: str, value: str, reason: str) -> None:
+    # GIVEN a value that case mapping would fold into a valid ASCII one
+    for result in _both_paths(record() | {field: value}):
+        # THEN it is refused as received, on both paths
+        assert isinstance(result, InvalidRecord)
+        assert str(result) == f"{field}: {reason}"
+
+
+def test_ascii_case_is_still_mapped_after_the_check() -> None:
+    raw = record(email=" Ada@EXAMPLE.Com ", currency=" gBp ", status="SUSPENDED")
+    for result in _both_paths(raw):
+        assert not isinstance(result, InvalidRecord)
+        assert (result["email"], result["currency"], result["status"]) == (
+            "ada@example.com",
+            "GBP",
+            "suspended",
+        )
+
+
+def test_a_non_ascii_local_part_is_lower_cased_and_its_length_held_after_case_mapping() -> None:
+    assert normalise(record(email="JOSÉ@Example.com"), now=NOW)["email"] == "josé@example.com"
+    # 'İ' lower-cases to two characters: 254 as received, 255 as it would be stored
+    long_local = "\u0130" + "a" * (254 - len("@example.com") - 1)
+    assert reasons(record(email=long_local + "@example.com")) == {"email": "longer than 254 characters (255)"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-01-01t10:00:00z", "2026-01-01T10:00:00.000000Z"),
+        ("2026-01-01T10:00:00z", "2026-01-01T10:00:00.000000Z"),
+        ("2026-01-01t10:00:00.5z", "2026-01-01T10:00:00.500000Z"),
+        ("2026-01-01t23:30:00-02:00", "2026-01-02T01:30:00.000000Z"),
+        ("2026-01-01T10:00:00.123456789Z", "2026-01-01T10:00:00.123456Z"),  # cut, not rounded
+        ("2026-01-01T10:00:00.999999999z", "2026-01-01T10:00:00.999999Z"),
+        ("2026-01-01T10:00:00.1234567+01:30", "2026-01-01T08:30:00.123456Z"),
+    ],
+)
+def test_lower_case_t_and_z_are_rfc_3339_and_digits_past_microseconds_are_cut(
+    value: str, expected: str
+) -> None:
+    for result in _both_paths(record(updated_at=value)):
+        assert not isinstance(result, InvalidRecord)
+        assert result["updated_at"] == expected
+
+
+def test_the_stack_setting_defaults_to_the_contracts_skew() -> None:
+    from functions.contract import DEFAULT_MAX_FUTURE_SKEW_HOURS
+    from infra.config import parse_config
+
+    settings = parse_config({}, stack="dev", region="eu-west-1")
+    assert settings.max_future_skew_hours == DEFAULT_MAX_FUTURE_SKEW_HOURS
+
+
+def test_the_schema_states_the_limits_the_rules_hold() -> None:
+    from functions.contract import MAX_BALANCE_DIGITS, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, STATUSES
+
+    properties = json_schema()["properties"]
+    assert properties["name"]["maxLength"] == MAX_NAME_LENGTH
+    assert f"1-{MAX_NAME_LENGTH} characters" in properties["name"]["description"]
+    assert f"at most {MAX_EMAIL_LENGTH} characters" in properties["email"]["description"]
+    assert f"at most {MAX_BALANCE_DIGITS} significant digits" in properties["balance"]["description"]
+    assert ", ".join(STATUSES) in properties["status"]["description"]
+    assert "cut" in properties["updated_at"]["description"]
+    validator = jsonschema.Draft202012Validator(json_schema())
+    assert not validator.is_valid(record(currency="u\u017fd"))
+    assert not validator.is_valid(record(email="ada@\u212aelvin.com"))
+
+
+_refused_characters = st.sampled_from([character for character, _ in REFUSED] + ["\ud800", "\U000e0001"])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    field=st.sampled_from(TEXT_FIELDS),
+    character=_refused_characters,
+    position=st.integers(0, 40),
+    others=st.lists(_valid_records, min_size=0, max_size=6),
+)
+def test_a_refused_character_anywhere_fails_that_record_alone(
+    field: str, character: str, position: int, others: list[dict[str, Any]]
+) -> None:
+    # GIVEN a valid block, and one record with a refused character anywhere in one text field
+    value = _VALID_TEXT[field]
+    position = min(position, len(value))
+    bad = record("bad") | {field: value[:position] + character + value[position:]}
+    raws = [*others, bad]
+    # WHEN the block is normalised
+    results = _normalise_block_as_record_by_record(raws)
+    # THEN that record is invalid naming that field only (as normalise says), and every other stays valid
+    assert isinstance(results[-1], InvalidRecord)
+    assert results[-1].fields == [field]
+    assert not any(isinstance(result, InvalidRecord) for result in results[:-1])
+
+
+# --- the block path's column shortcuts, on the record shapes the benchmark matrix runs ---------------------
+
+_spaces = st.sampled_from(["", " ", "  ", "\t"])
+
+
+def _padded_with(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(lambda a, v, b: a + v + b, _spaces, values, _spaces)
+
+
+_BALANCE_COLUMNS = st.one_of(
+    st.lists(st.integers(-(10**39), 10**39), min_size=1, max_size=8),
+    st.lists(st.integers(-1000, 1000), min_size=1, max_size=8),
+    st.lists(_padded_with(st.from_regex(r"\A[+-]?\d{0,40}(\.\d{0,4})?\Z")), min_size=1, max_size=8),
+    st.lists(
+        st.sampled_from(["1.50", "-0", "-0.00", "007", "1e5", "NaN", " 12.5 ", "1_000", "٣"]),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(
+        st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**40), max_value=10**40),
+        min_size=1,
+        max_size=8,
+    ),
+)
+_EMAIL_COLUMNS = st.lists(
+    _padded_with(
+        st.from_regex(
+            r"\A[a-zA-Z0-9.+\-]{1,8}@[a-zA-Z0-9\-]{1,6}\.(?:[a-zA-Z]{1,4}|[xX][nN]--[a-zA-Z0-9]{1,4})\Z"
+        )
+        | st.sampled_from(["a b@x.com", "a@x.com b@y.com", "a@\u212a.com", "é@x.com", "   ", "a\x00@x.com"])
+    ),
+    min_size=1,
+    max_size=8,
+)
+_CODE_COLUMNS = st.lists(
+    _padded_with(
+        st.sampled_from(["usd", "EUR", "gBp", "u\u017fd", "US", "active", "CLOSED", "Suspended", "gone"])
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(balances=_BALANCE_COLUMNS, emails=_EMAIL_COLUMNS, codes=_CODE_COLUMNS, camel=st.booleans())
+@example(  # two values in one, and an empty one beside it: the count of values alone would not tell
+    balances=["1 2", " "], emails=["a@x.com b@y.com", "  "], codes=["usd eur", " "], camel=False
+)
+def test_homogeneous_columns_take_the_shortcuts_with_the_per_record_results(
+    balances: list[Any], emails: list[str], codes: list[str], camel: bool
+) -> None:
+    # GIVEN blocks whose columns are all of one kind (integer, string or decimal balances; padded emails and
+    # codes), in one key spelling: the shapes the column shortcuts take whole
+    count = min(len(balances), len(emails), len(codes))
+    raws = []
+    for index in range(count):
+        raw = record(f"c{index}", balance=balances[index], email=emails[index], currency=codes[index])
+        raw["status"] = codes[index]
+        if camel:
+            raw["accountId"] = raw.pop("account_id")
+            raw["updatedAt"] = raw.pop("updated_at")
+        raws.append(raw)
+    # THEN the block gives, record by record, exactly what normalise gives
+    _normalise_block_as_record_by_record(raws)
+
+
+_whole_hour_zones = st.sampled_from(
+    ["Z", "+00:00", "-00:00", "+02:00", "-05:00", "+14:00", "-12:00", "+23:00"]
+)
+
+
+@st.composite
+def _fixed_width_column(draw: st.DrawFn) -> list[str]:
+    """A column written one way throughout (``YYYY-MM-DDTHH:MM:SS`` and ``Z`` or a whole-hour offset), in one
+    year or several: the shapes the column shortcuts take whole, their edges (29 February, the turn of the
+    year, years 1 and 9999) included."""
+    years = draw(st.lists(st.sampled_from([1, 2000, 2023, 2024, 2100, 9999]), min_size=1, max_size=2))
+    zone = draw(_whole_hour_zones)
+    zones = (
+        [zone]
+        if zone == "Z"
+        else draw(st.lists(_whole_hour_zones.filter(lambda z: z != "Z"), min_size=1, max_size=2))
+    )
+    count = draw(st.integers(1, 30))
+    return [
+        f"{draw(st.sampled_from(years)):04d}-{draw(st.sampled_from([1, 2, 3, 12])):02d}-"
+        f"{draw(st.sampled_from([1, 2, 28, 29, 30, 31])):02d}T"
+        f"{draw(st.sampled_from([0, 1, 11, 22, 23])):02d}:"
+        f"{draw(st.integers(0, 59)):02d}:{draw(st.integers(0, 59)):02d}{draw(st.sampled_from(zones))}"
+        for _ in range(count)
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_fixed_width_column())
+def test_fixed_width_timestamp_columns_agree_with_fromisoformat(texts: list[str]) -> None:
+    # GIVEN a block whose timestamps are all written one way (the fixed-width shortcuts' shapes)
+    raws = [record(f"f{index}", updated_at=text) for index, text in enumerate(texts)]
+    # WHEN it is normalised column by column (entered at the end of time: no bound applies)
+    results = normalise_many(raws, now=END_OF_TIME)
+    # THEN each value is what fromisoformat and the pipeline's format give, or the record is rejected
+    for text, result in zip(texts, results, strict=True):
+        try:
+            expected = format_timestamp(_from_rfc3339(text))
+        except (ValueError, OverflowError):
+            assert isinstance(result, InvalidRecord), text
+        else:
+            assert not isinstance(result, InvalidRecord), text
+            assert result["updated_at"] == expected

@@ -10,6 +10,7 @@ import pytest
 
 from functions.error_handler import handler as error_handler
 from functions.model import ErrorType, LogStatus
+from infra import spec
 from tests.support.functions import EVENTS, FakeContext, World, record, sqs_event
 
 
@@ -68,6 +69,8 @@ def test_invalid_record_message_becomes_a_complete_log_item(world: World, contex
         "entered_at": "2026-02-03T04:00:00.000000Z",
         "ingest_id": "s3://bucket/f.json",
         "ingest_position": "12",
+        # the record's account, so `pipeline-ctl account show x` finds this failure (the by_account index)
+        "account_id": "x",
     }
     assert abs(ttl - (time.time() + 90 * 86400)) < 120
 
@@ -232,3 +235,70 @@ def test_a_sent_time_beyond_any_date_is_no_reason_to_lose_a_message(
     assert error_handler.handler(sqs_event([message]), context) == {"batchItemFailures": []}
     [item] = [plain(i) for i in world.log_items()]
     assert item["entered_at"].endswith("Z") and item["ingest_id"] == "far-future"
+
+
+INVALID = {"error_type": "InvalidRecord", "error_message": "balance: not a decimal: 'abc'", "source": "api"}
+
+
+@pytest.mark.parametrize(
+    ("body", "account"),
+    [
+        (json.dumps(record(" acct-7 ", balance="abc")), "acct-7"),
+        (json.dumps({"accountId": "camel-1", "balance": "abc"}), "camel-1"),
+        (json.dumps([record("in-an-array", balance="abc")]), "in-an-array"),
+        (json.dumps({"records": [record("in-an-envelope", balance="abc")]}), "in-an-envelope"),
+        (json.dumps(record("has space", balance="abc")), "has space"),
+        (json.dumps([record("a", balance="abc"), record("b", balance="abc")]), None),
+        (json.dumps(record(None, balance="abc")), None),
+        (json.dumps(record(42, balance="abc")), None),
+        (json.dumps(record("   ", balance="abc")), None),
+        (json.dumps(record("x" * 1025, balance="abc")), None),
+        ('{"account_id": "\\ud800", "balance": "abc"}', None),
+        ("{not json", None),
+    ],
+    ids=[
+        "trimmed",
+        "camel-case",
+        "one-record-array",
+        "one-record-envelope",
+        "invalid-by-contract-still-indexed",
+        "batch",
+        "missing",
+        "not-a-string",
+        "blank",
+        "too-long-for-an-index-key",
+        "lone-surrogate",
+        "not-json",
+    ],
+)
+def test_a_single_record_failure_is_indexed_by_its_account(
+    world: World, context: FakeContext, body: str, account: str | None
+) -> None:
+    # GIVEN a DLQ message whose body is one record (or not)
+    event = sqs_event([dlq_message(body, "err-acct", **INVALID)])
+    # WHEN the error handler runs
+    assert error_handler.handler(event, context) == {"batchItemFailures": []}
+    # THEN the item names the record's account exactly when there is one record with a usable id
+    [item] = [plain(i) for i in world.log_items()]
+    assert item.get("account_id") == account
+    if account is not None:  # and the by_account index answers for it, as `account show` asks
+        found = world.dynamodb.query(
+            TableName=world.log_table,
+            IndexName=spec.LOG_TABLE_ACCOUNT_INDEX,
+            KeyConditionExpression="account_id = :a",
+            ExpressionAttributeValues={":a": {"S": account}},
+        )["Items"]
+        assert [hit["error_id"]["S"] for hit in found] == ["err-acct"]
+
+
+def test_the_fallback_item_keeps_the_account(world: World, context: FakeContext) -> None:
+    # GIVEN a one-record body too large for a LogTable item with its reason (DynamoDB refuses 400 KB)
+    body = json.dumps(record("big-1", name="n" * 250_000, balance="abc"))
+    reason = "r" * 200_000
+    event = sqs_event([dlq_message(body, "err-big", **{**INVALID, "error_message": reason})])
+    # WHEN the error handler runs
+    assert error_handler.handler(event, context) == {"batchItemFailures": []}
+    # THEN the fallback item was stored, still indexed by the account
+    [item] = [plain(i) for i in world.log_items()]
+    assert item["error_message"].startswith("stored by the error handler's fallback")
+    assert item["account_id"] == "big-1"

@@ -258,23 +258,6 @@ def test_a_version_deleted_before_it_was_read_leaves_one_object_vanished_message
     assert decode_json(failure["body"])["version_id"] == first
 
 
-def test_a_replayed_object_keeps_its_original_entry_time_from_metadata(
-    world: World, context: FakeContext
-) -> None:
-    # GIVEN an object re-driven by a replay: copied onto itself with pipeline-entered-at metadata
-    world.s3.put_object(
-        Bucket=world.bucket,
-        Key="r.json",
-        Body=json.dumps([record("r", updated_at=None)]),
-        Metadata={"pipeline-entered-at": "2025-11-30T08:00:00.000000Z"},
-    )
-    transformer.handler(s3_event(world.bucket, "r.json"), context)
-    [envelope] = world.receive_all(world.writer_queue_url)
-    # THEN entered_at and the default updated_at are the original entry time, not the event's
-    assert envelope["MessageAttributes"]["entered_at"]["StringValue"] == "2025-11-30T08:00:00.000000Z"
-    assert records_sent([envelope])[0]["updated_at"] == "2025-11-30T08:00:00.000000Z"
-
-
 def test_envelopes_hold_consecutive_records_and_name_the_first_position() -> None:
     # GIVEN 30 records where record 12 (position 11) is too large for a message
     rows = [record(f"p{i}") for i in range(30)]

@@ -19,7 +19,7 @@ from functions.error_handler import handler as error_handler
 from functions.ingestion import sent_time
 from functions.messages.codec import decode_json, encode_json
 from functions.messages.sizing import attributes_size, utf8_size
-from functions.model import MAX_API_BODY_BYTES, MAX_MESSAGE_BYTES, ErrorType, MessageAttribute
+from functions.model import MAX_MESSAGE_BYTES, MAX_REPLAYABLE_BODY_BYTES, ErrorType, MessageAttribute
 from functions.writer import deadline, store, transport
 from functions.writer import handler as writer
 from tests.support.functions import (
@@ -335,8 +335,8 @@ def test_a_lone_surrogate_is_an_invalid_record_naming_the_field(
 def test_an_invalid_record_at_the_api_size_limit_keeps_its_classification(
     world: World, context: FakeContext
 ) -> None:
-    # GIVEN a POSTed invalid record as large as the API accepts (no attributes: API Gateway sends the body)
-    body = _padded(record("big", balance="abc"), MAX_API_BODY_BYTES)
+    # GIVEN a POSTed invalid record as large as a replayable body (no attributes: API Gateway sends the body)
+    body = _padded(record("big", balance="abc"), MAX_REPLAYABLE_BODY_BYTES)
     # WHEN the writer processes it
     _post_and_drain(world, context, body)
     # THEN it is in the DLQ at once as an InvalidRecord, verbatim, with the verdict and the carried attributes
@@ -366,8 +366,8 @@ def test_an_invalid_record_of_the_largest_message_is_still_an_invalid_record(
 
 
 def test_a_replay_of_a_maximum_size_valid_body_fits_a_message(world: World, context: FakeContext) -> None:
-    # GIVEN the largest POST body the API takes, a valid record whose write failed and was logged
-    body = _padded(record("max"), MAX_API_BODY_BYTES)
+    # GIVEN the largest replayable POST body, a valid record whose write failed and was logged
+    body = _padded(record("max"), MAX_REPLAYABLE_BODY_BYTES)
     # its replay carries replay_of (a LogTable error_id is an SQS message id) and the ingestion attributes
     replay = {
         MessageAttribute.REPLAY_OF.value: "8b5ec4e5-0d4b-4b84-9a3e-4f8b3a1c2d3e",

@@ -8,7 +8,7 @@ import shlex
 import pulumi
 import pytest
 
-from functions.model import METRICS_NAMESPACE
+from functions.model import DATA_SUFFIX, METRICS_NAMESPACE
 from infra import layer, spec
 from infra.functions import (
     LOGICAL_NAMES,
@@ -73,6 +73,7 @@ def test_environment_names_the_stack_resources_and_settings(dev: Program) -> Non
     writer_queue = next(q for name, q in queues.items() if "writer-queue" in name)
     dlq = next(q for name, q in queues.items() if name.endswith("-dlq"))
     accounts, errors = dev.one(TABLE, "accounts"), dev.one(TABLE, "errors")
+    entry_time_key = dev.one("aws:kms/key:Key", "entry-time")
 
     def env(key: str) -> dict[str, str]:
         variables = dict(dev.function(key).inputs["environment"]["variables"])
@@ -83,6 +84,7 @@ def test_environment_names_the_stack_resources_and_settings(dev: Program) -> Non
     assert env("transformer_function") == {
         "WRITER_QUEUE_URL": writer_queue.outputs["url"],
         "MAX_FUTURE_SKEW_HOURS": "24",
+        "ENTRY_TIME_KEY_ID": entry_time_key.outputs["arn"],
     }
     assert env("writer_function") == {
         "ACCOUNT_TABLE": accounts.outputs["name"],
@@ -131,6 +133,14 @@ def test_log_group_exists_first_with_retention_and_json_format(dev: Program) -> 
         assert dev.depends_on(function, log_group), key
         assert function.inputs["loggingConfig"]["logFormat"] == "JSON"
         assert function.inputs["loggingConfig"]["logGroup"] == log_group.outputs["name"]
+
+
+def test_system_logs_keep_start_and_report_lines(dev: Program) -> None:
+    """Lambda writes START and REPORT (duration, billed duration, memory, init) at INFO: WARN drops them."""
+    for key in KEYS:
+        config = dev.function(key).inputs["loggingConfig"]
+        assert config["systemLogLevel"] == "INFO", key
+        assert config["applicationLogLevel"] == "INFO", key
 
 
 def test_code_is_the_functions_package_without_bytecode(dev: Program) -> None:
@@ -201,6 +211,7 @@ def test_each_function_has_its_own_role_trusting_lambda(dev: Program) -> None:
 
 def test_transformer_may_read_uploads_and_send_to_both_queues_only(dev: Program) -> None:
     bucket = dev.one("aws:s3/bucket:Bucket")
+    entry_time_key = dev.one("aws:kms/key:Key", "entry-time")
     writer_queue, dlq = dev.one(QUEUE, "writer-queue"), dev.one(QUEUE, "-dlq")
 
     assert grants(dev, "transformer_function") == own_log_and_trace_grants(dev, "transformer_function") | {
@@ -210,6 +221,8 @@ def test_transformer_may_read_uploads_and_send_to_both_queues_only(dev: Program)
         ("s3:ListBucket", bucket.outputs["arn"]),
         ("sqs:SendMessage", writer_queue.outputs["arn"]),
         ("sqs:SendMessage", dlq.outputs["arn"]),
+        # A replay's signed entry time (functions.entry_time).
+        ("kms:VerifyMac", entry_time_key.outputs["arn"]),
     }
 
 
@@ -309,7 +322,7 @@ def test_notification_is_created_after_the_permission(dev: Program) -> None:
         {
             "lambdaFunctionArn": dev.function("transformer_function").outputs["arn"],
             "events": ["s3:ObjectCreated:*"],
-            "filterSuffix": spec.DATA_SUFFIX,
+            "filterSuffix": DATA_SUFFIX,
         }
     ]
 

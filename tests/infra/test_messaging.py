@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from functions.model import MAX_MESSAGE_BYTES
 from infra import spec
 from tests.support.infra import Program
 
@@ -33,7 +36,7 @@ def test_writer_queue_visibility_is_at_least_six_writer_timeouts(dev: Program) -
 def test_queues_take_256_kib_messages_and_are_encrypted(dev: Program) -> None:
     for name in ("writer-queue", "-dlq"):
         queue = dev.one(QUEUE, name)
-        assert queue.inputs["maxMessageSize"] == spec.MAX_MESSAGE_BYTES == 262144
+        assert queue.inputs["maxMessageSize"] == MAX_MESSAGE_BYTES == 262144
         assert queue.inputs["sqsManagedSseEnabled"] is True
 
 
@@ -52,13 +55,11 @@ def test_only_writer_queue_may_redrive_into_the_dlq(dev: Program) -> None:
     }
 
 
-def test_queue_attributes_are_the_ones_the_local_stack_uses(dev: Program) -> None:
-    """Same source (infra.spec) for AWS and moto: every SQS attribute maps onto the Pulumi input."""
-    writer, dlq = dev.one(QUEUE, "writer-queue"), dev.one(QUEUE, "-dlq")
-    expected = spec.writer_queue_attributes(dlq.outputs["arn"], 1)
+@pytest.mark.parametrize(("name", "queue"), [("writer-queue", spec.WRITER_QUEUE), ("-dlq", spec.DLQ)])
+def test_queue_settings_are_the_table_of_facts(dev: Program, name: str, queue: spec.QueueSpec) -> None:
+    declared = dev.one(QUEUE, name).inputs
 
-    # Numbers cross Pulumi's wire as floats; SQS attributes are strings of integers.
-    assert writer.inputs["visibilityTimeoutSeconds"] == int(expected["VisibilityTimeout"])
-    assert writer.inputs["messageRetentionSeconds"] == int(expected["MessageRetentionPeriod"])
-    assert writer.inputs["redrivePolicy"] == expected["RedrivePolicy"]
-    assert dlq.inputs["visibilityTimeoutSeconds"] == int(spec.dlq_attributes()["VisibilityTimeout"])
+    assert declared["visibilityTimeoutSeconds"] == queue.visibility_timeout_seconds
+    assert declared["messageRetentionSeconds"] == queue.retention_seconds
+    assert declared["maxMessageSize"] == queue.max_message_bytes
+    assert declared["sqsManagedSseEnabled"] is queue.sqs_managed_sse

@@ -70,17 +70,52 @@ def test_dlq_and_queue_age_alarms_watch_the_right_queues(dev: Program) -> None:
     dlq = dev.one("aws:sqs/queue:Queue", "-dlq")
     writer_queue = dev.one("aws:sqs/queue:Queue", "writer-queue")
 
-    assert found["dlq-not-empty"]["metricName"] == "ApproximateNumberOfMessagesVisible"
-    assert found["dlq-not-empty"]["dimensions"] == {"QueueName": dlq.outputs["name"]}
-    assert found["dlq-not-empty"]["threshold"] == 0
+    assert found["dlq-not-drained"]["dimensions"] == {"QueueName": dlq.outputs["name"]}
     assert found["writer-queue-age"]["metricName"] == "ApproximateAgeOfOldestMessage"
     assert found["writer-queue-age"]["dimensions"] == {"QueueName": writer_queue.outputs["name"]}
+
+
+def test_dlq_alarm_fires_on_a_message_left_undrained_not_on_each_invalid_record(dev: Program) -> None:
+    """Invalid records reach the DLQ by design and the ErrorHandler drains them in seconds: depth > 0 would
+    alarm on every bad row. Age above three visibility timeouts means a message the ErrorHandler failed three
+    times, or a DLQ nobody polls."""
+    alarm = alarms(dev)["dlq-not-drained"]
+    dlq = dev.one("aws:sqs/queue:Queue", "-dlq")
+    visibility = dlq.inputs["visibilityTimeoutSeconds"]
+
+    assert (alarm["namespace"], alarm["metricName"], alarm["statistic"]) == (
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "Maximum",
+    )
+    assert alarm["comparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["threshold"] == 3 * visibility == 540
+    assert alarm["period"] * alarm["evaluationPeriods"] < alarm["threshold"]
+    assert alarm["treatMissingData"] == "notBreaching"
+    assert "dlq-not-empty" not in alarms(dev)
 
 
 def test_api_5xx_alarm_watches_the_default_stage(dev: Program) -> None:
     alarm = alarms(dev)["api-5xx"]
     assert (alarm["namespace"], alarm["metricName"]) == ("AWS/ApiGateway", "5xx")
     assert alarm["dimensions"] == {"ApiId": "a1b2c3d4e5", "Stage": "$default"}
+
+
+def test_an_existing_topic_replaces_the_stack_s_own(program_runner) -> None:
+    topic = "arn:aws:sns:eu-west-1:123456789012:oncall"
+    program = program_runner("prod", {"alarmEmail": None, "alarmTopicArn": topic})
+
+    assert program.resources_of_type("aws:sns/topic:Topic") == []
+    assert program.resources_of_type("aws:sns/topicSubscription:TopicSubscription") == []
+    for name, alarm in alarms(program).items():
+        assert alarm["alarmActions"] == alarm["okActions"] == [topic], name
+    assert program.outputs["alarm_topic_arn"] == topic
+
+
+def test_prod_alarms_reach_the_configured_email(prod: Program) -> None:
+    [subscription] = prod.resources_of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"] == prod.config["serverless-pipeline:alarmEmail"]
+    assert subscription.inputs["topic"] == prod.one("aws:sns/topic:Topic").outputs["arn"]
 
 
 @pytest.mark.parametrize(("email", "subscriptions"), [(None, 0), ("ops@example.com", 1)])

@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra import spec
 from tests.support.infra import Program
 
 
 def test_stack_outputs_are_exactly_the_design_keys(dev: Program) -> None:
-    assert set(dev.outputs) == set(spec.OUTPUT_KEYS)
+    assert set(dev.outputs) == set(spec.OUTPUT_KEYS) | set(spec.OPTIONAL_OUTPUT_KEYS)
+
+
+def test_the_alarm_topic_arn_is_in_the_outputs_document(prod: Program) -> None:
+    document = json.loads(prod.one("aws:ssm/parameter:Parameter").inputs["insecureValue"])
+    assert document["alarm_topic_arn"] == prod.one("aws:sns/topic:Topic").outputs["arn"]
+    assert prod.outputs["alarm_topic_arn"] == document["alarm_topic_arn"]
+
+
+def test_outputs_document_requires_every_key_and_allows_only_the_optional_ones() -> None:
+    from infra.outputs import outputs_document
+
+    required = dict.fromkeys(spec.OUTPUT_KEYS, "x")
+    assert json.loads(outputs_document(required)) == required
+    assert json.loads(outputs_document({**required, "alarm_topic_arn": "arn"}))["alarm_topic_arn"] == "arn"
+    with pytest.raises(KeyError, match="missing \\['dlq_url'\\]"):
+        outputs_document({key: value for key, value in required.items() if key != "dlq_url"})
+    with pytest.raises(KeyError, match="unexpected \\['topic'\\]"):
+        outputs_document({**required, "topic": "arn"})
 
 
 def test_outputs_point_at_the_created_resources(dev: Program) -> None:
@@ -34,7 +54,7 @@ def test_ssm_parameter_holds_the_same_document(dev: Program) -> None:
         parameter.inputs["name"] == spec.outputs_parameter_name("dev") == "/serverless-pipeline/dev/outputs"
     )
     assert parameter.inputs["type"] == "String"
-    assert tuple(sorted(document)) == tuple(sorted(spec.OUTPUT_KEYS))
+    assert set(document) == set(spec.OUTPUT_KEYS) | set(spec.OPTIONAL_OUTPUT_KEYS)
     assert document == dev.outputs
 
 
@@ -42,6 +62,23 @@ def test_provider_tags_every_resource_with_project_and_stack(prod: Program) -> N
     provider = prod.one("pulumi:providers:aws")
     assert json.loads(provider.inputs["defaultTags"]) == {"tags": {"project": spec.PROJECT, "stack": "prod"}}
     assert provider.inputs["region"] == "eu-west-1"
+
+
+def test_forwarded_aws_keys_reach_the_provider(program_runner) -> None:
+    """aws:allowedAccountIds is the wrong-account guard: an explicit provider ignores it unless given it."""
+    program = program_runner(
+        "prod",
+        {"aws:allowedAccountIds": '["012345678901"]', "aws:maxRetries": "7", "aws:retryMode": "adaptive"},
+    )
+    provider = program.one("pulumi:providers:aws")
+
+    assert json.loads(provider.inputs["allowedAccountIds"]) == ["012345678901"]
+    assert (provider.inputs["maxRetries"], provider.inputs["retryMode"]) == ("7", "adaptive")
+
+
+def test_an_aws_key_the_program_does_not_forward_stops_the_program(program_runner) -> None:
+    with pytest.raises(Exception, match="aws:skipRequestingAccountId is not supported"):
+        program_runner("prod", {"aws:skipRequestingAccountId": "true"})
 
 
 def test_every_aws_resource_goes_through_that_provider(prod: Program) -> None:

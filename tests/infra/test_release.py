@@ -8,6 +8,7 @@ import shlex
 import pytest
 
 from infra import spec
+from infra.spec import AssumeRole
 from tests.support.infra import PROJECT_DIR, Program
 
 GROUP = "aws:codedeploy/deploymentGroup:DeploymentGroup"
@@ -38,7 +39,8 @@ def test_deployment_config_follows_the_stack(program_runner, stack: str, config_
 
 
 def test_default_preference_is_the_canary(program_runner) -> None:
-    group = program_runner("dev", {"deploymentPreference": None}).one(GROUP)
+    # A canary stack needs somewhere for its alarms to go (infra/config.py refuses one without).
+    group = program_runner("dev", {"deploymentPreference": None, "alarmEmail": "ops@example.com"}).one(GROUP)
     assert group.inputs["deploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
 
 
@@ -95,71 +97,79 @@ def argv_of(program: Program) -> list[str]:
     return shlex.split(program.one(COMMAND).inputs["create"])
 
 
-def option(argv: list[str], name: str) -> str:
-    return argv[argv.index(name) + 1]
+def step_of(program: Program) -> spec.ReleaseStep:
+    """The command's options, read the way the release step reads them."""
+    argv = argv_of(program)
+    assert argv[:3] == [".venv/bin/python", "-m", spec.RELEASE_STEP_MODULE]
+    return spec.ReleaseStep.from_argv(argv[3:])
 
 
-def test_a_new_writer_version_runs_our_release_code_and_waits(prod: Program) -> None:
+def test_a_new_writer_version_runs_the_release_step_and_waits(prod: Program) -> None:
     release = prod.one(COMMAND)
     writer = prod.function("writer_function")
     names = spec.codedeploy_names("prod")
-    argv = argv_of(prod)
+    step = step_of(prod)
 
     assert release.inputs["triggers"] == [writer.outputs["version"]]
     assert "update" not in release.inputs  # an input change re-runs `create`, which is idempotent
-    assert argv[:3] == [".venv/bin/python", "-m", "ops.release"]
-    assert option(argv, "--application") == names["application"]
-    assert option(argv, "--deployment-group") == names["deployment_group"]
-    step = argv.index("deploy")
-    assert argv[step + 1 : step + 7] == [
-        "--function", writer.inputs["name"], "--alias", "live", "--target-version", writer.outputs["version"],
-    ]  # fmt: skip
+    assert (step.application, step.deployment_group) == (names["application"], names["deployment_group"])
+    assert (step.function_name, step.alias, step.target_version) == (
+        writer.inputs["name"],
+        "live",
+        writer.outputs["version"],
+    )
 
 
-def test_release_runs_in_the_project_directory(prod: Program) -> None:
+def test_release_command_holds_no_path_of_this_checkout(prod: Program) -> None:
+    """pulumi-command runs a command without ``dir`` in the provider's working directory, which Pulumi sets
+    to the project directory: the relative interpreter is the project's virtualenv from any checkout, and
+    `pulumi up` from another path sees the same inputs (no change, no re-run)."""
     release = prod.one(COMMAND)
-    assert release.inputs["dir"] == str(PROJECT_DIR)
+
+    assert "dir" not in release.inputs
+    assert str(PROJECT_DIR) not in json.dumps(release.inputs)
     assert (PROJECT_DIR / argv_of(prod)[0]).parent.name == "bin"
 
 
 @pytest.mark.parametrize(("stack", "canary_minutes"), [("prod", 5), ("dev", 0)])
-def test_release_waits_longer_than_the_canary(program_runner, stack: str, canary_minutes: int) -> None:
+def test_the_steps_own_timeout_is_its_only_limit(program_runner, stack: str, canary_minutes: int) -> None:
+    """pulumi-command runs the command under the provider's request context, which carries no deadline
+    from ``customTimeouts`` (its Create never sees the request's timeout): declaring one would promise a
+    limit nothing enforces. The step's ``--timeout`` covers the canary plus a margin."""
     program = program_runner(stack)
-    waited = float(option(argv_of(program), "--timeout"))
-    pulumi_limit = program.one(COMMAND).custom_timeouts
 
-    assert waited >= canary_minutes * 60 + 300
-    assert pulumi_limit["create"] == pulumi_limit["update"]
-    assert float(pulumi_limit["create"].removesuffix("s")) > waited
+    assert step_of(program).timeout_seconds == canary_minutes * 60 + spec.RELEASE_WAIT_MARGIN_SECONDS
+    assert program.one(COMMAND).custom_timeouts == {}
 
 
 def test_release_uses_the_providers_region_profile_and_roles(program_runner) -> None:
     roles = (
-        '[{"roleArn": "arn:aws:iam::210987654321:role/deployer", "sessionName": "ci", "externalId": "x1"},'
-        ' {"roleArn": "arn:aws:iam::210987654321:role/releaser"}]'
+        '[{"roleArn": "arn:aws:iam::210987654321:role/deployer", "sessionName": "ci,run=7",'
+        ' "externalId": "x1,tenant=a:b/c"}, {"roleArn": "arn:aws:iam::210987654321:role/releaser"}]'
     )
     program = program_runner(
         "prod", {"aws:region": "us-west-2", "aws:profile": "ops", "aws:assumeRoles": roles}
     )
     provider = program.one("pulumi:providers:aws")
-    argv = argv_of(program)
+    step = step_of(program)
 
     assert (provider.inputs["region"], provider.inputs["profile"]) == ("us-west-2", "ops")
-    assert json.loads(provider.inputs["assumeRoles"]) == [
-        {"roleArn": "arn:aws:iam::210987654321:role/deployer", "sessionName": "ci", "externalId": "x1"},
-        {"roleArn": "arn:aws:iam::210987654321:role/releaser"},
-    ]
-    assert (option(argv, "--region"), option(argv, "--profile")) == ("us-west-2", "ops")
-    assert [argv[i + 1] for i, arg in enumerate(argv) if arg == "--assume-role"] == [
-        "arn:aws:iam::210987654321:role/deployer,session=ci,external-id=x1",
-        "arn:aws:iam::210987654321:role/releaser",
-    ]
+    assert json.loads(provider.inputs["assumeRoles"]) == json.loads(roles)
+    assert (step.region, step.profile) == ("us-west-2", "ops")
+    # STS allows , = : / in external ids and session names: they reach the step intact.
+    assert step.assume_roles == (
+        AssumeRole(
+            role_arn="arn:aws:iam::210987654321:role/deployer",
+            session_name="ci,run=7",
+            external_id="x1,tenant=a:b/c",
+        ),
+        AssumeRole(role_arn="arn:aws:iam::210987654321:role/releaser"),
+    )
 
 
 def test_release_without_profile_or_roles_passes_only_the_region(dev: Program) -> None:
-    argv = argv_of(dev)
-    assert option(argv, "--region") == "eu-west-1"
-    assert "--profile" not in argv and "--assume-role" not in argv
+    step = step_of(dev)
+    assert (step.region, step.profile, step.assume_roles) == ("eu-west-1", None, ())
 
 
 def test_release_waits_for_the_group_and_the_alias(prod: Program) -> None:

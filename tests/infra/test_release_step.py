@@ -1,7 +1,8 @@
 """The release step as ``pulumi up`` runs it: the recorded command, in its directory, against a CodeDeploy.
 
-The command text and working directory are taken from the program's recorded ``command:local:Command``
-and run through ``/bin/sh -c`` (what pulumi-command does on Linux). botocore reaches
+The command text is taken from the program's recorded ``command:local:Command`` and run through
+``/bin/sh -c`` in the project directory (what pulumi-command does on Linux: the command declares no ``dir``,
+so it runs in the provider's working directory, the directory holding ``Pulumi.yaml``). botocore reaches
 ``tests.support.codedeploy_server`` through ``AWS_ENDPOINT_URL``; a failing exit code is what makes
 ``pulumi up`` fail and leaves the step to run again on the next one.
 """
@@ -15,8 +16,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra import spec
 from tests.support.codedeploy_server import FakeAws, Scenario, fake_aws
-from tests.support.infra import PUBLISHED_VERSION, Program, shared_program
+from tests.support.infra import PROJECT_DIR, PUBLISHED_VERSION, Program, shared_program
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def run_step(program: Program, fake: FakeAws) -> subprocess.CompletedProcess[str
     }
     return subprocess.run(
         ["/bin/sh", "-c", step["create"]],
-        cwd=step["dir"],
+        cwd=PROJECT_DIR,
         env=environment,
         capture_output=True,
         text=True,
@@ -90,5 +92,26 @@ def test_a_second_release_during_a_canary_fails_clearly(prod: Program, fake: Fak
     done = run_step(prod, fake)
 
     assert done.returncode == 1
-    assert error_line(done).startswith("error: CodeDeploy refused a new deployment")
-    assert "DeploymentLimitExceededException" in error_line(done) and running in error_line(done)
+    assert error_line(done).startswith(f"error: {spec.codedeploy_names('prod')['application']}/")
+    assert f"is busy: deployment {running} (InProgress, version 5 -> 6) is still running" in error_line(done)
+    assert "CreateDeployment" not in fake.operations()
+
+
+def test_credentials_expiring_during_the_canary_fail_the_step_then_the_next_run_resumes(
+    prod: Program, fake: FakeAws
+) -> None:
+    """A canary longer than the CI session's credentials: the step stops waiting with a line saying what to
+    do; the deployment goes on in AWS, and the next `pulumi up` waits for it instead of starting another."""
+    fake.scenario = Scenario(outcome="Succeeded", in_progress_polls=5, credentials_expire_after_polls=1)
+
+    expired = run_step(prod, fake)
+    fake.scenario = Scenario(outcome="Succeeded", in_progress_polls=0)
+    resumed = run_step(prod, fake)
+
+    assert expired.returncode == 1 and expired.stdout == ""
+    assert "ExpiredTokenException" in error_line(expired)
+    assert "run `pulumi up` again with fresh credentials" in error_line(expired)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["reason"].startswith("resuming deployment d-")
+    assert fake.operations().count("CreateDeployment") == 1
+    assert fake.aliases[(prod.function("writer_function").inputs["name"], "live")] == PUBLISHED_VERSION

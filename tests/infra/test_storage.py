@@ -58,22 +58,35 @@ def test_account_table_keys_billing_and_pitr(dev: Program) -> None:
     assert table.inputs["attributes"] == [{"name": "account_id", "type": "S"}]
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
     assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
-    assert table.inputs["serverSideEncryption"] == {"enabled": True}
 
 
-def test_log_table_has_ttl_and_the_by_day_index(dev: Program) -> None:
+@pytest.mark.parametrize("name", ["accounts", "errors"])
+def test_tables_use_the_aws_managed_kms_key(dev: Program, name: str) -> None:
+    """DynamoDB encrypts every table; absent or ``enabled: false`` means an AWS owned key. ``enabled: true``
+    without ``kmsKeyArn`` selects the AWS managed key ``alias/aws/dynamodb`` (key use in CloudTrail)."""
+    encryption = dev.one(TABLE, name).inputs["serverSideEncryption"]
+    assert encryption == {"enabled": True}
+    assert "kmsKeyArn" not in encryption
+
+
+def test_log_table_has_ttl_and_the_by_day_and_by_account_indexes(dev: Program) -> None:
     table = dev.one(TABLE, "errors")
 
     assert table.inputs["hashKey"] == "error_id"
-    assert {a["name"] for a in table.inputs["attributes"]} == {"error_id", "day", "failed_at"}
+    assert {a["name"] for a in table.inputs["attributes"]} == {"error_id", "day", "failed_at", "account_id"}
     assert table.inputs["ttl"] == {"attributeName": "ttl", "enabled": True}
-    [index] = table.inputs["globalSecondaryIndexes"]
-    assert index["name"] == spec.LOG_TABLE_DAY_INDEX
-    assert index["keySchemas"] == [
+    by_day, by_account = table.inputs["globalSecondaryIndexes"]
+    assert by_day["name"] == spec.LOG_TABLE_DAY_INDEX
+    assert by_day["keySchemas"] == [
         {"attributeName": "day", "keyType": "HASH"},
         {"attributeName": "failed_at", "keyType": "RANGE"},
     ]
-    assert index["projectionType"] == "ALL"
+    assert by_account["name"] == spec.LOG_TABLE_ACCOUNT_INDEX == "by_account"
+    assert by_account["keySchemas"] == [
+        {"attributeName": "account_id", "keyType": "HASH"},
+        {"attributeName": "failed_at", "keyType": "RANGE"},
+    ]
+    assert by_day["projectionType"] == by_account["projectionType"] == "ALL"
     assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
 
 
@@ -84,6 +97,23 @@ def test_deletion_protection_follows_config(program_runner, stack: str, protecte
     for table in program.resources_of_type(TABLE):
         assert table.inputs["deletionProtectionEnabled"] is protected, table.name
     assert program.one(BUCKET).inputs["forceDestroy"] is (not protected)
+
+
+@pytest.mark.parametrize(("stack", "protected"), [("dev", False), ("prod", True)])
+def test_stateful_resources_carry_pulumi_protect_where_deletion_protection_is_on(
+    program_runner, stack: str, protected: bool
+) -> None:
+    """Without ``protect``, ``pulumi destroy`` deletes functions, API and both queues before AWS refuses the
+    tables: the DLQ's failed records are gone and the stack is half there."""
+    program = program_runner(stack)
+    stateful = {
+        program.one(BUCKET).name,
+        program.one(TABLE, "accounts").name,
+        program.one(TABLE, "errors").name,
+        program.one("aws:sqs/queue:Queue", "-dlq").name,
+    }
+
+    assert {r.name for r in program.resources if r.protect} == (stateful if protected else set())
 
 
 def test_bucket_is_versioned_so_the_transformer_reads_the_version_its_event_names(dev: Program) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local_stack import deploy_cache, persistence, snapshot
+from local_stack import deploy_cache, persistence, seal, snapshot
 from local_stack.deployment import PROJECT_DIR
 from tests.support.e2e import LocalUp
 
@@ -155,7 +155,7 @@ def test_a_state_of_another_program_or_format_is_discarded_with_a_reason(tmp_pat
 
     path.write_bytes(b"\x80\x05not a pickle")
     restored = persistence.restore(path, key="new", endpoint="http://127.0.0.1:2")
-    assert restored.deployment is None and "could not be restored" in str(restored.notice)
+    assert restored.deployment is None and "not written by your own local stack" in str(restored.notice)
 
 
 def test_the_emulator_address_inside_the_state_follows_the_new_port() -> None:
@@ -165,4 +165,113 @@ def test_the_emulator_address_inside_the_state_follows_the_new_port() -> None:
     )
     assert b"1111" not in data
     extra, _ = snapshot.loads(data, endpoint="http://127.0.0.1:2222")
-    assert extra == {"url": "http://127.0.0.1:2222/123/q", "doc": json.dumps({"u": "http://127.0.0.1:2222/x"})}
+    assert extra == {
+        "url": "http://127.0.0.1:2222/123/q",
+        "doc": json.dumps({"u": "http://127.0.0.1:2222/x"}),
+    }
+
+
+# --- planted pickles: never unpickled ----------------------------------------------------------------------
+
+
+class Bomb:
+    """Unpickling this creates ``marker``: what a planted state file could run as the developer."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def planted(marker: Path) -> list[bytes]:
+    """Files an attacker could leave: a bare pickle (the old header-first format), one behind our magic with a
+    made-up seal, and a real seal from another user's key around the same payload."""
+    import pickle
+
+    payload = pickle.dumps(Bomb(marker)) + pickle.dumps({"backends": {}, "extra": Bomb(marker)})
+    return [payload, seal.MAGIC + b"\0" * seal.MAC_BYTES + payload]
+
+
+@pytest.mark.parametrize("variant", [0, 1])
+def test_a_planted_state_is_refused_and_never_unpickled(tmp_path: Path, variant: int) -> None:
+    marker = tmp_path / "pwned"
+    path = tmp_path / persistence.STATE_PATH
+    path.parent.mkdir()
+    path.write_bytes(planted(marker)[variant])
+
+    restored = persistence.restore(path, key="any", endpoint="http://127.0.0.1:1")
+
+    assert restored.deployment is None
+    assert str(restored.notice).startswith(f"The saved local state {path} was not written by your own local")
+    assert not marker.exists()
+    assert not path.exists()
+
+
+def test_a_state_sealed_by_another_user_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
+
+    marker = tmp_path / "pwned"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "other-user"))
+    foreign = seal.seal(pickle.dumps(Bomb(marker)), persistence.PURPOSE)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "me"))
+    seal.seal(b"", persistence.PURPOSE)  # this user has a key of their own
+    path = tmp_path / "state.pickle"
+    path.write_bytes(foreign)
+
+    restored = persistence.restore(path, key="any", endpoint="http://127.0.0.1:1")
+
+    assert "its seal does not verify under your key" in str(restored.notice)
+    assert not marker.exists()
+
+
+def test_a_key_others_can_read_proves_nothing(tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "pwned"
+    sealed = seal.seal(pickle.dumps(Bomb(marker)), persistence.PURPOSE)
+    seal.key_path().chmod(0o644)
+    path = tmp_path / "state.pickle"
+    path.write_bytes(sealed)
+
+    restored = persistence.restore(path, key="any", endpoint="http://127.0.0.1:1")
+
+    assert "your key is not yours alone" in str(restored.notice)
+    assert not marker.exists()
+
+
+def test_a_seal_for_another_purpose_does_not_pass(tmp_path: Path) -> None:
+    with pytest.raises(seal.Unsealed, match="does not verify"):
+        seal.unseal(seal.seal(b"data", "deploy-cache k"), persistence.PURPOSE)
+    assert seal.unseal(seal.seal(b"data", persistence.PURPOSE), persistence.PURPOSE) == b"data"
+    assert seal.key_path().stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("variant", [0, 1])
+def test_a_planted_deploy_cache_entry_is_never_unpickled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: int
+) -> None:
+    monkeypatch.setenv("PIPELINE_BUILD_DIR", str(tmp_path / "build"))
+    marker = tmp_path / "pwned"
+    entry = deploy_cache.cache_dir() / "deploy-0123456789abcdef.pickle"
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(planted(marker)[variant])
+
+    assert deploy_cache.replay("0123456789abcdef", endpoint="http://127.0.0.1:1") is None
+    assert not marker.exists()
+    assert not entry.exists()
+
+
+def test_local_up_refuses_a_planted_state_in_one_line(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    state = tmp_path / persistence.STATE_PATH
+    state.parent.mkdir()
+    state.write_bytes(planted(marker)[0])
+
+    up = LocalUp(tmp_path)
+    output = up.stop(signal.SIGTERM)
+
+    assert f"The saved local state {state} was not written by your own local stack (it carries no seal)" in (
+        output.replace("\n", " ")
+    )
+    assert not marker.exists()

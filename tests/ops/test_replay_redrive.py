@@ -12,13 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from functions.entry_time import ENTERED_AT_MAC_METADATA, trusted_entry_time
 from functions.messages.sizing import message_size
 from functions.model import ENTERED_AT_METADATA, MAX_MESSAGE_BYTES
 from ops.errors import OperationError
 from ops.redrive import s3_objects
 from ops.replay import Result, replay, replay_attributes
 from ops.target import resolve_target
-from tests.support.cli import DEPLOYED_STACK, Stack
+from tests.support.cli import DEPLOYED_STACK, Stack, iso
 
 EVENT_TIME = "2026-03-01T10:00:00.000Z"
 ENTERED_AT = "2026-03-01T10:00:00.000000Z"
@@ -68,6 +69,20 @@ def versioned(deployed: Stack) -> tuple[Stack, str, str]:
     return deployed, first, second
 
 
+def assert_signed(stack: Stack, head: dict, key: str, entered_at: str) -> None:
+    """The copy carries the entry time with the MAC the Transformer verifies (functions.entry_time)."""
+    assert set(head["Metadata"]) == {ENTERED_AT_METADATA, ENTERED_AT_MAC_METADATA}
+    found = trusted_entry_time(
+        head["Metadata"],
+        bucket=stack.outputs["data_bucket"],
+        key=key,
+        event_time=datetime(2100, 1, 1, tzinfo=UTC),
+        kms=lambda: stack.client("kms"),
+        key_id=stack.outputs["entry_time_key"],
+    )
+    assert (found.ignored, iso(found.moment)) == (None, entered_at)
+
+
 def test_a_transformer_give_up_re_drives_the_exact_version(versioned: tuple[Stack, str, str]) -> None:
     stack, first, _ = versioned
     bucket = stack.outputs["data_bucket"]
@@ -89,7 +104,7 @@ def test_a_transformer_give_up_re_drives_the_exact_version(versioned: tuple[Stac
     assert stack.drain("writer_queue_url") == []  # the invocation record never reaches the writer
     s3 = stack.client("s3")
     head = s3.head_object(Bucket=bucket, Key="in/a b.json")
-    assert head["Metadata"] == {ENTERED_AT_METADATA: ENTERED_AT}
+    assert_signed(stack, head, "in/a b.json", ENTERED_AT)
     assert head["ContentType"] == "application/json"
     assert s3.get_object(Bucket=bucket, Key="in/a b.json")["Body"].read() == b'[{"account_id": "a-1"}]'
     item = stack.get_error("gave-up")
@@ -104,6 +119,7 @@ def test_a_gone_object_is_refused_and_the_item_stays_new(versioned: tuple[Stack,
     stack.put_error(
         "gone",
         failed_at=datetime.now(UTC),
+        source=f"s3://{bucket}/in/a b.json",
         body=invocation_record(bucket, "in/a b.json", first),
         error_type="RetriesExhausted",
     )
@@ -122,14 +138,57 @@ def test_an_unversioned_object_is_copied_onto_itself(deployed: Stack) -> None:
     bucket = deployed.outputs["data_bucket"]
     deployed.client("s3").put_object(Bucket=bucket, Key="plain.json", Body=b"[]")
     deployed.put_error(
-        "plain", failed_at=datetime.now(UTC), body=invocation_record(bucket, "plain.json", None)
+        "plain",
+        failed_at=datetime.now(UTC),
+        source=f"s3://{bucket}/plain.json",
+        body=invocation_record(bucket, "plain.json", None),
     )
 
     report = replay(resolve_target(DEPLOYED_STACK))
 
     assert report.entries[0].result == Result.REPLAYED
     head = deployed.client("s3").head_object(Bucket=bucket, Key="plain.json")
-    assert head["Metadata"] == {ENTERED_AT_METADATA: ENTERED_AT}  # the event's time, no stored entered_at
+    assert_signed(deployed, head, "plain.json", ENTERED_AT)  # the event's time, no stored entered_at
+
+
+def test_an_uploaders_entry_time_on_the_object_is_not_carried_over(deployed: Stack) -> None:
+    bucket = deployed.outputs["data_bucket"]
+    deployed.client("s3").put_object(
+        Bucket=bucket,
+        Key="pinned.json",
+        Body=b"[]",
+        Metadata={ENTERED_AT_METADATA: "9999-12-30T00:00:00.000000Z", ENTERED_AT_MAC_METADATA: "AAAA"},
+    )
+    deployed.put_error(
+        "pinned",
+        failed_at=datetime.now(UTC),
+        source=f"s3://{bucket}/pinned.json",
+        body=invocation_record(bucket, "pinned.json", None),
+    )
+
+    replay(resolve_target(DEPLOYED_STACK))
+
+    head = deployed.client("s3").head_object(Bucket=bucket, Key="pinned.json")
+    assert_signed(deployed, head, "pinned.json", ENTERED_AT)
+
+
+def test_an_invocation_record_posted_through_the_api_is_never_re_driven(deployed: Stack) -> None:
+    bucket = deployed.outputs["data_bucket"]
+    deployed.client("s3").put_object(Bucket=bucket, Key="victim.json", Body=b"[]")
+    deployed.put_error(
+        "posted",
+        failed_at=datetime.now(UTC),
+        source="api",
+        body=invocation_record(bucket, "victim.json", None),
+    )
+
+    report = replay(resolve_target(DEPLOYED_STACK))
+
+    assert report.entries[0].result == Result.REPLAYED
+    [message] = deployed.drain("writer_queue_url")  # sent back to the writer as the body it is
+    assert message["MessageAttributes"]["source"]["StringValue"] == "api"
+    head = deployed.client("s3").head_object(Bucket=bucket, Key="victim.json")
+    assert head["Metadata"] == {}
 
 
 def test_replays_carry_the_stored_ingestion_attributes(deployed: Stack) -> None:
@@ -155,14 +214,19 @@ def test_replays_carry_the_stored_ingestion_attributes(deployed: Stack) -> None:
     }
 
 
-def test_a_body_at_the_limit_keeps_its_ingestion_attributes_first() -> None:
+def test_a_body_at_the_limit_keeps_its_source_and_ingestion_attributes_first() -> None:
     stored = {
         "source": "s3://b/k.json",
         "entered_at": ENTERED_AT,
         "ingest_id": "s3://b/k.json",
         "ingest_position": "7",
     }
-    carried = {"entered_at": ENTERED_AT, "ingest_id": "s3://b/k.json", "ingest_position": "7"}
+    carried = {
+        "source": "s3://b/k.json",
+        "entered_at": ENTERED_AT,
+        "ingest_id": "s3://b/k.json",
+        "ingest_position": "7",
+    }
     body = "x" * (MAX_MESSAGE_BYTES - message_size("", carried))
 
     fits = replay_attributes("e-1", stored, body)
@@ -190,7 +254,7 @@ def test_a_dlq_give_up_is_re_driven_and_deleted(versioned: tuple[Stack, str, str
     assert [e.result for e in report.entries] == [Result.REPLAYED]
     assert stack.visible("dlq_url") == 0 and stack.drain("writer_queue_url") == []
     head = stack.client("s3").head_object(Bucket=bucket, Key="in/a b.json")
-    assert head["Metadata"] == {ENTERED_AT_METADATA: ENTERED_AT}
+    assert_signed(stack, head, "in/a b.json", ENTERED_AT)
 
 
 @pytest.mark.parametrize(
@@ -226,3 +290,25 @@ def test_a_failure_about_a_file_is_not_sent_to_the_writer(deployed: Stack, error
     assert from_table.ok and from_dlq.ok
     assert deployed.drain("writer_queue_url") == []
     assert deployed.get_error("file")["status"] == "NEW" and deployed.visible("dlq_url") == 1
+
+
+def test_a_stack_deployed_before_the_entry_time_key_works_but_cannot_re_drive(deployed: Stack) -> None:
+    bucket = deployed.outputs["data_bucket"]
+    older = {key: value for key, value in deployed.outputs.items() if key != "entry_time_key"}
+    deployed.client("ssm").put_parameter(
+        Name="/serverless-pipeline/test/outputs", Value=json.dumps(older), Type="String", Overwrite=True
+    )
+    deployed.client("s3").put_object(Bucket=bucket, Key="old.json", Body=b"[]")
+    deployed.put_error(
+        "old",
+        failed_at=datetime.now(UTC),
+        source=f"s3://{bucket}/old.json",
+        body=invocation_record(bucket, "old.json", None),
+    )
+
+    report = replay(resolve_target(DEPLOYED_STACK))
+
+    [entry] = report.entries
+    assert entry.result == Result.FAILED
+    assert "has no entry_time_key" in entry.detail
+    assert deployed.get_error("old")["status"] == "NEW"

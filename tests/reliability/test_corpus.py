@@ -33,6 +33,7 @@ from functions.model import MAX_MESSAGE_BYTES
 from functions.transformer.events import ObjectRef
 from functions.transformer.handler import transform_object
 from local_stack.stack import LocalStack
+from ops import local_registry
 from tests.corpus.corpus import Case, base_record, load_cases, write_big_array
 from tests.support.pipeline import (
     accounts,
@@ -114,7 +115,7 @@ def send(stack: LocalStack, case: Case) -> int | None:
     assert payload is not None, case.id
     if case.via == "api":
         return post(stack.api_url, payload)[0]
-    put_object(stack, case.entry["key"], payload)
+    put_object(stack, case.entry["key"], payload, metadata=case.entry.get("metadata"))
     return None
 
 
@@ -292,6 +293,18 @@ def cli_results(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> 
     """Every CLI case, in the stack's working directory so that ``--stack local`` finds its outputs."""
     missing = tmp_path_factory.mktemp("cli") / "no-such-file.json"
     results: dict[str, CliResult] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        # pipeline-ctl uses a local stack only when this user's `local up` registered it: this process does
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+        entry = local_registry.register(stack.workdir)
+        try:
+            _run_cli_cases(stack, missing, results)
+        finally:
+            local_registry.unregister(entry)
+    return results
+
+
+def _run_cli_cases(stack: LocalStack, missing: Path, results: dict[str, CliResult]) -> None:
     for case in CLI_CASES:
         argv = _argv(case, missing)
         if case.id == CONSOLE_SCRIPT_CASE:
@@ -307,7 +320,6 @@ def cli_results(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> 
             results[case.id] = CliResult(done.returncode, done.stdout, done.stderr)
         else:
             results[case.id] = _in_process(argv, stack.workdir)
-    return results
 
 
 def _in_process(argv: list[str], cwd: Path) -> CliResult:

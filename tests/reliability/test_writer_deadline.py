@@ -21,6 +21,7 @@ from functions.model import ErrorType, MessageAttribute
 from functions.writer import deadline, handler
 from functions.writer.continuation import MAX_STALLED_CONTINUATIONS
 from infra import spec
+from tests.support import boto3_shapes
 from tests.support.functions import FakeContext, record, sqs_event
 from tests.support.slow_store import SlowEndpoint, slow_endpoint
 
@@ -56,7 +57,7 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SlowEndpoint, An
         session = boto3.session.Session(region_name="us-east-1")
         dynamodb = session.client("dynamodb", endpoint_url=slow.moto_url)
         sqs = session.client("sqs", endpoint_url=slow.moto_url)
-        dynamodb.create_table(**spec.create_table_kwargs(spec.ACCOUNT_TABLE, TABLE))
+        dynamodb.create_table(**boto3_shapes.create_table_kwargs(spec.ACCOUNT_TABLE, TABLE))
         dlq_url = sqs.create_queue(QueueName="deadline-dlq")["QueueUrl"]
         queue_url = sqs.create_queue(QueueName="deadline-writer-queue")["QueueUrl"]
         monkeypatch.setenv("DLQ_URL", dlq_url)
@@ -152,7 +153,8 @@ def test_a_slow_store_and_a_short_deadline_end_in_time_and_hand_the_rest_back(
         assert first <= stored < count
         assert attributes[MessageAttribute.ENTERED_AT] == "2026-03-01T10:00:00.000000Z"
         assert attributes[MessageAttribute.SOURCE] == f"s3://data-bucket/{name}.json"
-        assert attributes[MessageAttribute.CONTINUATION_STALLS] == "0"  # the store was answering
+        if stored:  # the store was answering (on a loaded machine it may not have answered in time at all)
+            assert attributes[MessageAttribute.CONTINUATION_STALLS] == "0"
 
 
 def test_continuations_finish_a_file_with_a_slow_store_and_account_for_every_record(

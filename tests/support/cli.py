@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,16 +27,18 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from cli.app import app
+from infra.private_files import write_private
 from infra.spec import (
     ACCOUNT_TABLE,
+    ENTRY_TIME_KEY_SPEC,
+    ENTRY_TIME_KEY_USAGE,
     LOCAL_OUTPUTS_PATH,
     LOG_TABLE,
-    create_table_kwargs,
-    dlq_attributes,
     outputs_parameter_name,
     resource_names,
-    writer_queue_attributes,
 )
+from ops import local_registry
+from tests.support.boto3_shapes import create_table_kwargs, dlq_attributes, writer_queue_attributes
 from tests.support.processes import Terminal
 
 REGION = "us-east-1"
@@ -146,6 +149,9 @@ def create_stack(stack: str, *, endpoint_url: str | None, api_url: str = "http:/
     writer_url = sqs.create_queue(QueueName=names["writer_queue"], Attributes=attributes)["QueueUrl"]
     dynamodb.create_table(**create_table_kwargs(ACCOUNT_TABLE, names["account_table"]))
     dynamodb.create_table(**create_table_kwargs(LOG_TABLE, names["log_table"]))
+    entry_time_key = aws_client("kms", endpoint_url).create_key(
+        KeySpec=ENTRY_TIME_KEY_SPEC, KeyUsage=ENTRY_TIME_KEY_USAGE
+    )["KeyMetadata"]["Arn"]
     outputs = {
         "stack": stack,
         "region": REGION,
@@ -160,6 +166,7 @@ def create_stack(stack: str, *, endpoint_url: str | None, api_url: str = "http:/
         "writer_function": names["writer_function"],
         "error_handler_function": names["error_handler_function"],
         "dashboard_name": names["dashboard_name"],
+        "entry_time_key": entry_time_key,
     }
     if endpoint_url:
         outputs["endpoint_url"] = endpoint_url
@@ -233,14 +240,23 @@ def moto_server() -> Iterator[str]:
 
 @pytest.fixture
 def local(moto_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    """The local stack as the CLI sees it: a moto server and ``.pipeline/local.json`` in the cwd."""
+    """The local stack as the CLI sees it: a moto server, ``.pipeline/local.json`` in the cwd, and this
+    (live) process registered as the ``local up`` that wrote it."""
     urllib3.request("POST", f"{moto_server}/moto-api/reset")
     stack = create_stack("local", endpoint_url=moto_server)
-    path = tmp_path / LOCAL_OUTPUTS_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(stack.outputs), encoding="utf-8")
+    write_local_document(tmp_path, stack.outputs)
+    local_registry.register(tmp_path)
     monkeypatch.chdir(tmp_path)
     return stack
+
+
+def write_local_document(workdir: Path, outputs: dict[str, str], *, pid: int | None = None) -> Path:
+    """The outputs document as ``local up`` writes it: owner-only, naming its process (default: this one)."""
+    path = workdir / LOCAL_OUTPUTS_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {**outputs, "pid": str(os.getpid() if pid is None else pid)}
+    write_private(path, json.dumps(document).encode())
+    return path
 
 
 # --- A real terminal ------------------------------------------------------------------------------------

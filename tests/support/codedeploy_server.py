@@ -39,6 +39,9 @@ class Scenario:
     in_progress_polls: int = 0
     error_code: str = "ALARM_ACTIVE"
     error_message: str = "One or more alarms have been activated according to the Amazon CloudWatch metrics"
+    credentials_expire_after_polls: int | None = None
+    """After this many GetDeployment answers, the caller's credentials have expired: every further call
+    is answered as AWS answers a request signed with an expired session token (the deployment goes on)."""
 
 
 @dataclass
@@ -132,6 +135,12 @@ class FakeAws:
             )
             return 200, {"deploymentId": deployment_id}
         if operation == "GetDeployment":
+            expire_after = self.scenario.credentials_expire_after_polls
+            if expire_after is not None and sum(self.polls.values()) >= expire_after:
+                return 400, {
+                    "__type": "ExpiredTokenException",
+                    "message": "The security token included in the request is expired",
+                }
             deployment_id = body["deploymentId"]
             if deployment_id not in self.deployments:
                 return 400, {"__type": "DeploymentDoesNotExistException", "message": deployment_id}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from local_stack.stack import LocalStack
+from ops import local_registry
 
 
 @pytest.fixture(scope="module")
@@ -23,11 +24,14 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def in_stack_dir(pipeline: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """pipeline-ctl finds the local stack through ``.pipeline/local.json`` in the working directory."""
+def in_stack_dir(pipeline: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """pipeline-ctl finds the local stack as it finds `local up`'s: registered by its (this) process, from
+    its working directory."""
     monkeypatch.chdir(pipeline.workdir)
     pipeline.faults.clear()
-    return pipeline.workdir
+    entry = local_registry.register(pipeline.workdir)
+    yield pipeline.workdir
+    local_registry.unregister(entry)
 
 
 @pytest.fixture

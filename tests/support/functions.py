@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from functions import aws
 from infra import spec
+from tests.support import boto3_shapes
 
 EVENTS = Path(__file__).resolve().parents[1] / "functions" / "events"
 _SESSION = boto3.session.Session(region_name="us-east-1")
@@ -154,15 +155,15 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         sqs = _SESSION.client("sqs")
         dynamodb = _SESSION.client("dynamodb")
         s3.create_bucket(Bucket=BUCKET)
-        dlq_url = sqs.create_queue(QueueName="dlq", Attributes=spec.dlq_attributes())["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName="dlq", Attributes=boto3_shapes.dlq_attributes())["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
         writer_queue_url = sqs.create_queue(
-            QueueName="writer-queue", Attributes=spec.writer_queue_attributes(dlq_arn)
+            QueueName="writer-queue", Attributes=boto3_shapes.writer_queue_attributes(dlq_arn)
         )["QueueUrl"]
-        dynamodb.create_table(**spec.create_table_kwargs(spec.ACCOUNT_TABLE, "accounts"))
-        dynamodb.create_table(**spec.create_table_kwargs(spec.LOG_TABLE, "errors"))
+        dynamodb.create_table(**boto3_shapes.create_table_kwargs(spec.ACCOUNT_TABLE, "accounts"))
+        dynamodb.create_table(**boto3_shapes.create_table_kwargs(spec.LOG_TABLE, "errors"))
         monkeypatch.setenv("WRITER_QUEUE_URL", writer_queue_url)
         monkeypatch.setenv("ACCOUNT_TABLE", "accounts")
         monkeypatch.setenv("DLQ_URL", dlq_url)

@@ -10,7 +10,7 @@ with pulumi 3.272 (found by reading ``pulumi.runtime.mocks``/``stack``):
      pumps the event loop until every registration RPC and every pending Output has finished — the same
      wait the real entry point (``run_in_stack``) does, so all resources are recorded when it returns;
   4. stack exports are read from the root stack's ``outputs`` and resolved with ``Output.future()``.
-``MockResourceArgs`` carries no dependency/parent/ignore-changes data, so ``RecordingMonitor`` (a
+``MockResourceArgs`` carries no dependency/parent/ignore-changes/protect data, so ``RecordingMonitor`` (a
 ``MockMonitor``) adds what the engine would see on the wire for each registration.
 """
 
@@ -58,6 +58,8 @@ class Recorded:
     dependencies: list[str] = field(default_factory=list)
     ignore_changes: list[str] = field(default_factory=list)
     custom_timeouts: dict[str, str] = field(default_factory=dict)
+    protect: bool = False
+    """Pulumi's ``protect`` option as registered (``pulumi destroy`` refuses to delete the resource)."""
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -100,7 +102,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out["arn"] = self._arn("lambda", f"layer:{inputs['layerName']}:1")
         elif typ == "aws:iam/role:Role":
             out["name"] = resource_id = physical
-            out["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{physical}"
+            out["arn"] = f"arn:aws:iam::{ACCOUNT}:role{inputs.get('path') or '/'}{physical}"
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             out["name"] = resource_id = physical
             out["arn"] = self._arn("logs", f"log-group:{physical}")
@@ -116,6 +118,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif typ == "aws:cloudwatch/metricAlarm:MetricAlarm":
             out["name"] = physical
             out["arn"] = self._arn("cloudwatch", f"alarm:{physical}")
+        elif typ == "aws:kms/key:Key":
+            out["keyId"] = resource_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
+            out["arn"] = self._arn("kms", f"key/{resource_id}")
         elif typ == "command:local:Command":
             out["stdout"] = ""
         else:
@@ -168,6 +173,7 @@ class RecordingMonitor(MockMonitor):
                 for key in ("create", "update", "delete")
                 if getattr(request.customTimeouts, key)
             },
+            "protect": bool(request.protect),
         }
         return response
 
@@ -267,6 +273,7 @@ def run_program(
         resource.dependencies = meta.get("dependencies", [])
         resource.ignore_changes = meta.get("ignore_changes", [])
         resource.custom_timeouts = meta.get("custom_timeouts", {})
+        resource.protect = meta.get("protect", False)
     return Program(mocks=mocks, outputs=outputs, config=values, component_outputs=monitor.registered_outputs)
 
 

@@ -67,9 +67,12 @@ def arn_formats(service: str, privilege: str) -> list[str]:
 _STAR = object()
 _VAR = object()
 _VAR_WITH_SLASHES = object()
-SLASHED_PLACEHOLDERS = frozenset({"ObjectName", "LogGroupName", "LogStreamName"})
-"""Placeholders whose values may contain ``/`` (S3 keys, log group and stream names), besides ``...Path``
-ones. Every other name (bucket, function, queue, table, alarm...) is one ``/``-free segment."""
+SLASHED_PLACEHOLDERS = frozenset(
+    {"ObjectName", "LogGroupName", "LogStreamName", "ParameterNameWithoutLeadingSlash"}
+)
+"""Placeholders whose values may contain ``/`` (S3 keys, log group and stream names, hierarchical SSM
+parameter names such as ``serverless-pipeline/prod/outputs``), besides ``...Path`` ones. Every other name
+(bucket, function, queue, table, alarm...) is one ``/``-free segment."""
 
 
 def _pattern_tokens(resource: str) -> list[object]:

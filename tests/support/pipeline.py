@@ -33,8 +33,13 @@ def post(api_url: str, body: bytes, *, timeout: float = 30.0) -> tuple[int, byte
         connection.close()
 
 
-def put_object(stack: LocalStack, key: str, body: bytes) -> None:
-    stack.client("s3").put_object(Bucket=stack.outputs["data_bucket"], Key=key, Body=body)
+def put_object(
+    stack: LocalStack, key: str, body: bytes, *, metadata: Mapping[str, str] | None = None
+) -> None:
+    """Upload as any client can: the bytes, and the user metadata (``x-amz-meta-*``) it chooses."""
+    stack.client("s3").put_object(
+        Bucket=stack.outputs["data_bucket"], Key=key, Body=body, Metadata=dict(metadata or {})
+    )
 
 
 UNREADABLE = "_unreadable"

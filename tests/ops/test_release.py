@@ -1,4 +1,4 @@
-"""The Writer's release code (``ops.release``).
+"""The Writer's release library (``ops.release``) and the release step's entry point (``ops.release_step``).
 
 Two kinds of AWS stand in for the real one. The release step itself (``deploy``: start, wait through the
 canary, fail with CodeDeploy's reasons) runs against ``tests.support.codedeploy_server``, a real HTTP
@@ -27,9 +27,9 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.codedeploy.models import codedeploy_backends
 
-from infra import spec
-from infra.config import AssumeRole
-from ops import release as codedeploy
+from infra import sessions, spec
+from infra.spec import AssumeRole, ReleaseStep
+from ops import release, release_step
 from ops.release import ReleaseError, ReleaseTimeout
 from tests.support.codedeploy_server import ROLLBACK_MESSAGE, FakeAws, Scenario, fake_aws
 
@@ -77,8 +77,8 @@ def aws() -> Iterator[dict[str, Any]]:
         yield {"lambda": lam, "codedeploy": deploy}
 
 
-def start(**kwargs: Any) -> codedeploy.ReleaseResult:
-    return codedeploy.start_release(function_name=FUNCTION, alias="live", **GROUP, **kwargs)
+def start(**kwargs: Any) -> release.ReleaseResult:
+    return release.start_release(function_name=FUNCTION, alias="live", **GROUP, **kwargs)
 
 
 def appspec_of(client: Any, deployment_id: str) -> dict[str, Any]:
@@ -133,14 +133,14 @@ def test_missing_alias_is_one_clear_error(aws: dict[str, Any]) -> None:
     with pytest.raises(
         ReleaseError, match=f"reading alias {FUNCTION}:canary failed: ResourceNotFoundException"
     ):
-        codedeploy.start_release(function_name=FUNCTION, alias="canary", **GROUP)
+        release.start_release(function_name=FUNCTION, alias="canary", **GROUP)
 
 
 def test_status_is_none_before_any_release_then_the_newest(aws: dict[str, Any]) -> None:
-    assert codedeploy.release_status(**GROUP) is None
+    assert release.release_status(**GROUP) is None
 
     result = start()
-    status = codedeploy.release_status(**GROUP)
+    status = release.release_status(**GROUP)
 
     assert status is not None
     assert status.deployment_id == result.deployment_id
@@ -161,9 +161,9 @@ def test_status_follows_the_running_deployment_then_the_newest(aws: dict[str, An
     aws["lambda"].publish_version(FunctionName=FUNCTION)
     second = start()
 
-    running = codedeploy.release_status(**GROUP)
+    running = release.release_status(**GROUP)
     _set_status(second.deployment_id or "", "Failed")
-    finished = codedeploy.release_status(**GROUP)
+    finished = release.release_status(**GROUP)
 
     assert running and running.deployment_id == second.deployment_id and running.status == "Created"
     assert (running.current_version, running.target_version) == ("2", "3")
@@ -179,7 +179,7 @@ def test_wait_returns_the_finished_deployment(aws: dict[str, Any]) -> None:
         polls.append(seconds)
         _set_status(result.deployment_id or "", "Succeeded")
 
-    status = codedeploy.wait_release(**GROUP, timeout=60, poll=5, sleep=finish_after_first_poll)
+    status = release.wait_release(**GROUP, timeout=60, poll=5, sleep=finish_after_first_poll)
 
     assert status.succeeded and status.finished
     assert polls == [5]
@@ -188,12 +188,12 @@ def test_wait_returns_the_finished_deployment(aws: dict[str, Any]) -> None:
 def test_wait_times_out_with_what_to_do_next(aws: dict[str, Any]) -> None:
     result = start()
     with pytest.raises(ReleaseTimeout, match=f"deployment {result.deployment_id} still Created after 0s"):
-        codedeploy.wait_release(**GROUP, timeout=0, poll=0)
+        release.wait_release(**GROUP, timeout=0, poll=0)
 
 
 def test_wait_without_any_deployment_fails_clearly(aws: dict[str, Any]) -> None:
     with pytest.raises(ReleaseError, match="has no deployment to wait for"):
-        codedeploy.wait_release(**GROUP, timeout=1, poll=0)
+        release.wait_release(**GROUP, timeout=1, poll=0)
 
 
 def test_stop_asks_codedeploy_to_roll_back(aws: dict[str, Any]) -> None:
@@ -208,7 +208,7 @@ def test_stop_asks_codedeploy_to_roll_back(aws: dict[str, Any]) -> None:
         return AWSResponse("https://codedeploy", 200, {}, None), {"status": "Pending"}
 
     session.events.register("before-call.codedeploy.StopDeployment", codedeploy_answers_stop)
-    status = codedeploy.stop_release(**GROUP, session=session)
+    status = release.stop_release(**GROUP, session=session)
 
     assert calls == [{"deploymentId": result.deployment_id, "autoRollbackEnabled": True}]
     assert status.status == "Stopped"
@@ -216,44 +216,38 @@ def test_stop_asks_codedeploy_to_roll_back(aws: dict[str, Any]) -> None:
 
 def test_stop_without_a_running_deployment_fails_clearly(aws: dict[str, Any]) -> None:
     with pytest.raises(ReleaseError, match="has no deployment in progress to stop"):
-        codedeploy.stop_release(**GROUP)
+        release.stop_release(**GROUP)
 
 
-def test_module_entry_point_starts_and_reports(
-    aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    common = [
-        "--region",
-        REGION,
-        "--application",
-        NAMES["application"],
-        "--deployment-group",
-        NAMES["deployment_group"],
-    ]
-    assert (
-        codedeploy.main(
-            [*common, "start", "--function", FUNCTION, "--alias", "live", "--target-version", "2"]
-        )
-        == 0
+def step_argv(**changes: Any) -> list[str]:
+    step = ReleaseStep(
+        region=REGION,
+        application=NAMES["application"],
+        deployment_group=NAMES["deployment_group"],
+        function_name=FUNCTION,
+        alias="live",
+        target_version="2",
+        timeout_seconds=60,
+        poll_seconds=0,
     )
-    started = json.loads(capsys.readouterr().out)
-    assert started["started"] is True and started["target_version"] == "2"
-
-    assert codedeploy.main([*common, "status"]) == 0
-    assert json.loads(capsys.readouterr().out)["deployment_id"] == started["deployment_id"]
+    return ReleaseStep(**{**step.__dict__, **changes}).argv()
 
 
-def test_module_entry_point_failure_is_one_line_exit_1(
+def test_step_entry_point_failure_is_one_line_exit_1(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = codedeploy.main(
-        ["--region", REGION, "--application", "nope", "--deployment-group", "nope", "start",
-         "--function", FUNCTION, "--alias", "missing"]
-    )  # fmt: skip
+    code = release_step.main(step_argv(alias="missing"))
 
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert captured.err.count("\n") == 1 and captured.err.startswith("error: reading alias")
+
+
+def test_step_entry_point_bad_command_line_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code = release_step.main(["--region", REGION])
+
+    assert code == 2
+    assert "error: the following arguments are required: --application" in capsys.readouterr().err
 
 
 # --- the release step against a CodeDeploy that finishes deployments -----------------------------------
@@ -273,13 +267,13 @@ def fake_session() -> boto3.Session:
     return boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
 
 
-def deploy(fake: FakeAws, *, sleeps: list[float] | None = None, **waiting: Any) -> codedeploy.ReleaseResult:
+def deploy(fake: FakeAws, *, sleeps: list[float] | None = None, **waiting: Any) -> release.ReleaseResult:
     recorded = sleeps if sleeps is not None else []
-    return codedeploy.deploy(
+    return release.deploy(
         function_name=FUNCTION,
         alias="live",
         target_version="3",
-        waiting=codedeploy.Waiting(sleep=recorded.append, **{"poll": 7.0, **waiting}),
+        waiting=release.Waiting(sleep=recorded.append, **{"poll": 7.0, **waiting}),
         session=fake_session(),
         endpoint_url=fake.endpoint_url,
         **GROUP,
@@ -313,7 +307,7 @@ def test_deploy_that_does_not_succeed_raises_codedeploys_reasons(
 ) -> None:
     fake.scenario = Scenario(outcome=outcome, in_progress_polls=1)
 
-    with pytest.raises(codedeploy.ReleaseFailed) as raised:
+    with pytest.raises(release.ReleaseFailed) as raised:
         deploy(fake)
 
     message = str(raised.value)
@@ -331,14 +325,14 @@ def test_deploy_that_does_not_succeed_raises_codedeploys_reasons(
 def test_failed_release_names_the_alarm_rollback(fake: FakeAws) -> None:
     fake.scenario = Scenario(outcome="Failed")
 
-    with pytest.raises(codedeploy.ReleaseFailed, match=f"rollback: {ROLLBACK_MESSAGE}"):
+    with pytest.raises(release.ReleaseFailed, match=f"rollback: {ROLLBACK_MESSAGE}"):
         deploy(fake)
 
 
 def test_the_next_run_after_a_failure_releases_again(fake: FakeAws) -> None:
     """What the next `pulumi up` does: the step runs again and starts a new deployment of the same version."""
     fake.scenario = Scenario(outcome="Failed")
-    with pytest.raises(codedeploy.ReleaseFailed):
+    with pytest.raises(release.ReleaseFailed):
         deploy(fake)
 
     fake.scenario = Scenario(outcome="Succeeded")
@@ -354,21 +348,38 @@ def test_a_release_already_served_touches_no_deployment(fake: FakeAws) -> None:
     result = deploy(fake)
 
     assert not result.started and result.reason == "alias live already serves version 3"
-    assert fake.operations() == ["GetAlias"]
+    assert fake.operations() == ["ListDeployments", "GetAlias"]  # is one running? which version is live?
 
 
-def test_another_running_deployment_is_a_clear_limit_exceeded_error(fake: FakeAws) -> None:
+def test_another_running_deployment_blocks_the_release_clearly(fake: FakeAws) -> None:
     running = fake.start_running(function_name=FUNCTION, current="1", target="2")
 
-    with pytest.raises(codedeploy.DeploymentInProgress) as raised:
+    with pytest.raises(release.DeploymentInProgress) as raised:
         deploy(fake)
 
     message = str(raised.value)
-    assert "(DeploymentLimitExceededException)" in message
     assert f"deployment {running} (InProgress, version 1 -> 2) is still running" in message
     assert "`pipeline-ctl release wait`" in message and "`pipeline-ctl release stop`" in message
     assert message.endswith("then run `pulumi up` again")
+    assert "CreateDeployment" not in fake.operations()  # seen before starting, not after a refusal
     assert list(fake.deployments) == [running]
+
+
+def test_codedeploys_refusal_names_the_running_deployment(fake: FakeAws) -> None:
+    """Started without looking first (or raced by another release): CodeDeploy's own refusal."""
+    running = fake.start_running(function_name=FUNCTION, current="1", target="2")
+
+    with pytest.raises(release.DeploymentInProgress) as raised:
+        release.start_release(
+            function_name=FUNCTION,
+            alias="live",
+            session=fake_session(),
+            endpoint_url=fake.endpoint_url,
+            **GROUP,
+        )
+
+    assert "(CodeDeploy refused a new deployment (DeploymentLimitExceededException))" in str(raised.value)
+    assert f"deployment {running} (InProgress, version 1 -> 2)" in str(raised.value)
 
 
 def test_a_running_deployment_of_the_same_version_is_waited_for(fake: FakeAws) -> None:
@@ -397,11 +408,9 @@ def test_module_entry_point_deploy_failure_exits_1_with_one_line(
     fake.scenario = Scenario(outcome="Failed")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    argv = ["--region", REGION, "--endpoint-url", fake.endpoint_url, "--application", NAMES["application"],
-            "--deployment-group", NAMES["deployment_group"], "deploy", "--function", FUNCTION,
-            "--alias", "live", "--target-version", "3", "--poll", "0"]  # fmt: skip
+    argv = step_argv(endpoint_url=fake.endpoint_url, target_version="3")
 
-    code = codedeploy.main(argv)
+    code = release_step.main(argv)
 
     captured = capsys.readouterr()
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
@@ -420,8 +429,8 @@ def test_module_entry_point_deploy_failure_exits_1_with_one_line(
     ],
 )
 def test_the_wait_covers_the_deployment_configuration(name: str, minutes: int) -> None:
-    assert codedeploy.deployment_minutes(name) == minutes
-    assert codedeploy.wait_timeout(name) == minutes * 60 + codedeploy.WAIT_MARGIN_SECONDS
+    assert spec.deployment_minutes(name) == minutes
+    assert spec.release_wait_seconds(name) == minutes * 60 + spec.RELEASE_WAIT_MARGIN_SECONDS
 
 
 def test_session_assumes_the_provider_role_chain() -> None:
@@ -433,7 +442,7 @@ def test_session_assumes_the_provider_role_chain() -> None:
         first = iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
         second = iam.create_role(RoleName="releaser", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
 
-        session = codedeploy.session_for(
+        session = sessions.session(
             region=REGION,
             assume_roles=[
                 AssumeRole(role_arn=first, external_id="x-1"),

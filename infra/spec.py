@@ -99,6 +99,7 @@ WRITER = FunctionSpec(
     environment=(
         EnvVar(name="ACCOUNT_TABLE", source=EnvSource.TABLE_NAME, target="account_table"),
         EnvVar(name="DLQ_URL", source=EnvSource.QUEUE_URL, target="dlq"),
+        EnvVar(name="WRITER_QUEUE_URL", source=EnvSource.QUEUE_URL, target="writer_queue"),
         MAX_FUTURE_SKEW,
     ),
     publish=True,
@@ -147,7 +148,13 @@ DLQ = QueueSpec(
     retention_seconds=14 * 24 * 3600,
 )
 
-DEFAULT_WRITER_BATCH_SIZE = 10
+DEFAULT_WRITER_BATCH_SIZE = 1
+"""WriterQueue messages per Writer invocation. One message is one full envelope (a queue message's worth of
+records), and the rule is that a full batch takes at most half the time the deadline leaves for writing, at
+the slowest rate the Writer meets under the default configuration: the local stack's emulator. Ten
+envelopes took the Writer past its timeout there (the rest then went to the DLQ, now to continuations); one
+stays well inside it, and costs nothing on AWS, where a single envelope keeps the Writer's connections busy.
+The rule and its figures: docs/benchmarks.md, "Sizing a Writer batch"."""
 DEFAULT_WRITER_MAX_CONCURRENCY = 5
 DEFAULT_ERROR_HANDLER_BATCH_SIZE = 10
 

@@ -42,7 +42,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.errors import TransientWriteError
-from functions.messages import string_attributes
+from functions.messages.bodies import string_attributes
 from functions.model import (
     MESSAGES_FAILED_METRIC,
     METRICS_NAMESPACE,
@@ -55,8 +55,8 @@ from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.process import WriterMessage, handle_message, settings
 
 MESSAGE_WORKERS = 10
-"""Messages of one batch processed at once: the WriterQueue event source's batch size
-(infra.spec.DEFAULT_WRITER_BATCH_SIZE), so a default batch runs entirely in parallel."""
+"""Messages of one batch processed at once: the largest batch the WriterQueue event source takes without a
+batching window (a ``writerBatchSize`` of up to 10 runs entirely in parallel)."""
 
 logger = Logger(service=Service.WRITER)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=Service.WRITER)

@@ -24,7 +24,7 @@ from functions.contract import (
     normalise_with_stats,
 )
 from functions.errors import InvalidRecord
-from functions.messages import decode_json, encode_columns, encode_json, encode_rows
+from functions.messages.codec import decode_json, encode_columns, encode_json, encode_rows
 from tests.support.functions import record
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -26,7 +26,7 @@ from schemathesis import GenerationMode
 
 from functions.contract import normalise
 from functions.errors import InvalidRecord, MalformedMessage
-from functions.messages import parse_body
+from functions.messages.bodies import parse_body
 from functions.model import ErrorType
 from local_stack.stack import LocalStack
 from tests.support.pipeline import accounts, log_items

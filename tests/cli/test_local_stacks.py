@@ -352,6 +352,8 @@ def test_an_own_state_directory_others_could_write_is_tightened(tmp_path: Path, 
     assert (tmp_path / "serverless-pipeline").stat().st_mode & 0o777 == 0o700
     assert entry.path.stat().st_mode & 0o777 == 0o600
     assert local_registry.running() == [entry]
+
+
 def test_local_down_picks_one_of_several_by_local_dir(invoke, tmp_path_factory, monkeypatch) -> None:
     first, second = tmp_path_factory.mktemp("one"), tmp_path_factory.mktemp("two")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

@@ -139,25 +139,54 @@ def put_records(
     table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
 ) -> list[WriteResult]:
     """Write ``rows`` on the shared pool (concurrently); results in the same order. Waits no longer than
-    the deadline allows (module docstring). Never call this from a thread of that pool."""
+    the deadline allows (module docstring). Never call this from a thread of that pool.
+
+    Rows of one account are written one after the other, in their order in the message: DynamoDB makes
+    each conditional write atomic, but the emulator does not, and two racing writes of one account could
+    both pass their condition there and leave the older value. Rows of different accounts run at once."""
     if not rows:
         return []
     transport.sender()  # create the client and its sender once, before the threads race for them
     pool = _pool()
-    futures: list[Future[WriteResult]] = [
-        pool.submit(put_record, table, row, source=source, ingested_at=ingested_at, deadline=deadline)
-        for row in rows
+    turns: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        turns.setdefault(str(row.record["account_id"]), []).append(index)
+    futures = [
+        (
+            indexes,
+            pool.submit(
+                _put_in_turn,
+                table,
+                [rows[i] for i in indexes],
+                source=source,
+                ingested_at=ingested_at,
+                deadline=deadline,
+            ),
+        )
+        for indexes in turns.values()
     ]
-    wait(futures, timeout=deadline.wait_seconds())
-    return [_result(future) for future in futures]
+    wait([future for _, future in futures], timeout=deadline.wait_seconds())
+    results: list[WriteResult] = [WriteResult(Outcome.FAILED, NOT_ATTEMPTED)] * len(rows)
+    for indexes, future in futures:
+        for index, result in zip(indexes, _results(future, len(indexes)), strict=True):
+            results[index] = result
+    return results
 
 
-def _result(future: Future[WriteResult]) -> WriteResult:
+def _put_in_turn(
+    table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
+) -> list[WriteResult]:
+    return [put_record(table, row, source=source, ingested_at=ingested_at, deadline=deadline) for row in rows]
+
+
+def _results(future: Future[list[WriteResult]], count: int) -> list[WriteResult]:
+    """One account's results; while its turn is queued or running when the wait ends, every row of it is
+    cut (a row it did write is found stale when the continuation writes it again)."""
     if future.cancel():  # still queued: it will never start
-        return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
+        return [WriteResult(Outcome.FAILED, NOT_ATTEMPTED)] * count
     if not future.done():
-        return WriteResult(Outcome.FAILED, UNFINISHED)
+        return [WriteResult(Outcome.FAILED, UNFINISHED)] * count
     error = future.exception()
     if error is not None:  # not an AWS error (those are classified): a bug, reported, never swallowed
-        return WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
+        return [WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")] * count
     return future.result()

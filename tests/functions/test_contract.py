@@ -762,14 +762,6 @@ def test_lower_case_t_and_z_are_rfc_3339_and_digits_past_microseconds_are_cut(
         assert result["updated_at"] == expected
 
 
-def test_the_stack_setting_defaults_to_the_contracts_skew() -> None:
-    from functions.contract import DEFAULT_MAX_FUTURE_SKEW_HOURS
-    from infra.config import parse_config
-
-    settings = parse_config({}, stack="dev", region="eu-west-1")
-    assert settings.max_future_skew_hours == DEFAULT_MAX_FUTURE_SKEW_HOURS
-
-
 def test_the_schema_states_the_limits_the_rules_hold() -> None:
     from functions.contract import MAX_BALANCE_DIGITS, MAX_EMAIL_LENGTH, MAX_NAME_LENGTH, STATUSES
 

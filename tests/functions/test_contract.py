@@ -492,6 +492,8 @@ def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
     # WHEN the columns are encoded directly (the transformer's path)
     # THEN the text is what encoding the record dicts gives, byte for byte
     assert encode_columns(FIELD_NAMES, columns) == (encode_json(records)[1:-1] if records else "")
+    # ... and so is the text of the block normalised with balances as text
+    _as_text_encodes_as_the_objects(raws)
 
 
 _column_values = st.one_of(
@@ -875,6 +877,45 @@ def test_homogeneous_columns_take_the_shortcuts_with_the_per_record_results(
         raws.append(raw)
     # THEN the block gives, record by record, exactly what normalise gives
     _normalise_block_as_record_by_record(raws)
+    _as_text_encodes_as_the_objects(raws)
+
+
+def _as_text_encodes_as_the_objects(raws: list[Any]) -> None:
+    """Asserts ``normalise_block(..., as_text=True)`` (the transformer's call) finds the same records invalid
+    for the same reasons, gives each balance as its Decimal or that Decimal's ``str()``, and encodes every
+    valid row to the same bytes as the Decimal columns."""
+    objects = normalise_block(raws, now=NOW)
+    texts = normalise_block(raws, now=NOW, as_text=True)
+    assert [str(invalid) for invalid in texts.invalid] == [str(invalid) for invalid in objects.invalid]
+    balances = FIELD_NAMES.index("balance")
+    for text, number in zip(texts.columns[balances], objects.columns[balances], strict=True):
+        assert text == number if not isinstance(text, str) else text == str(number)
+    valid = [index for index, invalid in enumerate(objects.invalid) if invalid is None]
+    as_objects = [[column[index] for index in valid] for column in objects.columns]
+    as_texts = [[column[index] for index in valid] for column in texts.columns]
+    assert encode_columns(FIELD_NAMES, as_texts) == encode_columns(FIELD_NAMES, as_objects)
+    assert encode_rows(FIELD_NAMES, as_texts) == encode_rows(FIELD_NAMES, as_objects)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        _padded_with(
+            st.from_regex(r"\A-?(?:0|[1-9]\d{0,38})(?:\.\d{0,9})?\Z")
+            | st.sampled_from(["0.0000001", "0.000001", "0.00000010", "-0.000", "1E5", "0120.5", "+1"])
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_balance_strings_as_text_are_what_str_of_the_decimal_gives(balances: list[str]) -> None:
+    # GIVEN a block of string balances, most already written as str(Decimal) writes them, some not (a
+    # leading zero or sign, a zero, an exponent, 1E-7 written out, 39 digits)
+    raws = [record(f"b{index}", balance=balance) for index, balance in enumerate(balances)]
+    # WHEN the transformer normalises it with balances as text
+    # THEN each record is what normalise gives, and encodes to the same bytes as the Decimal would
+    _normalise_block_as_record_by_record(raws)
+    _as_text_encodes_as_the_objects(raws)
 
 
 _whole_hour_zones = st.sampled_from(

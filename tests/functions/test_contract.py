@@ -961,3 +961,37 @@ def test_fixed_width_timestamp_columns_agree_with_fromisoformat(texts: list[str]
         else:
             assert not isinstance(result, InvalidRecord), text
             assert result["updated_at"] == expected
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "2025-03-01T12:00:00+24:00",  # a zone no table knows
+        "2025-03-01T12:00:00+99:00",
+        "2025-13-01T12:00:00+02:00",  # month 13
+        "2025-02-30T12:00:00+02:00",
+        "2025-02-29T01:00:00+02:00",  # not a leap year
+        "2024-02-29T01:00:00+02:00",  # a leap year, the day moving back
+        "2025-03-01T24:00:00+02:00",  # hour 24
+        "2025-03-01T12:60:00+02:00",
+        "2025-03-01T12:00:60+02:00",
+        "0000-03-01T12:00:00+02:00",  # year 0
+        "0001-01-01T01:00:00+02:00",  # before year 1 in UTC
+        "9999-12-31T22:00:00-05:00",  # after 9999 in UTC
+        "2025-03-01T1٣:00:00+02:00",  # a digit that is not ASCII
+        "2025-03-01t12:00:00+02:00",  # lower-case t: the same width, not the column's shape
+        "2025-03-01T12:00:00+02:30",  # not a whole hour
+    ],
+)
+def test_odd_values_in_a_fixed_width_offset_column_get_the_per_record_results(odd: str) -> None:
+    # GIVEN a column of whole-hour offsets, one value of the same width odd (a moment that does not exist, a
+    # zone no table knows, a character out of place)
+    texts = [f"2025-0{month}-1{month}T0{month}:3{month}:0{month}-05:00" for month in range(1, 8)]
+    raws = [record(f"o{index}", updated_at=text) for index, text in enumerate([*texts, odd, *texts])]
+    # WHEN the block is normalised column by column
+    # THEN each record is what normalise gives, the odd one included
+    expected = [_outcome(raw) for raw in raws]
+    results, _ = normalise_many_with_stats(raws, now=NOW)
+    assert [f"invalid: {r}" if isinstance(r, InvalidRecord) else repr(r) for r in results] == [
+        outcome for outcome, _ in expected
+    ]

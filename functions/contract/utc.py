@@ -142,7 +142,7 @@ _NO_FRACTION_Z = ".000000Z"
 MAX_ZONE_TABLES = 4
 """Whole-hour zones with a table of their own (:func:`_zone_table`, ≈ 9,000 entries each); columns in other
 zones take the general path."""
-_OFFSETS = frozenset(zone for _, zone in _ZONES if zone[:1] in "+-")
+_OFFSETS = frozenset(zone for _, zone in _ZONES if zone[:1] in ("+", "-"))
 """The whole-hour zones the tables know (``+00:00`` to ``+23:00``, ``-00:00`` to ``-23:00``)."""
 _ZONE_UTC: dict[str, str] = {}
 """``MM-DDTHH±hh:00`` (local month-day, hour and zone) → ``MM-DDTHH`` in UTC, for the zones built so far;
@@ -255,7 +255,7 @@ def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
     if _Z_COLUMN_RE.fullmatch(text) is not None:
         return text.replace("Z", _NO_FRACTION_Z).split("\n")
     if _offset_layout(text, len(values)):
-        return _one_year_to_utc(values, text) or _offsets_to_utc(values)
+        return _offsets_by_slices(values, text) or _one_year_to_utc(values, text) or _offsets_to_utc(values)
     return None
 
 
@@ -279,3 +279,58 @@ def _offset_layout(text: str, count: int) -> bool:
         return False
     tens = (text[position::_OFFSET_WIDTH].strip("012345") for position in _OFFSET_SIXTIES)
     return not any(tens) and not text[19::_OFFSET_WIDTH].strip("+-")
+
+
+_HOUR_SHIFTS: dict[tuple[str, ...], tuple[str, int]] = {
+    (hour[0], hour[1], zone[0], zone[1], zone[2]): shift
+    for (hour, zone), shift in _UTC_SHIFT.items()
+    if zone in _OFFSETS
+}
+"""(hour digits, zone sign and digits) → (UTC hour, days to add): :data:`_UTC_SHIFT` keyed by characters, as
+extended slices of a column give them."""
+_MONTH_DAY_CHARACTERS = frozenset((day[0], day[1], day[3], day[4]) for day in _MONTH_DAYS)
+_UTC_WIDTH = len("YYYY-MM-DDTHH:MM:SS.000000Z\n")
+_KEPT = len("YYYY-MM-DDTHH:MM:SS")
+
+
+def _offsets_by_slices(values: list[str], text: str) -> list[Any] | None:
+    """A column that passed :func:`_offset_layout` in UTC, worked on as extended slices of the column rather
+    than value by value: the new hour of every value from one lookup per value in C (``map`` over ``zip``
+    of the hour and zone characters), written into the column with two slice assignments, and the values
+    moved into lines of the output's width by 19 slice assignments. Only a value whose date moves (an offset
+    across midnight) is looked at in Python; one whose date the tables lack (a new year, 29 February) is
+    None, as in :func:`_offsets_to_utc`. None when a month-day is not valid in every year, or an hour or a
+    zone is unknown (the other paths decide)."""
+    width = _OFFSET_WIDTH
+    count = len(values)
+    if not _MONTH_DAY_CHARACTERS.issuperset(
+        zip(text[5::width], text[6::width], text[8::width], text[9::width], strict=True)
+    ):
+        return None
+    keys = zip(
+        text[11::width], text[12::width], text[19::width], text[20::width], text[21::width], strict=True
+    )
+    try:
+        shifts = list(map(_HOUR_SHIFTS.__getitem__, keys))
+    except KeyError:
+        return None
+    hours, days = zip(*shifts, strict=True)
+    digits = "".join(hours)
+    local = bytearray(text, "ascii")
+    local[11::width] = digits[0::2].encode("ascii")
+    local[12::width] = digits[1::2].encode("ascii")
+    lines = bytearray(b"0" * _KEPT + _NO_FRACTION_Z.encode("ascii") + b"\n") * count
+    for position in range(_KEPT):
+        lines[position::_UTC_WIDTH] = local[position::width]
+    rewritten: list[Any] = lines.decode("ascii").split("\n")
+    rewritten.pop()  # after the last newline
+    moved = list(days)
+    for index in none_indexes(moved, 1) + none_indexes(moved, -1):
+        value, shift = values[index], moved[index]
+        month_day = value[5:10]
+        shifted = _SHIFTED_MONTH_DAY.get((month_day, shift))  # lacks the turn of the year and 29 February
+        if shifted is None:
+            rewritten[index] = None
+        else:
+            rewritten[index] = value[:5] + shifted + rewritten[index][10:]
+    return rewritten

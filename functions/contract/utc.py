@@ -135,7 +135,10 @@ _Z_COLUMN_RE = re.compile(f"{_SECONDS_SHAPE}Z(?:\\n{_SECONDS_SHAPE}Z)*", re.ASCI
 _OFFSET_WIDTH = len("YYYY-MM-DDTHH:MM:SS+hh:00\n")
 _OFFSET_FIXED = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (22, ":"), (23, "0"), (24, "0"))
 """Where a ``YYYY-MM-DDTHH:MM:SS+hh:00`` value holds the same character whatever its moment."""
-_OFFSET_DIGITS = (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 15, 18, 20, 21)
+_OFFSET_DIGITS = (0, 1, 2, 3, 15, 18)
+"""The year's and the units of minutes' and seconds' positions. The month-day's, hour's and zone's are left
+to the tables, whose keys hold only digits that make a date, an hour and a zone: a value with anything else
+there is one the tables lack."""
 _OFFSET_SIXTIES = (14, 17)
 """The tens of minutes and of seconds: 0-5."""
 _NO_FRACTION_Z = ".000000Z"
@@ -260,10 +263,12 @@ def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
 
 
 def _offset_layout(text: str, count: int) -> bool:
-    """Whether every line of ``text`` (``count`` lines) is ``YYYY-MM-DDTHH:MM:SS±hh:00``: ASCII digits where
-    digits stand, minutes and seconds below 60, a year other than 0. Whether the month-day, hour and zone
-    exist is left to the tables, which hold only those that do (a value they lack is None, and an unknown
-    zone sends the column on).
+    """Whether every line of ``text`` (``count`` lines) is ``YYYY-MM-DDTHH:MM:SS±hh:00`` as far as the tables
+    do not check it: ASCII, the separators in place, a sign, the year's digits (not 0000), minutes and seconds
+    below 60. Whether the month-day, hour and zone are digits that exist is left to the tables, which hold
+    only those (a value they lack is None, and an unknown zone sends the column on). With the separators
+    and the sign in place, ``YYYY-`` can stand only at the start of a line, which
+    :func:`_one_year_to_utc`'s count relies on.
 
     Why not one pattern like the ``Z`` column's: the lines have one width, so each position of every line is
     one extended slice of the column (``text[4::26]``), and a slice compared with a run of its character, or

@@ -981,6 +981,12 @@ def test_fixed_width_timestamp_columns_agree_with_fromisoformat(texts: list[str]
         "2025-03-01T1٣:00:00+02:00",  # a digit that is not ASCII
         "2025-03-01t12:00:00+02:00",  # lower-case t: the same width, not the column's shape
         "2025-03-01T12:00:00+02:30",  # not a whole hour
+        "2025-0a-01T12:00:00+02:00",  # ASCII where the tables expect digits
+        "2025-03-01T1x:00:00+02:00",
+        "2025-03-01T12:00:00+0x:00",
+        "2025-03-01T12:00:00+-2:00",
+        "2025-03-01T12:00:00*02:00",
+        "2025-03-01T12:00:2025-:00",
     ],
 )
 def test_odd_values_in_a_fixed_width_offset_column_get_the_per_record_results(odd: str) -> None:

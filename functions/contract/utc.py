@@ -286,56 +286,77 @@ def _offset_layout(text: str, count: int) -> bool:
     return not any(tens) and not text[19::_OFFSET_WIDTH].strip("+-")
 
 
-_HOUR_SHIFTS: dict[tuple[str, ...], tuple[str, int]] = {
-    (hour[0], hour[1], zone[0], zone[1], zone[2]): shift
-    for (hour, zone), shift in _UTC_SHIFT.items()
-    if zone in _OFFSETS
-}
-"""(hour digits, zone sign and digits) → (UTC hour, days to add): :data:`_UTC_SHIFT` keyed by characters, as
-extended slices of a column give them."""
-_MONTH_DAY_CHARACTERS = frozenset((day[0], day[1], day[3], day[4]) for day in _MONTH_DAYS)
+_LOCAL_TO_UTC: dict[tuple[str, ...], str] = {}
+"""The characters of a local month-day, hour and zone (``M M D D H H ± h h``, as extended slices of a column
+give them) → ``MM-DDTHH`` in UTC, for the zones built so far; a move across the turn of the year or 29
+February is absent (the per-value path decides those)."""
+_LOCAL_ZONES_BUILT: set[str] = set()
+MAX_LOCAL_ZONES = 4
+"""Zones with entries in :data:`_LOCAL_TO_UTC` (≈ 8,700 each); a column in others takes another path."""
+
+
+def _local_zone(zone: str) -> None:
+    """Add ``zone``'s entries to :data:`_LOCAL_TO_UTC`: every month-day and hour, from the hour and day
+    tables."""
+    for hour in _HOURS:
+        utc_hour, days = _UTC_SHIFT[(hour, zone)]
+        for month_day in _ORDERED_MONTH_DAYS:
+            shifted = _SHIFTED_MONTH_DAY.get((month_day, days))  # lacks the year's turn and 29 February
+            if shifted is not None:
+                key = (month_day[0], month_day[1], month_day[3], month_day[4], hour[0], hour[1], *zone[:3])
+                _LOCAL_TO_UTC[key] = f"{shifted}T{utc_hour}"
+    _LOCAL_ZONES_BUILT.add(zone)
+
+
 _UTC_WIDTH = len("YYYY-MM-DDTHH:MM:SS.000000Z\n")
 _KEPT = len("YYYY-MM-DDTHH:MM:SS")
+_PLACEHOLDER_DAY_HOUR = "00-00T00"
+_DAY_HOUR_POSITIONS = ((5, 0), (6, 1), (8, 3), (9, 4), (11, 6), (12, 7))
+"""Where each character of ``MM-DDTHH`` stands in a line, and in that string."""
 
 
 def _offsets_by_slices(values: list[str], text: str) -> list[Any] | None:
     """A column that passed :func:`_offset_layout` in UTC, worked on as extended slices of the column rather
-    than value by value: the new hour of every value from one lookup per value in C (``map`` over ``zip``
-    of the hour and zone characters), written into the column with two slice assignments, and the values
-    moved into lines of the output's width by 19 slice assignments. Only a value whose date moves (an offset
-    across midnight) is looked at in Python; one whose date the tables lack (a new year, 29 February) is
-    None, as in :func:`_offsets_to_utc`. None when a month-day is not valid in every year, or an hour or a
-    zone is unknown (the other paths decide)."""
+    than value by value: the UTC month-day and hour of every value from one lookup per value in C (``map``
+    over a ``zip`` of the month-day, hour and zone characters' slices), written into the column with six
+    slice assignments on a ``bytearray``, and the values moved into lines of the output's width by 19 more.
+    A value the table lacks (a move across the turn of the year or 29 February, a month-day or hour that does
+    not exist) is None, as in :func:`_offsets_to_utc`: the caller converts it on its own. None when a zone
+    is unknown or its entries cannot be built (too many zones): the other paths decide."""
     width = _OFFSET_WIDTH
-    count = len(values)
-    if not _MONTH_DAY_CHARACTERS.issuperset(
-        zip(text[5::width], text[6::width], text[8::width], text[9::width], strict=True)
-    ):
-        return None
+    signs, tens, units = text[19::width], text[20::width], text[21::width]
+    zones = {f"{sign}{ten}{unit}:00" for sign, ten, unit in set(zip(signs, tens, units, strict=True))}
+    new = zones - _LOCAL_ZONES_BUILT
+    if new:
+        if not _OFFSETS.issuperset(new) or len(_LOCAL_ZONES_BUILT) + len(new) > MAX_LOCAL_ZONES:
+            return None
+        for zone in new:
+            _local_zone(zone)
     keys = zip(
-        text[11::width], text[12::width], text[19::width], text[20::width], text[21::width], strict=True
+        text[5::width],
+        text[6::width],
+        text[8::width],
+        text[9::width],
+        text[11::width],
+        text[12::width],
+        signs,
+        tens,
+        units,
+        strict=True,
     )
-    try:
-        shifts = list(map(_HOUR_SHIFTS.__getitem__, keys))
-    except KeyError:
-        return None
-    hours, days = zip(*shifts, strict=True)
-    digits = "".join(hours)
+    day_hours = list(map(_LOCAL_TO_UTC.get, keys))
+    lacking = none_indexes(day_hours)
+    for index in lacking:
+        day_hours[index] = _PLACEHOLDER_DAY_HOUR
+    characters = "".join(day_hours)
     local = bytearray(text, "ascii")
-    local[11::width] = digits[0::2].encode("ascii")
-    local[12::width] = digits[1::2].encode("ascii")
-    lines = bytearray(b"0" * _KEPT + _NO_FRACTION_Z.encode("ascii") + b"\n") * count
+    for position, offset in _DAY_HOUR_POSITIONS:
+        local[position::width] = characters[offset :: len(_PLACEHOLDER_DAY_HOUR)].encode("ascii")
+    lines = bytearray(b"0" * _KEPT + _NO_FRACTION_Z.encode("ascii") + b"\n") * len(values)
     for position in range(_KEPT):
         lines[position::_UTC_WIDTH] = local[position::width]
     rewritten: list[Any] = lines.decode("ascii").split("\n")
     rewritten.pop()  # after the last newline
-    moved = list(days)
-    for index in none_indexes(moved, 1) + none_indexes(moved, -1):
-        value, shift = values[index], moved[index]
-        month_day = value[5:10]
-        shifted = _SHIFTED_MONTH_DAY.get((month_day, shift))  # lacks the turn of the year and 29 February
-        if shifted is None:
-            rewritten[index] = None
-        else:
-            rewritten[index] = value[:5] + shifted + rewritten[index][10:]
+    for index in lacking:
+        rewritten[index] = None
     return rewritten

@@ -344,7 +344,7 @@ def _offsets_by_slices(values: list[str], text: str) -> list[Any] | None:
         units,
         strict=True,
     )
-    day_hours = list(map(_LOCAL_TO_UTC.get, keys))
+    day_hours: list[Any] = list(map(_LOCAL_TO_UTC.get, keys))
     lacking = none_indexes(day_hours)
     for index in lacking:
         day_hours[index] = _PLACEHOLDER_DAY_HOUR

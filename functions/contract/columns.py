@@ -57,6 +57,12 @@ _STATUS_SPACED_RE = _spaced_pattern("|".join(STATUSES), re.ASCII | re.IGNORECASE
 _DECIMAL_TEXTS_BLOCK_RE = _block_pattern(f"-?[0-9.]{{1,{MAX_BALANCE_DIGITS - 1}}}", re.ASCII)
 """``str(Decimal)`` in plain notation, sign included at most 38 characters (so at most 38 digits)."""
 _PLAIN_DECIMALS_SPACED_RE = _spaced_pattern("-?[0-9]+(?:[.][0-9]+)?", re.ASCII)
+_CANONICAL_DECIMALS_SPACED_RE = _spaced_pattern(
+    "-?(?:[1-9][0-9]*+(?:[.][0-9]++)?|0[.]0{0,5}[1-9][0-9]*+)", re.ASCII
+)
+"""Plain decimals that ``str(Decimal(text))`` gives back unchanged: no leading zero, no ``+``, not zero (the
+per-value path drops a zero's sign), and below 1 at most five zeros after the point (``str`` writes
+``1E-7``, not ``0.0000001``)."""
 _LARGEST_INTEGER = 10**MAX_BALANCE_DIGITS
 """Integers strictly between minus this and this have at most 38 digits."""
 
@@ -107,10 +113,10 @@ def _spaced(
         return None
     if pattern.fullmatch(text) is None:
         return None
+    if " " in text:  # the patterns admit spaces only around a value, never inside: drop them all at once
+        text = text.replace(" ", "")
     lines = (text if case is None else case(text)).split("\n")
-    if len(lines) != len(values):
-        return None
-    return list(map(str.strip, lines)) if " " in text else lines
+    return lines if len(lines) == len(values) else None
 
 
 def email_column(values: list[Any]) -> list[Any] | None:
@@ -141,6 +147,31 @@ def balance_column(values: list[Any]) -> list[Any] | None:
             return None
         return list(map(Decimal, values))
     return None
+
+
+def balance_text_column(values: list[Any]) -> list[Any] | None:
+    """:func:`balance_column` for callers that only encode (the transformer): each balance as ``str()`` of the
+    ``Decimal`` the per-value converter gives, which is how a ``Decimal`` is encoded (as a JSON string), or
+    that ``Decimal``; None when unsure.
+
+    Why: a string already written the way ``str(Decimal)`` writes it (``"120.50"``) is its own encoding, so
+    building the ``Decimal`` only for the encoder to print it again is skipped; integers print as their
+    ``Decimal`` does. Every check of :func:`balance_column` still runs."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        texts = _spaced(values, _CANONICAL_DECIMALS_SPACED_RE)
+        if texts is not None and max(map(len, texts)) <= MAX_BALANCE_DIGITS:
+            return texts
+    elif kinds == {Decimal}:
+        texts = list(map(str, values))
+        if _DECIMAL_TEXTS_BLOCK_RE.fullmatch("\n".join(texts)) is None or not all(values):
+            return None
+        return texts
+    elif kinds == {int}:  # bool is a type of its own: never here
+        if min(values) <= -_LARGEST_INTEGER or max(values) >= _LARGEST_INTEGER or not all(values):
+            return None
+        return list(map(str, values))
+    return balance_column(values)
 
 
 def _cased_column(

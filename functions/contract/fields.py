@@ -44,6 +44,9 @@ class Field:
     """For optional fields: the value when absent or null, given the ingestion time (``now``)."""
     bounded: bool = False
     """The value may not lie beyond the future-skew bound (``updated_at``)."""
+    text_column: Callable[[list[Any]], list[Any] | None] | None = None
+    """``column`` for callers that only encode (``normalise_block(..., as_text=True)``): a value may be given
+    as the text its JSON encoding carries (a balance as ``str(Decimal)``) rather than as the object."""
 
 
 def _row(
@@ -57,6 +60,7 @@ def _row(
     description: str,
     default: Callable[[datetime | None], Any] | None = None,
     bounded: bool = False,
+    text_column: Callable[[list[Any]], list[Any] | None] | None = None,
 ) -> Field:
     """A row of :data:`FIELDS`: the camelCase spelling is the name itself unless given, and a field is
     required unless it says otherwise, so each row states only what is its own."""
@@ -70,6 +74,7 @@ def _row(
         column=column,
         default=default,
         bounded=bounded,
+        text_column=text_column,
     )
 
 
@@ -115,6 +120,7 @@ FIELDS: tuple[Field, ...] = (
         "balance",
         values.balance,
         columns.balance_column,
+        text_column=columns.balance_text_column,
         schema={"oneOf": [{"type": "number"}, {"type": "string", "pattern": _DECIMAL_SCHEMA_PATTERN}]},
         description=(
             f"Exact decimal (JSON number or string); finite, at most {MAX_BALANCE_DIGITS} significant digits."

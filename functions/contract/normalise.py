@@ -269,16 +269,10 @@ class NormalisedBlock(NamedTuple):
         return records
 
 
-def _gather_exact(raws: Sequence[dict[str, Any]]) -> list[list[Any]] | None:
-    """The block's columns (``FIELDS`` order) when every record gives every field exactly once, not null, and
-    nothing else; None otherwise (the caller takes the general path).
-
-    Called only when the records hold ``len(FIELDS)`` keys each on average. Why that is enough: a column
-    without a None means each record holds at least one spelling of every field (``dict.get`` gives None
-    for an absent key), so at least ``len(FIELDS)`` keys; with that many on average, each record holds
-    exactly one spelling of each field and no unknown key. So no conflict to look for, no default, no
-    dropped key: each record's value is its snake_case one, else its camelCase one, all in C.
-    """
+def _gather(raws: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """The block's columns (``FIELDS`` order), each record's value its snake_case one, else its camelCase one,
+    else None; all in C. Exact when every record gives every field exactly once, not null, and nothing else:
+    see :func:`_exact`."""
     count = len(raws)
     gathered = []
     for field in FIELDS:
@@ -288,10 +282,21 @@ def _gather_exact(raws: Sequence[dict[str, Any]]) -> list[list[Any]] | None:
         else:
             others = map(dict.get, raws, repeat(camel, count))
             values = list(map(dict.get, raws, repeat(name, count), others))
-        if any(map(is_, values, repeat(None, count))):
-            return None
         gathered.append(values)
     return gathered
+
+
+def _exact(gathered: list[list[Any]]) -> bool:
+    """Whether :func:`_gather`'s columns are exact, for a block whose records hold ``len(FIELDS)`` keys each
+    on average.
+
+    Why that is enough: a column without a None means each record holds at least one spelling of every field
+    (``dict.get`` gives None for an absent key), so at least ``len(FIELDS)`` keys; with that many on average,
+    each record holds exactly one spelling of each field and no unknown key. So no conflict to look for, no
+    default, no dropped key. Every column converter declines a None, so only a column it declined needs this
+    check (:func:`normalise_block`).
+    """
+    return not any(any(map(is_, values, repeat(None, len(values)))) for values in gathered)
 
 
 def _invalid(columns: list[list[Any]], errors: list[list[FieldError] | None]) -> list[InvalidRecord | None]:
@@ -306,7 +311,9 @@ def _invalid(columns: list[list[Any]], errors: list[list[FieldError] | None]) ->
     return [None if reasons is None else InvalidRecord(reasons) for reasons in errors]
 
 
-def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> NormalisedBlock:
+def normalise_block(
+    raws: Sequence[Any], *, now: datetime | None = None, as_text: bool = False
+) -> NormalisedBlock:
     """Normalise a block of records column by column; every value is what :func:`normalise` gives.
 
     Why columns: the transformer normalises every record of large files, and per record the bookkeeping
@@ -315,6 +322,10 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
     declines goes through ``Field.convert`` value by value, with the same defaults and reasons. The
     transformer encodes the columns as they are (``functions.messages.encode_columns``), without a dict per
     record.
+
+    ``as_text`` is for callers that only encode the values: a column may then hold a value as the text its
+    JSON encoding carries (a balance as ``str(Decimal)``, ``Field.text_column``), which encodes to the same
+    bytes and skips building an object only to print it again.
     """
     count = len(raws)
     now = now or datetime.now(UTC)
@@ -336,16 +347,21 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
         columns = [[None if row is None else row[name] for row in rows] for name in FIELD_NAMES]
         return NormalisedBlock(columns, invalid, dropped)
     errors: list[list[FieldError] | None] = [None] * count
-    gathered = _gather_exact(raws) if sum(map(len, raws)) == len(FIELDS) * count else None
-    if gathered is not None:
+    if sum(map(len, raws)) == len(FIELDS) * count:
+        gathered = _gather(raws)
         columns = []
         for field, values in zip(FIELDS, gathered, strict=True):
-            converted = field.column(values)
-            column = _convert_each(field, values, errors, now) if converted is None else converted
+            converted = (field.text_column if as_text and field.text_column else field.column)(values)
+            if converted is None:
+                if not _exact(gathered):  # a missing field made up by a key too many: the general rules
+                    errors = [None] * count
+                    break
+                converted = _convert_each(field, values, errors, now)
             if field.bounded:
-                _check_bound(field, column, errors, bound)
-            columns.append(column)
-        return NormalisedBlock(columns, _invalid(columns, errors), 0)
+                _check_bound(field, converted, errors, bound)
+            columns.append(converted)
+        else:
+            return NormalisedBlock(columns, _invalid(columns, errors), 0)
     columns = []
     known = 0  # known keys present, over the block
     for field in FIELDS:
@@ -367,7 +383,7 @@ def normalise_block(raws: Sequence[Any], *, now: datetime | None = None) -> Norm
         if not absent and not camel_given:
             # The common case: every record gives the field exactly once, not null.
             known += count
-            converted = field.column(values)
+            converted = (field.text_column if as_text and field.text_column else field.column)(values)
             column = _convert_each(field, values, errors, now) if converted is None else converted
             if field.bounded:
                 _check_bound(field, column, errors, bound)

@@ -123,7 +123,7 @@ def none_indexes(values: list[Any], wanted: Any = None) -> list[int]:
         start += 1
 
 
-# --- whole columns of one fixed-width shape: one pattern checks them, no match object per value ---
+# --- whole columns of one fixed-width shape: checked whole, no match object per value ---
 
 _VALID_MONTH_DAY = (
     r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
@@ -132,13 +132,21 @@ _VALID_MONTH_DAY = (
 _SECONDS_SHAPE = rf"(?!0000)\d{{4}}-{_VALID_MONTH_DAY}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 """``YYYY-MM-DDTHH:MM:SS`` with a valid date (year 0 is none), hour, minute and second: 19 characters."""
 _Z_COLUMN_RE = re.compile(f"{_SECONDS_SHAPE}Z(?:\\n{_SECONDS_SHAPE}Z)*", re.ASCII)
-_OFFSET_COLUMN_RE = re.compile(
-    f"{_SECONDS_SHAPE}[+-](?:[01]\\d|2[0-3]):00(?:\\n{_SECONDS_SHAPE}[+-](?:[01]\\d|2[0-3]):00)*", re.ASCII
-)
+_OFFSET_WIDTH = len("YYYY-MM-DDTHH:MM:SS+hh:00\n")
+_OFFSET_FIXED = ((4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (22, ":"), (23, "0"), (24, "0"))
+"""Where a ``YYYY-MM-DDTHH:MM:SS+hh:00`` value holds the same character whatever its moment."""
+_OFFSET_DIGITS = (0, 1, 2, 3, 15, 18)
+"""The year's and the units of minutes' and seconds' positions. The month-day's, hour's and zone's are left
+to the tables, whose keys hold only digits that make a date, an hour and a zone: a value with anything else
+there is one the tables lack."""
+_OFFSET_SIXTIES = (14, 17)
+"""The tens of minutes and of seconds: 0-5."""
 _NO_FRACTION_Z = ".000000Z"
 MAX_ZONE_TABLES = 4
 """Whole-hour zones with a table of their own (:func:`_zone_table`, ≈ 9,000 entries each); columns in other
 zones take the general path."""
+_OFFSETS = frozenset(zone for _, zone in _ZONES if zone[:1] in ("+", "-"))
+"""The whole-hour zones the tables know (``+00:00`` to ``+23:00``, ``-00:00`` to ``-23:00``)."""
 _ZONE_UTC: dict[str, str] = {}
 """``MM-DDTHH±hh:00`` (local month-day, hour and zone) → ``MM-DDTHH`` in UTC, for the zones built so far;
 entries whose date would cross a year or 29 February are absent (the general path decides those)."""
@@ -171,7 +179,7 @@ def _offsets_to_utc(values: list[str], *, built: bool = False) -> list[Any] | No
         return rewritten
     missing = {value[19:] for value in values} - _ZONES_BUILT
     if missing and not built:  # a zone seen for the first time: its table, then again
-        if len(_ZONES_BUILT) + len(missing) > MAX_ZONE_TABLES:
+        if len(_ZONES_BUILT) + len(missing) > MAX_ZONE_TABLES or not _OFFSETS.issuperset(missing):
             return None
         for zone in missing:
             _zone_table(zone)
@@ -226,7 +234,11 @@ def _one_year_to_utc(values: list[str], text: str) -> list[str] | None:
         hours = [table[value[5:13] + value[19:]] + value[13:19] for value in values]
     except KeyError:  # a zone not built yet for this year (or a value outside the tables)
         needed = {zone for zone in {value[19:] for value in values} if (year, zone) not in _YEAR_ZONES_BUILT}
-        if not needed or len(_YEAR_ZONES_BUILT) + len(needed) > MAX_YEAR_ZONE_TABLES:
+        if (
+            not needed
+            or len(_YEAR_ZONES_BUILT) + len(needed) > MAX_YEAR_ZONE_TABLES
+            or not _OFFSETS.issuperset(needed)
+        ):
             return None
         for zone in needed:
             _year_zone_table(year, zone)
@@ -240,10 +252,111 @@ def fixed_width_column(values: list[str], text: str) -> list[Any] | None:
     year, 29 February) is None in the list: the caller converts it on its own.
 
     Why: most files write every timestamp the same way, and for such a column one pattern without groups
-    checks every value, and the rewrite is a replace (``Z``) or one table lookup per value (offsets), where
-    the general path (:func:`rewrite_all`) builds a match tuple per value and transposes them."""
+    (``Z``) or a few extended slices (:func:`_offset_layout`) check every value, and the rewrite is a replace
+    (``Z``) or one table lookup per value (offsets), where the general path (:func:`rewrite_all`) builds a
+    match tuple per value and transposes them."""
     if _Z_COLUMN_RE.fullmatch(text) is not None:
         return text.replace("Z", _NO_FRACTION_Z).split("\n")
-    if _OFFSET_COLUMN_RE.fullmatch(text) is not None:
-        return _one_year_to_utc(values, text) or _offsets_to_utc(values)
+    if _offset_layout(text, len(values)):
+        return _offsets_by_slices(values, text) or _one_year_to_utc(values, text) or _offsets_to_utc(values)
     return None
+
+
+def _offset_layout(text: str, count: int) -> bool:
+    """Whether every line of ``text`` (``count`` lines) is ``YYYY-MM-DDTHH:MM:SS±hh:00`` as far as the tables
+    do not check it: ASCII, the separators in place, a sign, the year's digits (not 0000), minutes and seconds
+    below 60. Whether the month-day, hour and zone are digits that exist is left to the tables, which hold
+    only those (a value they lack is None, and an unknown zone sends the column on). With the separators
+    and the sign in place, ``YYYY-`` can stand only at the start of a line, which
+    :func:`_one_year_to_utc`'s count relies on.
+
+    Why not one pattern like the ``Z`` column's: the lines have one width, so each position of every line is
+    one extended slice of the column (``text[4::26]``), and a slice compared with a run of its character, or
+    checked by ``isdigit``, costs about half the pattern's match."""
+    if len(text) != _OFFSET_WIDTH * count - 1 or not text.isascii() or "0000-" in text:
+        return False
+    if text[_OFFSET_WIDTH - 1 :: _OFFSET_WIDTH] != "\n" * (count - 1):
+        return False
+    for position, character in _OFFSET_FIXED:
+        if text[position::_OFFSET_WIDTH] != character * count:
+            return False
+    if not all(text[position::_OFFSET_WIDTH].isdigit() for position in _OFFSET_DIGITS):
+        return False
+    tens = (text[position::_OFFSET_WIDTH].strip("012345") for position in _OFFSET_SIXTIES)
+    return not any(tens) and not text[19::_OFFSET_WIDTH].strip("+-")
+
+
+_LOCAL_TO_UTC: dict[tuple[str, ...], str] = {}
+"""The characters of a local month-day, hour and zone (``M M D D H H ± h h``, as extended slices of a column
+give them) → ``MM-DDTHH`` in UTC, for the zones built so far; a move across the turn of the year or 29
+February is absent (the per-value path decides those)."""
+_LOCAL_ZONES_BUILT: set[str] = set()
+MAX_LOCAL_ZONES = 4
+"""Zones with entries in :data:`_LOCAL_TO_UTC` (≈ 8,700 each); a column in others takes another path."""
+
+
+def _local_zone(zone: str) -> None:
+    """Add ``zone``'s entries to :data:`_LOCAL_TO_UTC`: every month-day and hour, from the hour and day
+    tables."""
+    for hour in _HOURS:
+        utc_hour, days = _UTC_SHIFT[(hour, zone)]
+        for month_day in _ORDERED_MONTH_DAYS:
+            shifted = _SHIFTED_MONTH_DAY.get((month_day, days))  # lacks the year's turn and 29 February
+            if shifted is not None:
+                key = (month_day[0], month_day[1], month_day[3], month_day[4], hour[0], hour[1], *zone[:3])
+                _LOCAL_TO_UTC[key] = f"{shifted}T{utc_hour}"
+    _LOCAL_ZONES_BUILT.add(zone)
+
+
+_UTC_WIDTH = len("YYYY-MM-DDTHH:MM:SS.000000Z\n")
+_KEPT = len("YYYY-MM-DDTHH:MM:SS")
+_PLACEHOLDER_DAY_HOUR = "00-00T00"
+_DAY_HOUR_POSITIONS = ((5, 0), (6, 1), (8, 3), (9, 4), (11, 6), (12, 7))
+"""Where each character of ``MM-DDTHH`` stands in a line, and in that string."""
+
+
+def _offsets_by_slices(values: list[str], text: str) -> list[Any] | None:
+    """A column that passed :func:`_offset_layout` in UTC, worked on as extended slices of the column rather
+    than value by value: the UTC month-day and hour of every value from one lookup per value in C (``map``
+    over a ``zip`` of the month-day, hour and zone characters' slices), written into the column with six
+    slice assignments on a ``bytearray``, and the values moved into lines of the output's width by 19 more.
+    A value the table lacks (a move across the turn of the year or 29 February, a month-day or hour that does
+    not exist) is None, as in :func:`_offsets_to_utc`: the caller converts it on its own. None when a zone
+    is unknown or its entries cannot be built (too many zones): the other paths decide."""
+    width = _OFFSET_WIDTH
+    signs, tens, units = text[19::width], text[20::width], text[21::width]
+    zones = {f"{sign}{ten}{unit}:00" for sign, ten, unit in set(zip(signs, tens, units, strict=True))}
+    new = zones - _LOCAL_ZONES_BUILT
+    if new:
+        if not _OFFSETS.issuperset(new) or len(_LOCAL_ZONES_BUILT) + len(new) > MAX_LOCAL_ZONES:
+            return None
+        for zone in new:
+            _local_zone(zone)
+    keys = zip(
+        text[5::width],
+        text[6::width],
+        text[8::width],
+        text[9::width],
+        text[11::width],
+        text[12::width],
+        signs,
+        tens,
+        units,
+        strict=True,
+    )
+    day_hours: list[Any] = list(map(_LOCAL_TO_UTC.get, keys))
+    lacking = none_indexes(day_hours)
+    for index in lacking:
+        day_hours[index] = _PLACEHOLDER_DAY_HOUR
+    characters = "".join(day_hours)
+    local = bytearray(text, "ascii")
+    for position, offset in _DAY_HOUR_POSITIONS:
+        local[position::width] = characters[offset :: len(_PLACEHOLDER_DAY_HOUR)].encode("ascii")
+    lines = bytearray(b"0" * _KEPT + _NO_FRACTION_Z.encode("ascii") + b"\n") * len(values)
+    for position in range(_KEPT):
+        lines[position::_UTC_WIDTH] = local[position::width]
+    rewritten: list[Any] = lines.decode("ascii").split("\n")
+    rewritten.pop()  # after the last newline
+    for index in lacking:
+        rewritten[index] = None
+    return rewritten

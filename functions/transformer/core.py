@@ -155,7 +155,7 @@ def transform_stream(
         """Normalise a block, then encode it GROUP records at a time: valid records normalised (straight
         from the columns), the others raw (the writer records each failure with its reasons)."""
         raws = block.values
-        normalised = normalise_block(raws, now=now)
+        normalised = normalise_block(raws, now=now, as_text=True)  # only encoded: balances may stay text
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
         for start in range(0, len(raws), GROUP):

@@ -492,6 +492,8 @@ def test_block_columns_encode_as_the_records_do(raws: list[Any]) -> None:
     # WHEN the columns are encoded directly (the transformer's path)
     # THEN the text is what encoding the record dicts gives, byte for byte
     assert encode_columns(FIELD_NAMES, columns) == (encode_json(records)[1:-1] if records else "")
+    # ... and so is the text of the block normalised with balances as text
+    _as_text_encodes_as_the_objects(raws)
 
 
 _column_values = st.one_of(
@@ -867,6 +869,45 @@ def test_homogeneous_columns_take_the_shortcuts_with_the_per_record_results(
         raws.append(raw)
     # THEN the block gives, record by record, exactly what normalise gives
     _normalise_block_as_record_by_record(raws)
+    _as_text_encodes_as_the_objects(raws)
+
+
+def _as_text_encodes_as_the_objects(raws: list[Any]) -> None:
+    """Asserts ``normalise_block(..., as_text=True)`` (the transformer's call) finds the same records invalid
+    for the same reasons, gives each balance as its Decimal or that Decimal's ``str()``, and encodes every
+    valid row to the same bytes as the Decimal columns."""
+    objects = normalise_block(raws, now=NOW)
+    texts = normalise_block(raws, now=NOW, as_text=True)
+    assert [str(invalid) for invalid in texts.invalid] == [str(invalid) for invalid in objects.invalid]
+    balances = FIELD_NAMES.index("balance")
+    for text, number in zip(texts.columns[balances], objects.columns[balances], strict=True):
+        assert text == number if not isinstance(text, str) else text == str(number)
+    valid = [index for index, invalid in enumerate(objects.invalid) if invalid is None]
+    as_objects = [[column[index] for index in valid] for column in objects.columns]
+    as_texts = [[column[index] for index in valid] for column in texts.columns]
+    assert encode_columns(FIELD_NAMES, as_texts) == encode_columns(FIELD_NAMES, as_objects)
+    assert encode_rows(FIELD_NAMES, as_texts) == encode_rows(FIELD_NAMES, as_objects)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        _padded_with(
+            st.from_regex(r"\A-?(?:0|[1-9]\d{0,38})(?:\.\d{0,9})?\Z")
+            | st.sampled_from(["0.0000001", "0.000001", "0.00000010", "-0.000", "1E5", "0120.5", "+1"])
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_balance_strings_as_text_are_what_str_of_the_decimal_gives(balances: list[str]) -> None:
+    # GIVEN a block of string balances, most already written as str(Decimal) writes them, some not (a
+    # leading zero or sign, a zero, an exponent, 1E-7 written out, 39 digits)
+    raws = [record(f"b{index}", balance=balance) for index, balance in enumerate(balances)]
+    # WHEN the transformer normalises it with balances as text
+    # THEN each record is what normalise gives, and encodes to the same bytes as the Decimal would
+    _normalise_block_as_record_by_record(raws)
+    _as_text_encodes_as_the_objects(raws)
 
 
 _whole_hour_zones = st.sampled_from(
@@ -912,3 +953,43 @@ def test_fixed_width_timestamp_columns_agree_with_fromisoformat(texts: list[str]
         else:
             assert not isinstance(result, InvalidRecord), text
             assert result["updated_at"] == expected
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        "2025-03-01T12:00:00+24:00",  # a zone no table knows
+        "2025-03-01T12:00:00+99:00",
+        "2025-13-01T12:00:00+02:00",  # month 13
+        "2025-02-30T12:00:00+02:00",
+        "2025-02-29T01:00:00+02:00",  # not a leap year
+        "2024-02-29T01:00:00+02:00",  # a leap year, the day moving back
+        "2025-03-01T24:00:00+02:00",  # hour 24
+        "2025-03-01T12:60:00+02:00",
+        "2025-03-01T12:00:60+02:00",
+        "0000-03-01T12:00:00+02:00",  # year 0
+        "0001-01-01T01:00:00+02:00",  # before year 1 in UTC
+        "9999-12-31T22:00:00-05:00",  # after 9999 in UTC
+        "2025-03-01T1٣:00:00+02:00",  # a digit that is not ASCII
+        "2025-03-01t12:00:00+02:00",  # lower-case t: the same width, not the column's shape
+        "2025-03-01T12:00:00+02:30",  # not a whole hour
+        "2025-0a-01T12:00:00+02:00",  # ASCII where the tables expect digits
+        "2025-03-01T1x:00:00+02:00",
+        "2025-03-01T12:00:00+0x:00",
+        "2025-03-01T12:00:00+-2:00",
+        "2025-03-01T12:00:00*02:00",
+        "2025-03-01T12:00:2025-:00",
+    ],
+)
+def test_odd_values_in_a_fixed_width_offset_column_get_the_per_record_results(odd: str) -> None:
+    # GIVEN a column of whole-hour offsets, one value of the same width odd (a moment that does not exist, a
+    # zone no table knows, a character out of place)
+    texts = [f"2025-0{month}-1{month}T0{month}:3{month}:0{month}-05:00" for month in range(1, 8)]
+    raws = [record(f"o{index}", updated_at=text) for index, text in enumerate([*texts, odd, *texts])]
+    # WHEN the block is normalised column by column
+    # THEN each record is what normalise gives, the odd one included
+    expected = [_outcome(raw) for raw in raws]
+    results, _ = normalise_many_with_stats(raws, now=NOW)
+    assert [f"invalid: {r}" if isinstance(r, InvalidRecord) else repr(r) for r in results] == [
+        outcome for outcome, _ in expected
+    ]

@@ -713,7 +713,7 @@ def main() -> int:
 
     recorder = CallRecorder()
     recorder.install()  # before any botocore session exists: every client gets the hooks
-    threading.Thread.start = _start_with_owner  # type: ignore[method-assign,assignment]
+    threading.Thread.start = _start_with_owner  # type: ignore[method-assign]
     from local_stack.stack import LocalStack
 
     # the role the local stack gives each function (its outputs key without _function) -> the handler it runs

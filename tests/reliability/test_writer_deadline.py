@@ -107,14 +107,15 @@ def test_a_slow_store_and_a_short_deadline_end_in_time_with_every_message_accoun
     slow, dynamodb, sqs, dlq_url = endpoint
     slow.delays["PutItem"] = 0.1  # 16 in flight: ~160 records/s
     # GIVEN little time left: work may start for ~0.8 s, then the writer must wrap up
-    context = FakeContext(remaining_seconds=deadline.STOP_STARTING_SECONDS + 0.8)
+    budget = deadline.STOP_STARTING_SECONDS + 0.8
+    context = FakeContext(remaining_seconds=budget)
     messages = [transformer_message("big", 400), transformer_message("small", 3)]
     # WHEN the writer runs the batch
     started = time.monotonic()
     response = handler.handler(sqs_event(messages), context)
     elapsed = time.monotonic() - started
     # THEN it returned before the invocation's end, keeping the margin
-    assert elapsed < context.remaining_seconds - deadline.RETURN_MARGIN_SECONDS
+    assert elapsed < budget - deadline.RETURN_MARGIN_SECONDS
     # and every message is either fully written, or in the DLQ as DeadlineExceeded saying how far it got
     assert response["batchItemFailures"] == []
     dead = dead_letters(sqs, dlq_url)
@@ -140,11 +141,12 @@ def test_a_stalled_store_cannot_keep_the_writer_past_its_deadline(
 ) -> None:
     slow, _dynamodb, sqs, dlq_url = endpoint
     slow.delays["PutItem"] = 60.0  # never answers within the SDK's read timeout
-    context = FakeContext(remaining_seconds=deadline.STOP_STARTING_SECONDS + 0.3)
+    budget = deadline.STOP_STARTING_SECONDS + 0.3
+    context = FakeContext(remaining_seconds=budget)
     started = time.monotonic()
     response = handler.handler(sqs_event([transformer_message("stuck", 5)]), context)
     elapsed = time.monotonic() - started
-    assert elapsed < context.remaining_seconds - deadline.RETURN_MARGIN_SECONDS
+    assert elapsed < budget - deadline.RETURN_MARGIN_SECONDS
     assert response["batchItemFailures"] == []
     verdict = dead_letters(sqs, dlq_url)["stuck"]
     assert verdict[MessageAttribute.ERROR_TYPE] == ErrorType.DEADLINE_EXCEEDED

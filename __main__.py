@@ -81,6 +81,7 @@ monitoring = Monitoring(
         account_table_name=storage.account_table.name,
         log_table_name=storage.log_table.name,
         api_id=api.api.id,
+        writer_version=functions.writer.function.version,
     ),
     opts=with_provider,
 )

@@ -119,7 +119,7 @@ def number_bytes(text: str) -> int:
 
 def attribute_value_bytes(value: Mapping[str, Any]) -> int:
     """The size of one DynamoDB attribute value (wire form, e.g. ``{"S": "x"}``), without its name."""
-    (kind, content), = value.items()
+    ((kind, content),) = value.items()
     if kind == "S":
         return len(content.encode())
     if kind == "N":
@@ -240,9 +240,7 @@ class WriterCost:
     per_record_ms: float
 
 
-def split_writer_cost(
-    big: tuple[float, int, int], small: tuple[float, int, int]
-) -> WriterCost:
+def split_writer_cost(big: tuple[float, int, int], small: tuple[float, int, int]) -> WriterCost:
     """Solve ``total_ms = a × invocations + b × records`` from two runs, each ``(total_ms, invocations,
     records)``: one with many records per invocation (the upload path), one with few (one record per POST).
     Negative solutions (noise) are clipped to zero."""

@@ -231,6 +231,7 @@ def main() -> int:
         AWS_REGION="us-east-1",
         ACCOUNT_TABLE="accounts",
         DLQ_URL="http://127.0.0.1:9/unused",
+        WRITER_QUEUE_URL="http://127.0.0.1:9/unused",
         POWERTOOLS_METRICS_NAMESPACE="bench",
     )
     import logging

@@ -32,8 +32,9 @@ class ErrorType(StrEnum):
     RECORD_TOO_LARGE = "RecordTooLarge"
     """One record of an S3 object is larger than a queue message: it stays in S3, named in ``source``."""
     DEADLINE_EXCEEDED = "DeadlineExceeded"
-    """The writer ran out of invocation time before finishing a message: it sent the whole body to the DLQ
-    (records already written become stale on a replay)."""
+    """The writer ran out of invocation time before finishing a message and could not continue it: handing
+    the unfinished records back to WriterQueue failed, or several continuations in a row saw the store
+    complete no write. The body holds the unfinished records (written ones become stale on a replay)."""
     OBJECT_VANISHED = "ObjectVanished"
     """The S3 object (or the exact version) of an event was gone or unreadable when the transformer came to
     read it (deleted, overwritten, access denied): its records were never read."""
@@ -63,6 +64,9 @@ class MessageAttribute(StrEnum):
     """What the records entered as (``s3://bucket/key``…); absent: the message id."""
     INGEST_POSITION = "ingest_position"
     """Position in its file of the body's first record (decimal digits); absent: 0."""
+    CONTINUATION_STALLS = "continuation_stalls"
+    """On a continuation (functions.writer.continuation): how many invocations in a row saw the store
+    complete no write; absent on every other message."""
 
 
 ENTERED_AT_METADATA = "pipeline-entered-at"
@@ -83,6 +87,19 @@ class Service(StrEnum):
     TRANSFORMER = "transformer"
     WRITER = "writer"
     ERROR_HANDLER = "error-handler"
+
+
+VERSION_DIMENSION = "version"
+"""The Writer's outcome counts are emitted twice from one EMF document: under ``service`` alone (the whole
+function, for the dashboard) and under ``service`` + this dimension, the Lambda version that ran (what a
+canary's alarms judge: the new version's own share of invalid records, not an average with the old one)."""
+
+
+MESSAGES_FAILED_METRIC = "MessagesFailed"
+"""Messages a Writer invocation reported in ``batchItemFailures`` (retried, then redriven to the DLQ). Counts
+what no record outcome shows: a message whose processing raised an unexpected error has no record counted,
+and the invocation still succeeds (no Lambda ``Errors``), so a version failing every message would otherwise
+be invisible to its canary."""
 
 
 def outcome_metric(outcome: Outcome) -> str:

@@ -324,6 +324,10 @@ class Functions(pulumi.ComponentResource):
                 ),
                 # Invalid records go to the DLQ as their own messages.
                 Statement(sid="RejectInvalid", actions=("sqs:SendMessage",), resources=[args.dlq.arn]),
+                # Unfinished work goes back to WriterQueue as a continuation when the deadline nears.
+                Statement(
+                    sid="ContinueUnfinished", actions=("sqs:SendMessage",), resources=[args.writer_queue.arn]
+                ),
             ],
         )
         self.error_handler = declare(

@@ -7,7 +7,7 @@ requirements, cached under ``build/``, and written deterministically (sorted ent
 permissions, no bytecode).
 
 boto3 ships with the python3.13 runtime and Powertools comes from AWS's managed layer, so the layer only
-carries what neither has: msgspec (the transformer's decoder and encoder; a C extension, hence the
+carries what neither has: msgspec (the functions' JSON decoder and encoder; a C extension, hence the
 manylinux aarch64 wheels).
 """
 

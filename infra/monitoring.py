@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
+from functions.model import MESSAGES_FAILED_METRIC, METRICS_NAMESPACE, Outcome, Service, outcome_metric
 from infra import spec
 from infra.api import STAGE
 from infra.config import StackConfig
@@ -48,6 +48,8 @@ class MonitoringArgs:
     account_table_name: pulumi.Input[str]
     log_table_name: pulumi.Input[str]
     api_id: pulumi.Input[str]
+    writer_version: pulumi.Input[str] | None = None
+    """The Writer version the program publishes: the per-version alarms (:func:`version_alarms`) watch it."""
 
 
 LAMBDA_WIDGET = (("Invocations", "Sum"), ("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p95"))
@@ -123,6 +125,115 @@ def dashboard_body(
     return json.dumps({"widgets": widgets}, sort_keys=True)
 
 
+VERSION_PERIOD_SECONDS = 60
+"""The per-version alarms judge single minutes: a canary lasts a few, and a broken version must be caught
+before CodeDeploy shifts the rest of the traffic (EMF metrics reach CloudWatch about a minute late)."""
+
+
+def version_alarms(
+    name: str,
+    *,
+    config: StackConfig,
+    writer_function: pulumi.Input[str],
+    writer_version: pulumi.Input[str],
+    topic_arn: pulumi.Input[str],
+    opts: pulumi.ResourceOptions,
+) -> dict[str, aws.cloudwatch.MetricAlarm]:
+    """The alarms a release is judged by: the Writer's outcomes, failed messages and errors of *one* version.
+
+    The function-wide alarms average both versions during a canary: with 10 % of the traffic on a version
+    that rejects every record, the invalid share moves by about 10 points and no alarm fires. These read the
+    counts the Writer emits per version (``functions.model.VERSION_DIMENSION``) and Lambda's ``Errors`` of the
+    alias by ``ExecutedVersion``. The program points them at the version it publishes; the release step points
+    them at the version it releases (``ops.release_alarms``) before CodeDeploy starts, so what CodeDeploy
+    watches during the canary is always the new version alone."""
+
+    def per_version(outcome: Outcome) -> dict[str, Any]:
+        return {
+            "id": outcome.value,
+            "return_data": False,
+            "metric": {
+                "namespace": METRICS_NAMESPACE,
+                "metric_name": outcome_metric(outcome),
+                "dimensions": {**WRITER_DIMENSIONS, spec.VERSION_DIMENSION: writer_version},
+                "period": VERSION_PERIOD_SECONDS,
+                "stat": "Sum",
+            },
+        }
+
+    common: dict[str, Any] = {
+        "alarm_actions": [topic_arn],
+        "ok_actions": [topic_arn],
+        # No traffic reached the version in a minute: nothing to judge, not a failure.
+        "treat_missing_data": "notBreaching",
+        "evaluation_periods": 1,
+        "comparison_operator": "GreaterThanThreshold",
+        "opts": opts,
+    }
+    total = " + ".join(f"FILL({outcome.value}, 0)" for outcome in Outcome)
+    counts: list[Any] = [per_version(outcome) for outcome in Outcome]
+    invalid = aws.cloudwatch.MetricAlarm(
+        f"{name}-writer-version-invalid-records",
+        name=alarm_name(config.stack, "writer-version-invalid-records"),
+        alarm_description=(
+            f"More than {INVALID_SHARE_PERCENT}% of the records one Writer version handled in a minute were "
+            "invalid: judges a release on its own traffic (the release step points it at the new version)."
+        ),
+        metric_queries=[
+            *counts,
+            {
+                "id": "invalid_share",
+                "label": "invalid records of this version, % of its records",
+                "expression": f"100 * FILL(invalid, 0) / ({total})",
+                "return_data": True,
+            },
+        ],
+        threshold=INVALID_SHARE_PERCENT,
+        **common,
+    )
+    errors = aws.cloudwatch.MetricAlarm(
+        f"{name}-writer-version-errors",
+        name=alarm_name(config.stack, "writer-version-errors"),
+        alarm_description=(
+            "Lambda Errors > 0 of the Writer version the alias runs (the release step points it at the new "
+            "version)."
+        ),
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        dimensions={
+            "FunctionName": writer_function,
+            "Resource": pulumi.Output.from_input(writer_function).apply(
+                lambda fn: f"{fn}:{spec.WRITER_ALIAS}"
+            ),
+            spec.LAMBDA_VERSION_DIMENSION: writer_version,
+        },
+        statistic="Sum",
+        period=VERSION_PERIOD_SECONDS,
+        threshold=0,
+        **common,
+    )
+    failed = aws.cloudwatch.MetricAlarm(
+        f"{name}-writer-version-failed-messages",
+        name=alarm_name(config.stack, "writer-version-failed-messages"),
+        alarm_description=(
+            "One Writer version reported messages failed (batchItemFailures: transient errors, or its own "
+            "unexpected errors, which no record count shows). The release step points it at the new version."
+        ),
+        namespace=METRICS_NAMESPACE,
+        metric_name=MESSAGES_FAILED_METRIC,
+        dimensions={**WRITER_DIMENSIONS, spec.VERSION_DIMENSION: writer_version},
+        statistic="Sum",
+        period=VERSION_PERIOD_SECONDS,
+        threshold=0,
+        **common,
+    )
+    return {
+        "writer-version-invalid-records": invalid,
+        "writer-version-failed-messages": failed,
+        "writer-version-errors": errors,
+    }
+
+
 class Monitoring(pulumi.ComponentResource):
     """SNS topic (or an existing one) with its email subscriber, the alarms and the dashboard."""
 
@@ -131,6 +242,7 @@ class Monitoring(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     alarms: dict[str, aws.cloudwatch.MetricAlarm]
     release_alarms: list[aws.cloudwatch.MetricAlarm]
+    version_alarms: dict[str, aws.cloudwatch.MetricAlarm]
     dashboard: aws.cloudwatch.Dashboard
 
     def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -287,6 +399,18 @@ class Monitoring(pulumi.ComponentResource):
                 "writer-invalid-records",
             )
         ]
+        self.version_alarms = {}
+        if args.writer_version is not None:
+            self.version_alarms = version_alarms(
+                name,
+                config=config,
+                writer_function=args.functions["writer"],
+                writer_version=args.writer_version,
+                topic_arn=self.topic_arn,
+                opts=child,
+            )
+            self.alarms.update(self.version_alarms)
+            self.release_alarms += self.version_alarms.values()
 
         roles = list(args.functions)
         body = pulumi.Output.all(

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 
 from infra import spec
 from infra.config import StackConfig
-from infra.iam import Statement, policy_document
+from infra.iam import Statement, policy_document, role_path
 
 KEY_DELETION_WINDOW_DAYS = 30
 """The longest KMS allows: a key deleted by mistake can be recovered for a month (until then, replays'
@@ -56,6 +56,8 @@ class EntryTimeKey(pulumi.ComponentResource):
                 f"{spec.PROJECT} {stack}: lets `pipeline-ctl replay-dlq` sign the entry time of an object it "
                 "re-drives"
             ),
+            # Under the stack's IAM path, like its roles: the deployer's IAM grants are scoped to that path.
+            path=role_path(stack),
             policy=policy_document(
                 [Statement(sid="SignEntryTime", actions=("kms:GenerateMac",), resources=[self.key.arn])]
             ),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NoReturn
 
-from functions.model import MAX_MESSAGE_BYTES, Service
+from functions.model import MAX_MESSAGE_BYTES, VERSION_DIMENSION, Service
 
 PROJECT = "serverless-pipeline"
 """Project name: Pulumi config namespace, tag value, SSM prefix."""
@@ -100,6 +100,7 @@ WRITER = FunctionSpec(
     environment=(
         EnvVar(name="ACCOUNT_TABLE", source=EnvSource.TABLE_NAME, target="account_table"),
         EnvVar(name="DLQ_URL", source=EnvSource.QUEUE_URL, target="dlq"),
+        EnvVar(name="WRITER_QUEUE_URL", source=EnvSource.QUEUE_URL, target="writer_queue"),
         MAX_FUTURE_SKEW,
     ),
     publish=True,
@@ -148,7 +149,13 @@ DLQ = QueueSpec(
     retention_seconds=14 * 24 * 3600,
 )
 
-DEFAULT_WRITER_BATCH_SIZE = 10
+DEFAULT_WRITER_BATCH_SIZE = 1
+"""WriterQueue messages per Writer invocation. One message is one full envelope (a queue message's worth of
+records), and the rule is that a full batch takes at most half the time the deadline leaves for writing, at
+the slowest rate the Writer meets under the default configuration: the local stack's emulator. Ten
+envelopes took the Writer past its timeout there (the rest then went to the DLQ, now to continuations); one
+stays well inside it, and costs nothing on AWS, where a single envelope keeps the Writer's connections busy.
+The rule and its figures: docs/benchmarks.md, "Sizing a Writer batch"."""
 DEFAULT_WRITER_MAX_CONCURRENCY = 5
 DEFAULT_ERROR_HANDLER_BATCH_SIZE = 10
 
@@ -441,3 +448,14 @@ DEFAULT_EMULATOR_PORT = 4580
 LocalStack's 4566 so that both can run on one machine. 0 means "any free port"."""
 DEFAULT_API_PORT = 4581
 """The API Gateway stand-in (``POST /writer``) on 127.0.0.1."""
+
+
+# --- Per-version alarms: what a release is judged by ------------------------------------------------------
+
+LAMBDA_VERSION_DIMENSION = "ExecutedVersion"
+"""Lambda's own metrics of an alias invocation carry the version the alias resolved to under this name."""
+
+VERSION_DIMENSIONS = (VERSION_DIMENSION, LAMBDA_VERSION_DIMENSION)
+"""A metric dimension with one of these names pins an alarm to one Writer version. The Pulumi program points
+such alarms at the version it publishes; the release step (``ops.release_alarms``) points every one the
+deployment group watches at the version it is about to release, before the deployment starts."""

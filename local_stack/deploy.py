@@ -33,7 +33,7 @@ import pulumi
 from infra import spec
 from infra.sessions import local_session
 from local_stack.deployment import MAIN, Applied, Deployment, Tamper, stack_config  # noqa: F401 (re-exported)
-from local_stack.moto_hooks import detach_moto_pollers
+from local_stack.moto_hooks import detach_moto_pollers, keep_mapping_target
 from local_stack.resource_types import UnknownResourceType, row
 from local_stack.session import local_client
 from local_stack.shapes import coerce, from_pulumi
@@ -71,6 +71,9 @@ class Emulator:
 
     def detach_moto_pollers(self) -> None:
         detach_moto_pollers()
+
+    def keep_mapping_target(self, uuid: str, function_arn: str) -> None:
+        keep_mapping_target(uuid, function_arn)
 
     def check_release_step(self, step: spec.ReleaseStep) -> None:
         """The release command's function, alias, version, application and group exist in the emulator."""

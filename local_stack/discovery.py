@@ -130,15 +130,9 @@ def discover(clients: Mapping[str, Any], outputs: Mapping[str, Any]) -> Wiring:
             if source_arn.split(":")[2] != "sqs":
                 raise WiringError(f"event source {source_arn}: only SQS mappings run locally")
             target = function(mapping["FunctionArn"])
-            qualifier = (
-                mapping["FunctionArn"].split(":")[7] if mapping["FunctionArn"].count(":") >= 7 else None
-            )
-            alias = None
-            if qualifier is not None:
-                aliases = lam.list_aliases(FunctionName=target.name)["Aliases"]
-                alias = next(
-                    (a["Name"] for a in aliases if qualifier in (a["Name"], a["FunctionVersion"])), qualifier
-                )
+            # What the mapping invokes, as declared: an alias (resolved per invocation by the dispatcher),
+            # a version, or the function itself (local_stack.moto_hooks keeps the alias moto would drop).
+            alias = mapping["FunctionArn"].split(":")[7] if mapping["FunctionArn"].count(":") >= 7 else None
             wiring.queue_sources.append(
                 QueueSource(
                     queue_url=_queue_url(sqs, source_arn),

@@ -79,6 +79,19 @@ class Route:
     ``batchItemFailures`` answer and deletes the whole batch."""
     environment: Mapping[str, str] = field(default_factory=dict)
     """The function's own variables (from its configuration) and what Lambda sets."""
+    target: Callable[[], Target] | None = None
+    """Asked before each invocation when the route invokes an alias: the version to run, with its own
+    environment (``local_stack.aliases``). None: ``$LATEST`` with ``environment``."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one invocation runs: a version of the function and the environment that version has."""
+
+    version: str
+    environment: Mapping[str, str]
+    unset: frozenset[str] = frozenset()
+    """Variables another version sets and this one does not (removed from the process while it runs)."""
 
 
 class Counters:
@@ -266,19 +279,22 @@ class Dispatcher:
     # --- invocation ---------------------------------------------------------------------------------------
 
     def _invoke(self, route: Route, event: dict[str, Any]) -> Any:
+        # An alias is resolved per invocation, as Lambda does: a shifted alias runs its new version at once.
+        target = route.target() if route.target is not None else Target("$LATEST", route.environment)
         context = LambdaContext(
             function_name=route.function_name,
             timeout_seconds=route.timeout_seconds,
             memory_limit_in_mb=route.memory_mb,
             region=self._region,
             alias=route.alias,
+            function_version=target.version,
         )
         with self._environments[route.name]:
-            apply_environment(route.environment)
+            apply_environment(target.environment, unset=target.unset)
             self.counters.add(f"{route.name}.invocations")
             mark_handler_thread(True)
             try:
-                return self._handler(route)(event, context)
+                return self._handler(route, target.environment)(event, context)
             except Exception:
                 self.counters.add(f"{route.name}.errors")
                 # As in Lambda, the traceback lands in the function's log, not on the operator's terminal.
@@ -289,14 +305,15 @@ class Dispatcher:
             finally:
                 mark_handler_thread(False)
 
-    def _handler(self, route: Route) -> Handler:
+    def _handler(self, route: Route, environment: Mapping[str, str]) -> Handler:
+        """The route's handler; imported on first use with ``environment``, the invoked version's."""
         if callable(route.handler):
             return route.handler
         handler = self._handlers.get(route.name)
         if handler is None:
             module_name, _, attribute = route.handler.rpartition(".")
             with _IMPORTS:  # a cold start: the module reads its function's variables as it is imported
-                apply_environment(route.environment)
+                apply_environment(environment)
                 module = importlib.import_module(module_name)
                 route_logs_of(module)
                 handler = getattr(module, attribute)

@@ -1,4 +1,4 @@
-"""The two places where moto would play Lambda's service itself, handed to the local stack instead.
+"""Where moto would play Lambda's service itself, handed to the local stack instead, and one thing it drops.
 
 moto runs a function through Docker when S3 notifies it, and, inside ``SendMessage``, polls a queue that has
 an event source mapping and invokes the function (again through Docker), deleting or re-showing the
@@ -11,6 +11,10 @@ the DLQ). So:
   stack installs (:func:`route_s3_invokes`), i.e. to Lambda's asynchronous-invoke queue stand-in.
 * Queue → function: the mapping stays in moto's Lambda state (``ListEventSourceMappings`` shows it, the
   dispatcher reads it from there) but is detached from moto's queue objects (:func:`detach_moto_pollers`).
+* A mapping to an alias: moto stores the version the alias points at when the mapping is created
+  (``…:writer:1``), where AWS keeps the alias (``…:writer:live``) and resolves it on every invocation. The
+  declared target is put back (:func:`keep_mapping_target`), so the dispatcher follows the alias when
+  CodeDeploy (or anyone) moves it.
 """
 
 from __future__ import annotations
@@ -72,3 +76,21 @@ def detach_moto_pollers() -> None:
         for region in list(sqs_backends[account].keys()):
             for queue in sqs_backends[account][region].queues.values():
                 queue.lambda_event_source_mappings.clear()
+
+
+def keep_mapping_target(uuid: str, function_arn: str) -> None:
+    """Make the event source mapping ``uuid`` invoke ``function_arn`` as declared (an alias stays one)."""
+    from moto.awslambda.models import lambda_backends
+    from moto.awslambda_simple.models import lambda_simple_backends
+
+    # Without Docker (install() turns it off) moto serves Lambda from its "simple" backends.
+    for backends in (lambda_simple_backends, lambda_backends):
+        for account in list(backends.keys()):
+            for region in list(backends[account].keys()):
+                mapping = backends[account][region].get_event_source_mapping(uuid)
+                if mapping is not None:
+                    mapping.function_arn = function_arn
+                    return
+    raise RuntimeError(
+        f"event source mapping {uuid} is not in moto's Lambda state: update local_stack.moto_hooks"
+    )

@@ -400,9 +400,14 @@ def _event_source_mapping(a: Apply) -> Result:
     params = a.translate_params("lambda", "create_event_source_mapping", dict(a.inputs))
     mapping = a.call("lambda", "create_event_source_mapping", **params)
     a.emulator.detach_moto_pollers()
+    declared = str(a.inputs["functionName"])
+    if not declared.startswith("arn:"):
+        declared = f"{mapping['FunctionArn'].split(':function:')[0]}:function:{declared}"
+    # AWS keeps an alias target as declared; moto stored the version it pointed at (moto_hooks).
+    a.emulator.keep_mapping_target(mapping["UUID"], declared)
     return mapping["UUID"], {
         "uuid": mapping["UUID"],
-        "functionArn": mapping["FunctionArn"],
+        "functionArn": declared,
         "arn": mapping.get("EventSourceMappingArn", ""),
     }
 

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -28,12 +28,14 @@ def lambda_environment(
     endpoint_url: str,
     region: str,
     credentials: Mapping[str, str],
+    version: str = "$LATEST",
 ) -> dict[str, str]:
     """The function's own variables (its configuration in the emulator) plus what Lambda itself sets, and
     the one addition of the local stack: ``AWS_ENDPOINT_URL``, the emulator."""
     return {
         **variables,
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_VERSION": version,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
@@ -46,12 +48,17 @@ def lambda_environment(
 _environment_lock = threading.Lock()
 
 
-def apply_environment(environment: Mapping[str, str]) -> None:
-    """Make ``os.environ`` hold ``environment`` (cheap when it already does)."""
-    if all(os.environ.get(name) == value for name, value in environment.items()):
+def apply_environment(environment: Mapping[str, str], *, unset: Iterable[str] = ()) -> None:
+    """Make ``os.environ`` hold ``environment`` and none of ``unset`` (cheap when it already does)."""
+    unset = [name for name in unset if name not in environment]
+    if all(os.environ.get(name) == value for name, value in environment.items()) and not any(
+        name in os.environ for name in unset
+    ):
         return
     with _environment_lock:
         os.environ.update(environment)
+        for name in unset:
+            os.environ.pop(name, None)
         # Lambda's credentials come as a set; a stray session token would not belong to the fake keys.
         os.environ.pop("AWS_SESSION_TOKEN", None)
 

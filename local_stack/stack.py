@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -29,10 +29,11 @@ from infra import spec
 from infra.private_files import write_private
 from infra.sessions import LOCAL_CREDENTIALS
 from local_stack import deploy_cache, moto_hooks, persistence, snapshot
+from local_stack.aliases import AliasResolver
 from local_stack.api import ApiServer
 from local_stack.deployment import Deployment, Tamper, stack_config
 from local_stack.discovery import Wiring, discover
-from local_stack.dispatcher import Counters, Dispatcher, Handler, Route
+from local_stack.dispatcher import Counters, Dispatcher, Handler, Route, Target
 from local_stack.faults import FaultSwitch
 from local_stack.inprocess import InProcessBridge, attach, detach
 from local_stack.runtime import install_function_output, lambda_environment, uninstall_function_output
@@ -456,6 +457,39 @@ class LocalStack:
     def _routes(self, wiring: Wiring, endpoint: str, region: str) -> list[Route]:
         """The dispatcher's routes: one per event source mapping and per async-invoked function."""
 
+        def environment(
+            function: Any, variables: Mapping[str, str], version: str = "$LATEST"
+        ) -> dict[str, str]:
+            return lambda_environment(
+                variables,
+                function_name=function.name,
+                memory_mb=function.memory,
+                endpoint_url=endpoint,
+                region=region,
+                credentials=LOCAL_CREDENTIALS,
+                version=version,
+            )
+
+        def target_of(function: Any, qualifier: str | None) -> Callable[[], Target] | None:
+            """Per invocation: the version ``qualifier`` (an alias) resolves to, with its variables."""
+            if qualifier is None:
+                return None
+            resolver = AliasResolver(
+                local_client("lambda", endpoint, region=region),
+                function_name=function.name,
+                qualifier=qualifier,
+            )
+
+            def target() -> Target:
+                resolved = resolver.resolve()
+                return Target(
+                    resolved.version,
+                    environment(function, resolved.variables, resolved.version),
+                    resolved.unset,
+                )
+
+            return target
+
         def route(function: Any, queue_url: str, queue_arn: str, **trigger: Any) -> Route:
             """What every route of ``function`` carries, plus ``trigger``: how its events arrive."""
             return Route(
@@ -466,14 +500,8 @@ class LocalStack:
                 function_name=function.name,
                 timeout_seconds=function.timeout,
                 memory_mb=function.memory,
-                environment=lambda_environment(
-                    function.environment,
-                    function_name=function.name,
-                    memory_mb=function.memory,
-                    endpoint_url=endpoint,
-                    region=region,
-                    credentials=LOCAL_CREDENTIALS,
-                ),
+                environment=environment(function, function.environment),
+                target=target_of(function, trigger.get("alias")),
                 **trigger,
             )
 

@@ -24,12 +24,13 @@ Example::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from functions.errors import MalformedMessage
+from functions.messages.bodies import Shape, parse_body
 from functions.model import ErrorType, Service
 from ops.logs import LogEvent, read_events
 from ops.logtable import now_utc, query_window
@@ -142,13 +143,14 @@ def _int(value: Any) -> int:
 
 
 def _body_shape(body: Any) -> tuple[str | None, int]:
-    """(envelope source, number of records) of a LogTable body; an unparseable body counts as one."""
-    try:
-        document = json.loads(body) if isinstance(body, str) else body
-    except json.JSONDecodeError:
+    """(envelope source, number of records) of a LogTable body, read as the writer reads a body
+    (functions.messages.bodies); an unparseable body, or an ambiguous envelope, counts as one."""
+    if not isinstance(body, str):
         return None, 1
-    if isinstance(document, dict) and isinstance(document.get("records"), list):
-        return document.get("source"), len(document["records"])
-    if isinstance(document, list):
-        return None, len(document)
-    return None, 1
+    try:
+        parsed = parse_body(body)
+    except MalformedMessage:
+        return None, 1
+    if parsed.shape == Shape.AMBIGUOUS:
+        return None, 1
+    return parsed.source, len(parsed.records)

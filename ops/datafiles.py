@@ -2,8 +2,8 @@
 
 A file is refused (``InvalidInput``, before anything is sent or uploaded) when it does not exist, is a
 directory, cannot be read, is empty (nothing but whitespace), or is not JSON in one of the accepted shapes.
-``send`` parses the text it sends; ``upload`` streams the file through the same shapes the transformer
-accepts (``ops.upload.count_records``), because an uploaded file may be far larger than memory. ``upload
+``send`` parses the text it sends; ``upload`` streams the file through the transformer's own reader
+(``ops.upload.count_records``), because an uploaded file may be far larger than memory. ``upload
 --force`` uploads a refused file anyway (it then ends in LogTable as an ``UnreadableFile``), but a missing
 file or a directory cannot be uploaded at all.
 """

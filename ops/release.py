@@ -83,6 +83,8 @@ class ReleaseResult:
     reason: str = ""
     status: str | None = None
     """The deployment's final status when ``deploy`` waited for it."""
+    judged_by: tuple[str, ...] = ()
+    """The alarms on the target version alone that CodeDeploy watched (set by ``ops.release_step``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

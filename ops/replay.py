@@ -49,6 +49,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from functions.messages.sizing import message_size, utf8_size
 from functions.model import (
     DEFAULT_LOG_RETENTION_DAYS,
     MAX_MESSAGE_BYTES,
@@ -407,17 +408,9 @@ def replay_attributes(replay_of: str, stored: dict[str, Any], body: str) -> dict
         if message_size(body, values) <= MAX_MESSAGE_BYTES:
             return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
     raise OperationError(
-        f"the body ({len(body.encode('utf-8', 'surrogatepass')):,} bytes) and its ingestion attributes "
+        f"the body ({utf8_size(body):,} bytes) and its ingestion attributes "
         f"exceed SQS's {MAX_MESSAGE_BYTES:,} bytes"
     )
-
-
-def message_size(body: str, attributes: dict[str, str]) -> int:
-    """Bytes SQS counts against the maximum message size: the body, and each attribute's name, type, value."""
-    size = len(body.encode("utf-8", "surrogatepass"))
-    for name, value in attributes.items():
-        size += len(name.encode()) + len(b"String") + len(value.encode("utf-8", "surrogatepass"))
-    return size
 
 
 # --- DLQ ------------------------------------------------------------------------------------------------

@@ -20,20 +20,19 @@ Example::
 
 from __future__ import annotations
 
-import sys
+import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import ijson
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.model import DATA_SUFFIX
+from functions.transformer.reader import FileShape, survey
 from ops import datafiles
 from ops.accounting import FileAccount, account_for
 from ops.errors import InvalidInput, OperationError, OpsError
@@ -47,9 +46,6 @@ LOCAL_POLL, DEPLOYED_POLL = 0.5, 3.0
 LOCAL_SETTLE, DEPLOYED_SETTLE = 3.0, 30.0
 """Quiet time before the remainder is called stale: the local dispatcher reacts in well under a second, an
 S3-triggered Lambda in AWS can take seconds to start and a large file minutes to stream."""
-
-_SCALARS = frozenset({"string", "number", "boolean", "null"})
-_VALUE_STARTS = _SCALARS | {"start_map", "start_array"}
 
 
 @dataclass(kw_only=True)
@@ -124,7 +120,8 @@ class DataFile:
     path: Path
     size: int
     records: int | None
-    """None when the file is not valid JSON (uploaded only with ``force``; the transformer will log it)."""
+    """What the pipeline will account for (:func:`count_records`): records, and unreadable parts of a file
+    uploaded with ``force`` (the transformer logs each)."""
 
 
 def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]:
@@ -138,6 +135,7 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
     checked = []
     for path in paths:
         size = datafiles.check_readable(path)
+        require_regular(path)
         if not force and not path.name.endswith(DATA_SUFFIX):
             raise InvalidInput(
                 f"{path}: only keys ending in {DATA_SUFFIX} trigger the Transformer, so it would never be "
@@ -162,73 +160,42 @@ def check_files(paths: Sequence[Path], *, force: bool = False) -> list[DataFile]
     return checked
 
 
-def count_records(path: Path, *, strict: bool = False) -> int | None:
-    """Records in a data file, streaming: array, object, envelope or JSON Lines.
+def count_records(path: Path, *, strict: bool = False) -> int:
+    """What the pipeline will account for in a data file: the records the transformer will send on and the
+    parts of the file it cannot read (each logged once), read by the transformer's own reader
+    (functions.transformer.reader.survey), streaming, in bounded memory, whatever the bytes.
 
-    Memory stays constant whatever the file holds: events are read without ijson's prefixes (which grow
-    with the nesting depth) and an integer literal of any length is accepted (ijson's C backend crashes the
-    process on one longer than Python's 4,300-digit default limit). A file that is not valid JSON (or not
-    UTF-8) counts as ``None``, or raises ``InvalidInput`` naming the problem when ``strict``.
+    With ``strict``, a file the transformer could not read whole raises ``InvalidInput`` naming the first
+    place it fails (and an empty one says so).
     """
-    counter = _RecordCounter()
-    try:
-        with path.open("rb") as stream, _any_integer_length():
-            for event, value in ijson.basic_parse(stream, multiple_values=True):
-                counter.see(event, value)
-    except (ijson.JSONError, UnicodeDecodeError) as error:
-        if strict:
-            detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            raise datafiles.not_json(path, detail) from None
-        return None
-    return counter.count
+    with path.open("rb") as stream:
+        found = survey(stream)
+    if strict and found.failures:
+        if found.shape == FileShape.EMPTY:
+            raise datafiles.empty(path)
+        first = found.failures[0]
+        raise datafiles.not_json(path, f"{first.reason} at {first.position}")
+    return found.records + len(found.failures)
 
 
-@contextmanager
-def _any_integer_length() -> Iterator[None]:
-    previous = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)
-    try:
-        yield
-    finally:
-        sys.set_int_max_str_digits(previous)
+_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
-class _RecordCounter:
-    """Counts records from ``basic_parse`` events the way the transformer reads a file's shapes."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.depth = 0
-        self.top = ""
-        self.key: str | None = None
-        self.in_records = False
-        self.envelope: int | None = None
-
-    def see(self, event: str, value: Any) -> None:
-        if event in _VALUE_STARTS:
-            self._value(event)
-        if event == "map_key" and self.depth == 1:
-            self.key = value
-        elif event in ("start_map", "start_array"):
-            self.depth += 1
-        elif event in ("end_map", "end_array"):
-            self.depth -= 1
-            if self.depth == 1 and event == "end_array":
-                self.in_records = False
-            if self.depth == 0 and event == "end_map":
-                self.count += 1 if self.envelope is None else self.envelope
-
-    def _value(self, event: str) -> None:
-        if self.depth == 0:
-            self.top, self.envelope, self.key = event, None, None
-            if event in _SCALARS:
-                self.count += 1  # a top-level scalar: a record the writer will reject
-        elif self.depth == 1 and self.top == "start_array":
-            self.count += 1
-        elif self.depth == 1 and self.top == "start_map" and self.key == "records" and event == "start_array":
-            self.in_records, self.envelope = True, 0
-        elif self.depth == 2 and self.in_records and self.envelope is not None:
-            self.envelope += 1
+def require_regular(path: Path) -> None:
+    """Only a regular file can be uploaded: a device (``/dev/zero``), a FIFO or a socket has no size to
+    upload and may never end."""
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    raise InvalidInput(
+        f"{path}: not a regular file ({kind})", hint="write the data to a file, then upload that file"
+    )
 
 
 def upload(

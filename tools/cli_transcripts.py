@@ -30,6 +30,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -174,9 +175,21 @@ def _command_path(command: str) -> str:
                 break
             continue
         path.append(word)
-        if word not in ("errors", "local"):
+        if word not in _groups():
             break
     return " ".join(path)
+
+
+@cache
+def _groups() -> frozenset[str]:
+    """The command groups of pipeline-ctl (``errors``, ``local``, ``account``): a word that takes another."""
+    from cli.app import app
+
+    names = (
+        group.name or (group.typer_instance and group.typer_instance.info.name)
+        for group in app.registered_groups
+    )
+    return frozenset(str(name) for name in names if name)
 
 
 # --- Running -------------------------------------------------------------------------------------------

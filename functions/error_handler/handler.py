@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.error_handler.store import DlqMessage, fallback_item, log_item, settings, store
-from functions.messages import string_attributes
+from functions.messages.bodies import string_attributes
 from functions.model import Service
 
 logger = Logger(service=Service.ERROR_HANDLER)

@@ -23,7 +23,7 @@ from urllib.parse import unquote_plus
 from functions import aws
 from functions.errors import InvalidRecord, MalformedMessage, MissingSetting
 from functions.ingestion import Ingestion, ingestion
-from functions.messages import parse_body, resolve_source
+from functions.messages.bodies import parse_body, resolve_source
 from functions.model import API_SOURCE, DEFAULT_LOG_RETENTION_DAYS, ErrorType, LogStatus, MessageAttribute
 from functions.timestamps import format_timestamp
 

@@ -17,20 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
-from functions.messages import (
-    ERROR_ATTRIBUTES_HEADROOM,
-    BatchSender,
-    BatchSink,
-    EnvelopePacker,
-    encode_columns,
-    encode_json,
-    encode_rows,
-    failure_message,
-    ingestion_attributes,
-)
+from functions.messages.codec import encode_columns, encode_json, encode_rows
+from functions.messages.envelopes import EnvelopePacker, ingestion_attributes
+from functions.messages.failures import ERROR_ATTRIBUTES_HEADROOM, failure_message
+from functions.messages.sending import BatchSender, BatchSink
+from functions.messages.sqs_text import sqs_text
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from functions.transformer.reader import (
     RAW_RECORD_LIMIT_BYTES,
+    AmbiguousValue,
     Block,
     OversizedRecord,
     ParseFailure,
@@ -110,6 +105,26 @@ def transform_stream(
             )
         )
 
+    def refuse_verbatim(item: AmbiguousValue) -> None:
+        """One InvalidRecord whose body is the value as it stands in the file (as the writer refuses the same
+        body); a value too large for that, or holding text SQS refuses, travels as an excerpt."""
+        where = f"record {item.number} ({item.position})"
+        reason = f"{where}: {item.problem}"
+        body = item.text
+        if len(body.encode("utf-8", "surrogatepass")) > record_limit or sqs_text(body) != body:
+            body = encode_json({"file": source, "error": reason, "excerpt": item.text[:EXCERPT_CHARS]})
+        sender.add(
+            failure_message(
+                body,
+                error_type=ErrorType.INVALID_RECORD,
+                error_message=reason,
+                source=source,
+                failed_at=failed_at,
+                limit=message_limit,
+                extra=ingestion_attributes(entered_at, ingest_id, item.number - 1),
+            )
+        )
+
     def add_one(number: int, line: int | None, value: Any) -> None:
         add_encoded(number, line, encode_json(value))
 
@@ -179,6 +194,9 @@ def transform_stream(
                 {"position": item.position, "records_before": item.records_before, "excerpt": item.excerpt},
                 item.records_before,
             )
+        elif isinstance(item, AmbiguousValue):
+            report.records += 1
+            refuse_verbatim(item)
         elif isinstance(item, OversizedRecord):
             report.records += 1
             report.too_large += 1

@@ -27,7 +27,10 @@ from aws_lambda_powertools.logging import Logger
 from functions import aws
 from functions.entry_time import KEY_VARIABLE, trusted_entry_time
 from functions.errors import MissingSetting
-from functions.messages import BatchSender, encode_json, failure_message, ingestion_attributes, sqs_sink
+from functions.messages.codec import encode_json
+from functions.messages.envelopes import ingestion_attributes
+from functions.messages.failures import failure_message
+from functions.messages.sending import BatchSender, sqs_sink
 from functions.model import ErrorType, Service
 from functions.timestamps import format_timestamp
 from functions.transformer.core import TransformReport, transform_stream

@@ -6,8 +6,14 @@ Shapes (docs/design.md, "The record contract"): a JSON array of records, one rec
 * ``[`` → an array: its items are the records;
 * ``{`` whose first line is a complete JSON value and is followed by another line → JSON Lines, line by line
   (so one broken line costs one record, not the rest of the file);
-* ``{`` whose first top-level key ``records`` opens an array → an envelope: that array's items are streamed;
-* anything else → a stream of top-level values, each a record (an array or envelope value is expanded).
+* anything else → a stream of top-level values.
+
+Each line or top-level value is what :func:`functions.messages.bodies.classify` says it is, as a WriterQueue
+body is for the writer: a record, an array or an envelope (its records), or an ambiguous envelope (a
+duplicated key: an :class:`AmbiguousValue`, one InvalidRecord with the value verbatim). One exception, for
+memory: a first value that is envelope-shaped (only ``source`` before a ``records`` array) and larger than
+:data:`RAW_RECORD_LIMIT_BYTES` (which no record can be) has its records streamed as they are read; a key
+after that array other than a first ``source`` then ends the file with a failure, as broken structure does.
 
 How, and why this way:
 
@@ -21,7 +27,7 @@ How, and why this way:
   proof: if it fell inside a string or a nested value, the text would not be valid JSON and the decode
   fails. Any failure (a bad record, a lone surrogate, an integer of more than 4,300 digits, deep nesting)
   sends that window to the slow path, which delimits and decodes its values one by one with the stdlib
-  (:func:`functions.messages.decode_json`), so each problem is reported for its own record.
+  (:func:`functions.messages.codec.decode_json`), so each problem is reported for its own record.
 * **No C parser that can crash.** ijson's C backend dies on an integer literal Python refuses; msgspec and
   the stdlib raise, and an error is always one record's (or, for broken structure, the file's) failure.
 
@@ -41,7 +47,8 @@ from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
-from functions.messages import decode_json
+from functions.messages.bodies import Shape, classify, envelope_shaped, object_shape
+from functions.messages.codec import decode_json
 
 CHUNK_BYTES = 64 * 1024
 """Read size on the S3 stream: large enough to amortise its per-read cost."""
@@ -68,6 +75,8 @@ _AFTER_VALUE = re.compile(rb"[ \t\r\n]*[,\]]")
 _VALUE_START = frozenset(b'{["-0123456789tfn')
 _FAST = msgspec.json.Decoder(float_hook=Decimal)
 """Numbers with a fraction or exponent as exact ``Decimal`` (as :func:`decode_json` gives them)."""
+_SLOW: Any = object()
+"""A JSON line the fast decoder refused: the slow path says why."""
 _FAST_ERRORS = (msgspec.MsgspecError, RecursionError, ArithmeticError, ValueError)
 """What the fast decoder raises on input the slow path must look at (``ArithmeticError``: an exponent no
 ``Decimal`` can hold, from the float hook)."""
@@ -116,6 +125,22 @@ class OversizedRecord(NamedTuple):
     excerpt: str
 
 
+class AmbiguousValue(NamedTuple):
+    """An envelope-shaped value with a duplicated key (:func:`functions.messages.bodies.classify`): one
+    record's place in the file, refused whole."""
+
+    number: int
+    line: int | None
+    position: str
+    text: str
+    """The value verbatim."""
+    problem: str
+
+
+Item = Block | ParseFailure | OversizedRecord | AmbiguousValue
+"""What iterating a :class:`RecordReader` gives, in file order."""
+
+
 class FileShape:
     ARRAY = "array"
     OBJECT = "object"
@@ -139,7 +164,7 @@ def _excerpt(data: bytes) -> str:
 
 
 def decode_value(raw: bytes) -> Any:
-    """One JSON value, exactly as :func:`functions.messages.decode_json` reads it. Raises ``ValueError``
+    """One JSON value, exactly as :func:`functions.messages.codec.decode_json` reads it. Raises ``ValueError``
     (with a reason for a human) when it is not one, including nesting too deep for any recursive parser."""
     try:
         return decode_json(raw)
@@ -306,7 +331,7 @@ class RecordReader:
     """
 
     def __init__(self, stream: ReadableStream) -> None:
-        self.shape, self._window = _detect(stream)
+        self.shape, self._window, self._stream_envelope = _detect(stream)
         self._number = 0
         """Records numbered so far (oversized ones included)."""
 
@@ -314,7 +339,7 @@ class RecordReader:
     def bytes_read(self) -> int:
         return self._window.bytes_read
 
-    def __iter__(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+    def __iter__(self) -> Iterator[Item]:
         window = self._window
         if self.shape == FileShape.EMPTY:
             size = window.bytes_read
@@ -329,7 +354,7 @@ class RecordReader:
                 window.expect(b"[", "at the start")
                 yield from self._items()
                 self._check_trailing()
-            elif self.shape == FileShape.ENVELOPE:
+            elif self._stream_envelope:
                 yield from self._envelope()
                 self._check_trailing()
             else:
@@ -358,7 +383,7 @@ class RecordReader:
 
     def _one(
         self, raw: bytes | None, offset: int, size: int, head: bytes, *, expand: bool, line: int | None = None
-    ) -> Iterator[Block | ParseFailure | OversizedRecord]:
+    ) -> Iterator[Item]:
         """One delimited value: decoded into records, or the failure it is."""
         if raw is None:
             self._number += 1
@@ -372,16 +397,31 @@ class RecordReader:
                 where = (
                     f"line {line}, column {error.colno}" if line is not None else f"byte {offset + error.pos}"
                 )
-                reason = error.msg
+                reason = error.msg.removesuffix(" at")  # the stdlib's control-character message ends in "at"
             else:
                 where = f"line {line}" if line is not None else f"byte {offset}"
                 reason = str(error)
             yield ParseFailure(where, reason, _excerpt(raw), self._number, fatal=False)
             return
-        values = _expand(value) if expand else [value]
-        yield from self._records(values, None if line is None else [line] * len(values))
+        if not expand:
+            yield from self._records([value])
+            return
+        yield from self._classified(value, raw, offset, line)
 
-    def _items(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+    def _classified(self, value: Any, raw: bytes, offset: int, line: int | None) -> Iterator[Item]:
+        """A top-level value or a JSON line as :func:`classify` reads it: its records, or the refusal."""
+        body = classify(value, raw)
+        if body is None:  # a JSON scalar stands where a record should: the contract refuses it
+            yield from self._records([value], None if line is None else [line])
+        elif body.shape == Shape.AMBIGUOUS:
+            self._number += 1
+            where = f"line {line}" if line is not None else f"byte {offset}"
+            text = raw.decode("utf-8", "surrogatepass")
+            yield AmbiguousValue(self._number, line, where, text, body.problem or "")
+        else:
+            yield from self._records(body.records, None if line is None else [line] * len(body.records))
+
+    def _items(self) -> Iterator[Item]:
         """The items of the array whose ``[`` was just read, up to and including its ``]``."""
         window = self._window
         if window.peek() == 0x5D:  # ']': an empty array
@@ -432,20 +472,27 @@ class RecordReader:
         if window.peek() is not None:
             raise _Fatal("more content after the end of the JSON value", window.offset)
 
-    def _envelope(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
-        """The top-level object's ``records`` array streamed; its other members skipped unread."""
+    def _envelope(self) -> Iterator[Item]:
+        """A large envelope's ``records`` array streamed (module docstring); ``source`` skipped unread."""
         window = self._window
         window.expect(b"{", "at the start")
-        if window.peek() == 0x7D:
-            window.pos += 1
-            return
+        seen: list[bytes] = []
         while True:
             window.expect(b'"', "in an object, before a key")
             window.pos -= 1
-            key = window.scan(RAW_RECORD_LIMIT_BYTES)[0]
+            key_offset = window.offset
+            key = window.scan(RAW_RECORD_LIMIT_BYTES)[0] or b""
             window.expect(b":", "after an object key")
-            if key == b'"records"' and window.peek() == 0x5B:
-                window.pos += 1
+            if key in seen or key not in (b'"records"', b'"source"'):
+                raise _Fatal(
+                    f"key {key[:80].decode('utf-8', 'replace')} after the records of an envelope larger than "
+                    f"{RAW_RECORD_LIMIT_BYTES} bytes: an envelope holds 'records' and optionally 'source', "
+                    f"once each (the records before it were read)",
+                    key_offset,
+                )
+            seen.append(key)
+            if key == b'"records"':  # the shape detection saw it open an array
+                window.expect(b"[", "after the key 'records'")
                 yield from self._items()
             else:
                 if window.peek() is None:
@@ -454,13 +501,13 @@ class RecordReader:
             if window.expect(b",}", "after an object member") == 0x7D:
                 return
 
-    def _values(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+    def _values(self) -> Iterator[Item]:
         """A stream of top-level values, each a record (arrays and envelopes expanded)."""
         window = self._window
         while window.peek() is not None:
             yield from self._one(*window.scan(RAW_RECORD_LIMIT_BYTES), expand=True)
 
-    def _json_lines(self) -> Iterator[Block | ParseFailure | OversizedRecord]:
+    def _json_lines(self) -> Iterator[Item]:
         """Each line one value; a broken or oversized line is a failure in its place, the next line reads."""
         window = self._window
         line_number = 0
@@ -501,14 +548,18 @@ class RecordReader:
             try:
                 value = _FAST.decode(line)
             except _FAST_ERRORS:
+                value = _SLOW
+            if value.__class__ is dict and not envelope_shaped(value):
+                values.append(value)  # a record (classify's verdict, without the call)
+                numbers.append(line_number)
+            else:
                 yield from self._records(values, numbers)  # the records before it first
                 values, numbers = [], []
                 offset = window.base + start
-                yield from self._one(line, offset, len(line), line, expand=True, line=line_number)
-            else:
-                for item in _expand(value):
-                    values.append(item)
-                    numbers.append(line_number)
+                if value is _SLOW:
+                    yield from self._one(line, offset, len(line), line, expand=True, line=line_number)
+                else:
+                    yield from self._classified(value, line, offset, line_number)
             if len(values) >= BLOCK_VALUES:
                 yield from self._records(values, numbers)
                 values, numbers = [], []
@@ -536,7 +587,8 @@ class RecordReader:
         return OversizedRecord(self._number, line_number, f"line {line_number}", size, _excerpt(head))
 
 
-def _detect(stream: ReadableStream) -> tuple[str, _Window]:
+def _detect(stream: ReadableStream) -> tuple[str, _Window, bool]:
+    """The file's shape, its window, and whether its records are streamed from one large envelope."""
     head = b""
     while True:
         chunk = stream.read(CHUNK_BYTES)
@@ -550,12 +602,12 @@ def _detect(stream: ReadableStream) -> tuple[str, _Window]:
     if not text:
         window = _Window(body, stream, base)
         window.eof = True
-        return FileShape.EMPTY, window
+        return FileShape.EMPTY, window, False
     first = text[:1]
     if first == b"[":
-        return FileShape.ARRAY, _Window(body, stream, base)
+        return FileShape.ARRAY, _Window(body, stream, base), False
     if first != b"{":
-        return FileShape.OBJECT, _Window(body, stream, base)
+        return FileShape.OBJECT, _Window(body, stream, base), False
     # '{': JSON Lines if the first line alone is a JSON value and something follows it on a later line.
     while b"\n" not in text and len(body) < HEAD_LIMIT_BYTES:
         chunk = stream.read(CHUNK_BYTES)
@@ -570,8 +622,8 @@ def _detect(stream: ReadableStream) -> tuple[str, _Window]:
         except ValueError:
             pass
         else:
-            return FileShape.JSON_LINES, _Window(body, stream, base)
-    # One object, maybe an envelope: look for a top-level "records" key opening an array.
+            return FileShape.JSON_LINES, _Window(body, stream, base), False
+    # One object, maybe an envelope: only "source" before a "records" key opening an array.
     while True:
         verdict = _envelope_verdict(body)
         if verdict is not None or len(body) >= HEAD_LIMIT_BYTES:
@@ -580,7 +632,50 @@ def _detect(stream: ReadableStream) -> tuple[str, _Window]:
         if not chunk:
             break
         body += chunk
-    return (FileShape.ENVELOPE if verdict else FileShape.OBJECT), _Window(body, stream, base)
+    if not verdict:
+        return FileShape.OBJECT, _Window(body, stream, base), False
+    # An object of a record's size is held whole and judged by all its keys, as the writer judges a body;
+    # its records are streamed all the same, so a broken one costs that record only.
+    while len(body) <= RAW_RECORD_LIMIT_BYTES + CHUNK_BYTES:
+        chunk = stream.read(CHUNK_BYTES)
+        if not chunk:
+            break
+        body += chunk
+    keys = _top_level_keys(body)
+    if keys is None:  # larger than any record: streamed, its keys checked as they come (module docstring)
+        return FileShape.ENVELOPE, _Window(body, stream, base), True
+    if object_shape(keys[0], records_is_array=keys[1]) == Shape.ENVELOPE:
+        return FileShape.ENVELOPE, _Window(body, stream, base), True
+    return FileShape.OBJECT, _Window(body, stream, base), False
+
+
+def _top_level_keys(head: bytes) -> tuple[list[str], bool] | None:
+    """The keys of the object that starts ``head``, as written (a repeated key each time), and whether its
+    first ``records`` value is an array; None when the object does not end within ``head``."""
+    window = _Window(head, _NoStream(), 0)
+    window.eof = True
+    keys: list[str] = []
+    records_is_array: bool | None = None
+    try:
+        window.expect(b"{", "at the start")
+        if window.peek() == 0x7D:
+            return keys, False
+        while True:
+            window.expect(b'"', "before a key")
+            window.pos -= 1
+            raw = window.scan(RAW_RECORD_LIMIT_BYTES)[0]
+            window.expect(b":", "after a key")
+            key = decode_value(raw) if raw is not None else None
+            if not isinstance(key, str) or window.peek() is None:
+                return None
+            if key == "records" and records_is_array is None:
+                records_is_array = window.buf[window.pos] == 0x5B
+            window.scan(0)
+            keys.append(key)
+            if window.expect(b",}", "after a member") == 0x7D:
+                return keys, bool(records_is_array)
+    except (_Fatal, ValueError):
+        return None
 
 
 class _NoStream:
@@ -589,8 +684,8 @@ class _NoStream:
 
 
 def _envelope_verdict(head: bytes) -> bool | None:
-    """True/False once the first top-level object shows whether it is an envelope (a ``records`` key opening
-    an array); None if ``head`` is too short to tell."""
+    """True/False once the first top-level object shows whether it may be an envelope (no key but ``source``
+    before a ``records`` key opening an array); None if ``head`` is too short to tell."""
     window = _Window(head, _NoStream(), 0)
     try:
         window.expect(b"{", "at the start")
@@ -603,6 +698,8 @@ def _envelope_verdict(head: bytes) -> bool | None:
             window.expect(b":", "after a key")
             if key == b'"records"':
                 return window.peek() == 0x5B
+            if key != b'"source"':
+                return False
             if window.peek() is None:
                 return None
             window.scan(0)
@@ -612,21 +709,12 @@ def _envelope_verdict(head: bytes) -> bool | None:
         return None if fatal.offset is None else False
 
 
-def _expand(value: Any) -> list[Any]:
-    """A top-level value as records: an envelope's records, an array's items, else the value itself."""
-    if isinstance(value, dict) and isinstance(value.get("records"), list):
-        return value["records"]  # type: ignore[no-any-return]
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
 class FileSurvey(NamedTuple):
     """What the transformer would read in a file: :func:`survey`."""
 
     shape: str
     records: int
-    """Records it would send on (valid or not), oversized ones included."""
+    """Records it would send on (valid or not), oversized and ambiguous ones included."""
     failures: list[ParseFailure]
     """Where it could not read (an empty file, broken JSON, a value nested too deeply...), in file order."""
     oversized: int
@@ -649,6 +737,8 @@ def survey(stream: ReadableStream) -> FileSurvey:
         elif isinstance(item, OversizedRecord):
             records += 1
             oversized += 1
+        elif isinstance(item, AmbiguousValue):
+            records += 1
         else:
             failures.append(item)
     return FileSurvey(reader.shape, records, failures, oversized)

@@ -1,4 +1,4 @@
-"""The writer's deadline: stop starting work while there is still time to report what was not done.
+"""The writer's deadline: stop starting work while there is still time to hand back what was not done.
 
 Lambda kills an invocation at its timeout and throws its response away: every message of the batch then
 returns after the visibility timeout and (maxReceiveCount 1) reaches the DLQ whole, without a reason. So the
@@ -7,12 +7,12 @@ writer watches ``context.get_remaining_time_in_millis()`` and, counting down the
 * ``r > STOP_STARTING_SECONDS``: writes start as usual;
 * then no new write starts (``functions.writer.store``: *not attempted*); writes already in flight get
   ``IN_FLIGHT_GRACE_SECONDS`` (one read timeout) to finish;
-* at ``r = FINISH_SECONDS`` the writer stops waiting for them (*unfinished*) and sends every message it did
-  not finish to the DLQ as ``DeadlineExceeded`` with a reason ("deadline: 812 of 1,300 records written"),
-  acknowledging it (docs/reliability.md says why this beats batchItemFailures);
-* at ``r = RETURN_MARGIN_SECONDS`` the handler stops waiting for anything: a message whose DLQ send has not
-  been confirmed is reported in ``batchItemFailures`` (the queue's redrive then carries it), and the handler
-  returns.
+* at ``r = FINISH_SECONDS`` the writer stops waiting for them (*unfinished*) and hands the records it did not
+  finish back to WriterQueue as a continuation (functions.writer.continuation), acknowledging the message;
+  only when that send fails does the rest go to the DLQ as ``DeadlineExceeded`` (docs/reliability.md);
+* at ``r = RETURN_MARGIN_SECONDS`` the handler stops waiting for anything: a message whose hand-back (or DLQ
+  send) has not been confirmed is reported in ``batchItemFailures`` (the queue's redrive then carries it),
+  and the handler returns.
 
 Each wait is bounded by this clock, not by the SDK's timeouts, so the handler returns in time whatever a
 call does; the SDK's own worst case (functions.aws.worst_case_call_seconds) is still held below the
@@ -31,7 +31,7 @@ from functions import aws
 RETURN_MARGIN_SECONDS = 1.0
 """Kept for the handler's own end: the response, the log lines and the metrics document."""
 SEND_PHASE_SECONDS = float(aws.CONNECT_TIMEOUT_SECONDS + aws.READ_TIMEOUT_SECONDS)
-"""For the DLQ sends of unfinished messages: one attempt's timeouts (they take milliseconds normally)."""
+"""For the hand-back (or DLQ) sends of unfinished messages: one attempt's timeouts."""
 FINISH_SECONDS = RETURN_MARGIN_SECONDS + SEND_PHASE_SECONDS
 IN_FLIGHT_GRACE_SECONDS = float(aws.READ_TIMEOUT_SECONDS)
 STOP_STARTING_SECONDS = FINISH_SECONDS + IN_FLIGHT_GRACE_SECONDS

@@ -24,6 +24,7 @@ time minus a margin; one still running then is reported in ``batchItemFailures``
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -41,14 +42,21 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.errors import TransientWriteError
-from functions.messages import string_attributes
-from functions.model import METRICS_NAMESPACE, Outcome, Service, outcome_metric
+from functions.messages.bodies import string_attributes
+from functions.model import (
+    MESSAGES_FAILED_METRIC,
+    METRICS_NAMESPACE,
+    VERSION_DIMENSION,
+    Outcome,
+    Service,
+    outcome_metric,
+)
 from functions.writer.deadline import UNBOUNDED, Deadline
 from functions.writer.process import WriterMessage, handle_message, settings
 
 MESSAGE_WORKERS = 10
-"""Messages of one batch processed at once: the WriterQueue event source's batch size
-(infra.spec.DEFAULT_WRITER_BATCH_SIZE), so a default batch runs entirely in parallel."""
+"""Messages of one batch processed at once: the largest batch the WriterQueue event source takes without a
+batching window (a ``writerBatchSize`` of up to 10 runs entirely in parallel)."""
 
 logger = Logger(service=Service.WRITER)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=Service.WRITER)
@@ -101,16 +109,30 @@ async def record_handler(record: SQSRecord) -> None:
         raise TransientWriteError(f"message {record.message_id} from {result.source}: {result.failure}")
 
 
+def running_version(context: Any) -> str:
+    """The Lambda version this invocation runs: the alias ``live`` resolves to one per invocation, and
+    during a canary two versions share the traffic. ``$LATEST`` when invoked unqualified."""
+    version = getattr(context, "function_version", None) or os.environ.get("AWS_LAMBDA_FUNCTION_VERSION")
+    return str(version or "$LATEST")
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     global _deadline
     _tally.clear()
     _deadline = Deadline.of(context)
+    failed_messages = 0
     try:
-        return async_process_partial_response(
+        response = async_process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        failed_messages = len(response.get("batchItemFailures") or [])
+        return response
     finally:
+        # A second dimension set in the same EMF document: per version, beside the function-wide counts.
+        per_version = {"service": Service.WRITER.value, VERSION_DIMENSION: running_version(context)}
+        metrics.add_dimensions(**per_version)
         for outcome in Outcome:
             metrics.add_metric(name=outcome_metric(outcome), unit=MetricUnit.Count, value=_tally[outcome])
+        metrics.add_metric(name=MESSAGES_FAILED_METRIC, unit=MetricUnit.Count, value=failed_messages)

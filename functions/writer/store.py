@@ -10,13 +10,13 @@ one: the newest ``updated_at`` wins, then the record that entered the pipeline l
 are fixed-width strings that sort like what they name. A failed condition is the *stale* outcome, not an
 error: a redelivered record has an equal order key, so it is stale too.
 
-Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries up to
-~1,300 records and each PutItem is a network round trip, and the handler runs several messages at once
-(functions.writer.handler.MESSAGE_WORKERS), all submitting here. The bound is the client's connection pool
-(functions.aws.MAX_POOL_CONNECTIONS): at most that many PutItems in flight per execution environment, so no
-request waits for, or discards, a pooled connection. A throttled write sleeps in the SDK's retry backoff on
-its pool thread; the other threads keep writing. Message work itself never runs on this pool, so a message
-waiting for its writes cannot starve the threads that would run them.
+Writes run on one shared, bounded thread pool (``MAX_WORKERS``): a transformer envelope carries as many
+records as fit a queue message and each PutItem is a network round trip, and the handler runs several
+messages at once (functions.writer.handler.MESSAGE_WORKERS), all submitting here. The bound is the
+client's connection pool (functions.aws.MAX_POOL_CONNECTIONS): at most that many PutItems in flight per
+execution environment, so no request waits for, or discards, a pooled connection. A throttled write sleeps
+in the SDK's retry backoff on its pool thread; the other threads keep writing. Message work itself never
+runs on this pool, so a message waiting for its writes cannot starve the threads that would run them.
 
 **Deadline.** A write that has not started when :meth:`Deadline.may_start` turns false is not attempted
 (``NOT_ATTEMPTED``); a started one still running when the caller stops waiting is ``UNFINISHED`` (its outcome
@@ -48,6 +48,22 @@ UNFINISHED = "unfinished: still in flight when the invocation's deadline came"
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
+_completed = 0
+"""Writes the store answered with a verdict (written or stale), by every thread of this process."""
+_completed_lock = threading.Lock()
+
+
+def completed_writes() -> int:
+    """How many writes the store has completed in this process so far: a message whose own writes the
+    deadline cut compares it before and after, to tell a slow store (others' writes completed) from one that
+    accepts nothing (functions.writer.continuation)."""
+    return _completed
+
+
+def _count_completed() -> None:
+    global _completed
+    with _completed_lock:
+        _completed += 1
 
 
 class WriteResult(NamedTuple):
@@ -102,8 +118,10 @@ def put_record(table: str, row: Row, *, source: str, ingested_at: str, deadline:
         return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
     answer = transport.sender().put(request_body(table, row, source=source, ingested_at=ingested_at))
     if answer.status == 200:
+        _count_completed()
         return WriteResult(Outcome.WRITTEN)
     if answer.code == CONDITION_FAILED:
+        _count_completed()
         return WriteResult(Outcome.STALE)
     return WriteResult(Outcome.FAILED, f"{answer.code}: {answer.message}")
 
@@ -121,25 +139,54 @@ def put_records(
     table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
 ) -> list[WriteResult]:
     """Write ``rows`` on the shared pool (concurrently); results in the same order. Waits no longer than
-    the deadline allows (module docstring). Never call this from a thread of that pool."""
+    the deadline allows (module docstring). Never call this from a thread of that pool.
+
+    Rows of one account are written one after the other, in their order in the message: DynamoDB makes
+    each conditional write atomic, but the emulator does not, and two racing writes of one account could
+    both pass their condition there and leave the older value. Rows of different accounts run at once."""
     if not rows:
         return []
     transport.sender()  # create the client and its sender once, before the threads race for them
     pool = _pool()
-    futures: list[Future[WriteResult]] = [
-        pool.submit(put_record, table, row, source=source, ingested_at=ingested_at, deadline=deadline)
-        for row in rows
+    turns: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        turns.setdefault(str(row.record["account_id"]), []).append(index)
+    futures = [
+        (
+            indexes,
+            pool.submit(
+                _put_in_turn,
+                table,
+                [rows[i] for i in indexes],
+                source=source,
+                ingested_at=ingested_at,
+                deadline=deadline,
+            ),
+        )
+        for indexes in turns.values()
     ]
-    wait(futures, timeout=deadline.wait_seconds())
-    return [_result(future) for future in futures]
+    wait([future for _, future in futures], timeout=deadline.wait_seconds())
+    results: list[WriteResult] = [WriteResult(Outcome.FAILED, NOT_ATTEMPTED)] * len(rows)
+    for indexes, future in futures:
+        for index, result in zip(indexes, _results(future, len(indexes)), strict=True):
+            results[index] = result
+    return results
 
 
-def _result(future: Future[WriteResult]) -> WriteResult:
+def _put_in_turn(
+    table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
+) -> list[WriteResult]:
+    return [put_record(table, row, source=source, ingested_at=ingested_at, deadline=deadline) for row in rows]
+
+
+def _results(future: Future[list[WriteResult]], count: int) -> list[WriteResult]:
+    """One account's results; while its turn is queued or running when the wait ends, every row of it is
+    cut (a row it did write is found stale when the continuation writes it again)."""
     if future.cancel():  # still queued: it will never start
-        return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
+        return [WriteResult(Outcome.FAILED, NOT_ATTEMPTED)] * count
     if not future.done():
-        return WriteResult(Outcome.FAILED, UNFINISHED)
+        return [WriteResult(Outcome.FAILED, UNFINISHED)] * count
     error = future.exception()
     if error is not None:  # not an AWS error (those are classified): a bug, reported, never swallowed
-        return WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
+        return [WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")] * count
     return future.result()

@@ -1,10 +1,10 @@
 """PutItem without botocore's per-call machinery: a pre-serialised body, SigV4 by hand, kept-alive sockets.
 
-Why: the writer's ceiling in Lambda is CPU (a 256 MB function gets about a sixth of a vCPU), and a boto3
-``put_item`` spends ~0.6 ms of CPU per call on parameter validation, serialisation, endpoint rules, event
-hooks, signing through generic code and urllib3 — over ten times the wire work. This module sends the same
-request, signed the same way (AWS Signature Version 4), for a small fraction of that CPU
-(docs/benchmarks.md). What it keeps from botocore:
+Why: the writer's ceiling in Lambda is CPU (a small function gets a fraction of a vCPU), and a boto3
+``put_item`` spends most of its CPU on parameter validation, serialisation, endpoint rules, event hooks,
+signing through generic code and urllib3, many times the wire work. This module sends the same request,
+signed the same way (AWS Signature Version 4), for a small fraction of that CPU (the figures are in
+docs/benchmarks.md, "Writer throughput and CPU"). What it keeps from botocore:
 
 * the client's **credentials** (refreshed by botocore when they are refreshable), **region** and **endpoint**
   (``AWS_ENDPOINT_URL``, so the local stack's moto server gets the same requests);

@@ -147,7 +147,9 @@ def test_straightforward_model_by_hand() -> None:
 
 def test_recorder_bills_calls_by_chunk_and_skips_the_local_machinery() -> None:
     recorder = CallRecorder()
-    recorder.watch(writer_queue_url="http://h/1/wq", dlq_url="http://h/1/dlq", notification_queue_url="http://h/1/n")
+    recorder.watch(
+        writer_queue_url="http://h/1/wq", dlq_url="http://h/1/dlq", notification_queue_url="http://h/1/n"
+    )
     recorder.start()
     entries = [{"Id": str(i), "MessageBody": "x" * 40_000} for i in range(2)]
     recorder._sqs("SendMessageBatch", {"QueueUrl": "http://h/1/wq", "Entries": entries}, {}, 200)

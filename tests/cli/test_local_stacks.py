@@ -299,7 +299,9 @@ def test_local_up_listed_and_stopped_from_another_directory(invoke, tmp_path_fac
     assert code == 0
     shown = up.stdout.read()  # type: ignore[union-attr]
     assert "Local stack stopped" in shown
-    banner = shown[shown.index("Local stack up") :].split("\n")[:12]
+    lines = shown[shown.index("Local stack up") :].split("\n")
+    # Up to the last line of the banner, however many lines the (long, temporary) paths fold into.
+    banner = lines[: next(i for i, line in enumerate(lines) if "any access key" in line) + 1]
     assert max(len(line) for line in banner) <= 80  # nothing folds mid-command at 80 columns
     assert "  try:  pipeline-ctl upload accounts.json --wait" in banner  # works pasted
     assert any("AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local" in line for line in banner)
@@ -352,6 +354,8 @@ def test_an_own_state_directory_others_could_write_is_tightened(tmp_path: Path, 
     assert (tmp_path / "serverless-pipeline").stat().st_mode & 0o777 == 0o700
     assert entry.path.stat().st_mode & 0o777 == 0o600
     assert local_registry.running() == [entry]
+
+
 def test_local_down_picks_one_of_several_by_local_dir(invoke, tmp_path_factory, monkeypatch) -> None:
     first, second = tmp_path_factory.mktemp("one"), tmp_path_factory.mktemp("two")
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

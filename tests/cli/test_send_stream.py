@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.spec import LOCAL_OUTPUTS_PATH
 from ops.send import SendOptions, send
 from ops.target import resolve_target
-from tests.support.cli import Stack
+from tests.support.cli import Stack, write_local_document
 from tests.support.http_servers import Received, ScriptedGateway, serve
 from tests.support.processes import cli_env, pipeline_ctl, wait_for
 
@@ -38,7 +37,7 @@ def api(local: Stack, tmp_path: Path) -> Iterator[ScriptedGateway]:
     """The local stack's outputs, with POST /writer answered 200 by a server that keeps what it got."""
     with serve(ScriptedGateway(statuses=(200,))) as gateway:
         outputs = {**local.outputs, "api_url": gateway.url}
-        (tmp_path / LOCAL_OUTPUTS_PATH).write_text(json.dumps(outputs), encoding="utf-8")
+        write_local_document(tmp_path, outputs)
         yield gateway
 
 
@@ -122,7 +121,7 @@ def test_memory_stays_bounded_on_a_long_input(local: Stack, tmp_path: Path) -> N
     with serve(ScriptedGateway(statuses=(200,))) as gateway:
         gateway.requests = tally = _Tally()
         outputs = {**local.outputs, "api_url": gateway.url}
-        (tmp_path / LOCAL_OUTPUTS_PATH).write_text(json.dumps(outputs), encoding="utf-8")
+        write_local_document(tmp_path, outputs)
         # WHEN they are sent
         tracemalloc.start()
         try:

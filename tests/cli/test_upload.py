@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,10 @@ RECORDS = [
         (json.dumps({"source": "x", "records": RECORDS[:2]}) + "\n" + json.dumps(RECORDS[0]), 3),
         ("[1, {}, []]", 3),
         ("[]", 0),
-        ('[{"a": 1}, {"a": ', None),
-        ("\xff\xfe", None),
+        ('[{"a": 1}, {"a": ', 2),  # a record, and the broken rest the transformer logs
+        ("\xff\xfe", 1),  # one unreadable file
+        (json.dumps({"records": RECORDS[:2], "note": "x"}), 1),  # not an envelope: one record
+        ('{"records": [{"a": 1}], "records": [{"a": 2}]}', 1),  # an ambiguous envelope: one record
     ],
     ids=[
         "array",
@@ -42,10 +45,12 @@ RECORDS = [
         "empty",
         "truncated",
         "not-utf8",
+        "records-and-another-key",
+        "duplicated-records",
     ],
 )
-def test_count_records_streams_every_accepted_shape(
-    tmp_path: Path, content: str, expected: int | None
+def test_count_records_counts_what_the_transformer_will_account_for(
+    tmp_path: Path, content: str, expected: int
 ) -> None:
     path = tmp_path / "f.json"
     path.write_bytes(content.encode("latin-1") if content.startswith("\xff") else content.encode())
@@ -125,8 +130,8 @@ def test_large_files_go_multipart(deployed: Stack, tmp_path: Path, monkeypatch: 
         ("[]", "bad.json: no records in it (pass --force to upload it anyway)"),
         (
             '[{"a": 1},',
-            "bad.json: not valid JSON: parse error: premature EOF (input is a JSON object, a JSON array, "
-            "or JSON Lines (one object per line))",
+            "bad.json: not valid JSON: the file ends in the middle of a JSON value at end of file (byte 10) "
+            "(input is a JSON object, a JSON array, or JSON Lines (one object per line))",
         ),
     ],
     ids=["empty", "no-records", "not-json"],
@@ -161,4 +166,23 @@ def test_a_directory_is_refused_by_both_even_with_force(invoke, deployed: Stack,
     assert [(r.exit_code, r.stderr) for r in results] == [
         (2, f"Error: data.json: is a directory {hint}\n")
     ] * 3
+    assert "Contents" not in deployed.client("s3").list_objects_v2(Bucket=deployed.outputs["data_bucket"])
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_upload_refuses_what_is_not_a_regular_file(
+    invoke, deployed: Stack, tmp_path: Path, kind: str
+) -> None:
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "pipe.json")
+        name, what = "pipe.json", "a FIFO (named pipe)"
+    else:
+        name, what = "/dev/zero", "a character device"
+
+    results = [invoke("upload", name), invoke("upload", name, "--force")]
+
+    hint = "(write the data to a file, then upload that file)"
+    assert [(r.exit_code, r.stderr) for r in results] == [
+        (2, f"Error: {name}: not a regular file ({what}) {hint}\n")
+    ] * 2
     assert "Contents" not in deployed.client("s3").list_objects_v2(Bucket=deployed.outputs["data_bucket"])

@@ -248,13 +248,21 @@ def test_handlers_run_with_the_environment_lambda_gives_them(
     # The writer's own variables (as the program declares them) and Lambda's; the other functions' variables
     # are in the process only once they have run (runtime.apply_environment), so they are not asserted here.
     seen: dict[str, str | None] = {}
-    names = ("ACCOUNT_TABLE", "DLQ_URL", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_LAMBDA_FUNCTION_NAME")
+    names = (
+        "ACCOUNT_TABLE",
+        "DLQ_URL",
+        "WRITER_QUEUE_URL",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_LAMBDA_FUNCTION_NAME",
+    )
     handlers["writer"].behaviour = lambda event: seen.update({name: os.environ.get(name) for name in names})
     stack.client("sqs").send_message(QueueUrl=stack.outputs["writer_queue_url"], MessageBody="env")
     stack.wait_until_idle(10)
     assert seen == {
         "ACCOUNT_TABLE": stack.outputs["account_table"],
         "DLQ_URL": stack.outputs["dlq_url"],
+        "WRITER_QUEUE_URL": stack.outputs["writer_queue_url"],
         "AWS_ENDPOINT_URL": stack.handler_endpoint_url,
         "AWS_REGION": stack.outputs["region"],
         "AWS_LAMBDA_FUNCTION_NAME": stack.outputs["writer_function"],

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 
 from functions.error_handler import handler as error_handler
-from functions.messages import parse_body
+from functions.messages.bodies import parse_body
 from functions.model import ErrorType
 from functions.transformer import handler as transformer
 from functions.writer import handler as writer

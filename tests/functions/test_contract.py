@@ -24,7 +24,7 @@ from functions.contract import (
     normalise_with_stats,
 )
 from functions.errors import InvalidRecord
-from functions.messages import decode_json, encode_columns, encode_json, encode_rows
+from functions.messages.codec import decode_json, encode_columns, encode_json, encode_rows
 from tests.support.functions import record
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -760,14 +760,6 @@ def test_lower_case_t_and_z_are_rfc_3339_and_digits_past_microseconds_are_cut(
     for result in _both_paths(record(updated_at=value)):
         assert not isinstance(result, InvalidRecord)
         assert result["updated_at"] == expected
-
-
-def test_the_stack_setting_defaults_to_the_contracts_skew() -> None:
-    from functions.contract import DEFAULT_MAX_FUTURE_SKEW_HOURS
-    from infra.config import parse_config
-
-    settings = parse_config({}, stack="dev", region="eu-west-1")
-    assert settings.max_future_skew_hours == DEFAULT_MAX_FUTURE_SKEW_HOURS
 
 
 def test_the_schema_states_the_limits_the_rules_hold() -> None:

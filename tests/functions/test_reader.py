@@ -12,7 +12,8 @@ import pytest
 
 from functions.contract import normalise
 from functions.errors import InvalidRecord
-from functions.messages import decode_json
+from functions.messages.bodies import classify
+from functions.messages.codec import decode_json
 from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
 from functions.transformer.reader import (
@@ -20,14 +21,12 @@ from functions.transformer.reader import (
     RAW_RECORD_LIMIT_BYTES,
     Block,
     FileShape,
-    OversizedRecord,
+    Item,
     ParseFailure,
     RecordReader,
     survey,
 )
 from tests.support.functions import record
-
-Item = Block | ParseFailure | OversizedRecord
 
 
 def read(data: bytes) -> tuple[str, list[Item]]:
@@ -216,9 +215,9 @@ def test_a_record_nested_100000_levels_is_one_precise_failure_and_the_file_reads
     assert "(after record 1)" in failure["error_message"]
 
 
-def test_an_envelope_member_over_the_read_limit_is_skipped_and_its_records_flow() -> None:
+def test_an_envelope_source_over_the_read_limit_is_skipped_and_its_records_flow() -> None:
     data = (
-        '{"comment": "'
+        '{"source": "'
         + "c" * (RAW_RECORD_LIMIT_BYTES * 2)
         + '", "records": ['
         + json.dumps(record("a"))
@@ -228,6 +227,20 @@ def test_an_envelope_member_over_the_read_limit_is_skipped_and_its_records_flow(
     ).encode()
     report, sent, failed = _transform(data)
     assert (report.shape, [r["account_id"] for r in sent], failed) == ("envelope", ["a", "b"], [])
+
+
+def test_an_object_with_records_and_another_key_over_the_read_limit_is_one_record_too_large() -> None:
+    # an object with a key other than source is a record (its "records" an unknown key), whatever its size
+    data = (
+        '{"comment": "'
+        + "c" * (RAW_RECORD_LIMIT_BYTES * 2)
+        + '", "records": ['
+        + json.dumps(record("a"))
+        + "]}"
+    ).encode()
+    report, sent, failed = _transform(data)
+    assert (report.shape, sent, report.records) == ("object", [], 1)
+    assert [f["error_type"] for f in failed] == ["RecordTooLarge"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -286,6 +299,12 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
     return {rng.choice(["a", "b", "}", "records", "k,"]): _random_value(rng, depth + 1) for _ in range(3)}
 
 
+def _classified(text: str) -> list[Any]:
+    body = classify(decode_json(text), text)
+    assert body is not None
+    return body.records
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -295,18 +314,31 @@ def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
     for _ in range(150):
         rows = [_random_value(rng) for _ in range(rng.randint(1, 30))]
         rows = [row if isinstance(row, dict) and rng.random() < 0.8 else {"v": row} for row in rows]
-        shape = rng.choice(["array", "envelope", "lines"])
+        shape = rng.choice(["array", "envelope", "record", "lines"])
         separator = rng.choice([",", ", ", ",\n", " ,\n  "])
         if shape == "array":
             text = "[" + separator.join(json.dumps(row) for row in rows) + "]"
         elif shape == "envelope":
+            text = json.dumps({"source": "s", "records": rows})
+        elif shape == "record":  # a key besides source and records: one record, its records unknown
             text = json.dumps({"source": "s", "records": rows, "x": {"records": 1}})
         else:
             text = "\n".join(json.dumps(row) for row in rows)
         items = list(RecordReader(_Trickle(text.encode(), rng)))
         assert all(isinstance(item, Block) for item in items), items
         expected = decode_json(json.dumps(rows))
+        if shape == "record":
+            expected = [decode_json(text)]
         if shape == "lines":  # a line holding an envelope or an array is expanded into its records
-            expected = [record for value in expected for record in reader_module._expand(value)]
+            expected = [record for row in rows for record in _classified(json.dumps(row))]
         values = [value for item in items if isinstance(item, Block) for value in item.values]
         assert values == expected, text[:300]
+
+
+def test_a_raw_control_character_is_named_once_with_its_place() -> None:
+    data = (json.dumps(record("ok")) + '\n{"account_id": "tab\there"}\n').encode()
+    _, sent, [failure] = _transform(data)
+    assert [r["account_id"] for r in sent] == ["ok"]
+    assert failure["error_message"] == (
+        "s3://b/f.json: Invalid control character at line 2, column 20 (after record 1)"
+    )

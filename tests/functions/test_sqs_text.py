@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from functions.messages import sqs_text
+from functions.messages.sqs_text import sqs_text
 
 
 def sqs_allows(code: int) -> bool:

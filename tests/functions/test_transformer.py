@@ -16,15 +16,10 @@ from hypothesis import strategies as st
 from bench.transformer_data import records as bench_records
 from functions.contract import format_timestamp
 from functions.errors import MissingSetting, SendFailed
-from functions.messages import (
-    BatchSender,
-    EnvelopePacker,
-    attributes_size,
-    decode_json,
-    ingestion_attributes,
-    message,
-    utf8_size,
-)
+from functions.messages.codec import decode_json
+from functions.messages.envelopes import EnvelopePacker, ingestion_attributes
+from functions.messages.sending import BatchSender
+from functions.messages.sizing import attributes_size, message, utf8_size
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from functions.transformer import handler as transformer
 from functions.transformer.core import transform_stream

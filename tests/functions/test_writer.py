@@ -17,10 +17,11 @@ from botocore.awsrequest import AWSRequest
 from functions import aws
 from functions.error_handler import handler as error_handler
 from functions.ingestion import sent_time
-from functions.messages import attributes_size, decode_json, encode_json, utf8_size
+from functions.messages.codec import decode_json, encode_json
+from functions.messages.sizing import attributes_size, utf8_size
 from functions.model import MAX_MESSAGE_BYTES, MAX_REPLAYABLE_BODY_BYTES, ErrorType, MessageAttribute
+from functions.writer import deadline, store, transport
 from functions.writer import handler as writer
-from functions.writer import store, transport
 from tests.support.functions import (
     SENT_TIMESTAMP,
     FakeContext,
@@ -193,11 +194,10 @@ def test_a_single_invalid_record_keeps_its_body_verbatim(world: World, context: 
             '"just a string"',
             "body is a JSON string: expected a record object, an array of records or an envelope",
         ),
-        ('{"records": {"a": 1}}', "envelope: 'records' is a JSON object, expected an array"),
         ('[{"balance": NaN}]', "body is not JSON: NaN is not valid JSON"),
         ("[" * 100_000 + "]" * 100_000, "body is nested too deeply to parse"),
     ],
-    ids=["not-json", "scalar", "envelope-records-not-array", "nan", "nested-100000-deep"],
+    ids=["not-json", "scalar", "nan", "nested-100000-deep"],
 )
 def test_malformed_body_is_an_invalid_message(
     world: World, context: FakeContext, body: str, reason: str
@@ -432,3 +432,29 @@ def test_the_writers_signature_is_botocores(
     assert mine["Authorization"] == request.headers["Authorization"]
     assert mine.get("X-Amz-Security-Token") == token
     aws.clear_cache()
+
+
+def test_a_posted_record_the_deadline_left_unwritten_continues_with_its_ingestion(world: World) -> None:
+    # GIVEN a POSTed record (no attributes) and an invocation already past the time writes may start
+    body = json.dumps(record("late-post"), separators=(",", ":"))
+    short = FakeContext(remaining_seconds=deadline.STOP_STARTING_SECONDS - 0.5)
+    assert run(short, message(body, "post-1")) == []
+    # THEN nothing is written or dead-lettered: the body goes back to WriterQueue verbatim, with the
+    # ingestion the API message had (its sent time and id), so writing it later changes nothing in order
+    assert world.accounts() == {} and dlq(world) == []
+    [again] = world.receive_all(world.writer_queue_url)
+    attributes = {name: value["StringValue"] for name, value in again["MessageAttributes"].items()}
+    assert again["Body"] == body
+    assert attributes == {
+        MessageAttribute.SOURCE: "api",
+        MessageAttribute.ENTERED_AT: sent_time({"SentTimestamp": SENT_TIMESTAMP}),
+        MessageAttribute.INGEST_ID: "post-1",
+        MessageAttribute.INGEST_POSITION: "0",
+        MessageAttribute.CONTINUATION_STALLS: "1",  # the store completed nothing meanwhile
+    }
+    # WHEN the continuation runs with time to spare
+    assert run(FakeContext(), {**again, "MessageId": "continuation-1"}) == []
+    # THEN the record is stored as the first attempt would have stored it
+    item = world.accounts()["late-post"]
+    assert item["source"] == {"S": "api"}
+    assert item["ingest_order"] == {"S": f"{attributes[MessageAttribute.ENTERED_AT]}#0000000000#post-1"}

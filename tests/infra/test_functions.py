@@ -89,6 +89,7 @@ def test_environment_names_the_stack_resources_and_settings(dev: Program) -> Non
     assert env("writer_function") == {
         "ACCOUNT_TABLE": accounts.outputs["name"],
         "DLQ_URL": dlq.outputs["url"],
+        "WRITER_QUEUE_URL": writer_queue.outputs["url"],
         "MAX_FUTURE_SKEW_HOURS": "24",
     }
     assert env("error_handler_function") == {
@@ -225,7 +226,9 @@ def test_transformer_may_read_uploads_and_send_to_both_queues_only(dev: Program)
     }
 
 
-def test_writer_may_consume_its_queue_write_accounts_and_reject_to_the_dlq(dev: Program) -> None:
+def test_writer_may_consume_its_queue_write_accounts_hand_work_back_and_reject_to_the_dlq(
+    dev: Program,
+) -> None:
     writer_queue, dlq = dev.one(QUEUE, "writer-queue"), dev.one(QUEUE, "-dlq")
     accounts = dev.one(TABLE, "accounts")
 
@@ -234,6 +237,7 @@ def test_writer_may_consume_its_queue_write_accounts_and_reject_to_the_dlq(dev: 
         ("sqs:ReceiveMessage", writer_queue.outputs["arn"]),
         ("sqs:DeleteMessage", writer_queue.outputs["arn"]),
         ("sqs:GetQueueAttributes", writer_queue.outputs["arn"]),
+        ("sqs:SendMessage", writer_queue.outputs["arn"]),  # continuations of unfinished work
         ("sqs:SendMessage", dlq.outputs["arn"]),
     }
 
@@ -260,7 +264,8 @@ def test_writer_queue_feeds_the_live_alias_with_partial_batch_failures(dev: Prog
     assert mapping.inputs["functionName"] == alias.outputs["arn"]
     assert mapping.inputs["functionName"].endswith("-dev-writer:live")
     assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping.inputs["batchSize"] == int(dev.config["serverless-pipeline:writerBatchSize"])
+    assert "serverless-pipeline:writerBatchSize" not in dev.config  # the default, in its one home
+    assert mapping.inputs["batchSize"] == spec.DEFAULT_WRITER_BATCH_SIZE
     assert dev.depends_on(mapping, writer_policy)
 
 

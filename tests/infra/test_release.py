@@ -66,7 +66,15 @@ def test_group_rolls_back_on_the_alias_scoped_and_record_alarms(prod: Program) -
     assert group.inputs["alarmConfiguration"]["enabled"] is True
     assert sorted(group.inputs["alarmConfiguration"]["alarms"]) == sorted(
         f"{prefix}{suffix}"
-        for suffix in ("writer-errors", "writer-throttles", "writer-failed-records", "writer-invalid-records")
+        for suffix in (
+            "writer-errors",
+            "writer-throttles",
+            "writer-failed-records",
+            "writer-invalid-records",
+            "writer-version-invalid-records",
+            "writer-version-failed-messages",
+            "writer-version-errors",
+        )
     )
 
 

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from functions.entry_time import ENTERED_AT_MAC_METADATA, trusted_entry_time
+from functions.messages.sizing import message_size
 from functions.model import ENTERED_AT_METADATA, MAX_MESSAGE_BYTES
 from ops.errors import OperationError
 from ops.redrive import s3_objects
-from ops.replay import Result, message_size, replay, replay_attributes
+from ops.replay import Result, replay, replay_attributes
 from ops.target import resolve_target
 from tests.support.cli import DEPLOYED_STACK, Stack, iso
 

@@ -206,9 +206,10 @@ def test_a_writer_crash_mid_batch_loses_and_duplicates_nothing(
     # Last in the module: its own stack uses the same resource names in the same emulator, so the shared
     # stack must stop polling first (and its state is wiped by the new stack's reset).
     stack.stop()
-    # GIVEN a writer that dies once, after handling half of a batch
+    # GIVEN a writer that dies once, after handling half of a batch (a stack that takes batches of ten: the
+    # default takes one message at a time)
     crashes: list[int] = []
-    stack = make_stack(handlers={"writer": _crash_mid_batch(crashes)})
+    stack = make_stack(handlers={"writer": _crash_mid_batch(crashes)}, config={"writerBatchSize": "10"})
     records = _records("crash", 10)
     before = stack.counters()
     # WHEN ten messages land on WriterQueue together (so the first receive is a batch of several)

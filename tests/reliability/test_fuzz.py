@@ -26,13 +26,19 @@ from schemathesis import GenerationMode
 
 from functions.contract import normalise
 from functions.errors import InvalidRecord, MalformedMessage
-from functions.messages import parse_body
+from functions.messages.bodies import parse_body
 from functions.model import ErrorType
 from local_stack.stack import LocalStack
 from tests.support.pipeline import accounts, log_items
 from tests.support.reliability import IDLE_TIMEOUT
 
 MAX_EXAMPLES = 50
+
+# Schemathesis' negative mutations draw ``st.randoms()``, whose first use imports a Hypothesis module that
+# parses Python source. Done at the depth of a test's draw, inside an xdist worker, that parse hits
+# CPython 3.11's "AST constructor recursion depth mismatch" SystemError; resolved once here, at import
+# depth, the lazy strategy is built and the draw never parses.
+st.randoms().validate()
 """Bounded for CI: about half schema-conforming, half schema-violating bodies (a few seconds in all)."""
 DOCUMENTED_STATUSES = {200, 400, 413}
 """What the local route may answer (403/429 need SigV4 / stage throttling, which the local stack has not)."""

@@ -31,7 +31,12 @@ def test_small_load_with_faults_loses_and_duplicates_nothing(stack: LocalStack) 
     # The refused account answers 5xx, whose SDK retries back off in milliseconds (a throttle's take seconds):
     # the same path to the DLQ and the replay, in a fraction of the wall time. The 10 % stay throttles.
     accounting = bench.run_load(
-        stack, plan, fault_rate=0.1, sticky_share=0.02, sticky_error="InternalServerError", seed=3,
+        stack,
+        plan,
+        fault_rate=0.1,
+        sticky_share=0.02,
+        sticky_error="InternalServerError",
+        seed=3,
         idle_timeout=120,
     )
     summary = accounting.to_dict()

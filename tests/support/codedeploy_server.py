@@ -10,6 +10,10 @@ talks to it with ``endpoint_url`` over real HTTP, so requests are serialised and
   HTTP 400 with ``{"__type": <code>, "message": ...}``.
 - Lambda: REST-JSON, ``GET /2015-03-31/functions/<name>/aliases/<alias>`` and ``.../versions``; errors carry
   ``x-amzn-ErrorType``.
+
+``CanaryAws`` plays the canary itself against another AWS (moto) instead of a script: it routes part of the
+alias's invocations to the new version, reads the deployment group's alarms on each poll and rolls the alias
+back when one is in ALARM (``GetDeploymentGroup`` answers with the alarm list the test gives).
 """
 
 from __future__ import annotations
@@ -54,6 +58,8 @@ class FakeAws:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     polls: dict[str, int] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    group_alarms: list[str] = field(default_factory=list)
+    """The alarm names the deployment group watches (GetDeploymentGroup's ``alarmConfiguration``)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     endpoint_url: str = ""
@@ -152,6 +158,15 @@ class FakeAws:
             wanted = body.get("includeOnlyStatuses")
             ids = [i for i, info in self.deployments.items() if not wanted or info["status"] in wanted]
             return 200, {"deployments": ids}
+        if operation == "GetDeploymentGroup":
+            alarms = [{"name": name} for name in self.group_alarms]
+            return 200, {
+                "deploymentGroupInfo": {
+                    "applicationName": body["applicationName"],
+                    "deploymentGroupName": body["deploymentGroupName"],
+                    "alarmConfiguration": {"enabled": bool(alarms), "alarms": alarms},
+                }
+            }
         if operation == "StopDeployment":
             info = self.deployments[body["deploymentId"]]
             info["status"] = "Stopped"
@@ -256,10 +271,86 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, answer, "application/json", error_type)
 
 
+@dataclass
+class CanaryAws(FakeAws):
+    """CodeDeploy running a Lambda canary for real against another AWS (moto): it moves the alias and
+    watches the group's alarms, as CodeDeploy does.
+
+    ``CreateDeployment`` routes ``canary_weight`` of the alias's invocations to the target version
+    (``UpdateAlias`` with ``RoutingConfig``). Each ``GetDeployment`` is one look at the alarms the deployment
+    group names (``DescribeAlarms``): one in ``ALARM`` ends the deployment ``Failed`` with ``ALARM_ACTIVE``
+    and the alias goes back to the version it served, with no routing; after ``canary_polls`` looks without
+    one, the alias moves to the target (``Succeeded``). Only CodeDeploy is served here: Lambda and CloudWatch
+    are the other AWS's (botocore reaches this server through ``AWS_ENDPOINT_URL_CODEDEPLOY``).
+    """
+
+    lambda_client: Any = None
+    cloudwatch: Any = None
+    canary_weight: float = 0.1
+    canary_polls: int = 2
+    alarm_looks: list[dict[str, str]] = field(default_factory=list)
+    """Each look at the alarms: name -> state."""
+
+    def codedeploy(self, operation: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, answer = super().codedeploy(operation, body)
+        if operation == "CreateDeployment" and status == 200:
+            properties = self._properties(answer["deploymentId"])
+            self.lambda_client.update_alias(
+                FunctionName=properties["Name"],
+                Name=properties["Alias"],
+                FunctionVersion=properties["CurrentVersion"],
+                RoutingConfig={"AdditionalVersionWeights": {properties["TargetVersion"]: self.canary_weight}},
+            )
+            self.deployments[answer["deploymentId"]]["status"] = "InProgress"
+        return status, answer
+
+    def _properties(self, deployment_id: str) -> dict[str, str]:
+        content = json.loads(self.deployments[deployment_id]["revision"]["appSpecContent"]["content"])
+        properties: dict[str, str] = next(iter(content["Resources"][0].values()))["Properties"]
+        return properties
+
+    def _advance(self, deployment_id: str) -> None:
+        info = self.deployments[deployment_id]
+        if info["status"] in ("Succeeded", "Failed", "Stopped"):
+            return
+        properties = self._properties(deployment_id)
+        polls = self.polls.get(deployment_id, 0)
+        self.polls[deployment_id] = polls + 1
+        alarms = self.cloudwatch.describe_alarms(AlarmNames=self.group_alarms)["MetricAlarms"]
+        states = {alarm["AlarmName"]: alarm["StateValue"] for alarm in alarms}
+        self.alarm_looks.append(states)
+        firing = sorted(name for name, state in states.items() if state == "ALARM")
+        alias = {"FunctionName": properties["Name"], "Name": properties["Alias"]}
+        no_routing: dict[str, dict[str, float]] = {"AdditionalVersionWeights": {}}
+        if firing:
+            self.lambda_client.update_alias(
+                **alias, FunctionVersion=properties["CurrentVersion"], RoutingConfig=no_routing
+            )
+            info.update(
+                status="Failed",
+                completeTime=time.time(),
+                errorInformation={
+                    "code": "ALARM_ACTIVE",
+                    "message": "One or more alarms have been activated according to the Amazon CloudWatch "
+                    f"metrics. Alarms: {', '.join(firing)}",
+                },
+                rollbackInfo={
+                    "rollbackDeploymentId": self._new_id(),
+                    "rollbackMessage": "Automatic rollback triggered: CloudWatch alarm "
+                    f"{', '.join(firing)} fired",
+                },
+            )
+        elif polls >= self.canary_polls:
+            self.lambda_client.update_alias(
+                **alias, FunctionVersion=properties["TargetVersion"], RoutingConfig=no_routing
+            )
+            info.update(status="Succeeded", completeTime=time.time())
+
+
 @contextmanager
-def fake_aws() -> Iterator[FakeAws]:
-    """Serve a fresh ``FakeAws`` on 127.0.0.1 (a free port) for the duration of the block."""
-    fake = FakeAws()
+def fake_aws(fake: FakeAws | None = None) -> Iterator[FakeAws]:
+    """Serve ``fake`` (default: a fresh ``FakeAws``) on 127.0.0.1 (a free port) for the block's duration."""
+    fake = fake if fake is not None else FakeAws()
     handler = type("Handler", (_Handler,), {"fake": fake})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     fake.endpoint_url = f"http://127.0.0.1:{server.server_address[1]}"

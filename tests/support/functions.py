@@ -286,11 +286,12 @@ def drain(
 
 
 def emitted_metrics(stdout: str) -> dict[str, Any]:
-    """The values of the EMF document Powertools printed."""
+    """The record outcome counts (``Records…``) of the EMF document Powertools printed."""
     for line in stdout.splitlines():
         if '"_aws"' in line:
             document = json.loads(line)
             names = [m["Name"] for m in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+            names = [name for name in names if name.startswith("Records")]
             assert document["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ServerlessPipeline"
             assert document["service"] == "writer"
             values = {name: document[name] for name in names}

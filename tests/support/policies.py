@@ -4,7 +4,7 @@
   a run under mocks, each mapped to the API calls the AWS provider makes to create, read, update, tag and
   delete it (``DEPLOYER_ACTIONS``, the one hand-written table: a type the program starts declaring without
   a row stops the generator), the invokes it makes, ``iam:PassRole`` on its own roles, and the calls of the
-  release step, found in ``ops/release.py`` like the operator's below.
+  release step, found in ``ops/release_step.py`` and what it uses, like the operator's below.
 - **Operator** (``pipeline-ctl``): each command's boto3 calls, found by reading the source. A command's
   function in ``cli/`` imports its ``ops`` modules; the closure of their imports is scanned for the
   attributes that are boto3 operations of the services those modules create clients for (botocore's own
@@ -72,7 +72,7 @@ _APIGATEWAY = ("apigateway:GET", "apigateway:POST", "apigateway:PATCH", "apigate
 
 DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
     "pulumi:providers:aws": (),
-    "command:local:Command": (),  # the release step: its calls are read from ops/release.py
+    "command:local:Command": (),  # the release step: its calls are read from ops/release_step.py
     "aws:s3/bucket:Bucket": (*_S3_BUCKET, *_S3_BUCKET_READ, *_S3_FORCE_DESTROY),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
         "s3:PutBucketPublicAccessBlock",
@@ -127,6 +127,36 @@ DEPLOYER_ACTIONS: dict[str, tuple[str, ...]] = {
         *_TAGS["iam"],
     ),
     "aws:iam/rolePolicy:RolePolicy": ("iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy"),
+    # The operators' managed policy to sign a replay's entry time (infra/signing.py).
+    "aws:iam/policy:Policy": (
+        "iam:CreatePolicy",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:DeletePolicy",
+        "iam:ListEntitiesForPolicy",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+        "iam:ListPolicyTags",
+    ),
+    # The HMAC key of entry times: the provider reads the key, its policy and its rotation status, and a
+    # delete schedules the key's deletion (KMS has no immediate delete).
+    "aws:kms/key:Key": (
+        "kms:CreateKey",
+        "kms:DescribeKey",
+        "kms:GetKeyPolicy",
+        "kms:PutKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:UpdateKeyDescription",
+        "kms:EnableKey",
+        "kms:DisableKey",
+        "kms:ScheduleKeyDeletion",
+        "kms:ListResourceTags",
+        "kms:TagResource",
+        "kms:UntagResource",
+    ),
     "aws:cloudwatch/logGroup:LogGroup": (
         "logs:CreateLogGroup",
         "logs:DescribeLogGroups",
@@ -255,7 +285,7 @@ SIGNED_HTTP: dict[str, tuple[str, ...]] = {"ops.send": ("execute-api:Invoke",)}
 """Modules that call AWS over SigV4-signed HTTP rather than boto3 (``send`` POSTs to the API)."""
 LOCAL_ONLY_COMMANDS = frozenset({"demo", "local up", "local status", "local down", "schema"})
 """Commands that never reach AWS (the local stack, or no stack at all)."""
-SERVICES = ("cloudwatch", "codedeploy", "dynamodb", "lambda", "logs", "s3", "sqs", "ssm", "sts")
+SERVICES = ("cloudwatch", "codedeploy", "dynamodb", "kms", "lambda", "logs", "s3", "sqs", "ssm", "sts")
 
 
 def resource_patterns(stack: str, region: str) -> dict[str, tuple[str, ...]]:
@@ -272,7 +302,9 @@ def resource_patterns(stack: str, region: str) -> dict[str, tuple[str, ...]]:
             f"arn:aws:dynamodb:{region}:*:table/{prefix}-*/index/*",
         ),
         "sqs": (f"arn:aws:sqs:{region}:*:{prefix}-*",),
-        "iam": (f"arn:aws:iam::*:role{role_path(stack)}*",),
+        "iam": (f"arn:aws:iam::*:role{role_path(stack)}*", f"arn:aws:iam::*:policy{role_path(stack)}*"),
+        # A KMS key's ARN is its generated id: no name to scope by before it exists.
+        "kms": (f"arn:aws:kms:{region}:*:key/*",),
         "logs": (
             f"arn:aws:logs:{region}:*:log-group:/aws/lambda/{prefix}-*",
             f"arn:aws:logs:{region}:*:log-group:/aws/lambda/{prefix}-*:*",
@@ -397,13 +429,14 @@ def _tree(module: str) -> ast.Module:
 
 
 def _imports(node: ast.AST) -> dict[str, set[str]]:
-    """Modules of ``ops``/``cli`` imported anywhere under ``node`` → the local names bound to them."""
+    """Modules of ``ops``/``cli``/``functions`` imported anywhere under ``node`` → the local names bound to
+    them (``functions`` too: a re-drive signs with ``functions.entry_time.sign``, a boto3 call of its own)."""
     found: dict[str, set[str]] = {}
     for child in ast.walk(node):
         if (
             isinstance(child, ast.ImportFrom)
             and child.module
-            and child.module.split(".")[0] in ("ops", "cli")
+            and child.module.split(".")[0] in ("ops", "cli", "functions")
         ):
             for alias in child.names:
                 submodule = f"{child.module}.{alias.name}"
@@ -505,8 +538,11 @@ def cli_commands() -> dict[str, set[str]]:
                         registrations.append((module, group, name, node.name))
             elif isinstance(node, ast.Call) and _is_command_call(node.func) and node.args:
                 group, name = _command_of(node.func)
-                if isinstance(node.args[0], ast.Name):
-                    registrations.append((module, group, name, node.args[0].id))
+                registered = node.args[0]
+                while isinstance(registered, ast.Call) and registered.args:  # global_options(logs_command)
+                    registered = registered.args[0]
+                if isinstance(registered, ast.Name):
+                    registrations.append((module, group, name, registered.id))
             elif (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
@@ -595,8 +631,9 @@ def deployer_actions(resource_types: Iterable[str], invokes: Iterable[str]) -> s
         if token not in INVOKE_ACTIONS:
             raise PolicyGenerationError(f"the program invokes {token}, which INVOKE_ACTIONS does not list")
         actions |= set(INVOKE_ACTIONS[token])
-    # The release step (`python -m ops.release deploy`) runs with the deployer's credentials.
-    return actions | module_actions(_closure(["ops.release"]))
+    # The release step (`python -m ops.release_step`, which uses ops.release and ops.release_alarms) runs
+    # with the deployer's credentials.
+    return actions | module_actions(_closure(["ops.release_step"]))
 
 
 def generate(stack: str, region: str, resource_types: Iterable[str], invokes: Iterable[str]) -> Policies:

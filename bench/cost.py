@@ -55,7 +55,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from bench.cost_model import (
     FLOOR_LINE,
@@ -67,6 +67,7 @@ from bench.cost_model import (
     Bill,
     Line,
     Straightforward,
+    WriterCost,
     api_requests,
     attribute_value_bytes,
     billed_ms,
@@ -546,6 +547,16 @@ def trace_rate() -> float:
     return XRAY_SAMPLING_RATE if TRACING_MODE == "Active" else 0.0
 
 
+class _BothPaths(TypedDict):
+    """What the straightforward design's two paths share."""
+
+    writer: WriterCost
+    writer_memory_mb: int
+    gb_price: str
+    log_bytes_per_record: float
+    trace_rate: float
+
+
 def straightforward_bills(upload: Run, single: Run, gb_price: str) -> tuple[Bill, Bill]:
     """The straightforward design's bills for the upload and the API path, from the measured figures."""
     big, small = upload.functions["writer"], single.functions["writer"]
@@ -556,7 +567,7 @@ def straightforward_bills(upload: Run, single: Run, gb_price: str) -> tuple[Bill
     logs = single.log_bytes / single.records
     upload_bill = upload.bill(gb_price, trace_rate())
     producer = tuple(line for line in upload_bill.lines if line.name.startswith(("S3 ", "transformer")))
-    common = {
+    common: _BothPaths = {
         "writer": writer,
         "writer_memory_mb": MEMORY["writer"],
         "gb_price": gb_price,
@@ -568,14 +579,14 @@ def straightforward_bills(upload: Run, single: Run, gb_price: str) -> tuple[Bill
         message_bytes=upload.counts.sent_bytes / upload.records,
         write_units_per_record=upload.counts.write_units / upload.records,
         producer=producer,
-        **common,  # type: ignore[arg-type]
+        **common,
     ).bill("straightforward (S3)")
     api = Straightforward(
         records=single.records,
         message_bytes=single.counts.sent_bytes / single.records,
         write_units_per_record=single.counts.write_units / single.records,
         api_body_bytes=single.counts.api_body_bytes / single.records,
-        **common,  # type: ignore[arg-type]
+        **common,
     ).bill("straightforward (API)")
     print(
         f"writer, fitted from the two runs: {writer.per_invocation_ms:.2f} ms per invocation + "
@@ -713,7 +724,7 @@ def main() -> int:
 
     recorder = CallRecorder()
     recorder.install()  # before any botocore session exists: every client gets the hooks
-    threading.Thread.start = _start_with_owner  # type: ignore[method-assign,assignment]
+    threading.Thread.start = _start_with_owner  # type: ignore[method-assign]
     from local_stack.stack import LocalStack
 
     # the role the local stack gives each function (its outputs key without _function) -> the handler it runs

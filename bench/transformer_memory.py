@@ -103,7 +103,8 @@ def _run(path: Path) -> dict[str, Any]:
         text=True,
         cwd=ROOT,
     ).stdout
-    return json.loads(output.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    figures: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return figures
 
 
 def _line(label: str, figures: dict[str, Any], base: dict[str, Any] | None) -> None:

@@ -64,14 +64,14 @@ def writer_event(count_envelopes: int = 10) -> tuple[dict[str, Any], int]:
     """One WriterQueue event of ``count_envelopes`` full transformer envelopes, and its record count."""
     per_envelope = 1_400
     data = json.dumps(list(records(per_envelope * count_envelopes))).encode()
-    entries: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = []
 
-    def sink(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        entries.extend(batch)
+    def sink(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sent.extend(entries)
         return []
 
     transform_stream(io.BytesIO(data), source="s3://bench/records.json", sink=sink)
-    chosen = entries[:count_envelopes]
+    chosen = sent[:count_envelopes]
     event = {
         "Records": [
             {

@@ -289,8 +289,10 @@ def output_width() -> int:
     except (KeyError, ValueError):
         pass
     for stream in (sys.__stderr__, sys.__stdin__):
+        if stream is None:  # no such stream in this process
+            continue
         try:
-            return os.get_terminal_size(stream.fileno()).columns  # type: ignore[union-attr]
+            return os.get_terminal_size(stream.fileno()).columns
         except (AttributeError, OSError, ValueError):
             continue
     return FALLBACK_WIDTH

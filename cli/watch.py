@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from rich.console import Group, RenderableType
+from rich.console import Group, JustifyMethod, RenderableType
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -78,15 +78,16 @@ def frame(watch: Watch, *, interval: float) -> RenderableType:
         return Text("waiting for the first sample…")
     report = sample.report
     table = Table(box=None, pad_edge=False, padding=(0, 1))
-    for column, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("queue", "left"),
         ("visible", "right"),
         ("in flight", "right"),
         ("oldest", "right"),
         ("throughput", "right"),
         ("trend", "left"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    )
+    for column, justify in columns:
+        table.add_column(column, justify=justify, no_wrap=True)
     for key, queue in report.queues.items():
         table.add_row(
             QUEUE_LABELS.get(key, key),

@@ -93,7 +93,7 @@ def worst_case_call_seconds() -> float:
     SDK upgrade that changes them changes this figure too."""
     from botocore.retries.standard import ExponentialBackoff
 
-    backoff = sum(
+    backoff: float = sum(
         min(2**retry, ExponentialBackoff._MAX_BACKOFF) + ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL
         for retry in range(MAX_ATTEMPTS - 1)
     )

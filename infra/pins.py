@@ -22,7 +22,7 @@ EXTRA = "infra"
 try:
     from packaging.requirements import Requirement
 except ImportError:  # a bare .venv: pip vendors the same library
-    from pip._vendor.packaging.requirements import Requirement  # type: ignore[no-redef,assignment]
+    from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
 
 
 def pinned(pyproject: Path = PYPROJECT) -> list[Requirement]:

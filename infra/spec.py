@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NoReturn
 
 from functions.model import MAX_MESSAGE_BYTES, VERSION_DIMENSION, Service
 
@@ -359,7 +360,7 @@ it, the operator library implements it."""
 
 
 class _RaisingParser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise ValueError(message)
 
 

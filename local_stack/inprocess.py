@@ -126,7 +126,7 @@ def _body(request: AWSPreparedRequest) -> bytes:
 def _response(url: str, status: int, headers: dict[str, Any], payload: bytes) -> AWSResponse:
     from moto.core.botocore_stubber import MockRawResponse
 
-    return AWSResponse(url, status, headers, MockRawResponse(payload))  # type: ignore[arg-type]
+    return AWSResponse(url, status, headers, MockRawResponse(payload))
 
 
 def _before_send(request: AWSPreparedRequest, **kwargs: Any) -> AWSResponse | None:

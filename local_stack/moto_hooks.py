@@ -55,7 +55,7 @@ def install() -> None:
             raise RuntimeError(
                 "moto.s3.notifications._invoke_awslambda is gone: update local_stack.moto_hooks"
             )
-        notifications._invoke_awslambda = _invoke_awslambda  # type: ignore[assignment]
+        notifications._invoke_awslambda = _invoke_awslambda
         # Anything else that would invoke a function gets moto's no-Docker answer instead of a Docker error.
         default_user_config["lambda"]["use_docker"] = False
         _installed = True

@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from infra.private_files import NotPrivate
 from local_stack import seal, snapshot
 from local_stack.deployment import Deployment
+
+if TYPE_CHECKING:  # moto is imported where it is used: the CLI starts without it
+    from moto.core.base_backend import BackendDict, BaseBackend
 
 STATE_PATH = ".pipeline/local-state.pickle"
 PURPOSE = "local-state"
@@ -60,15 +64,15 @@ def summarize() -> dict[str, int]:
     from moto.sqs.models import sqs_backends
 
     summary = {"tables": 0, "items": 0, "objects": 0, "messages": 0}
-    for _, _, dynamodb in dynamodb_backends.iter_backends():
-        for table in dynamodb.tables.values():  # type: ignore[attr-defined]
+    for dynamodb in _backends(dynamodb_backends):
+        for table in dynamodb.tables.values():
             summary["tables"] += 1
             summary["items"] += len(table)
-    for _, _, s3 in s3_backends.iter_backends():
-        for bucket in s3.buckets.values():  # type: ignore[attr-defined]
+    for s3 in _backends(s3_backends):
+        for bucket in s3.buckets.values():
             summary["objects"] += len(bucket.keys)
-    for _, _, sqs in sqs_backends.iter_backends():
-        for queue in sqs.queues.values():  # type: ignore[attr-defined]
+    for sqs in _backends(sqs_backends):
+        for queue in sqs.queues.values():
             summary["messages"] += len(queue._messages)
     return summary
 
@@ -165,8 +169,8 @@ def _make_messages_visible() -> None:
     the handler that held them is gone, as after a Lambda timeout."""
     from moto.sqs.models import sqs_backends
 
-    for _, _, sqs in sqs_backends.iter_backends():
-        for queue in sqs.queues.values():  # type: ignore[attr-defined]
+    for sqs in _backends(sqs_backends):
+        for queue in sqs.queues.values():
             for message in queue._messages:
                 message.visible_at = 0.0
 
@@ -198,3 +202,13 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+Backend = TypeVar("Backend", bound="BaseBackend")
+
+
+def _backends(backends: BackendDict[Backend]) -> Iterator[Backend]:
+    """Every account's and region's backend of one service, typed as that service's (moto's own
+    ``iter_backends`` gives them as ``BaseBackend``)."""
+    for per_account in backends.values():
+        yield from per_account.values()

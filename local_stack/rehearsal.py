@@ -66,13 +66,16 @@ def flow_problems(
 ) -> list[str]:
     tag = uuid.uuid4().hex[:8]
     ids = {name: f"rehearsal-{tag}-{name}" for name in ("upload", "post", "invalid", "fault")}
-    record = lambda account_id: {  # noqa: E731
-        "account_id": account_id,
-        "name": "Rehearsal",
-        "email": "rehearsal@example.com",
-        "balance": "1.00",
-        "currency": "EUR",
-    }
+
+    def record(account_id: str) -> dict[str, str]:
+        return {
+            "account_id": account_id,
+            "name": "Rehearsal",
+            "email": "rehearsal@example.com",
+            "balance": "1.00",
+            "currency": "EUR",
+        }
+
     outputs = stack.outputs
     stack.faults.fail_account_ids([ids["fault"]])
     try:

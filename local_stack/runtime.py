@@ -156,7 +156,7 @@ def install_function_output(sink: TextIO) -> None:
     elif sys.stdout is not _output:
         _output.terminal = sys.stdout
     _output.sink = sink
-    sys.stdout = _output  # type: ignore[assignment]
+    sys.stdout = _output
 
 
 def route_logs_of(module: Any) -> None:

@@ -24,12 +24,8 @@ def local_client(
     client (its event handlers are registered one by one), and a session only needs a lock to be shared."""
     config = Config(max_pool_connections=32, retries={"mode": "standard", "max_attempts": 3})
     if session is not None:
-        return session.client(service, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+        return session.client(service, endpoint_url=endpoint_url, config=config)
     with _shared_lock:
         if region not in _shared:
             _shared[region] = local_session(region)
-        return _shared[region].client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=endpoint_url,
-            config=config,
-        )
+        return _shared[region].client(service, endpoint_url=endpoint_url, config=config)

@@ -67,7 +67,8 @@ def coerce(params: Mapping[str, Any], shape: StructureShape | None) -> dict[str,
     """Already API-shaped parameters with their numbers fixed up (keys are left alone)."""
     if shape is None:
         return dict(params)
-    return _coerce(dict(params), shape)  # type: ignore[no-any-return]
+    coerced: dict[str, Any] = _coerce(dict(params), shape)
+    return coerced
 
 
 def _coerce(value: Any, shape: Shape) -> Any:

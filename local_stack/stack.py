@@ -257,7 +257,8 @@ class LocalStack:
             if notice:
                 self.notices.append(notice)
         if not fresh and not self._persist and self._tamper is None and _CURRENT.get("key") == key:
-            return _CURRENT["deployment"]  # type: ignore[no-any-return]
+            held: Deployment = _CURRENT["deployment"]
+            return held
         wipe_emulator()
         if self._tamper is not None:  # a broken variant: applied, never cached
             return self._apply(endpoint)

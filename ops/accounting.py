@@ -127,8 +127,13 @@ def add_event(account: FileAccount, event: LogEvent) -> None:
     elif event.function == Service.TRANSFORMER and message == VANISHED:
         account.vanished = True
     elif event.function == Service.WRITER and message == MESSAGE_PROCESSED:
-        counts = tuple(_int(fields.get(name)) for name in ("written", "stale", "invalid", "failed"))
-        account.messages[str(fields.get("message_id", event.event_id))] = counts  # type: ignore[assignment]
+        counts = (
+            _int(fields.get("written")),
+            _int(fields.get("stale")),
+            _int(fields.get("invalid")),
+            _int(fields.get("failed")),
+        )
+        account.messages[str(fields.get("message_id", event.event_id))] = counts
         totals = [sum(values) for values in zip(*account.messages.values(), strict=True)]
         account.written, account.stale, account.invalid, account.failed = totals
 

@@ -42,7 +42,8 @@ def item_to_python(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_attribute(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(value)
+    attribute: dict[str, Any] = _serializer.serialize(value)
+    return attribute
 
 
 def check_error_types(error_types: Sequence[str]) -> None:

@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from functions.model import MAX_REPLAYABLE_BODY_BYTES
 from ops import datafiles
@@ -69,7 +69,14 @@ def open_input(file: str, *, stdin: TextIO | None) -> tuple[TextIO, str]:
         raise InvalidInput(f"{file}: {error.strerror}") from None
 
 
-def stream_records(stream: TextIO, name: str) -> Iterator[Any]:
+class LineSource(Protocol):
+    """All the reader asks of its input: the next line, cut at ``size`` characters ('' at the end). Any
+    text stream is one."""
+
+    def readline(self, size: int, /) -> str: ...
+
+
+def stream_records(stream: LineSource, name: str) -> Iterator[Any]:
     """The records of ``stream``, one at a time (module docstring); ``InvalidInput`` where it breaks."""
     try:
         yield from _Reader(stream, name).records()
@@ -88,7 +95,7 @@ def count_records(file: str) -> int:
 
 
 class _Reader:
-    def __init__(self, stream: TextIO, name: str) -> None:
+    def __init__(self, stream: LineSource, name: str) -> None:
         self.stream = stream
         self.name = name
         self.line_number = 0

@@ -7,6 +7,8 @@ and how the call recorder turns AWS calls into billed units.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bench.cost import CallRecorder, Counts, FunctionRun, Invocation, Run, explain_excess
@@ -61,7 +63,7 @@ def test_number_size_is_one_byte_per_two_significant_digits_plus_one(number: str
 
 
 def test_item_size_sums_names_and_values() -> None:
-    item = {
+    item: dict[str, dict[str, Any]] = {
         "account_id": {"S": "a-1"},  # 10 + 3
         "balance": {"N": "1234.56"},  # 7 + 4
         "ok": {"BOOL": True},  # 2 + 1

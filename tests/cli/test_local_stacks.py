@@ -268,11 +268,11 @@ def test_local_up_listed_and_stopped_from_another_directory(invoke, tmp_path_fac
     home, elsewhere = tmp_path_factory.mktemp("stack-home"), tmp_path_factory.mktemp("elsewhere")
     up = spawn("local", "up", "--port", "0", "--api-port", "0", cwd=home)
     try:
-        entry = wait_for(
-            lambda: next((e for e in local_registry.running() if e.outputs()), None),
+        outputs = wait_for(
+            lambda: next(filter(None, (e.outputs() for e in local_registry.running())), None),
             what="`local up` to start",
         )
-        endpoint = entry.outputs()["endpoint_url"]  # type: ignore[union-attr]
+        endpoint = outputs["endpoint_url"]
         monkeypatch.chdir(elsewhere)
 
         listed = invoke("--json", "local", "status")

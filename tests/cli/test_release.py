@@ -6,7 +6,7 @@ import json
 
 import pytest
 from moto.backends import get_backend
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 
 from infra.spec import codedeploy_names
 from ops.release import appspec

@@ -14,7 +14,7 @@ import pytest
 from ops.send import SendOptions, send
 from ops.target import resolve_target
 from tests.support.cli import Stack, write_local_document
-from tests.support.http_servers import ScriptedGateway, serve
+from tests.support.http_servers import Received, ScriptedGateway, serve
 from tests.support.processes import cli_env, pipeline_ctl, wait_for
 
 RECORD = {"name": "N", "email": "n@example.com", "balance": "1", "currency": "EUR"}
@@ -38,7 +38,7 @@ def api(local: Stack, tmp_path: Path) -> Iterator[ScriptedGateway]:
     with serve(ScriptedGateway(statuses=(200,))) as gateway:
         outputs = {**local.outputs, "api_url": gateway.url}
         write_local_document(tmp_path, outputs)
-        yield gateway  # type: ignore[misc]
+        yield gateway
 
 
 def start_send(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -100,14 +100,14 @@ def test_skip_passes_over_the_first_records(api: ScriptedGateway, tmp_path: Path
     assert received_ids(api) == ["a-2", "a-3", "a-4"]
 
 
-class _Tally(list):  # type: ignore[type-arg]
+class _Tally(list[Received]):
     """Stands in for a gateway's request list: counts the records, keeps no body (this test measures the
     process's memory, the server's included)."""
 
     records = 0
 
-    def append(self, received: object) -> None:
-        self.records += len(json.loads(received.body))  # type: ignore[attr-defined]
+    def append(self, received: Received) -> None:
+        self.records += len(json.loads(received.body))
 
 
 def test_memory_stays_bounded_on_a_long_input(local: Stack, tmp_path: Path) -> None:

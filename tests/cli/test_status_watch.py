@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,6 +58,10 @@ def test_local_status_has_no_dashboard(invoke, local: Stack) -> None:
     assert json.loads(result.stdout)["dashboard_url"] is None
 
 
+def fixed_clock(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
+
+
 def test_watch_frame_from_real_reports_and_a_fake_clock(deployed: Stack) -> None:
     target = resolve_target(DEPLOYED_STACK)
     logs, group = deployed.client("logs"), f"/aws/lambda/{deployed.outputs['writer_function']}"
@@ -76,7 +81,7 @@ def test_watch_frame_from_real_reports_and_a_fake_clock(deployed: Stack) -> None
                 logStreamName="s",
                 logEvents=[writer_line(at - timedelta(seconds=5), written=processed - 2, stale=2)],
             )
-        watch.add(at, status(target, clock=lambda at=at: at), feed.since_last(at))
+        watch.add(at, status(target, clock=fixed_clock(at)), feed.since_last(at))
         for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
 

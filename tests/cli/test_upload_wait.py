@@ -5,6 +5,7 @@ functions' own log lines, stale re-uploads included; the live view on a pseudo-t
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def bucket(stack_dir: Path) -> str:
     return str(json.loads((stack_dir / ".pipeline" / "local.json").read_text())["data_bucket"])
 
 
-def cli(stack_dir: Path, *args: str, columns: int = 200):  # type: ignore[no-untyped-def]
+def cli(stack_dir: Path, *args: str, columns: int = 200) -> subprocess.CompletedProcess[str]:
     return run(*args, cwd=stack_dir, env=cli_env(COLUMNS=str(columns)))
 
 

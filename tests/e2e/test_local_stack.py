@@ -69,7 +69,7 @@ def handlers() -> dict[str, Scripted]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, handlers: dict[str, Scripted]) -> Iterator[LocalStack]:
-    with LocalStack(tmp_path_factory.mktemp("scripted"), handlers=handlers, fresh=True) as running:  # type: ignore[arg-type]
+    with LocalStack(tmp_path_factory.mktemp("scripted"), handlers=handlers, fresh=True) as running:
         yield running
 
 

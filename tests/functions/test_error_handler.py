@@ -14,7 +14,7 @@ from infra import spec
 from tests.support.functions import EVENTS, FakeContext, World, record, sqs_event
 
 
-def dlq_message(body: str, message_id: str, receive_count: int = 1, **attributes: str) -> dict[str, Any]:
+def dlq_message(body: str, message_id: str, receive_count: int = 1, /, **attributes: str) -> dict[str, Any]:
     return {
         "MessageId": message_id,
         "Body": body,

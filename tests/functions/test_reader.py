@@ -21,6 +21,7 @@ from functions.transformer.reader import (
     RAW_RECORD_LIMIT_BYTES,
     Block,
     FileShape,
+    Item,
     ParseFailure,
     RecordReader,
     survey,
@@ -28,12 +29,12 @@ from functions.transformer.reader import (
 from tests.support.functions import record
 
 
-def read(data: bytes) -> tuple[str, list[Block | ParseFailure]]:
+def read(data: bytes) -> tuple[str, list[Item]]:
     reader = RecordReader(io.BytesIO(data))
     return reader.shape, list(reader)
 
 
-def positions(items: list[Block | ParseFailure]) -> list[tuple[int, int | None, Any]]:
+def positions(items: list[Item]) -> list[tuple[int, int | None, Any]]:
     """(record number, line, value) of every record, in the order the reader gave them."""
     return [
         (*item.position(index), value)
@@ -81,11 +82,13 @@ def test_an_oversized_record_deep_in_json_lines_is_named_by_its_number_and_line(
     big = record("big", currency="not-a-currency", note="x" * 9000)
     lines = [json.dumps(record(f"a{i}")) for i in range(600)] + ["", json.dumps(big)]
     sink_calls: list[list[dict[str, Any]]] = []
+
+    def sink(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sink_calls.append(entries)
+        return []
+
     report = transform_stream(
-        io.BytesIO("\n".join(lines).encode()),
-        source="s3://b/k.json",
-        sink=lambda entries: sink_calls.append(entries) or [],
-        message_limit=8192,
+        io.BytesIO("\n".join(lines).encode()), source="s3://b/k.json", sink=sink, message_limit=8192
     )
     reasons = [
         entry["MessageAttributes"]["error_message"]["StringValue"]
@@ -116,12 +119,15 @@ def _file(shape: str, texts: list[str]) -> bytes:
 
 def _transform(data: bytes) -> tuple[Any, list[dict[str, Any]], list[dict[str, str]]]:
     """(report, records sent in envelopes, failure attributes) of one file through the transformer."""
-    entries: list[dict[str, Any]] = []
-    report = transform_stream(
-        io.BytesIO(data), source="s3://b/f.json", sink=lambda batch: entries.extend(batch) or []
-    )
+    sent_entries: list[dict[str, Any]] = []
+
+    def sink(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        sent_entries.extend(entries)
+        return []
+
+    report = transform_stream(io.BytesIO(data), source="s3://b/f.json", sink=sink)
     sent, failed = [], []
-    for entry in entries:
+    for entry in sent_entries:
         attributes = {k: v["StringValue"] for k, v in entry["MessageAttributes"].items()}
         if "error_type" in attributes:
             failed.append(attributes)
@@ -325,7 +331,8 @@ def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
             expected = [decode_json(text)]
         if shape == "lines":  # a line holding an envelope or an array is expanded into its records
             expected = [record for row in rows for record in _classified(json.dumps(row))]
-        assert [value for item in items for value in item.values] == expected, text[:300]
+        values = [value for item in items if isinstance(item, Block) for value in item.values]
+        assert values == expected, text[:300]
 
 
 def test_a_raw_control_character_is_named_once_with_its_place() -> None:

@@ -36,8 +36,9 @@ def envelopes(world: World) -> list[dict[str, Any]]:
     return [m for m in world.receive_all(world.writer_queue_url) if not is_failure(m)]
 
 
-def records_sent(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def records_sent(messages: list[dict[str, Any]]) -> list[Any]:
+    """The records of the envelopes among ``messages``: objects, or whatever else the file held."""
+    out: list[Any] = []
     for m in messages:
         if not is_failure(m):
             assert m["MessageAttributes"]["source"]["StringValue"] == decode_json(m["Body"])["source"]
@@ -327,8 +328,8 @@ def test_a_record_over_the_message_limit_becomes_a_precise_failure() -> None:
     source_attribute = len("source") + len("String") + len("s3://b/big.json")  # SQS counts attributes too
     # entered_at (fixed width), ingest_id (the source) and a 10-digit ingest_position
     ingestion = attributes_size(ingestion_attributes("2026-01-01T00:00:00.000000Z", "s3://b/big.json", 10**9))
-    envelope = len('{"source":"s3://b/big.json","records":[]}')
-    limit = MAX_MESSAGE_BYTES - envelope - source_attribute - ingestion - 4096
+    empty_envelope = len('{"source":"s3://b/big.json","records":[]}')
+    limit = MAX_MESSAGE_BYTES - empty_envelope - source_attribute - ingestion - 4096
     assert attributes["error_message"].startswith("record 2: 300")
     assert f"bytes, over the {limit}-byte limit for one record" in attributes["error_message"]
     assert attributes["error_message"].endswith("the record stays in s3://b/big.json")

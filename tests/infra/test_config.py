@@ -55,7 +55,7 @@ def test_aws_access_comes_from_the_aws_namespace() -> None:
     assert parsed.aws == cfg.AwsAccess(
         region="eu-west-1",
         profile="ops",
-        assume_roles=(cfg.AssumeRole(role_arn="arn:aws:iam::123456789012:role/deploy", external_id="e"),),
+        assume_roles=(spec.AssumeRole(role_arn="arn:aws:iam::123456789012:role/deploy", external_id="e"),),
     )
 
 

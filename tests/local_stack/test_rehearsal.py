@@ -11,7 +11,7 @@ import pytest
 
 from infra import spec
 from local_stack import rehearsal, resource_types
-from local_stack.deploy import Deployment
+from local_stack.deployment import Deployment
 from local_stack.stack import LocalStack
 
 pytestmark = pytest.mark.e2e

@@ -19,7 +19,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 import boto3
 import pytest
@@ -37,7 +37,14 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 FUNCTION = "serverless-pipeline-dev-writer"
 NAMES = spec.codedeploy_names("dev")
-GROUP = {"application": NAMES["application"], "deployment_group": NAMES["deployment_group"]}
+
+
+class Group(TypedDict):
+    application: str
+    deployment_group: str
+
+
+GROUP: Group = {"application": NAMES["application"], "deployment_group": NAMES["deployment_group"]}
 
 
 def _code(text: str) -> bytes:

@@ -126,14 +126,15 @@ def test_a_slow_store_and_a_short_deadline_end_in_time_and_hand_the_rest_back(
     slow, dynamodb, sqs, dlq_url, queue_url = endpoint
     slow.delays["PutItem"] = 0.1  # 16 in flight: ~160 records/s
     # GIVEN little time left: work may start for ~0.8 s, then the writer must wrap up
-    context = FakeContext(remaining_seconds=deadline.STOP_STARTING_SECONDS + 0.8)
+    budget = deadline.STOP_STARTING_SECONDS + 0.8
+    context = FakeContext(remaining_seconds=budget)
     messages = [transformer_message("big", 400), transformer_message("small", 3)]
     # WHEN the writer runs the batch
     started = time.monotonic()
     response = handler.handler(sqs_event(messages), context)
     elapsed = time.monotonic() - started
     # THEN it returned before the invocation's end, keeping the margin
-    assert elapsed < context.remaining_seconds - deadline.RETURN_MARGIN_SECONDS
+    assert elapsed < budget - deadline.RETURN_MARGIN_SECONDS
     # and acknowledged both: nothing is dead-lettered, the unfinished records are back on WriterQueue
     assert response["batchItemFailures"] == []
     assert dead_letters(sqs, dlq_url) == {}
@@ -201,11 +202,12 @@ def test_a_store_that_completes_nothing_ends_in_the_dlq_saying_so(
     slow.delays["PutItem"] = 60.0  # never answers within the SDK's read timeout
     pending = [transformer_message("stuck", 5)]
     for hop in range(1, MAX_STALLED_CONTINUATIONS + 1):
-        context = FakeContext(remaining_seconds=deadline.STOP_STARTING_SECONDS + 0.3)
+        budget = deadline.STOP_STARTING_SECONDS + 0.3
+        context = FakeContext(remaining_seconds=budget)
         started = time.monotonic()
         response = handler.handler(sqs_event(pending), context)
         # each invocation ends in time, acknowledging the message
-        assert time.monotonic() - started < context.remaining_seconds - deadline.RETURN_MARGIN_SECONDS
+        assert time.monotonic() - started < budget - deadline.RETURN_MARGIN_SECONDS
         assert response["batchItemFailures"] == []
         pending = handed_back(sqs, queue_url)
         if hop < MAX_STALLED_CONTINUATIONS:

@@ -321,7 +321,7 @@ class CanaryAws(FakeAws):
         self.alarm_looks.append(states)
         firing = sorted(name for name, state in states.items() if state == "ALARM")
         alias = {"FunctionName": properties["Name"], "Name": properties["Alias"]}
-        no_routing = {"AdditionalVersionWeights": {}}
+        no_routing: dict[str, dict[str, float]] = {"AdditionalVersionWeights": {}}
         if firing:
             self.lambda_client.update_alias(
                 **alias, FunctionVersion=properties["CurrentVersion"], RoutingConfig=no_routing

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from moto import mock_aws
 
 from functions import aws
@@ -181,7 +182,7 @@ def context() -> FakeContext:
     return FakeContext()
 
 
-def record(account_id: str = "acct-1", **overrides: Any) -> dict[str, Any]:
+def record(account_id: object = "acct-1", **overrides: Any) -> dict[str, Any]:
     """A valid input record; ``overrides`` replace or add keys (``None`` removes one)."""
     base: dict[str, Any] = {
         "account_id": account_id,
@@ -219,7 +220,7 @@ def on_put_item(handler: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
     attempt, where moto's own mock answers; register it first so that it is asked before moto."""
 
     def hook(request: Any, **_: Any) -> Any:
-        return handler(json.loads(request.body)) if handler else None
+        return handler(json.loads(request.body))
 
     return hook
 
@@ -258,7 +259,12 @@ def fail_put_items(
         client.meta.events.unregister("before-send.dynamodb.PutItem", hook)
 
 
-def drain(world: World, queue_url: str, handler: Callable[..., dict[str, Any]], context: FakeContext) -> None:
+def drain(
+    world: World,
+    queue_url: str,
+    handler: Callable[[dict[str, Any], Any], PartialItemFailureResponse],
+    context: FakeContext,
+) -> None:
     """Receive in batches of 10, invoke, delete what was not reported failed; make failures visible again so
     the next receive applies the redrive (as moto does it lazily)."""
     for _ in range(100):  # bounded: a handler that keeps failing must fail the test, not hang it

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.auth import SigV4Auth
@@ -96,8 +96,11 @@ class ScriptedGateway(Gateway):
         return status, {"message": "Too Many Requests" if status == 429 else f"status {status}"}
 
 
+G = TypeVar("G", bound=Gateway)
+
+
 @contextmanager
-def serve(gateway: Gateway) -> Iterator[Gateway]:
+def serve(gateway: G) -> Iterator[G]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
 

@@ -23,7 +23,7 @@ WRITER_PATH = "/writer"
 def post(api_url: str, body: bytes, *, timeout: float = 30.0) -> tuple[int, bytes]:
     """POST exactly these bytes to ``{api_url}/writer``; returns (status, response body)."""
     parts = urlsplit(api_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=timeout)
     try:
         path = parts.path.rstrip("/") + WRITER_PATH
         connection.request("POST", path, body=body, headers={"Content-Type": "application/json"})

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeGuard
 
 from infra import spec
 from infra.iam import role_path
@@ -358,6 +358,13 @@ def access_level(action: str) -> str:
     return str(iam_reference()[service]["privileges"][name]["access_level"])
 
 
+class Statement(TypedDict):
+    Sid: str
+    Effect: str
+    Action: list[str]
+    Resource: list[str]
+
+
 def policy_document(actions: Iterable[str], patterns: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
     """One statement per (service, resources): each action on the patterns its resource types accept."""
     grouped: dict[tuple[str, tuple[str, ...]], set[str]] = {}
@@ -377,7 +384,7 @@ def policy_document(actions: Iterable[str], patterns: Mapping[str, tuple[str, ..
         else:
             resources = ("*",)
         grouped.setdefault((action.split(":")[0], resources), set()).add(action)
-    statements = []
+    statements: list[Statement] = []
     for (service, resources), names in sorted(grouped.items()):
         sid = "".join(part.capitalize() for part in service.split("-"))
         if resources == ("*",):
@@ -552,9 +559,9 @@ def cli_commands() -> dict[str, set[str]]:
         for node in ast.walk(_tree(f"cli.{path.stem}")):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 keywords = {k.arg: k.value for k in node.value.keywords}
-                name = keywords.get("name")
-                if isinstance(name, ast.Constant) and isinstance(node.targets[0], ast.Name):
-                    groups.setdefault(node.targets[0].id, str(name.value))
+                group_name = keywords.get("name")
+                if isinstance(group_name, ast.Constant) and isinstance(node.targets[0], ast.Name):
+                    groups.setdefault(node.targets[0].id, str(group_name.value))
     commands = {}
     for module, group, name, function in registrations:
         key = f"{module}:{function}"
@@ -573,7 +580,7 @@ def _command_of(call: ast.Call) -> tuple[str, str]:
     return call.func.value.id, str(call.args[0].value)
 
 
-def _is_command_call(node: ast.AST) -> bool:
+def _is_command_call(node: ast.AST) -> TypeGuard[ast.Call]:
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Attribute)

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +47,11 @@ def run(
     )
 
 
-def wait_for(condition: Callable[[], object], *, timeout: float = 30, what: str = "condition") -> object:
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T | None], *, timeout: float = 30, what: str = "condition") -> T:
+    """The first true value ``condition`` returns, polled until ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()

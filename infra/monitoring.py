@@ -17,7 +17,14 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from functions.model import MESSAGES_FAILED_METRIC, METRICS_NAMESPACE, Outcome, Service, outcome_metric
+from functions.model import (
+    MESSAGES_FAILED_METRIC,
+    METRICS_NAMESPACE,
+    VERSION_DIMENSION,
+    Outcome,
+    Service,
+    outcome_metric,
+)
 from infra import spec
 from infra.api import STAGE
 from infra.config import StackConfig
@@ -155,7 +162,7 @@ def version_alarms(
             "metric": {
                 "namespace": METRICS_NAMESPACE,
                 "metric_name": outcome_metric(outcome),
-                "dimensions": {**WRITER_DIMENSIONS, spec.VERSION_DIMENSION: writer_version},
+                "dimensions": {**WRITER_DIMENSIONS, VERSION_DIMENSION: writer_version},
                 "period": VERSION_PERIOD_SECONDS,
                 "stat": "Sum",
             },
@@ -221,7 +228,7 @@ def version_alarms(
         ),
         namespace=METRICS_NAMESPACE,
         metric_name=MESSAGES_FAILED_METRIC,
-        dimensions={**WRITER_DIMENSIONS, spec.VERSION_DIMENSION: writer_version},
+        dimensions={**WRITER_DIMENSIONS, VERSION_DIMENSION: writer_version},
         statistic="Sum",
         period=VERSION_PERIOD_SECONDS,
         threshold=0,

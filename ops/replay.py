@@ -347,7 +347,8 @@ def _entry(item: dict[str, Any], result: Result = Result.WOULD_REPLAY) -> Replay
 
 
 def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    code: str | None = error.response.get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"
 
 
 def _resend(

@@ -16,7 +16,10 @@ from functools import cache
 from itertools import chain, repeat
 from json.encoder import encode_basestring_ascii
 from keyword import iskeyword
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use at run time (_fast_encoder)
+    import msgspec
 
 TEXT_KINDS = frozenset({str, Decimal})
 """Value types the fast path of :func:`encode_columns` takes (a normalised record holds only these)."""
@@ -75,7 +78,7 @@ _MSGSPEC_REFUSES = (TypeError, ValueError, UnicodeEncodeError, OverflowError)
 
 
 @cache
-def _fast_encoder() -> Any:
+def _fast_encoder() -> msgspec.json.Encoder:
     """msgspec's encoder: compact JSON, ``Decimal`` as the string ``str()`` gives. Imported on first use: the
     writer and the error handler never pay for it at a cold start."""
     import msgspec

@@ -6,7 +6,13 @@ roll a version back that rejects every record is tests/ops/test_canary_rollback.
 
 from __future__ import annotations
 
-from functions.model import MESSAGES_FAILED_METRIC, METRICS_NAMESPACE, Outcome, outcome_metric
+from functions.model import (
+    MESSAGES_FAILED_METRIC,
+    METRICS_NAMESPACE,
+    VERSION_DIMENSION,
+    Outcome,
+    outcome_metric,
+)
 from infra import spec
 from tests.support.infra import PUBLISHED_VERSION, Program
 
@@ -27,7 +33,7 @@ def test_invalid_share_is_computed_from_the_published_versions_own_counts(prod: 
     assert {m["metricName"] for m in metrics} == {outcome_metric(outcome) for outcome in Outcome}
     for metric in metrics:
         assert metric["namespace"] == METRICS_NAMESPACE
-        assert metric["dimensions"] == {"service": "writer", spec.VERSION_DIMENSION: PUBLISHED_VERSION}
+        assert metric["dimensions"] == {"service": "writer", VERSION_DIMENSION: PUBLISHED_VERSION}
         assert (metric["period"], metric["stat"]) == (60, "Sum")
     share = queries.pop("invalid_share")
     assert share["returnData"] is True and all(q["returnData"] is False for q in queries.values())
@@ -62,7 +68,7 @@ def test_failed_messages_of_the_version_are_alarmed(prod: Program) -> None:
     found = alarm(prod, "writer-version-failed-messages")
 
     assert (found["namespace"], found["metricName"]) == (METRICS_NAMESPACE, MESSAGES_FAILED_METRIC)
-    assert found["dimensions"] == {"service": "writer", spec.VERSION_DIMENSION: PUBLISHED_VERSION}
+    assert found["dimensions"] == {"service": "writer", VERSION_DIMENSION: PUBLISHED_VERSION}
     assert (found["statistic"], found["period"], found["threshold"]) == ("Sum", 60, 0)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 import pytest
 
+from functions.model import VERSION_DIMENSION
 from infra import spec
 from local_stack.stack import LocalStack
 from ops import release, release_step
@@ -165,7 +166,7 @@ def test_a_version_that_rejects_every_record_is_rolled_back(
         for q in judged["Metrics"]
         if "MetricStat" in q
         for d in q["MetricStat"]["Metric"]["Dimensions"]
-        if d["Name"] == spec.VERSION_DIMENSION
+        if d["Name"] == VERSION_DIMENSION
     }
     assert versions == {bad}
 
@@ -209,7 +210,7 @@ def test_a_good_version_goes_live(
     written = stack.client("cloudwatch").get_metric_statistics(
         Namespace="ServerlessPipeline",
         MetricName="RecordsWritten",
-        Dimensions=[{"Name": "service", "Value": "writer"}, {"Name": spec.VERSION_DIMENSION, "Value": good}],
+        Dimensions=[{"Name": "service", "Value": "writer"}, {"Name": VERSION_DIMENSION, "Value": good}],
         StartTime=datetime.now(UTC) - timedelta(minutes=10),
         EndTime=datetime.now(UTC) + timedelta(minutes=1),
         Period=600,

@@ -74,6 +74,33 @@ TABLE_WIDGET = (
 API_WIDGET = (("Count", "Sum"), ("4xx", "Sum"), ("5xx", "Sum"), ("Latency", "p95"))
 
 
+def invalid_share_queries(dimensions: Mapping[str, Any], *, period: int, label: str) -> list[Any]:
+    """The Writer's outcome counts (Sum over ``period``, for ``dimensions``) and, the one returned, the share
+    of them that was invalid, in percent: what both the function-wide and the per-version alarm judge."""
+    counts = [
+        {
+            "id": outcome.value,
+            "return_data": False,
+            "metric": {
+                "namespace": METRICS_NAMESPACE,
+                "metric_name": outcome_metric(outcome),
+                "dimensions": dict(dimensions),
+                "period": period,
+                "stat": "Sum",
+            },
+        }
+        for outcome in Outcome
+    ]
+    total = " + ".join(f"FILL({outcome.value}, 0)" for outcome in Outcome)
+    share = {
+        "id": "invalid_share",
+        "label": label,
+        "expression": f"100 * FILL({Outcome.INVALID.value}, 0) / ({total})",
+        "return_data": True,
+    }
+    return [*counts, share]
+
+
 def _metric(namespace: str, name: str, dimensions: Mapping[str, str], stat: str = "Sum") -> list[Any]:
     row: list[Any] = [namespace, name]
     for key, value in dimensions.items():
@@ -155,19 +182,6 @@ def version_alarms(
     them at the version it releases (``ops.release_alarms``) before CodeDeploy starts, so what CodeDeploy
     watches during the canary is always the new version alone."""
 
-    def per_version(outcome: Outcome) -> dict[str, Any]:
-        return {
-            "id": outcome.value,
-            "return_data": False,
-            "metric": {
-                "namespace": METRICS_NAMESPACE,
-                "metric_name": outcome_metric(outcome),
-                "dimensions": {**WRITER_DIMENSIONS, VERSION_DIMENSION: writer_version},
-                "period": VERSION_PERIOD_SECONDS,
-                "stat": "Sum",
-            },
-        }
-
     common: dict[str, Any] = {
         "alarm_actions": [topic_arn],
         "ok_actions": [topic_arn],
@@ -177,8 +191,6 @@ def version_alarms(
         "comparison_operator": "GreaterThanThreshold",
         "opts": opts,
     }
-    total = " + ".join(f"FILL({outcome.value}, 0)" for outcome in Outcome)
-    counts: list[Any] = [per_version(outcome) for outcome in Outcome]
     invalid = aws.cloudwatch.MetricAlarm(
         f"{name}-writer-version-invalid-records",
         name=alarm_name(config.stack, "writer-version-invalid-records"),
@@ -186,15 +198,11 @@ def version_alarms(
             f"More than {INVALID_SHARE_PERCENT}% of the records one Writer version handled in a minute were "
             "invalid: judges a release on its own traffic (the release step points it at the new version)."
         ),
-        metric_queries=[
-            *counts,
-            {
-                "id": "invalid_share",
-                "label": "invalid records of this version, % of its records",
-                "expression": f"100 * FILL(invalid, 0) / ({total})",
-                "return_data": True,
-            },
-        ],
+        metric_queries=invalid_share_queries(
+            {**WRITER_DIMENSIONS, VERSION_DIMENSION: writer_version},
+            period=VERSION_PERIOD_SECONDS,
+            label="invalid records of this version, % of its records",
+        ),
         threshold=INVALID_SHARE_PERCENT,
         **common,
     )
@@ -341,32 +349,12 @@ class Monitoring(pulumi.ComponentResource):
             dimensions=WRITER_DIMENSIONS,
         )
 
-        def outcome_query(outcome: Outcome) -> dict[str, Any]:
-            return {
-                "id": outcome.value,
-                "return_data": False,
-                "metric": {
-                    "namespace": METRICS_NAMESPACE,
-                    "metric_name": outcome_metric(outcome),
-                    "dimensions": WRITER_DIMENSIONS,
-                    "period": 5 * PERIOD_SECONDS,
-                    "stat": "Sum",
-                },
-            }
-
-        total = " + ".join(f"FILL({outcome.value}, 0)" for outcome in Outcome)
         alarm(
             "writer-invalid-records",
             f"More than {INVALID_SHARE_PERCENT}% of the Writer's records were invalid in 5 minutes.",
-            metric_queries=[
-                *(outcome_query(outcome) for outcome in Outcome),
-                {
-                    "id": "invalid_share",
-                    "label": "invalid records, % of all",
-                    "expression": f"100 * FILL(invalid, 0) / ({total})",
-                    "return_data": True,
-                },
-            ],
+            metric_queries=invalid_share_queries(
+                WRITER_DIMENSIONS, period=5 * PERIOD_SECONDS, label="invalid records, % of all"
+            ),
             evaluation_periods=1,
             threshold=INVALID_SHARE_PERCENT,
             comparison_operator="GreaterThanThreshold",

@@ -150,7 +150,7 @@ def _failed(what: str, error: ClientError) -> ReleaseError:
     return failed
 
 
-def _call(what: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
+def aws_call(what: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
     """Run one AWS call; an AWS or transport error becomes a one-line ``ReleaseError``."""
     try:
         return operation(**kwargs)
@@ -175,7 +175,7 @@ def latest_published_version(lambda_client: Any, function_name: str) -> str:
         kwargs: dict[str, Any] = {"FunctionName": function_name}
         if marker:
             kwargs["Marker"] = marker
-        page = _call(
+        page = aws_call(
             f"listing versions of {function_name}", lambda_client.list_versions_by_function, **kwargs
         )
         versions += [entry["Version"] for entry in page.get("Versions", []) if entry["Version"].isdigit()]
@@ -248,21 +248,30 @@ def deployment_status(
 ) -> ReleaseStatus:
     """One deployment, now."""
     codedeploy = _client("codedeploy", session, endpoint_url)
-    info = _call(f"reading deployment {deployment_id}", codedeploy.get_deployment, deploymentId=deployment_id)
+    info = aws_call(
+        f"reading deployment {deployment_id}", codedeploy.get_deployment, deploymentId=deployment_id
+    )
     return _status_of(info["deploymentInfo"])
 
 
+def active_deployment_ids(codedeploy: Any, application: str, deployment_group: str) -> list[str]:
+    """The group's deployments CodeDeploy still counts as running (``ACTIVE_STATUSES``)."""
+    return list(
+        aws_call(
+            f"listing deployments of {application}/{deployment_group}",
+            codedeploy.list_deployments,
+            applicationName=application,
+            deploymentGroupName=deployment_group,
+            includeOnlyStatuses=list(ACTIVE_STATUSES),
+        ).get("deployments", [])
+    )
+
+
 def _active_deployment(codedeploy: Any, application: str, deployment_group: str) -> ReleaseStatus | None:
-    ids = _call(
-        f"listing deployments of {application}/{deployment_group}",
-        codedeploy.list_deployments,
-        applicationName=application,
-        deploymentGroupName=deployment_group,
-        includeOnlyStatuses=list(ACTIVE_STATUSES),
-    ).get("deployments", [])
+    ids = active_deployment_ids(codedeploy, application, deployment_group)
     if not ids:
         return None
-    infos = _call("reading deployments", codedeploy.batch_get_deployments, deploymentIds=ids[:25]).get(
+    infos = aws_call("reading deployments", codedeploy.batch_get_deployments, deploymentIds=ids[:25]).get(
         "deploymentsInfo", []
     )
     running = [_status_of(info) for info in infos]
@@ -284,13 +293,13 @@ def release_status(
     codedeploy = _client("codedeploy", session, endpoint_url)
     where = f"listing deployments of {application}/{deployment_group}"
     group = {"applicationName": application, "deploymentGroupName": deployment_group}
-    ids = _call(where, codedeploy.list_deployments, **group, includeOnlyStatuses=list(ACTIVE_STATUSES)).get(
-        "deployments", []
-    ) or _call(where, codedeploy.list_deployments, **group).get("deployments", [])
+    ids = aws_call(
+        where, codedeploy.list_deployments, **group, includeOnlyStatuses=list(ACTIVE_STATUSES)
+    ).get("deployments", []) or aws_call(where, codedeploy.list_deployments, **group).get("deployments", [])
     infos: list[dict[str, Any]] = []
     for start in range(0, len(ids), 25):  # BatchGetDeployments takes at most 25 ids
         chunk = ids[start : start + 25]
-        infos += _call("reading deployments", codedeploy.batch_get_deployments, deploymentIds=chunk).get(
+        infos += aws_call("reading deployments", codedeploy.batch_get_deployments, deploymentIds=chunk).get(
             "deploymentsInfo", []
         )
     if not infos:
@@ -316,7 +325,7 @@ def start_release(
     if target_version is not None and not target_version.isdigit():
         raise ReleaseError(f"target version must be a published version number, got {target_version!r}")
     lambda_client = _client("lambda", session, endpoint_url)
-    current = _call(
+    current = aws_call(
         f"reading alias {function_name}:{alias}",
         lambda_client.get_alias,
         FunctionName=function_name,
@@ -506,7 +515,7 @@ def stop_release(
     if status is None or status.finished:
         raise ReleaseError(f"{application}/{deployment_group} has no deployment in progress to stop")
     codedeploy = _client("codedeploy", session, endpoint_url)
-    _call(
+    aws_call(
         f"stopping deployment {status.deployment_id}",
         codedeploy.stop_deployment,
         deploymentId=status.deployment_id,

@@ -31,9 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from infra.spec import VERSION_DIMENSIONS
+from ops import release
 
 ACTIVE_STATUSES = ("Created", "Queued", "InProgress", "Baking", "Ready")
 DESCRIBE_ALARMS_MAX_NAMES = 100
@@ -66,14 +65,9 @@ class JudgedBy:
 
 def _call(what: str, operation: Callable[..., Any], **kwargs: Any) -> Any:
     try:
-        return operation(**kwargs)
-    except ClientError as error:
-        info = error.response.get("Error", {})
-        raise ReleaseAlarmError(
-            f"{what} failed: {info.get('Code', 'Error')}: {info.get('Message', '')}"
-        ) from error
-    except BotoCoreError as error:
-        raise ReleaseAlarmError(f"{what} failed: {error}") from error
+        return release.aws_call(what, operation, **kwargs)
+    except release.ReleaseError as error:
+        raise ReleaseAlarmError(str(error)) from error
 
 
 def watched_alarms(codedeploy: Any, *, application: str, deployment_group: str) -> list[str]:
@@ -88,18 +82,6 @@ def watched_alarms(codedeploy: Any, *, application: str, deployment_group: str) 
     if not configuration.get("enabled"):
         return []
     return [alarm["name"] for alarm in configuration.get("alarms") or [] if alarm.get("name")]
-
-
-def _running(codedeploy: Any, *, application: str, deployment_group: str) -> list[str]:
-    return list(
-        _call(
-            f"listing deployments of {application}/{deployment_group}",
-            codedeploy.list_deployments,
-            applicationName=application,
-            deploymentGroupName=deployment_group,
-            includeOnlyStatuses=list(ACTIVE_STATUSES),
-        ).get("deployments", [])
-    )
 
 
 def _pinned(dimensions: Sequence[Mapping[str, str]], version: str) -> list[dict[str, str]]:
@@ -169,7 +151,13 @@ def point_version_alarms(
 
     Returns which alarms judge the release; ``alarms`` is empty when the group watches none (a stack the
     program has not updated yet), and nothing is touched while another deployment of the group runs."""
-    if _running(codedeploy, application=application, deployment_group=deployment_group):
+    if _call(
+        "listing the group's deployments",
+        release.active_deployment_ids,
+        codedeploy=codedeploy,
+        application=application,
+        deployment_group=deployment_group,
+    ):
         return JudgedBy(version=version, skipped="another deployment of the group is running")
     names = watched_alarms(codedeploy, application=application, deployment_group=deployment_group)
     found: list[dict[str, Any]] = []

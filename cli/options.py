@@ -229,7 +229,7 @@ class Invocation:
     verbose: bool = False
 
     def target(self) -> Target:
-        from ops.target import resolve_target  # boto3 costs ~0.5 s to import: not for --help
+        from ops.target import resolve_target  # boto3 is slow to import: not for --help
 
         target = resolve_target(
             self.stack, region=self.region, profile=self.profile, local_dir=self.local_dir

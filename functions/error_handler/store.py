@@ -177,8 +177,8 @@ def _reread(body: str, ingest: Ingestion, redriven: str) -> tuple[str, str]:
 
     The contract is imported here, not at module level: only a body that reached the DLQ through the
     queue's redrive, without a verdict, needs it; the DLQ messages the pipeline sends carry their
-    ``error_type``, so a cold start handling them does not pay ~3 ms for the contract's regexes and
-    generated code (docs/benchmarks.md, Cold start)."""
+    ``error_type``, so a cold start handling them does not pay for importing the contract's
+    regexes (docs/benchmarks.md, Cold start, has the figure)."""
     from functions.contract import normalise
 
     try:

@@ -51,6 +51,7 @@ _executor_lock = threading.Lock()
 _completed = 0
 """Writes the store answered with a verdict (written or stale), by every thread of this process."""
 _completed_lock = threading.Lock()
+_ACCOUNT_LOCKS = tuple(threading.Lock() for _ in range(1024))
 
 
 def completed_writes() -> int:
@@ -116,7 +117,9 @@ def put_record(table: str, row: Row, *, source: str, ingested_at: str, deadline:
     """One conditional PutItem; never raises for AWS errors, it classifies them."""
     if not deadline.may_start():
         return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
-    answer = transport.sender().put(request_body(table, row, source=source, ingested_at=ingested_at))
+    body = request_body(table, row, source=source, ingested_at=ingested_at)
+    with _account_lock(str(row.record["account_id"])):
+        answer = transport.sender().put(body)
     if answer.status == 200:
         _count_completed()
         return WriteResult(Outcome.WRITTEN)
@@ -124,6 +127,16 @@ def put_record(table: str, row: Row, *, source: str, ingested_at: str, deadline:
         _count_completed()
         return WriteResult(Outcome.STALE)
     return WriteResult(Outcome.FAILED, f"{answer.code}: {answer.message}")
+
+
+def _account_lock(account_id: str) -> threading.Lock:
+    """The lock one account's writes take in this process, so two of them are never in flight at once.
+
+    DynamoDB evaluates each conditional write atomically, so in AWS this costs nothing but order; the
+    emulator does not, and two racing writes of one account (two lines of a file, or two messages handled
+    at once) could both pass their condition there and leave the older value. Striped: a bounded set of
+    locks, shared by the accounts that hash alike."""
+    return _ACCOUNT_LOCKS[hash(account_id) % len(_ACCOUNT_LOCKS)]
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -139,54 +152,25 @@ def put_records(
     table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
 ) -> list[WriteResult]:
     """Write ``rows`` on the shared pool (concurrently); results in the same order. Waits no longer than
-    the deadline allows (module docstring). Never call this from a thread of that pool.
-
-    Rows of one account are written one after the other, in their order in the message: DynamoDB makes
-    each conditional write atomic, but the emulator does not, and two racing writes of one account could
-    both pass their condition there and leave the older value. Rows of different accounts run at once."""
+    the deadline allows (module docstring). Never call this from a thread of that pool."""
     if not rows:
         return []
     transport.sender()  # create the client and its sender once, before the threads race for them
     pool = _pool()
-    turns: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        turns.setdefault(str(row.record["account_id"]), []).append(index)
-    futures = [
-        (
-            indexes,
-            pool.submit(
-                _put_in_turn,
-                table,
-                [rows[i] for i in indexes],
-                source=source,
-                ingested_at=ingested_at,
-                deadline=deadline,
-            ),
-        )
-        for indexes in turns.values()
+    futures: list[Future[WriteResult]] = [
+        pool.submit(put_record, table, row, source=source, ingested_at=ingested_at, deadline=deadline)
+        for row in rows
     ]
-    wait([future for _, future in futures], timeout=deadline.wait_seconds())
-    results: list[WriteResult] = [WriteResult(Outcome.FAILED, NOT_ATTEMPTED)] * len(rows)
-    for indexes, future in futures:
-        for index, result in zip(indexes, _results(future, len(indexes)), strict=True):
-            results[index] = result
-    return results
+    wait(futures, timeout=deadline.wait_seconds())
+    return [_result(future) for future in futures]
 
 
-def _put_in_turn(
-    table: str, rows: Sequence[Row], *, source: str, ingested_at: str, deadline: Deadline
-) -> list[WriteResult]:
-    return [put_record(table, row, source=source, ingested_at=ingested_at, deadline=deadline) for row in rows]
-
-
-def _results(future: Future[list[WriteResult]], count: int) -> list[WriteResult]:
-    """One account's results; while its turn is queued or running when the wait ends, every row of it is
-    cut (a row it did write is found stale when the continuation writes it again)."""
+def _result(future: Future[WriteResult]) -> WriteResult:
     if future.cancel():  # still queued: it will never start
-        return [WriteResult(Outcome.FAILED, NOT_ATTEMPTED)] * count
+        return WriteResult(Outcome.FAILED, NOT_ATTEMPTED)
     if not future.done():
-        return [WriteResult(Outcome.FAILED, UNFINISHED)] * count
+        return WriteResult(Outcome.FAILED, UNFINISHED)
     error = future.exception()
     if error is not None:  # not an AWS error (those are classified): a bug, reported, never swallowed
-        return [WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")] * count
+        return WriteResult(Outcome.FAILED, f"{type(error).__name__}: {error}")
     return future.result()

@@ -21,7 +21,7 @@ from cli.options import Invocation
 from infra.spec import LOCAL_STACK
 from ops.errors import InvalidInput
 from ops.send import InputBroken, SendInterrupted, SendOptions, parse_record_option, send
-from ops.send_input import count_records, open_input, stream_records
+from ops.send_input import count_records, no_records, open_input, stream_records
 
 PROG = "pipeline-ctl"
 
@@ -70,7 +70,7 @@ def run_send(
             broken.message, hint=f"fix the input, then resume with: {resume.at(broken.resume_at)}"
         ) from None
     if report.records == 0 and file == "-":
-        raise InvalidInput("<stdin>: no records in it (an empty array)")
+        raise no_records("<stdin>")
     run.out.result(report.to_dict(), lambda: render.send(run.out, report))
     if not report.ok:
         raise CommandFailed(render.send_rejections(report))

@@ -25,7 +25,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import queue
 import random
@@ -36,7 +35,7 @@ from collections.abc import Callable, Iterable, Sized
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple, TextIO
+from typing import Any, NamedTuple
 
 import urllib3
 from botocore.auth import SigV4Auth
@@ -45,7 +44,7 @@ from botocore.credentials import Credentials
 
 from functions.model import MAX_REPLAYABLE_BODY_BYTES
 from ops.errors import InvalidInput, OperationError, OpsError
-from ops.send_input import loads, open_input, require_object, stream_records
+from ops.send_input import loads, require_object
 from ops.target import Target
 
 WRITER_ROUTE = "/writer"
@@ -110,25 +109,6 @@ class SendReport:
 
 
 # --- Input ----------------------------------------------------------------------------------------------
-
-
-def read_records(file: str, *, stdin: TextIO | None = None) -> list[Any]:
-    """Every record of a file (``-``: ``stdin``) as a list, refused by ``ops.datafiles``' rule. For small
-    inputs and tests: ``send`` itself streams (:func:`ops.send_input.stream_records`)."""
-    stream, name = open_input(file, stdin=stdin)
-    try:
-        records = list(stream_records(stream, name))
-    finally:
-        if file != "-":
-            stream.close()
-    if not records:
-        raise InvalidInput(f"{name}: no records in it (an empty array)")
-    return records
-
-
-def parse_records(text: str, name: str) -> list[Any]:
-    """Records from a JSON object, a JSON array of objects, or JSON Lines; bad input names ``name:line``."""
-    return list(stream_records(io.StringIO(text), name))
 
 
 def parse_record_option(text: str, position: int) -> Any:

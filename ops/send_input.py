@@ -90,8 +90,13 @@ def count_records(file: str) -> int:
     with stream:
         count = sum(1 for _ in stream_records(stream, name))
     if count == 0:
-        raise InvalidInput(f"{name}: no records in it (an empty array)")
+        raise no_records(name)
     return count
+
+
+def no_records(name: str) -> InvalidInput:
+    """An input that parsed but held no record: refused, as ``upload`` refuses such a file."""
+    return InvalidInput(f"{name}: no records in it (an empty array)")
 
 
 class _Reader:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from functions.model import MAX_REPLAYABLE_BODY_BYTES
 from ops.errors import InvalidInput
-from ops.send import encode, parse_records
+from ops.send import encode
+from ops.send_input import stream_records
 from tests.support.cli import Stack, publish_outputs
 from tests.support.http_servers import ScriptedGateway, SigV4Gateway, serve
 
@@ -193,6 +196,10 @@ def test_missing_file_and_nothing_to_send_are_usage_errors(invoke, tmp_path, mon
     )
     assert bad_record.exit_code == 2
     assert bad_record.stderr.startswith("Error: --record #1: not valid JSON: Expecting property name")
+
+
+def parse_records(text: str, name: str) -> list[Any]:
+    return list(stream_records(io.StringIO(text), name))
 
 
 def test_parse_records_accepts_object_array_and_json_lines() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ops.errors import InvalidInput, NotFound, OperationError, OpsError
-from ops.send import read_records
+from ops.send_input import count_records as count_send_records
 from ops.upload import check_files, count_records
 
 
@@ -42,7 +42,7 @@ def test_send_and_upload_refuse_the_same_files(tmp_path: Path, content: str, mes
     with pytest.raises(InvalidInput, match=re.escape(message)):
         check_files([path])
     with pytest.raises(InvalidInput, match=message.split(" (")[0].replace("records in it", "records")):
-        read_records(str(path))
+        count_send_records(str(path))
     assert check_files([path], force=True)[0].size == len(content.encode())
 
 
@@ -52,7 +52,7 @@ def test_a_directory_and_a_missing_file_are_refused_even_with_force(tmp_path: Pa
     with pytest.raises(InvalidInput, match="no such file"):
         check_files([tmp_path / "nope.json"], force=True)
     with pytest.raises(InvalidInput, match="is a directory"):
-        read_records(str(tmp_path))
+        count_send_records(str(tmp_path))
 
 
 def test_check_files_counts_records_once(tmp_path: Path) -> None:

@@ -45,6 +45,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.lambda_context import BenchContext
 from bench.transformer_data import SHAPES, Shape, shaped_records
 from functions.model import MAX_MESSAGE_BYTES, SQS_BATCH_MAX_BYTES, SQS_BATCH_MAX_ENTRIES
 from functions.transformer.core import transform_stream
@@ -72,19 +73,7 @@ class CountingSink:
         return []
 
 
-class Context:
-    """The LambdaContext attributes Powertools reads."""
-
-    function_name = "bench-transformer"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-transformer"
-    aws_request_id = "bench"
-    log_group_name = "/aws/lambda/bench-transformer"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+CONTEXT = BenchContext("bench-transformer", memory_limit_in_mb=512)
 
 
 def _array(shape: Shape, count: int) -> bytes:
@@ -166,7 +155,7 @@ class S3Side:
             ]
         }
         result: dict[str, Any] = {}
-        seconds = _cpu(lambda: result.update(self.handler(event, Context())))
+        seconds = _cpu(lambda: result.update(self.handler(event, CONTEXT)))
         [report] = result["objects"]
         assert report["valid"] == records, report
         self.sqs.delete_queue(QueueUrl=queue_url)

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.lambda_context import BenchContext
 from bench.transformer_data import records
 from functions import aws
 from functions.transformer.core import transform_stream
@@ -47,17 +48,7 @@ TARGET_UTILISATION_AT_50_MS = 0.8
 BARE_RECORDS = 3_000
 
 
-class Context:
-    function_name = "bench-writer"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench-writer"
-    aws_request_id = "bench"
-    log_group_name = "/aws/lambda/bench-writer"
-    log_stream_name = "bench"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
+CONTEXT = BenchContext("bench-writer", memory_limit_in_mb=256)
 
 
 def writer_event(count_envelopes: int = 10) -> tuple[dict[str, Any], int]:
@@ -142,7 +133,7 @@ def run_writer(event: dict[str, Any]) -> tuple[float, float, dict[str, Any]]:
 
     with contextlib.redirect_stdout(io.StringIO()):  # the metrics document is not what is measured
         cpu, wall = time.process_time(), time.perf_counter()
-        response = handler.handler(event, Context())
+        response = handler.handler(event, CONTEXT)
     return time.process_time() - cpu, time.perf_counter() - wall, response
 
 
@@ -202,7 +193,8 @@ async def _serve_store(latency: float) -> None:
 
 def start_store(latency_ms: int) -> tuple[subprocess.Popen[str], int]:
     store = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve-store", str(latency_ms)],
+        [sys.executable, "-m", "bench.writer_throughput", "--serve-store", str(latency_ms)],
+        cwd=Path(__file__).resolve().parent.parent,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -23,7 +23,7 @@ from typing import Any
 from functions.model import API_SOURCE
 from infra.spec import LOG_TABLE_ACCOUNT_INDEX
 from ops.errors import InvalidInput, NotFound
-from ops.logtable import item_to_python
+from ops.logtable import item_to_python, pages
 from ops.target import Target
 
 VERSION_MARKER = "?versionId="
@@ -153,13 +153,9 @@ def account_failures(dynamodb: Any, table: str, account_id: str) -> list[dict[st
         "ProjectionExpression": ", ".join(names),
         "ScanIndexForward": False,
     }
-    failures: list[dict[str, Any]] = []
-    while True:
-        page = dynamodb.query(**request)
-        failures += [item_to_python(item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            break
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    failures = [
+        item_to_python(item) for page in pages(dynamodb.query, request) for item in page.get("Items", [])
+    ]
     # failed_at is the index's range key; the id breaks ties so equal times list in a stable order
     failures.sort(
         key=lambda failure: (str(failure.get("failed_at", "")), str(failure["error_id"])), reverse=True

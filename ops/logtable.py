@@ -8,7 +8,7 @@ a question about the last hour.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +54,17 @@ def check_error_types(error_types: Sequence[str]) -> None:
         raise InvalidInput(f"unknown error type {unknown[0]!r}", hint=f"one of {known}")
 
 
+def pages(operation: Callable[..., dict[str, Any]], request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every page of a DynamoDB ``query`` or ``scan`` (``operation``), lazily: ``request`` goes on from each
+    page's ``LastEvaluatedKey`` until a page has none."""
+    while True:
+        page = operation(**request)
+        yield page
+        if "LastEvaluatedKey" not in page:
+            return
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def query_window(
     dynamodb: Any,
     table: str,
@@ -73,13 +84,9 @@ def query_window(
         table, since=since, until=until, newest_first=newest_first, status=status, error_types=error_types
     )
     for request in requests:
-        while True:
-            page = dynamodb.query(**request)
+        for page in pages(dynamodb.query, request):
             for item in page.get("Items", []):
                 yield item_to_python(item)
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def count_window(
@@ -97,12 +104,7 @@ def count_window(
         table, since=since, until=until, newest_first=True, status=status, error_types=error_types
     ):
         request["Select"] = "COUNT"
-        while True:
-            page = dynamodb.query(**request)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        total += sum(int(page.get("Count", 0)) for page in pages(dynamodb.query, request))
     return total
 
 
@@ -170,10 +172,8 @@ def ids_with_prefix(dynamodb: Any, table: str, prefix: str, *, limit: int = 10) 
         "ExpressionAttributeValues": {":prefix": {"S": prefix}},
     }
     found: list[dict[str, Any]] = []
-    while len(found) < limit:
-        page = dynamodb.scan(**request)
+    for page in pages(dynamodb.scan, request):
         found += [item_to_python(item) for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
+        if len(found) >= limit:
             break
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(found, key=lambda item: str(item.get("failed_at", "")))[:limit]

@@ -24,6 +24,7 @@ from typing import Any
 from functions.contract import values as values_
 from functions.contract.rules import (
     ACCOUNT_ID_CHARS,
+    CURRENCY_LENGTH,
     CURRENCY_PATTERN,
     EMAIL_DOMAIN_PATTERN,
     MAX_ACCOUNT_ID_LENGTH,
@@ -84,20 +85,24 @@ def account_id_column(values: list[Any]) -> list[Any] | None:
 
 def name_column(values: list[Any]) -> list[Any] | None:
     # Measured: a comprehension beats any whole-column rewrite here (split and join are C calls already).
-    if set(map(type, values)) != {str}:
+    try:
+        spaced = " ".join(values)
+    except TypeError:  # a missing value, null, a number...
         return None
-    if not "".join(values).isprintable():  # a tab to collapse, a refused character: the per-value path
+    if not spaced.isprintable():  # a tab or newline to collapse, a refused character: the per-value path
         return None
-    # Printable: a space is the only whitespace left. A column with no run of spaces and none at either end
-    # of a value is already collapsed: it stands as is (no new string per value).
-    text = "\n".join(values)
-    if "  " in text or " \n" in text or "\n " in text or text[:1] == " " or text[-1:] == " ":
+    # Printable: a space is the only whitespace left. A value with a run of spaces, a space at either end,
+    # or none at all puts two spaces together in the column joined by one (or a space at its ends); without
+    # those, the column is already collapsed and stands as is (no new string per value).
+    if "  " in spaced or spaced[:1] == " " or spaced[-1:] == " ":
         names = [" ".join(value.split()) for value in values]
+        if "" in names:
+            return None
+    elif not spaced:  # one empty value
+        return None
     else:
         names = values
-    if "" in names or max(map(len, names)) > MAX_NAME_LENGTH:
-        return None
-    return names
+    return names if max(map(len, names)) <= MAX_NAME_LENGTH else None
 
 
 def _spaced(
@@ -115,6 +120,8 @@ def _spaced(
         return None
     if " " in text:  # the patterns admit spaces only around a value, never inside: drop them all at once
         text = text.replace(" ", "")
+    elif case is None:  # nothing to trim or case: the values stand as they are
+        return values
     lines = (text if case is None else case(text)).split("\n")
     return lines if len(lines) == len(values) else None
 
@@ -157,12 +164,11 @@ def balance_text_column(values: list[Any]) -> list[Any] | None:
     Why: a string already written the way ``str(Decimal)`` writes it (``"120.50"``) is its own encoding, so
     building the ``Decimal`` only for the encoder to print it again is skipped; integers print as their
     ``Decimal`` does. Every check of :func:`balance_column` still runs."""
+    texts = _spaced(values, _CANONICAL_DECIMALS_SPACED_RE)  # None unless every value is a str
+    if texts is not None and max(map(len, texts)) <= MAX_BALANCE_DIGITS:
+        return texts
     kinds = set(map(type, values))
-    if kinds == {str}:
-        texts = _spaced(values, _CANONICAL_DECIMALS_SPACED_RE)
-        if texts is not None and max(map(len, texts)) <= MAX_BALANCE_DIGITS:
-            return texts
-    elif kinds == {Decimal}:
+    if kinds == {Decimal}:
         texts = list(map(str, values))
         if _DECIMAL_TEXTS_BLOCK_RE.fullmatch("\n".join(texts)) is None or not all(values):
             return None
@@ -182,11 +188,37 @@ def _cased_column(
     return _spaced(values, pattern, case)
 
 
+_CURRENCY_LINE = CURRENCY_LENGTH + 1
+_STATUS_SET = frozenset(STATUSES)
+
+
 def currency_column(values: list[Any]) -> list[Any] | None:
+    # Unpadded (nearly every file): each value is 3 ASCII letters exactly when the column joined with
+    # newlines has a newline at every 4th place and only ASCII letters elsewhere (a newline inside a value,
+    # or a value of another length, puts a character out of place). Cheaper than the pattern.
+    text = _joined(values)
+    if text is None:
+        return None
+    if (
+        len(text) == _CURRENCY_LINE * len(values) - 1
+        and text[CURRENCY_LENGTH::_CURRENCY_LINE] == "\n" * (len(values) - 1)
+        and text.isascii()
+        and text.replace("\n", "").isalpha()
+    ):
+        return text.upper().split("\n")
     return _cased_column(values, str.upper, _CURRENCY_SPACED_RE)
 
 
 def status_column(values: list[Any]) -> list[Any] | None:
+    # Unpadded: an ASCII column lower-cased maps one character to one, so each value lower-cased being a
+    # status is the pattern's verdict (checked before case mapping: ASCII only). Cheaper than the pattern.
+    text = _joined(values)
+    if text is None:
+        return None
+    if text.isascii():
+        statuses = text.lower().split("\n")
+        if _STATUS_SET.issuperset(statuses):
+            return statuses
     return _cased_column(values, str.lower, _STATUS_SPACED_RE)
 
 

@@ -286,10 +286,10 @@ def _offset_layout(text: str, count: int) -> bool:
     return not any(tens) and not text[19::_OFFSET_WIDTH].strip("+-")
 
 
-_LOCAL_TO_UTC: dict[tuple[str, ...], str] = {}
-"""The characters of a local month-day, hour and zone (``M M D D H H ± h h``, as extended slices of a column
-give them) → ``MM-DDTHH`` in UTC, for the zones built so far; a move across the turn of the year or 29
-February is absent (the per-value path decides those)."""
+_LOCAL_TO_UTC: dict[str, str] = {}
+"""The characters of a local month-day, hour and zone without separators (``MMDDHH±hh``, as the slices of a
+column put them together) → ``MM-DDTHH`` in UTC, for the zones built so far; a move across the turn of the
+year or 29 February is absent (the per-value path decides those)."""
 _LOCAL_ZONES_BUILT: set[str] = set()
 MAX_LOCAL_ZONES = 4
 """Zones with entries in :data:`_LOCAL_TO_UTC` (≈ 8,700 each); a column in others takes another path."""
@@ -303,58 +303,59 @@ def _local_zone(zone: str) -> None:
         for month_day in _ORDERED_MONTH_DAYS:
             shifted = _SHIFTED_MONTH_DAY.get((month_day, days))  # lacks the year's turn and 29 February
             if shifted is not None:
-                key = (month_day[0], month_day[1], month_day[3], month_day[4], hour[0], hour[1], *zone[:3])
-                _LOCAL_TO_UTC[key] = f"{shifted}T{utc_hour}"
+                _LOCAL_TO_UTC[f"{month_day[:2]}{month_day[3:]}{hour}{zone[:3]}"] = f"{shifted}T{utc_hour}"
     _LOCAL_ZONES_BUILT.add(zone)
 
 
-_UTC_WIDTH = len("YYYY-MM-DDTHH:MM:SS.000000Z\n")
-_KEPT = len("YYYY-MM-DDTHH:MM:SS")
+_KEY_POSITIONS = (5, 6, 8, 9, 11, 12, 19, 20, 21)
+"""Where the characters of a :data:`_LOCAL_TO_UTC` key stand in a ``YYYY-MM-DDTHH:MM:SS±hh:00`` line."""
+_KEY_WIDTH = len(_KEY_POSITIONS) + 1
+_UTC_LINE = b"0000-00-00T00:00:00.000000Z\n"
+"""A line of the rewritten column; the digits are written over it."""
+_UTC_WIDTH = len(_UTC_LINE)
+_KEPT_POSITIONS = (0, 1, 2, 3, 14, 15, 17, 18)
+"""The year's, minutes' and seconds' digits: the same place in a local line and in a UTC line."""
 _PLACEHOLDER_DAY_HOUR = "00-00T00"
 _DAY_HOUR_POSITIONS = ((5, 0), (6, 1), (8, 3), (9, 4), (11, 6), (12, 7))
-"""Where each character of ``MM-DDTHH`` stands in a line, and in that string."""
+"""Where each digit of ``MM-DDTHH`` stands in a line, and in that string."""
 
 
 def _offsets_by_slices(values: list[str], text: str) -> list[Any] | None:
     """A column that passed :func:`_offset_layout` in UTC, worked on as extended slices of the column rather
-    than value by value: the UTC month-day and hour of every value from one lookup per value in C (``map``
-    over a ``zip`` of the month-day, hour and zone characters' slices), written into the column with six
-    slice assignments on a ``bytearray``, and the values moved into lines of the output's width by 19 more.
+    than value by value: each value's lookup key put together from nine slices into a ``bytearray`` and split
+    into strings, the UTC month-day and hour of every value looked up in one ``map``, and the lines of the
+    output written by fourteen slice assignments over a ``bytearray`` of blank lines: the year, minutes and
+    seconds from the column, the month-day and hour from the lookups.
     A value the table lacks (a move across the turn of the year or 29 February, a month-day or hour that does
     not exist) is None, as in :func:`_offsets_to_utc`: the caller converts it on its own. None when a zone
     is unknown or its entries cannot be built (too many zones): the other paths decide."""
-    width = _OFFSET_WIDTH
-    signs, tens, units = text[19::width], text[20::width], text[21::width]
-    zones = {f"{sign}{ten}{unit}:00" for sign, ten, unit in set(zip(signs, tens, units, strict=True))}
-    new = zones - _LOCAL_ZONES_BUILT
-    if new:
-        if not _OFFSETS.issuperset(new) or len(_LOCAL_ZONES_BUILT) + len(new) > MAX_LOCAL_ZONES:
-            return None
-        for zone in new:
-            _local_zone(zone)
-    keys = zip(
-        text[5::width],
-        text[6::width],
-        text[8::width],
-        text[9::width],
-        text[11::width],
-        text[12::width],
-        signs,
-        tens,
-        units,
-        strict=True,
-    )
-    day_hours: list[Any] = list(map(_LOCAL_TO_UTC.get, keys))
+    width, count = _OFFSET_WIDTH, len(values)
+    local = text.encode("ascii")
+    keys = bytearray(b"\n" * (_KEY_WIDTH * count))
+    for index, position in enumerate(_KEY_POSITIONS):
+        keys[index::_KEY_WIDTH] = local[position::width]
+    split = keys.decode("ascii").split("\n")
+    split.pop()  # after the last newline
+    day_hours: list[Any] = list(map(_LOCAL_TO_UTC.get, split))
     lacking = none_indexes(day_hours)
-    for index in lacking:
-        day_hours[index] = _PLACEHOLDER_DAY_HOUR
-    characters = "".join(day_hours)
-    local = bytearray(text, "ascii")
-    for position, offset in _DAY_HOUR_POSITIONS:
-        local[position::width] = characters[offset :: len(_PLACEHOLDER_DAY_HOUR)].encode("ascii")
-    lines = bytearray(b"0" * _KEPT + _NO_FRACTION_Z.encode("ascii") + b"\n") * len(values)
-    for position in range(_KEPT):
+    if lacking:  # a zone seen for the first time, or a value the tables lack
+        new = {f"{split[index][6:]}:00" for index in lacking} - _LOCAL_ZONES_BUILT
+        if new:
+            if not _OFFSETS.issuperset(new) or len(_LOCAL_ZONES_BUILT) + len(new) > MAX_LOCAL_ZONES:
+                return None
+            for zone in new:
+                _local_zone(zone)
+            for index in lacking:
+                day_hours[index] = _LOCAL_TO_UTC.get(split[index])
+            lacking = none_indexes(day_hours)
+        for index in lacking:
+            day_hours[index] = _PLACEHOLDER_DAY_HOUR
+    characters = "".join(day_hours).encode("ascii")
+    lines = bytearray(_UTC_LINE * count)
+    for position in _KEPT_POSITIONS:
         lines[position::_UTC_WIDTH] = local[position::width]
+    for position, offset in _DAY_HOUR_POSITIONS:
+        lines[position::_UTC_WIDTH] = characters[offset :: len(_PLACEHOLDER_DAY_HOUR)]
     rewritten: list[Any] = lines.decode("ascii").split("\n")
     rewritten.pop()  # after the last newline
     for index in lacking:

@@ -31,7 +31,8 @@ def records(count: int, *, seed: int = 7) -> Iterator[dict[str, object]]:
 
 @dataclass(frozen=True)
 class Shape:
-    """One cell of the record-shape matrix: how balances, keys, text and timestamps are written."""
+    """One cell of the record-shape matrix: how balances, keys, text and timestamps are written, and how
+    the file holds the records."""
 
     balance: str
     """``float`` (a JSON number with a fraction), ``string`` (``"120.50"``) or ``integer``."""
@@ -39,22 +40,30 @@ class Shape:
     """``snake`` (``account_id``, ``updated_at``) or ``camel`` (``accountId``, ``updatedAt``)."""
     text: str
     """``clean`` (already normalised) or ``padded`` (spaces around and inside names and emails, mixed case in
-    emails, currencies and statuses: the README tour's records)."""
+    emails, currencies and statuses)."""
     zone: str
-    """``Z`` or ``offset`` (``+02:00`` / ``-05:00``)."""
+    """``Z``, ``offset`` (``+02:00`` / ``-05:00``), or ``absent``: no ``updated_at`` and no ``status``, so the
+    defaults apply (the README tour's records leave both out)."""
+    file: str = "array"
+    """``array`` (one JSON array) or ``lines`` (JSON Lines, one record a line: the README tour's file)."""
 
     @property
     def label(self) -> str:
-        return f"{self.balance:<7} {self.keys:<5} {self.text:<6} {self.zone}"
+        return f"{self.balance:<7} {self.keys:<5} {self.text:<6} {self.zone:<6} {self.file}"
 
 
 SHAPES = tuple(
     Shape(*cell)
     for cell in product(
-        ("float", "string", "integer"), ("snake", "camel"), ("clean", "padded"), ("Z", "offset")
+        ("float", "string", "integer"),
+        ("snake", "camel"),
+        ("clean", "padded"),
+        ("Z", "offset", "absent"),
+        ("array", "lines"),
     )
 )
-"""The matrix ``bench/transformer_throughput.py`` times: every combination, 24 cells."""
+"""The matrix ``bench/transformer_throughput.py`` times: every combination, 72 cells. The README tour's
+records are ``string snake clean absent lines``."""
 
 
 def shaped_records(count: int, shape: Shape, *, seed: int = 7) -> Iterator[dict[str, object]]:
@@ -83,18 +92,29 @@ def shaped_records(count: int, shape: Shape, *, seed: int = 7) -> Iterator[dict[
             currency = rng.choice(["USD", "EUR", "GBP"])
             status = rng.choice(["active", "suspended", "closed"])
         zone = "Z" if shape.zone == "Z" else rng.choice(["+02:00", "-05:00"])
-        yield {
+        updated_at = (
+            f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
+            f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}{zone}"
+        )
+        record: dict[str, object] = {
             ("accountId" if camel else "account_id"): f"acct-{index:09d}",
             "name": name,
             "email": email,
             "balance": balance,
             "currency": currency,
-            "status": status,
-            ("updatedAt" if camel else "updated_at"): (
-                f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
-                f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}{zone}"
-            ),
         }
+        if shape.zone != "absent":
+            record["status"] = status
+            record["updatedAt" if camel else "updated_at"] = updated_at
+        yield record
+
+
+def shaped_file(count: int, shape: Shape) -> bytes:
+    """The records of one :class:`Shape` as the file its ``file`` names."""
+    records = (json.dumps(record) for record in shaped_records(count, shape))
+    if shape.file == "lines":
+        return ("\n".join(records) + "\n").encode()
+    return ("[" + ",".join(records) + "]").encode()
 
 
 def write_array(path: Path, count: int) -> int:

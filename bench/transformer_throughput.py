@@ -1,23 +1,26 @@
 """Transformer throughput on every record shape, against plain ``json.loads`` + ``json.dumps`` of the data.
 
 Run from the repository root: ``python -m bench.transformer_throughput`` (``--records N``, ``--runs N``,
-``--only string camel padded offset``, ``--memory-only``).
+``--only string snake clean absent lines``, ``--memory-only``).
 
 Records come in many shapes, and each takes its own paths through the contract, so one figure for one shape
 says little. The bench times a **matrix** (``bench.transformer_data.SHAPES``): balances as JSON numbers with
 a fraction, as strings (``"120.50"``) and as integers; snake_case and camelCase keys; clean text and text as
 people type it (padded names and emails, mixed-case emails, currencies and statuses); ``Z`` and whole-hour
-offsets. Each cell is measured two ways, in alternating rounds, and each is judged against the target:
+offsets, or no ``updated_at`` and ``status`` at all (the defaults apply); the records in one JSON array or
+as JSON Lines. The README tour's records are the cell ``string snake clean absent lines``. Each cell is
+measured two ways, in alternating rounds, and each is judged against the target:
 
-* **memory**: the bytes of a JSON array in memory through ``transform_stream`` into a counting sink (the
-  real packing and batching code; only the network call is gone), against ``json.dumps(json.loads(data))``
-  of the same bytes;
+* **memory**: the file's bytes in memory through ``transform_stream`` into a counting sink (the real packing
+  and batching code; only the network call is gone), against ``json.dumps(json.loads(array))``, where
+  ``array`` is the same records as one JSON array: the stdlib has no one-call JSON Lines reader, and a
+  ``json.loads`` per line would flatter the transformer;
 * **S3 + handler**, as Lambda runs it: the file is an object in moto (in a child process, so its server
   work is not counted: in AWS it is the services' work, not the function's) and the real handler
   (``functions.transformer.handler.handler``) runs on an S3 event naming it, reading the object as a stream
   and sending to an SQS queue. Its baseline does what any transformer must do at least on the same
-  object: ``GetObject`` and read, ``json.loads``, ``json.dumps``, and the result sent to a queue in
-  messages of the same size limit, ``SendMessageBatch`` calls of the same limits.
+  records (the array, another object): ``GetObject`` and read, ``json.loads``, ``json.dumps``, and the
+  result sent to a queue in messages of the same size limit, ``SendMessageBatch`` calls of the same limits.
 
 The baseline validates nothing: the transformer does all the contract's work (every rule, the columns and
 per-value reasons) and is held to at least the speed of stdlib JSON that does none. That is stricter than a
@@ -42,11 +45,12 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bench.lambda_context import BenchContext
-from bench.transformer_data import SHAPES, Shape, shaped_records
+from bench.transformer_data import SHAPES, shaped_file
 from functions.model import MAX_MESSAGE_BYTES, SQS_BATCH_MAX_BYTES, SQS_BATCH_MAX_ENTRIES
 from functions.transformer.core import transform_stream
 
@@ -74,10 +78,6 @@ class CountingSink:
 
 
 CONTEXT = BenchContext("bench-transformer", memory_limit_in_mb=512)
-
-
-def _array(shape: Shape, count: int) -> bytes:
-    return ("[" + ",".join(json.dumps(record) for record in shaped_records(count, shape)) + "]").encode()
 
 
 def _cpu(work: Any) -> float:
@@ -183,9 +183,9 @@ class S3Side:
         return seconds
 
 
-def _memory_round(data: bytes, key: str, count: int) -> tuple[float, float, int]:
+def _memory_round(data: bytes, array: bytes, key: str, count: int) -> tuple[float, float, int]:
     """One round in memory: (baseline CPU seconds, transformer CPU seconds, SendMessageBatch calls)."""
-    baseline = _cpu(lambda: json.dumps(json.loads(data)))
+    baseline = _cpu(lambda: json.dumps(json.loads(array)))
     sink = CountingSink()
     reports: list[Any] = []
     transformer = _cpu(
@@ -213,28 +213,31 @@ def main(argv: list[str] | None = None) -> int:
     server = None if options.memory_only else MotoServer()
     try:
         s3 = None if server is None else S3Side(server)
-        header = f"{'balance keys  text   zone':<28} {'memory min   med   max':>22}"
+        header = f"{'balance keys  text   zone   file':<34} {'memory min   med   max':>22}"
         if s3 is not None:
             header += f"  {'S3 + handler min  med   max':>28}  {'records/s':>10}"
         print(header)
         worst: dict[str, tuple[float, str]] = {}
         calls_per_1000 = 0.0
         for shape in shapes:
-            data = _array(shape, count)
-            key = f"bench/{shape.label.replace(' ', '-')}.json".replace("--", "-")
+            data = shaped_file(count, shape)
+            array = data if shape.file == "array" else shaped_file(count, replace(shape, file="array"))
+            key = f"bench/{'-'.join(shape.label.split())}.json"
+            array_key = f"bench/{'-'.join(replace(shape, file='array').label.split())}.json"
             if s3 is not None:
                 s3.put(key, data)
+                s3.put(array_key, array)
             memory, handler, rates = [], [], []
             for _ in range(options.runs):
-                baseline, transformer, calls = _memory_round(data, key, count)
+                baseline, transformer, calls = _memory_round(data, array, key, count)
                 memory.append(baseline / transformer)
                 calls_per_1000 = max(calls_per_1000, calls / count * 1000)
                 if s3 is not None:
-                    baseline = s3.baseline(key)
+                    baseline = s3.baseline(array_key)
                     transformer = s3.transformer(key, count)
                     handler.append(baseline / transformer)
                     rates.append(count / transformer)
-            row = f"{shape.label:<28} {_spread(memory):>22}"
+            row = f"{shape.label:<34} {_spread(memory):>22}"
             for side, ratios in (("memory", memory), ("S3 + handler", handler)):
                 if ratios and (side not in worst or statistics.median(ratios) < worst[side][0]):
                     worst[side] = (statistics.median(ratios), shape.label)

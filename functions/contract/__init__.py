@@ -9,6 +9,8 @@ concern:
 * :mod:`~functions.contract.columns`: the same conversions over a whole column, or "not sure" (None);
 * :mod:`~functions.contract.utc`: the common timestamp shapes rewritten to UTC from tables;
 * :mod:`~functions.contract.fields`: the table;
+* :mod:`~functions.contract.layouts`: the record as a msgspec struct per key spelling, for readers that
+  decode records straight into columns;
 * :mod:`~functions.contract.normalise`: one record, or a block column by column, and the future-skew bound;
 * :mod:`~functions.contract.schema`: the JSON Schema.
 """
@@ -24,6 +26,7 @@ from functions.contract.normalise import (
     max_future_skew_hours,
     normalise,
     normalise_block,
+    normalise_columns,
     normalise_many,
     normalise_many_with_stats,
     normalise_with_stats,
@@ -63,6 +66,7 @@ __all__ = [
     "max_future_skew_hours",
     "normalise",
     "normalise_block",
+    "normalise_columns",
     "normalise_many",
     "normalise_many_with_stats",
     "normalise_with_stats",

@@ -15,7 +15,7 @@ same results and reasons; both read the table in :mod:`functions.contract.fields
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import repeat
@@ -23,6 +23,7 @@ from operator import contains, is_
 from typing import Any, NamedTuple
 
 from functions.contract.fields import FIELD_NAMES, FIELDS, Field
+from functions.contract.layouts import ABSENT
 from functions.contract.rules import DEFAULT_MAX_FUTURE_SKEW_HOURS, MAX_FUTURE_SKEW_HOURS_VARIABLE
 from functions.contract.values import Reject, describe, show
 from functions.errors import FieldError, InvalidRecord
@@ -101,7 +102,8 @@ for _field in FIELDS:
     _ALIASES[_field.name] = _field.name
     _ALIASES[_field.camel] = _field.name
 _KNOWN_KEYS = frozenset(_ALIASES)
-_MISSING: Any = object()
+_MISSING: Any = ABSENT
+"""A field the record does not give: the ``dict.get`` default here, and what a decoded layout holds."""
 _CONFLICT: Any = object()
 
 
@@ -227,6 +229,7 @@ def _convert_each(
 ) -> list[Any]:
     """The column value by value, exactly as the per-record normaliser does it (defaults, reasons)."""
     convert, name = field.convert, field.name
+    default = None if field.default is None else field.default(now)  # the same for every record of a block
     converted: list[Any] = []
     for index, value in enumerate(values):
         if value is _MISSING or value is None:
@@ -234,7 +237,7 @@ def _convert_each(
                 errors[index] = _absent(errors[index], name, value)
                 converted.append(None)
             else:
-                converted.append(field.default(now))
+                converted.append(default)
         elif value is _CONFLICT:
             converted.append(None)
         else:
@@ -244,6 +247,53 @@ def _convert_each(
                 errors[index] = _rejected(errors[index], name, reject)
                 converted.append(None)
     return converted
+
+
+def _defaulted(
+    field: Field, values: list[Any], now: datetime, column: Callable[[list[Any]], list[Any] | None]
+) -> list[Any] | None:
+    """An optional field's column, absent or null in some records: the default (the same for every record
+    of a block) where it is absent or null, the others through the column converter; None when the
+    converter declines them (the per-value path decides).
+
+    Why: records that leave optional fields out (``status``, ``updated_at``: the README tour's records)
+    would otherwise send the whole column value by value."""
+    count = len(values)
+    first = values[0]
+    if (first is _MISSING or first is None) and all(map(is_, values, repeat(first, count))):
+        return [field.default(now)] * count if field.default is not None else None
+    if field.default is None:
+        return None
+    missing = {index for index, value in enumerate(values) if value is _MISSING or value is None}
+    if not missing:
+        return None
+    given = [index for index in range(count) if index not in missing]
+    converted = column([values[index] for index in given])
+    if converted is None:
+        return None
+    filled = [field.default(now)] * count
+    for index, value in zip(given, converted, strict=True):
+        filled[index] = value
+    return filled
+
+
+def _convert(
+    field: Field,
+    values: list[Any],
+    errors: list[list[FieldError] | None],
+    now: datetime,
+    column: Callable[[list[Any]], list[Any] | None],
+    converted: list[Any] | None,
+) -> list[Any]:
+    """``converted`` (the column converter's verdict on ``values``) when it took the column; else the
+    column with an optional field's defaults filled in (:func:`_defaulted`); else value by value."""
+    if converted is not None:
+        return converted
+    if field.default is not None:
+        defaulted = _defaulted(field, values, now, column)
+        if defaulted is not None:
+            return defaulted
+    return _convert_each(field, values, errors, now)
 
 
 class NormalisedBlock(NamedTuple):
@@ -311,6 +361,48 @@ def _invalid(columns: list[list[Any]], errors: list[list[FieldError] | None]) ->
     return [None if reasons is None else InvalidRecord(reasons) for reasons in errors]
 
 
+def _convert_columns(
+    gathered: list[list[Any]],
+    now: datetime,
+    bound: FutureBound,
+    as_text: bool,
+    check: Callable[[list[list[Any]]], bool] | None = None,
+) -> NormalisedBlock | None:
+    """Exact columns (each record gives each field at most once, in one spelling, and nothing else; an
+    optional field absent is ``_MISSING``) converted by the column converters, a column they decline value
+    by value. ``check`` (when given) must hold before the first value-by-value conversion, else None."""
+    errors: list[list[FieldError] | None] = [None] * len(gathered[0])
+    columns = []
+    for field, values in zip(FIELDS, gathered, strict=True):
+        column = field.text_column if as_text and field.text_column else field.column
+        converted = column(values)
+        if converted is None:
+            if check is not None:
+                if not check(gathered):
+                    return None
+                check = None
+            converted = _convert(field, values, errors, now, column, None)
+        if field.bounded:
+            _check_bound(field, converted, errors, bound)
+        columns.append(converted)
+    return NormalisedBlock(columns, _invalid(columns, errors), 0)
+
+
+def normalise_columns(
+    gathered: list[list[Any]], *, now: datetime | None = None, as_text: bool = False
+) -> NormalisedBlock:
+    """:func:`normalise_block` for records a reader already decoded into columns
+    (:mod:`functions.contract.layouts`): one list per field in ``FIELDS`` order, each record giving every
+    field at most once in one spelling and nothing else, :data:`~functions.contract.layouts.ABSENT` where
+    an optional field is absent. Same values and reasons as :func:`normalise_block` on the records."""
+    now = now or datetime.now(UTC)
+    if not gathered[0]:
+        return NormalisedBlock([[] for _ in FIELDS], [], 0)
+    result = _convert_columns(gathered, now, future_bound(now), as_text)
+    assert result is not None  # no check: never declined
+    return result
+
+
 def normalise_block(
     raws: Sequence[Any], *, now: datetime | None = None, as_text: bool = False
 ) -> NormalisedBlock:
@@ -349,19 +441,9 @@ def normalise_block(
     errors: list[list[FieldError] | None] = [None] * count
     if sum(map(len, raws)) == len(FIELDS) * count:
         gathered = _gather(raws)
-        columns = []
-        for field, values in zip(FIELDS, gathered, strict=True):
-            converted = (field.text_column if as_text and field.text_column else field.column)(values)
-            if converted is None:
-                if not _exact(gathered):  # a missing field made up by a key too many: the general rules
-                    errors = [None] * count
-                    break
-                converted = _convert_each(field, values, errors, now)
-            if field.bounded:
-                _check_bound(field, converted, errors, bound)
-            columns.append(converted)
-        else:
-            return NormalisedBlock(columns, _invalid(columns, errors), 0)
+        exact = _convert_columns(gathered, now, bound, as_text, check=_exact)
+        if exact is not None:
+            return exact
     columns = []
     known = 0  # known keys present, over the block
     for field in FIELDS:
@@ -383,8 +465,8 @@ def normalise_block(
         if not absent and not camel_given:
             # The common case: every record gives the field exactly once, not null.
             known += count
-            converted = (field.text_column if as_text and field.text_column else field.column)(values)
-            column = _convert_each(field, values, errors, now) if converted is None else converted
+            converter = field.text_column if as_text and field.text_column else field.column
+            column = _convert(field, values, errors, now, converter, converter(values))
             if field.bounded:
                 _check_bound(field, column, errors, bound)
             columns.append(column)
@@ -401,8 +483,8 @@ def normalise_block(
                 values = (
                     _merge_spellings(field, values, others, given + given_camel, errors) if given else others
                 )
-        converted = field.column(values)
-        column = _convert_each(field, values, errors, now) if converted is None else converted
+        converter = field.text_column if as_text and field.text_column else field.column
+        column = _convert(field, values, errors, now, converter, converter(values))
         if field.bounded:
             _check_bound(field, column, errors, bound)
         columns.append(column)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from functions.contract import FIELD_NAMES, format_timestamp, normalise_block
+from functions.contract import FIELD_NAMES, format_timestamp, normalise_block, normalise_columns
 from functions.messages.codec import encode_columns, encode_json, encode_rows
 from functions.messages.envelopes import EnvelopePacker, ingestion_attributes
 from functions.messages.failures import ERROR_ATTRIBUTES_HEADROOM, failure_message
@@ -154,11 +154,15 @@ def transform_stream(
     def add_block(block: Block) -> None:
         """Normalise a block, then encode it GROUP records at a time: valid records normalised (straight
         from the columns), the others raw (the writer records each failure with its reasons)."""
-        raws = block.values
-        normalised = normalise_block(raws, now=now, as_text=True)  # only encoded: balances may stay text
+        # Only encoded, so balances may stay text (as_text).
+        if block.columns is not None:
+            normalised = normalise_columns(block.columns, now=now, as_text=True)
+        else:
+            normalised = normalise_block(block.values, now=now, as_text=True)
         columns, invalid = normalised.columns, normalised.invalid
         failed = len(invalid) - invalid.count(None)
-        for start in range(0, len(raws), GROUP):
+        raws = block.values if failed else []  # an invalid record travels as it stands in the file
+        for start in range(0, block.count, GROUP):
             stop = start + GROUP
             position = block.first - 1 + start
             group_columns = [column[start:stop] for column in columns]
@@ -179,8 +183,8 @@ def transform_stream(
                     add_encoded(*block.position(index), one)
             elif not packer.add_group(encoded, len(group_columns[0]), position):  # at an envelope's edge
                 packer.add_many(encode_rows(FIELD_NAMES, group_columns), position)
-        report.records += len(raws)
-        report.valid += len(raws) - failed
+        report.records += block.count
+        report.valid += block.count - failed
         report.dropped_keys += normalised.dropped
 
     for item in reader:  # blocks and failures, in file order

@@ -41,12 +41,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
+from functions.contract.layouts import LAYOUTS, columns_of
 from functions.messages.bodies import Shape, classify, envelope_shaped, object_shape
 from functions.messages.codec import decode_json
 
@@ -75,6 +76,10 @@ _AFTER_VALUE = re.compile(rb"[ \t\r\n]*[,\]]")
 _VALUE_START = frozenset(b'{["-0123456789tfn')
 _FAST = msgspec.json.Decoder(float_hook=Decimal)
 """Numbers with a fraction or exponent as exact ``Decimal`` (as :func:`decode_json` gives them)."""
+LAYOUT_MISSES = 3
+"""Windows in a row that fit no layout (:mod:`functions.contract.layouts`: records spelled several ways,
+unknown keys, a required field absent) after which a file's windows are decoded into dicts only: a window
+that fits none is decoded twice, and a file whose records never fit pays that at most this many times."""
 _SLOW: Any = object()
 """A JSON line the fast decoder refused: the slow path says why."""
 _FAST_ERRORS = (msgspec.MsgspecError, RecursionError, ArithmeticError, ValueError)
@@ -86,21 +91,77 @@ class ReadableStream(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-class Block(NamedTuple):
+class _LayoutWindow:
+    """Records of a window decoded into layout structs (:mod:`functions.contract.layouts`): its ``rows``,
+    and the same records as dicts, decoded from the same bytes only when asked for (an invalid record
+    travels as it stands in the file)."""
+
+    __slots__ = ("_decode", "_values", "rows")
+
+    def __init__(self, rows: list[Any], decode: Callable[[], list[Any]]) -> None:
+        self.rows = rows
+        self._decode = decode
+        self._values: list[Any] | None = None
+
+    def values(self, start: int, stop: int) -> list[Any]:
+        if self._values is None:
+            self._values = self._decode()
+        return self._values[start:stop]
+
+
+class _LayoutDecoders(NamedTuple):
+    """One layout's decoders: a JSON array of records, and one record (a JSON line)."""
+
+    array: msgspec.json.Decoder[Any]
+    one: msgspec.json.Decoder[Any]
+
+
+class Block:
     """Consecutive records of the file, at most :data:`BLOCK_VALUES`: ``values[i]`` is record ``first + i``
     (counting from 1) and, in JSON Lines, stands on line ``lines[i]``.
+
+    When every record of the block is spelled one way, the reader decodes them straight into ``columns``
+    (one list per field, ``FIELDS`` order: :func:`functions.contract.normalise_columns` takes them) and
+    ``values`` are decoded from the same bytes only if asked for.
 
     Why blocks and not one item per record: the transformer normalises and encodes records a block at a
     time anyway, and a generator step per record cost a tenth of its time.
     """
 
-    first: int
-    values: list[Any]
-    lines: list[int] | None
+    __slots__ = ("_source", "_start", "_values", "columns", "count", "first", "lines")
+
+    def __init__(
+        self,
+        first: int,
+        values: list[Any] | None,
+        lines: list[int] | None,
+        *,
+        columns: list[list[Any]] | None = None,
+        source: _LayoutWindow | None = None,
+        start: int = 0,
+    ) -> None:
+        self.first = first
+        self.lines = lines
+        self.columns = columns
+        self._values = values
+        self._source = source
+        self._start = start
+        self.count = len(values) if values is not None else len(columns[0]) if columns else 0
+
+    @property
+    def values(self) -> list[Any]:
+        """The records as the untyped decoder gives them."""
+        if self._values is None:
+            assert self._source is not None  # a block holds its values or the bytes they come from
+            self._values = self._source.values(self._start, self._start + self.count)
+        return self._values
 
     def position(self, index: int) -> tuple[int, int | None]:
         """(record number, line or None) of ``values[index]``."""
         return self.first + index, (self.lines[index] if self.lines is not None else None)
+
+    def __repr__(self) -> str:
+        return f"Block(first={self.first}, count={self.count}, columns={self.columns is not None})"
 
 
 class ParseFailure(NamedTuple):
@@ -334,6 +395,15 @@ class RecordReader:
         self.shape, self._window, self._stream_envelope = _detect(stream)
         self._number = 0
         """Records numbered so far (oversized ones included)."""
+        self._layouts = [
+            _LayoutDecoders(
+                msgspec.json.Decoder(list[layout], float_hook=Decimal),  # type: ignore[valid-type]
+                msgspec.json.Decoder(layout, float_hook=Decimal),
+            )
+            for layout in LAYOUTS
+        ]
+        """The layouts' decoders, the last one that fitted first."""
+        self._layout_misses = 0
 
     @property
     def bytes_read(self) -> int:
@@ -380,6 +450,39 @@ class RecordReader:
         for start in range(0, len(values), BLOCK_VALUES):
             stop = start + BLOCK_VALUES
             yield Block(first + start, values[start:stop], None if lines is None else lines[start:stop])
+
+    def _rows(self, source: _LayoutWindow, lines: list[int] | None = None) -> Iterator[Block]:
+        """Number the rows of ``source`` as the next records, in blocks of columns."""
+        rows = source.rows
+        first = self._number + 1
+        self._number += len(rows)
+        for start in range(0, len(rows), BLOCK_VALUES):
+            stop = start + BLOCK_VALUES
+            yield Block(
+                first + start,
+                None,
+                None if lines is None else lines[start:stop],
+                columns=columns_of(rows[start:stop]),
+                source=source,
+                start=start,
+            )
+
+    def _layout_rows(self, decode: Callable[[_LayoutDecoders], list[Any]]) -> list[Any] | None:
+        """``decode`` with one of the layouts (the last one that fitted tried first); None when no layout
+        fits, and from then on after :data:`LAYOUT_MISSES` windows in a row fitted none."""
+        if self._layout_misses >= LAYOUT_MISSES:
+            return None
+        for index, decoders in enumerate(self._layouts):
+            try:
+                rows = decode(decoders)
+            except _FAST_ERRORS:
+                continue
+            if index:
+                self._layouts.insert(0, self._layouts.pop(index))
+            self._layout_misses = 0
+            return rows
+        self._layout_misses += 1
+        return None
 
     def _one(
         self, raw: bytes | None, offset: int, size: int, head: bytes, *, expand: bool, line: int | None = None
@@ -433,6 +536,11 @@ class RecordReader:
                 raise _Fatal("the file ends in the middle of a JSON value", None)
             if window.offset >= slow_until:
                 values = self._fast_window()
+                if isinstance(values, _LayoutWindow):
+                    yield from self._rows(values)
+                    if window.expect(b",]", "after an array element") == 0x5D:
+                        return
+                    continue
                 if values is not None:
                     yield from self._records(values)
                     if window.expect(b",]", "after an array element") == 0x5D:
@@ -443,9 +551,10 @@ class RecordReader:
             if window.expect(b",]", "after an array element") == 0x5D:
                 return
 
-    def _fast_window(self) -> list[Any] | None:
+    def _fast_window(self) -> list[Any] | _LayoutWindow | None:
         """The values of the next window of the array in one msgspec call, ``pos`` moved past the last;
-        None (nothing moved) when the window has no cut or does not decode."""
+        None (nothing moved) when the window has no cut or does not decode; a :class:`_LayoutWindow` when it
+        decodes into a layout."""
         window = self._window
         window.ensure(FAST_WINDOW_BYTES)
         buf, start = window.buf, window.pos
@@ -459,8 +568,13 @@ class RecordReader:
             stop = cut
         else:
             return None
+        text = b"[" + buf[start : cut + 1] + b"]"
+        rows = self._layout_rows(lambda decoders: decoders.array.decode(text))
+        if rows is not None:
+            window.pos = cut + 1
+            return _LayoutWindow(rows, lambda: _FAST.decode(text))
         try:
-            values = _FAST.decode(b"[" + buf[start : cut + 1] + b"]")
+            values = _FAST.decode(text)
         except _FAST_ERRORS:
             return None
         window.pos = cut + 1
@@ -507,13 +621,43 @@ class RecordReader:
         while window.peek() is not None:
             yield from self._one(*window.scan(RAW_RECORD_LIMIT_BYTES), expand=True)
 
+    def _fast_lines(self) -> _LayoutWindow | None:
+        """The complete lines of the next window decoded into a layout, one line one record, ``pos`` moved
+        past them; None (nothing moved) when the window holds no complete line or a line does not fit a
+        layout (a blank line, a broken one, one holding two values or an array: the line-by-line path says
+        what each is)."""
+        window = self._window
+        window.ensure(FAST_WINDOW_BYTES)
+        buf, start = window.buf, window.pos
+        last = buf.rfind(b"\n", start, start + FAST_WINDOW_BYTES)
+        if last <= start:
+            return None
+        lines = buf[start:last].split(b"\n")
+        rows = self._layout_rows(lambda decoders: list(map(decoders.one.decode, lines)))
+        if rows is None:
+            return None
+        window.pos = last + 1
+        return _LayoutWindow(rows, lambda: list(map(_FAST.decode, lines)))
+
     def _json_lines(self) -> Iterator[Item]:
-        """Each line one value; a broken or oversized line is a failure in its place, the next line reads."""
+        """Each line one value; a broken or oversized line is a failure in its place, the next line reads.
+        Runs of lines that fit a layout are decoded a window at a time (:meth:`_fast_lines`)."""
         window = self._window
         line_number = 0
         values: list[Any] = []
         numbers: list[int] = []
+        slow_until = -1  # byte offset up to which lines are read one by one (a fast window failed there)
         while True:
+            if window.offset >= slow_until and self._layout_misses < LAYOUT_MISSES:
+                yield from self._records(values, numbers)  # the records before the window first
+                values, numbers = [], []
+                fast = self._fast_lines()
+                if fast is not None:
+                    count = len(fast.rows)
+                    yield from self._rows(fast, list(range(line_number + 1, line_number + 1 + count)))
+                    line_number += count
+                    continue
+                slow_until = window.offset + FAST_WINDOW_BYTES
             buf, start = window.buf, window.pos
             newline = buf.find(b"\n", start)
             if newline < 0 and not window.eof:
@@ -733,7 +877,7 @@ def survey(stream: ReadableStream) -> FileSurvey:
     failures: list[ParseFailure] = []
     for item in reader:
         if isinstance(item, Block):
-            records += len(item.values)
+            records += item.count
         elif isinstance(item, OversizedRecord):
             records += 1
             oversized += 1

@@ -15,14 +15,17 @@ from hypothesis import strategies as st
 from functions.contract import (
     FIELD_NAMES,
     FIELDS,
+    NormalisedBlock,
     format_timestamp,
     json_schema,
     normalise,
     normalise_block,
+    normalise_columns,
     normalise_many,
     normalise_many_with_stats,
     normalise_with_stats,
 )
+from functions.contract.layouts import LAYOUTS, columns_of
 from functions.errors import InvalidRecord
 from functions.messages.codec import decode_json, encode_columns, encode_json, encode_rows
 from tests.support.functions import record
@@ -351,7 +354,7 @@ _FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "currency": _clean_or_wild(
         st.sampled_from(["usd", "EUR", "gbp", "Chf"]),
         _padded(st.just("usd")),
-        st.sampled_from(["\ufb00a", "US"]),
+        st.sampled_from(["\ufb00a", "US", "u-d", "u\nd"]),
     ),
     "status": _clean_or_wild(
         st.sampled_from(["active", "Suspended", "CLOSED"]), _padded(st.just("closed")), st.just("gone")
@@ -385,9 +388,37 @@ def _outcome(raw: Any) -> tuple[str, int]:
     return repr(record), dropped  # repr: Decimal('1.0') and Decimal('1.00') must not pass for each other
 
 
+def _layout_columns(raws: list[Any]) -> list[list[Any]] | None:
+    """The block as the reader decodes it when its records fit a layout (one spelling throughout, every
+    required field, nothing else): the layout structs' columns; None when they fit none (the dict path)."""
+    if not raws:
+        return None
+    for layout in LAYOUTS:
+        attributes = dict(zip(layout.__struct_encode_fields__, layout.__struct_fields__, strict=True))
+        rows = []
+        for raw in raws:
+            if raw.__class__ is not dict or not raw.keys() <= attributes.keys():
+                break
+            try:
+                rows.append(layout(**{attributes[key]: value for key, value in raw.items()}))
+            except TypeError:  # a required field absent
+                break
+        else:
+            return columns_of(rows)
+    return None
+
+
+def _shown(block: NormalisedBlock) -> list[str]:
+    return [
+        f"invalid: {result}" if isinstance(result, InvalidRecord) else repr(result)
+        for result in block.records()
+    ]
+
+
 def _normalise_block_as_record_by_record(raws: list[Any]) -> list[dict[str, Any] | InvalidRecord]:
     """Normalises the block at once and asserts each result is what normalise gives (or the InvalidRecord it
-    raises, with the same reasons) and that the dropped keys add up the same; returns the results."""
+    raises, with the same reasons) and that the dropped keys add up the same; returns the results. When the
+    records fit a layout, the columns the reader would decode them into give the same results."""
     expected = [_outcome(raw) for raw in raws]
     results, dropped = normalise_many_with_stats(raws, now=NOW)
     actual = [
@@ -395,6 +426,9 @@ def _normalise_block_as_record_by_record(raws: list[Any]) -> list[dict[str, Any]
     ]
     assert actual == [outcome for outcome, _ in expected]
     assert dropped == sum(unknown for _, unknown in expected)
+    columns = _layout_columns(raws)
+    if columns is not None:
+        assert _shown(normalise_columns(columns, now=NOW)) == actual
     return results
 
 
@@ -479,6 +513,29 @@ def test_block_with_as_many_keys_as_fields_takes_the_general_rules(raws: list[di
     # WHEN the block is normalised at once
     # THEN conflicts, absences and dropped keys are exactly what normalise reports record by record
     _normalise_block_as_record_by_record(raws)
+
+
+@st.composite
+def _one_spelling_record(draw: st.DrawFn, camel: bool) -> dict[str, Any]:
+    """A record spelled one way throughout, every required field given, optional ones maybe absent or
+    null: what a layout decodes. Values clean or wild."""
+    raw: dict[str, Any] = {}
+    for field in FIELDS:
+        if field.required or draw(st.booleans()):
+            raw[field.camel if camel else field.name] = draw(_FIELD_VALUES[field.name])
+    return raw
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.booleans().flatmap(lambda camel: st.lists(_one_spelling_record(camel), min_size=1, max_size=12)))
+def test_layout_columns_equal_normalise_record_by_record(raws: list[dict[str, Any]]) -> None:
+    # GIVEN a block the reader decodes into a layout (one spelling, every required field, nothing else),
+    # values valid and invalid, clean and messy, optional fields absent or null
+    assert _layout_columns(raws) is not None
+    # WHEN its columns are normalised (the transformer's path)
+    # THEN each result is what normalise gives, and the text columns encode as the Decimal ones
+    _normalise_block_as_record_by_record(raws)
+    _as_text_encodes_as_the_objects(raws)
 
 
 @settings(max_examples=60, deadline=None)
@@ -841,7 +898,22 @@ _EMAIL_COLUMNS = st.lists(
 )
 _CODE_COLUMNS = st.lists(
     _padded_with(
-        st.sampled_from(["usd", "EUR", "gBp", "u\u017fd", "US", "active", "CLOSED", "Suspended", "gone"])
+        st.sampled_from(
+            [
+                "usd",
+                "EUR",
+                "gBp",
+                "u\u017fd",
+                "US",
+                "u d",
+                "us1",
+                "U$D",
+                "active",
+                "CLOSED",
+                "Suspended",
+                "gone",
+            ]
+        )
     ),
     min_size=1,
     max_size=8,
@@ -852,6 +924,9 @@ _CODE_COLUMNS = st.lists(
 @given(balances=_BALANCE_COLUMNS, emails=_EMAIL_COLUMNS, codes=_CODE_COLUMNS, camel=st.booleans())
 @example(  # two values in one, and an empty one beside it: the count of values alone would not tell
     balances=["1 2", " "], emails=["a@x.com b@y.com", "  "], codes=["usd eur", " "], camel=False
+)
+@example(  # codes of 2 and 4 letters: as long together as two of 3, the newline out of place
+    balances=["1", "2"], emails=["a@x.com", "b@y.com"], codes=["US", "gone"], camel=True
 )
 def test_homogeneous_columns_take_the_shortcuts_with_the_per_record_results(
     balances: list[Any], emails: list[str], codes: list[str], camel: bool
@@ -887,6 +962,11 @@ def _as_text_encodes_as_the_objects(raws: list[Any]) -> None:
     as_texts = [[column[index] for index in valid] for column in texts.columns]
     assert encode_columns(FIELD_NAMES, as_texts) == encode_columns(FIELD_NAMES, as_objects)
     assert encode_rows(FIELD_NAMES, as_texts) == encode_rows(FIELD_NAMES, as_objects)
+    columns = _layout_columns(raws)
+    if columns is not None:  # the reader's columns, as the transformer normalises them: the same text
+        decoded = normalise_columns(columns, now=NOW, as_text=True)
+        assert [str(invalid) for invalid in decoded.invalid] == [str(invalid) for invalid in texts.invalid]
+        assert decoded.columns == texts.columns
 
 
 @settings(max_examples=120, deadline=None)

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from functions.contract import normalise
+from bench.transformer_data import Shape, shaped_records
+from functions.contract import FIELDS, normalise
+from functions.contract.layouts import ABSENT
 from functions.errors import InvalidRecord
 from functions.messages.bodies import classify
 from functions.messages.codec import decode_json
@@ -18,6 +20,7 @@ from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
 from functions.transformer.reader import (
     BLOCK_VALUES,
+    LAYOUT_MISSES,
     RAW_RECORD_LIMIT_BYTES,
     Block,
     FileShape,
@@ -314,6 +317,9 @@ def test_random_files_read_in_random_pieces_give_what_json_loads_gives(
     for _ in range(150):
         rows = [_random_value(rng) for _ in range(rng.randint(1, 30))]
         rows = [row if isinstance(row, dict) and rng.random() < 0.8 else {"v": row} for row in rows]
+        if rng.random() < 0.4:  # records that fit a layout, now and then another among them
+            tour = _tour_shaped(len(rows), rng.choice(["snake", "camel"]))
+            rows = [row if rng.random() < 0.1 else good for row, good in zip(rows, tour, strict=True)]
         shape = rng.choice(["array", "envelope", "record", "lines"])
         separator = rng.choice([",", ", ", ",\n", " ,\n  "])
         if shape == "array":
@@ -342,3 +348,132 @@ def test_a_raw_control_character_is_named_once_with_its_place() -> None:
     assert failure["error_message"] == (
         "s3://b/f.json: Invalid control character at line 2, column 20 (after record 1)"
     )
+
+
+# --- layouts: records spelled one way throughout are decoded straight into columns ----------------------
+
+
+def _tour_shaped(count: int, keys: str) -> list[dict[str, Any]]:
+    """Records shaped like the README tour's (string balances, padded text, offsets), spelled ``keys``."""
+    return list(shaped_records(count, Shape("string", keys, "padded", "offset", "array")))
+
+
+def _array(rows: list[dict[str, Any]]) -> bytes:
+    return ("[" + ",\n".join(json.dumps(row) for row in rows) + "]").encode()
+
+
+def test_records_spelled_one_way_come_as_columns_and_as_the_file_has_them() -> None:
+    # GIVEN 3,000 records in camelCase, some without a status, some with their keys in another order
+    rows = _tour_shaped(3000, "camel")
+    for index, row in enumerate(rows):
+        if index % 5 == 1:
+            del row["status"]
+        if index % 7 == 2:
+            rows[index] = dict(reversed(row.items()))
+    # WHEN the reader reads the array
+    _, items = read(_array(rows))
+    # THEN every block comes as columns, each field's values in FIELDS order, absent where absent
+    blocks = [item for item in items if isinstance(item, Block)]
+    assert len(blocks) == len(items) and all(block.columns is not None for block in blocks)
+    for field_index, field in enumerate(FIELDS):
+        column = [value for block in blocks for value in (block.columns or [])[field_index]]
+        assert column == [row.get(field.camel, ABSENT) for row in rows]
+    # AND the records asked for are the file's, numbered in order, keys in the file's order
+    assert positions(items) == [(number, None, row) for number, row in enumerate(rows, 1)]
+    assert [list(value) for block in blocks for value in block.values] == [list(row) for row in rows]
+    assert sum(block.count for block in blocks) == len(rows)
+
+
+def test_a_spelling_that_changes_midway_is_followed_window_by_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader_module, "FAST_WINDOW_BYTES", 4096)  # many windows
+    # GIVEN 300 records in snake_case, then 300 in camelCase
+    rows = _tour_shaped(300, "snake") + _tour_shaped(300, "camel")
+    _, items = read(_array(rows))
+    # THEN both halves come as columns (the window holding both spellings as dicts), the records unchanged
+    blocks = [item for item in items if isinstance(item, Block)]
+    assert blocks[0].columns is not None and blocks[-1].columns is not None
+    assert sum(block.columns is None for block in blocks) <= 1
+    assert positions(items) == [(number, None, row) for number, row in enumerate(rows, 1)]
+
+
+@pytest.mark.parametrize(
+    ("mixed_windows", "layouts_after"), [(LAYOUT_MISSES - 1, True), (LAYOUT_MISSES, False)]
+)
+def test_windows_that_fit_no_layout_stop_the_tries_after_a_few(
+    mixed_windows: int, layouts_after: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_module, "FAST_WINDOW_BYTES", 2048)
+    # GIVEN a file opening with records that mix spellings (accountId beside updated_at), window after
+    # window, then 200 records spelled one way
+    mixed = []
+    while len(mixed) < 40 * mixed_windows:
+        row = _tour_shaped(1, "snake")[0]
+        row["accountId"] = row.pop("account_id")
+        mixed.append(row)
+    data = bytearray(b"[")
+    windows = 0
+    for row in mixed:  # exactly mixed_windows windows of mixed records: each a window of its own
+        chunk = json.dumps(row).encode() + b",\n"
+        if len(data) % 2048 + len(chunk) > 1900:
+            data += b" " * (2048 - len(data) % 2048)
+            windows += 1
+            if windows == mixed_windows:
+                break
+        data += chunk
+    count = data.count(b"{")
+    rows = _tour_shaped(200, "snake")
+    data += _array(rows)[1:]
+    # WHEN it is read
+    _, items = read(bytes(data))
+    blocks = [item for item in items if isinstance(item, Block)]
+    # THEN the mixed records come as dicts; the rest as columns only if the tries did not stop
+    assert all(block.columns is None for block in blocks if block.first <= count)
+    assert all((block.columns is not None) == layouts_after for block in blocks if block.first > count)
+    assert [value for block in blocks for value in block.values] == mixed[:count] + rows
+
+
+def _items_without_layouts(data: bytes, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """What the reader gives for ``data`` when it never tries a layout (every record a dict), as
+    comparable tuples: blocks by their records' positions, failures as they are."""
+    with monkeypatch.context() as patch:
+        patch.setattr(reader_module, "LAYOUT_MISSES", 0)
+        return _comparable(read(data)[1])
+
+
+def _comparable(items: list[Item]) -> list[Any]:
+    return [
+        (item.position(index), value) if isinstance(item, Block) else item
+        for item in items
+        for index, value in (enumerate(item.values) if isinstance(item, Block) else [(0, None)])
+    ]
+
+
+@pytest.mark.parametrize("window", [300, 4096, reader_module.FAST_WINDOW_BYTES])
+def test_json_lines_spelled_one_way_come_as_columns_and_every_odd_line_stands_in_its_place(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_module, "FAST_WINDOW_BYTES", window)
+    # GIVEN 1,500 README-tour lines, some ending in CRLF, with a broken line, a blank one, one holding two
+    # records, one holding an array of two, one mixing spellings and one over several lines among them
+    lines = [json.dumps(row) for row in _tour_shaped(1500, "camel")]
+    for index in range(0, 1500, 9):
+        lines[index] += "\r"
+    lines[300] = lines[300][:-5]
+    lines[400] = "  "
+    lines[500] = lines[500] + " " + lines[501]
+    lines[600] = "[" + lines[600] + "," + lines[601] + "]"
+    lines[700] = lines[700].replace("accountId", "account_id")
+    lines[800] = lines[800].replace(", ", ",\n", 1)
+    data = ("\n".join(lines) + "\n").encode()
+    # WHEN the reader reads it
+    shape, items = read(data)
+    assert shape == FileShape.JSON_LINES
+    # THEN records spelled one way come as columns, with their line numbers (a window holding an odd line is
+    # read line by line: with small windows, most of the file is in windows of plain lines)
+    blocks = [item for item in items if isinstance(item, Block)]
+    assert sum(block.count for block in blocks if block.columns is not None) > (1000 if window < 10**4 else 0)
+    # AND every record, line number and failure is what reading line by line into dicts gives
+    assert _comparable(items) == _items_without_layouts(data, monkeypatch)
+    assert (
+        sum(isinstance(item, ParseFailure) for item in items) == 4
+    )  # the broken line, two values, the split

@@ -13,15 +13,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.transformer_data import SHAPES, Shape, shaped_records
 from bench.transformer_data import records as bench_records
 from functions.contract import format_timestamp
 from functions.errors import MissingSetting, SendFailed
-from functions.messages.codec import decode_json
+from functions.messages.codec import decode_json, encode_json
 from functions.messages.envelopes import EnvelopePacker, ingestion_attributes
 from functions.messages.sending import BatchSender
 from functions.messages.sizing import attributes_size, message, utf8_size
 from functions.model import MAX_MESSAGE_BYTES, ErrorType
 from functions.transformer import handler as transformer
+from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
 from functions.transformer.reader import FileShape
 from tests.support.functions import FakeContext, World, load_event, record, s3_event
@@ -475,3 +477,47 @@ def test_adding_many_records_fills_the_envelopes_that_adding_one_at_a_time_fills
     # THEN the same envelopes come out, byte for byte, with the same attributes and sizes
     for limit in range(350, 650):
         assert pack(many=True, limit=limit) == pack(many=False, limit=limit)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [s for s in SHAPES if s.file == "array" and (s.text == "padded" or s.balance == "float")],
+    ids=str,
+)
+def test_records_read_as_columns_send_the_bodies_the_dict_path_sends(
+    shape: Shape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a file of the benchmark matrix's shape, spelled one way, with invalid records among the valid ones
+    # (a field null, codes too short or long, a balance out of range, an empty name, keys in another order)
+    rows = list(shaped_records(1500, shape))
+    for index, row in enumerate(rows):
+        if index % 7 == 3:
+            row["currency"] = "US"
+        if index % 11 == 5:
+            row["balance"] = "1e999"
+        if index % 13 == 2:
+            row["name"] = "   "
+        if index % 17 == 4:
+            row["email"] = None
+        if index % 19 == 6:
+            row["currency"] = "usd1"
+            rows[index] = dict(reversed(row.items()))
+    texts = [json.dumps(row) for row in rows]
+    data = ("\n".join(texts) + "\n" if shape.file == "lines" else "[" + ",".join(texts) + "]").encode()
+
+    def bodies() -> list[str]:
+        sink = CountingSink()
+        transform_stream(io.BytesIO(data), source="s3://b/k.json", sink=sink, now=GOLDEN_NOW)
+        return [entry["MessageBody"] for call in sink.calls for entry in call]
+
+    # WHEN it is transformed with its records read as columns, then as dicts (no layout ever tried)
+    as_columns = bodies()
+    monkeypatch.setattr(reader_module, "LAYOUT_MISSES", 0)
+    as_dicts = bodies()
+    # THEN the messages are the same, byte for byte; invalid records as the file has them, keys in its order
+    assert as_columns == as_dicts
+    sent = [r for body in as_columns for r in decode_json(body)["records"]]
+    assert len(sent) == len(rows)
+    for index in range(6, len(rows), 19):
+        assert sent[index] == decode_json(encode_json(decode_json(json.dumps(rows[index]))))
+        assert list(sent[index]) == list(rows[index])

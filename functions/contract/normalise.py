@@ -249,6 +249,12 @@ def _convert_each(
     return converted
 
 
+def _left_out(values: list[Any]) -> bool:
+    """Whether no record gives the field: every value absent, or every value null."""
+    first = values[0]
+    return (first is _MISSING or first is None) and all(map(is_, values, repeat(first, len(values))))
+
+
 def _defaulted(
     field: Field, values: list[Any], now: datetime, column: Callable[[list[Any]], list[Any] | None]
 ) -> list[Any] | None:
@@ -258,12 +264,11 @@ def _defaulted(
 
     Why: records that leave optional fields out (``status``, ``updated_at``: the README tour's records)
     would otherwise send the whole column value by value."""
-    count = len(values)
-    first = values[0]
-    if (first is _MISSING or first is None) and all(map(is_, values, repeat(first, count))):
-        return [field.default(now)] * count if field.default is not None else None
     if field.default is None:
         return None
+    count = len(values)
+    if _left_out(values):
+        return [field.default(now)] * count
     missing = {index for index, value in enumerate(values) if value is _MISSING or value is None}
     if not missing:
         return None
@@ -305,6 +310,12 @@ class NormalisedBlock(NamedTuple):
     """Per record: why it failed the contract, or None when it is valid."""
     dropped: int
     """Unknown keys the valid records dropped, in all."""
+    left_out: frozenset[str] = frozenset()
+    """Optional fields no record of the block gives (absent or null): their columns hold the default.
+
+    A caller that only passes the records on to another normaliser with the same ``now`` may leave these
+    fields out: it gives them the same defaults (the transformer's messages, which the writer normalises
+    with the message's entry time, are smaller for it)."""
 
     def records(self) -> list[dict[str, Any] | InvalidRecord]:
         """Per record: the normalised record, or its :class:`InvalidRecord`."""
@@ -373,6 +384,7 @@ def _convert_columns(
     by value. ``check`` (when given) must hold before the first value-by-value conversion, else None."""
     errors: list[list[FieldError] | None] = [None] * len(gathered[0])
     columns = []
+    left_out: set[str] = set()
     for field, values in zip(FIELDS, gathered, strict=True):
         column = field.text_column if as_text and field.text_column else field.column
         converted = column(values)
@@ -382,10 +394,12 @@ def _convert_columns(
                     return None
                 check = None
             converted = _convert(field, values, errors, now, column, None)
+            if field.default is not None and _left_out(values):
+                left_out.add(field.name)
         if field.bounded:
             _check_bound(field, converted, errors, bound)
         columns.append(converted)
-    return NormalisedBlock(columns, _invalid(columns, errors), 0)
+    return NormalisedBlock(columns, _invalid(columns, errors), 0, frozenset(left_out))
 
 
 def normalise_columns(
@@ -445,6 +459,7 @@ def normalise_block(
         if exact is not None:
             return exact
     columns = []
+    left_out: set[str] = set()
     known = 0  # known keys present, over the block
     for field in FIELDS:
         name, camel = field.name, field.camel
@@ -485,16 +500,18 @@ def normalise_block(
                 )
         converter = field.text_column if as_text and field.text_column else field.column
         column = _convert(field, values, errors, now, converter, converter(values))
+        if field.default is not None and _left_out(values):
+            left_out.add(field.name)
         if field.bounded:
             _check_bound(field, column, errors, bound)
         columns.append(column)
     invalid = _invalid(columns, errors)
     if sum(map(len, raws)) == known:  # no record has a key the contract does not know
-        return NormalisedBlock(columns, invalid, 0)
+        return NormalisedBlock(columns, invalid, 0, frozenset(left_out))
     dropped = sum(
         len(raw.keys() - _KNOWN_KEYS) for raw, error in zip(raws, errors, strict=True) if error is None
     )
-    return NormalisedBlock(columns, invalid, dropped)
+    return NormalisedBlock(columns, invalid, dropped, frozenset(left_out))
 
 
 def normalise_many_with_stats(

@@ -962,11 +962,19 @@ def _as_text_encodes_as_the_objects(raws: list[Any]) -> None:
     as_texts = [[column[index] for index in valid] for column in texts.columns]
     assert encode_columns(FIELD_NAMES, as_texts) == encode_columns(FIELD_NAMES, as_objects)
     assert encode_rows(FIELD_NAMES, as_texts) == encode_rows(FIELD_NAMES, as_objects)
+    # Fields the block says no record gives: no record gives them, and their columns hold the default
+    assert texts.left_out == objects.left_out
+    for name in texts.left_out:
+        field = FIELDS[FIELD_NAMES.index(name)]
+        assert all(raw.get(field.name) is None and raw.get(field.camel) is None for raw in raws)
+        assert field.default is not None
+        assert set(texts.columns[FIELD_NAMES.index(name)]) <= {None, field.default(NOW)}  # None: invalid rows
     columns = _layout_columns(raws)
     if columns is not None:  # the reader's columns, as the transformer normalises them: the same text
         decoded = normalise_columns(columns, now=NOW, as_text=True)
         assert [str(invalid) for invalid in decoded.invalid] == [str(invalid) for invalid in texts.invalid]
         assert decoded.columns == texts.columns
+        assert decoded.left_out == texts.left_out
 
 
 @settings(max_examples=120, deadline=None)

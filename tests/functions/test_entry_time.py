@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from functions.contract import normalise
 from functions.entry_time import ENTERED_AT_MAC_METADATA, KEY_VARIABLE, sign
+from functions.ingestion import Ingestion
 from functions.model import ENTERED_AT_METADATA
 from functions.transformer import handler as transformer
 from tests.support.functions import FakeContext, World, record, s3_event
@@ -43,9 +45,14 @@ def upload_and_transform(world: World, context: FakeContext, key: str, metadata:
     )
     transformer.handler(s3_event(world.bucket, key), context)
     [envelope] = world.receive_all(world.writer_queue_url)
+    entered_at = envelope["MessageAttributes"]["entered_at"]["StringValue"]
+    [sent] = json.loads(envelope["Body"])["records"]
+    # The record's updated_at is left out (no record gave it): the writer's default, from the entry time.
+    assert "updated_at" not in sent
+    ingestion = Ingestion(entered_at, f"s3://{world.bucket}/{key}", 0)
     return {
-        "entered_at": envelope["MessageAttributes"]["entered_at"]["StringValue"],
-        "updated_at": json.loads(envelope["Body"])["records"][0]["updated_at"],
+        "entered_at": entered_at,
+        "updated_at": normalise(sent, now=ingestion.entered_moment())["updated_at"],
     }
 
 

@@ -26,7 +26,8 @@ from functions.transformer import handler as transformer
 from functions.transformer import reader as reader_module
 from functions.transformer.core import transform_stream
 from functions.transformer.reader import FileShape
-from tests.support.functions import FakeContext, World, load_event, record, s3_event
+from functions.writer import handler as writer
+from tests.support.functions import FakeContext, World, drain, load_event, record, s3_event
 
 
 def is_failure(message: dict[str, Any]) -> bool:
@@ -521,3 +522,40 @@ def test_records_read_as_columns_send_the_bodies_the_dict_path_sends(
     for index in range(6, len(rows), 19):
         assert sent[index] == decode_json(encode_json(decode_json(json.dumps(rows[index]))))
         assert list(sent[index]) == list(rows[index])
+
+
+def test_optional_fields_no_record_gives_stay_out_and_the_writer_stores_their_defaults(
+    world: World, context: FakeContext
+) -> None:
+    # GIVEN the README tour's kind of file: records without status or updated_at, and one block further on
+    # where one record gives both
+    rows = [record(f"r{index}", updated_at=None) for index in range(1200)]
+    rows[1100] = record("r1100", status="Closed", updated_at="2026-01-10T00:00:00+02:00")
+    world.put_object("tour.json", "\n".join(json.dumps(row) for row in rows) + "\n")
+    # WHEN the transformer sends them
+    transformer.handler(s3_event(world.bucket, "tour.json"), context)
+    messages = world.receive_all(world.writer_queue_url)
+    sent = records_sent(messages)
+    # THEN a block where no record gives them sends neither field; the block holding one sends both, with
+    # the defaults in the other records
+    assert not any("status" in r or "updated_at" in r for r in sent[:1024])
+    assert all(r["status"] == "active" for r in sent[1024:1100] + sent[1101:])
+    assert sent[1100]["status"] == "closed" and sent[1100]["updated_at"] == "2026-01-09T22:00:00.000000Z"
+    # AND the writer stores every record with the defaults the transformer would have given: status
+    # active, updated_at the time the object entered the pipeline (its S3 event time)
+    for envelope in messages:
+        world.sqs.send_message(
+            QueueUrl=world.writer_queue_url,
+            MessageBody=envelope["Body"],
+            MessageAttributes=envelope["MessageAttributes"],
+        )
+    drain(world, world.writer_queue_url, writer.handler, context)
+    accounts = world.accounts()
+    assert len(accounts) == len(rows)
+    entered = {envelope["MessageAttributes"]["entered_at"]["StringValue"] for envelope in messages}
+    assert entered == {"2026-01-15T12:00:00.000000Z"}
+    defaults = [item for key, item in accounts.items() if key != "r1100"]
+    assert {(item["status"]["S"], item["updated_at"]["S"]) for item in defaults} == {
+        ("active", "2026-01-15T12:00:00.000000Z")
+    }
+    assert accounts["r1100"]["status"]["S"] == "closed"

@@ -6,10 +6,11 @@ the S3 ``StreamingBody`` and an SQS sink.
 Records that pass the contract travel normalised, but for an optional field no record of a block gives:
 it stays out, and the writer, which normalises every record with the message's entry time, gives it the
 same default (the messages of files that leave ``status`` and ``updated_at`` out are a third smaller).
-Records that fail it travel *raw*, unchanged, because the writer is where every failure is recorded (it re-runs the contract and sends the record to the DLQ with the
-reason). What the writer could never receive is sent as a pre-failed message instead (see
-:mod:`functions.messages`): an unreadable file or part of one (``UnreadableFile``), a record too large for a
-message (``RecordTooLarge``; the record stays in S3, named in ``source``).
+Records that fail it travel *raw*, unchanged, because the writer is where every failure is recorded (it
+re-runs the contract and sends the record to the DLQ with the reason). What the writer could never receive
+is sent as a pre-failed message instead (see :mod:`functions.messages`): an unreadable file or part of one
+(``UnreadableFile``), a record too large for a message (``RecordTooLarge``; the record stays in S3, named in
+``source``).
 """
 
 from __future__ import annotations

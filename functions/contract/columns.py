@@ -68,6 +68,11 @@ _LARGEST_INTEGER = 10**MAX_BALANCE_DIGITS
 """Integers strictly between minus this and this have at most 38 digits."""
 
 
+def _longest(values: list[str]) -> int:
+    """The length of the longest value (measured: cheaper than ``max(map(len, values))``)."""
+    return len(max(values, key=len))
+
+
 def _joined(values: list[Any]) -> str | None:
     """The column as one newline-separated str, or None when a value is not a str or holds a newline."""
     try:
@@ -102,7 +107,7 @@ def name_column(values: list[Any]) -> list[Any] | None:
         return None
     else:
         names = values
-    return names if max(map(len, names)) <= MAX_NAME_LENGTH else None
+    return names if _longest(names) <= MAX_NAME_LENGTH else None
 
 
 def _spaced(
@@ -128,7 +133,7 @@ def _spaced(
 
 def email_column(values: list[Any]) -> list[Any] | None:
     emails = _spaced(values, _EMAIL_SPACED_RE, str.lower)  # lower-cased only after the check
-    if emails is None or max(map(len, emails)) > MAX_EMAIL_LENGTH:
+    if emails is None or _longest(emails) > MAX_EMAIL_LENGTH:
         return None
     return emails
 
@@ -145,7 +150,7 @@ def balance_column(values: list[Any]) -> list[Any] | None:
         return values
     if kinds == {str}:
         texts = _spaced(values, _PLAIN_DECIMALS_SPACED_RE)
-        if texts is None or max(map(len, texts)) > MAX_BALANCE_DIGITS:
+        if texts is None or _longest(texts) > MAX_BALANCE_DIGITS:
             return None
         numbers = list(map(Decimal, texts))
         return numbers if all(numbers) else None
@@ -165,7 +170,7 @@ def balance_text_column(values: list[Any]) -> list[Any] | None:
     building the ``Decimal`` only for the encoder to print it again is skipped; integers print as their
     ``Decimal`` does. Every check of :func:`balance_column` still runs."""
     texts = _spaced(values, _CANONICAL_DECIMALS_SPACED_RE)  # None unless every value is a str
-    if texts is not None and max(map(len, texts)) <= MAX_BALANCE_DIGITS:
+    if texts is not None and _longest(texts) <= MAX_BALANCE_DIGITS:
         return texts
     kinds = set(map(type, values))
     if kinds == {Decimal}:

@@ -267,8 +267,6 @@ def _defaulted(
     if field.default is None:
         return None
     count = len(values)
-    if _left_out(values):
-        return [field.default(now)] * count
     missing = {index for index, value in enumerate(values) if value is _MISSING or value is None}
     if not missing:
         return None
@@ -289,16 +287,19 @@ def _convert(
     now: datetime,
     column: Callable[[list[Any]], list[Any] | None],
     converted: list[Any] | None,
-) -> list[Any]:
+) -> tuple[list[Any], bool]:
     """``converted`` (the column converter's verdict on ``values``) when it took the column; else the
-    column with an optional field's defaults filled in (:func:`_defaulted`); else value by value."""
+    column with an optional field's defaults filled in (:func:`_defaulted`); else value by value. And
+    whether no record gives the field (an optional field's column is then its default throughout)."""
     if converted is not None:
-        return converted
+        return converted, False
     if field.default is not None:
+        if _left_out(values):
+            return [field.default(now)] * len(values), True
         defaulted = _defaulted(field, values, now, column)
         if defaulted is not None:
-            return defaulted
-    return _convert_each(field, values, errors, now)
+            return defaulted, False
+    return _convert_each(field, values, errors, now), False
 
 
 class NormalisedBlock(NamedTuple):
@@ -393,9 +394,11 @@ def _convert_columns(
                 if not check(gathered):
                     return None
                 check = None
-            converted = _convert(field, values, errors, now, column, None)
-            if field.default is not None and _left_out(values):
+            converted, given_by_none = _convert(field, values, errors, now, column, None)
+            if given_by_none:  # the default throughout: the entry time is never beyond its own bound
                 left_out.add(field.name)
+                columns.append(converted)
+                continue
         if field.bounded:
             _check_bound(field, converted, errors, bound)
         columns.append(converted)
@@ -481,7 +484,7 @@ def normalise_block(
             # The common case: every record gives the field exactly once, not null.
             known += count
             converter = field.text_column if as_text and field.text_column else field.column
-            column = _convert(field, values, errors, now, converter, converter(values))
+            column, _ = _convert(field, values, errors, now, converter, converter(values))
             if field.bounded:
                 _check_bound(field, column, errors, bound)
             columns.append(column)
@@ -499,10 +502,10 @@ def normalise_block(
                     _merge_spellings(field, values, others, given + given_camel, errors) if given else others
                 )
         converter = field.text_column if as_text and field.text_column else field.column
-        column = _convert(field, values, errors, now, converter, converter(values))
-        if field.default is not None and _left_out(values):
+        column, given_by_none = _convert(field, values, errors, now, converter, converter(values))
+        if given_by_none:
             left_out.add(field.name)
-        if field.bounded:
+        elif field.bounded:
             _check_bound(field, column, errors, bound)
         columns.append(column)
     invalid = _invalid(columns, errors)

@@ -110,6 +110,20 @@ class MotoServer:
                     raise RuntimeError("moto server did not start") from None
                 time.sleep(0.1)
 
+    def quiet(self, *, poll: float = 0.05, limit: float = 3.0) -> None:
+        """Wait until the server's process has used no CPU for one poll: on two shared cores its leftover
+        work would otherwise slow whichever side runs next (CPU time included)."""
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        deadline = time.monotonic() + limit
+        before = None
+        while time.monotonic() < deadline:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])  # utime + stime
+            if ticks == before:
+                return
+            before = ticks
+            time.sleep(poll)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
@@ -193,7 +207,7 @@ def stdlib(data: bytes, file: str) -> str:
 
 
 def _memory_round(
-    data: bytes, file: str, key: str, count: int, *, baseline_first: bool = True
+    data: bytes, file: str, key: str, count: int, *, baseline_first: bool = True, settle: Any = None
 ) -> tuple[float, float, int]:
     """One round in memory: (baseline CPU seconds, transformer CPU seconds, SendMessageBatch calls)."""
     sink = CountingSink()
@@ -206,24 +220,35 @@ def _memory_round(
             )
         )
 
-    baseline, transformed = _in_order(lambda: _cpu(lambda: stdlib(data, file)), transformer, baseline_first)
+    baseline, transformed = _in_order(
+        lambda: _cpu(lambda: stdlib(data, file)), transformer, baseline_first, settle
+    )
     assert reports[0].valid == count, reports[0]
     return baseline, transformed, sink.calls
 
 
-def _s3_round(s3: S3Side, key: str, file: str, count: int, *, baseline_first: bool) -> tuple[float, float]:
+def _s3_round(
+    s3: S3Side, key: str, file: str, count: int, *, baseline_first: bool, settle: Any
+) -> tuple[float, float]:
     """One round from S3 through the handler: (baseline CPU seconds, transformer CPU seconds)."""
-    return _in_order(lambda: s3.baseline(key, file), lambda: s3.transformer(key, count), baseline_first)
+    return _in_order(
+        lambda: s3.baseline(key, file), lambda: s3.transformer(key, count), baseline_first, settle
+    )
 
 
-def _in_order(baseline: Any, transformer: Any, baseline_first: bool) -> tuple[float, float]:
+def _in_order(
+    baseline: Any, transformer: Any, baseline_first: bool, settle: Any = None
+) -> tuple[float, float]:
     """Both sides' seconds, the baseline's run first or second: rounds alternate, so whatever the first run
-    leaves behind (warm caches, garbage to collect) falls on each side as often."""
-    if baseline_first:
-        first = baseline()
-        return first, transformer()
-    second = transformer()
-    return baseline(), second
+    leaves behind (warm caches, garbage to collect) falls on each side as often. ``settle`` (when given)
+    runs before each side: the moto server's leftover work must not overlap a timed run."""
+    sides = [baseline, transformer] if baseline_first else [transformer, baseline]
+    seconds = []
+    for side in sides:
+        if settle is not None:
+            settle()
+        seconds.append(side())
+    return (seconds[0], seconds[1]) if baseline_first else (seconds[1], seconds[0])
 
 
 def _spread(ratios: list[float]) -> str:
@@ -244,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     server = None if options.memory_only else MotoServer()
     try:
         s3 = None if server is None else S3Side(server)
+        settle = None if server is None else server.quiet
         header = f"{'balance keys  text   zone   file':<34} {'memory min   med   max':>22}"
         if s3 is not None:
             header += f"  {'S3 + handler min  med   max':>28}  {'records/s':>10}"
@@ -259,12 +285,14 @@ def main(argv: list[str] | None = None) -> int:
             for round_number in range(options.runs):
                 first = round_number % 2 == 0  # the baseline runs first in even rounds, second in odd ones
                 baseline, transformer, calls = _memory_round(
-                    data, shape.file, key, count, baseline_first=first
+                    data, shape.file, key, count, baseline_first=first, settle=settle
                 )
                 memory.append(baseline / transformer)
                 calls_per_1000 = max(calls_per_1000, calls / count * 1000)
                 if s3 is not None:
-                    baseline, transformer = _s3_round(s3, key, shape.file, count, baseline_first=first)
+                    baseline, transformer = _s3_round(
+                        s3, key, shape.file, count, baseline_first=first, settle=settle
+                    )
                     handler.append(baseline / transformer)
                     rates.append(count / transformer)
             row = f"{shape.label:<34} {_spread(memory):>22}"

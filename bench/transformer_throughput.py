@@ -152,6 +152,10 @@ class S3Side:
     def put(self, key: str, data: bytes) -> None:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=data)
 
+    def delete(self, key: str) -> None:
+        """A cell's object gone once it is measured: the server holds one file at a time."""
+        self.s3.delete_object(Bucket=BUCKET, Key=key)
+
     def _queue(self) -> str:
         """A fresh queue per run: moto's SQS costs grow with the messages a queue holds."""
         return str(self.sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:12]}")["QueueUrl"])
@@ -295,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     handler.append(baseline / transformer)
                     rates.append(count / transformer)
+            if s3 is not None:
+                s3.delete(key)
             row = f"{shape.label:<34} {_spread(memory):>22}"
             for side, ratios in (("memory", memory), ("S3 + handler", handler)):
                 if ratios and (side not in worst or statistics.median(ratios) < worst[side][0]):

@@ -29,13 +29,13 @@ baseline that would run the contract over stdlib-parsed records.
 
 Every cell is run once untimed first (a warm Lambda: the offset tables are built once per process, see
 ``functions/contract/utc.py``); then the rounds go through the whole matrix one round at a time, so a noisy
-moment on the shared machine costs one round of a few cells, which the median drops, not every round of
-one cell. The machine is shared and noisy, so every side is timed in CPU time (``process_time``: single-threaded CPU
-work; wall time on a shared machine mostly measures the neighbours), each round times the two sides back to
-back (the baseline first in one round, second in the next) and its ratio is baseline time ÷ transformer time
-(records/s over records/s); min / median / max over ``--runs`` rounds are printed per cell. Targets: ratio >=
-1.0 in every cell; SendMessageBatch calls per 1,000 records <= 1. Prints PASS/FAIL and the machine load; exits
-0 either way (a measurement, not a test).
+moment on the shared machine costs one round of a few cells, which the median drops, not every round of one
+cell. The machine is shared and noisy, so every side is timed in CPU time (``process_time``: single-threaded
+CPU work; wall time on a shared machine mostly measures the neighbours), each round times the two sides back
+to back (the baseline first in one round, second in the next) and its ratio is baseline time ÷ transformer
+time (records/s over records/s); min / median / max over ``--runs`` rounds are printed per cell. Targets:
+ratio >= 1.0 in every cell; SendMessageBatch calls per 1,000 records <= 1. Prints PASS/FAIL and the machine
+load; exits 0 either way (a measurement, not a test).
 """
 
 from __future__ import annotations

@@ -405,7 +405,7 @@ def test_windows_that_fit_no_layout_stop_the_tries_after_a_few(
     monkeypatch.setattr(reader_module, "FAST_WINDOW_BYTES", 2048)
     # GIVEN a file opening with records that mix spellings (accountId beside updated_at), window after
     # window, then 200 records spelled one way
-    mixed = []
+    mixed: list[dict[str, Any]] = []
     while len(mixed) < 40 * mixed_windows:
         row = _tour_shaped(1, "snake")[0]
         row["accountId"] = row.pop("account_id")

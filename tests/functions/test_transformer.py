@@ -489,7 +489,7 @@ def test_adding_many_records_fills_the_envelopes_that_adding_one_at_a_time_fills
 
 @pytest.mark.parametrize(
     "shape",
-    [s for s in SHAPES if s.file == "array" and (s.text == "padded" or s.balance == "float")],
+    [s for s in SHAPES if s.text == "padded" or (s.balance == "float" and s.file == "array")],
     ids=str,
 )
 def test_records_read_as_columns_send_the_bodies_the_dict_path_sends(

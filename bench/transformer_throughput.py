@@ -50,6 +50,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +215,13 @@ def stdlib(data: bytes, file: str) -> str:
 
 
 def _memory_round(
-    data: bytes, file: str, key: str, count: int, *, baseline_first: bool = True, settle: Any = None
+    data: bytes,
+    file: str,
+    key: str,
+    count: int,
+    *,
+    baseline_first: bool = True,
+    settle: Callable[[], None] | None = None,
 ) -> tuple[float, float, int]:
     """One round in memory: (baseline CPU seconds, transformer CPU seconds, SendMessageBatch calls)."""
     sink = CountingSink()
@@ -235,7 +242,7 @@ def _memory_round(
 
 
 def _s3_round(
-    s3: S3Side, key: str, file: str, count: int, *, baseline_first: bool, settle: Any
+    s3: S3Side, key: str, file: str, count: int, *, baseline_first: bool, settle: Callable[[], None] | None
 ) -> tuple[float, float]:
     """One round from S3 through the handler: (baseline CPU seconds, transformer CPU seconds)."""
     return _in_order(

@@ -111,16 +111,22 @@ def name_column(values: list[Any]) -> list[Any] | None:
 
 
 def _spaced(
-    values: list[Any], pattern: re.Pattern[str], case: Callable[[str], str] | None = None
+    values: list[Any],
+    pattern: re.Pattern[str],
+    case: Callable[[str], str] | None = None,
+    *,
+    text: str | None = None,
 ) -> list[str] | None:
     """The values trimmed (and cased by ``case``), when every one is a str that ``pattern`` (a
     :func:`_spaced_pattern` of printable ASCII classes only: no control character, no other whitespace)
     admits, as received, with spaces around it; None otherwise. ASCII, so casing maps one character to one.
-    Newlines separate the values (one inside a value makes one line too many), spaces only pad them."""
-    try:
-        text = "\n".join(values)
-    except TypeError:  # a missing value, null, a number...
-        return None
+    Newlines separate the values (one inside a value makes one line too many), spaces only pad them.
+    ``text``: the values already joined with newlines, when the caller has them."""
+    if text is None:
+        try:
+            text = "\n".join(values)
+        except TypeError:  # a missing value, null, a number...
+            return None
     if pattern.fullmatch(text) is None:
         return None
     if " " in text:  # the patterns admit spaces only around a value, never inside: drop them all at once
@@ -185,14 +191,6 @@ def balance_text_column(values: list[Any]) -> list[Any] | None:
     return balance_column(values)
 
 
-def _cased_column(
-    values: list[Any], case: Callable[[str], str], pattern: re.Pattern[str]
-) -> list[Any] | None:
-    """A column of short codes (currency, status): checked by one regex over the whole block as received,
-    then cased once, rather than value by value; None sends the block to the per-value path."""
-    return _spaced(values, pattern, case)
-
-
 _CURRENCY_LINE = CURRENCY_LENGTH + 1
 _STATUS_SET = frozenset(STATUSES)
 
@@ -211,7 +209,7 @@ def currency_column(values: list[Any]) -> list[Any] | None:
         and text.replace("\n", "").isalpha()
     ):
         return text.upper().split("\n")
-    return _cased_column(values, str.upper, _CURRENCY_SPACED_RE)
+    return _spaced(values, _CURRENCY_SPACED_RE, str.upper, text=text)  # padded: checked by the pattern
 
 
 def status_column(values: list[Any]) -> list[Any] | None:
@@ -224,7 +222,7 @@ def status_column(values: list[Any]) -> list[Any] | None:
         statuses = text.lower().split("\n")
         if _STATUS_SET.issuperset(statuses):
             return statuses
-    return _cased_column(values, str.lower, _STATUS_SPACED_RE)
+    return _spaced(values, _STATUS_SPACED_RE, str.lower, text=text)  # padded: checked by the pattern
 
 
 def updated_at_column(values: list[Any]) -> list[Any] | None:

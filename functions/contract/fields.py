@@ -48,6 +48,11 @@ class Field:
     """``column`` for callers that only encode (``normalise_block(..., as_text=True)``): a value may be given
     as the text its JSON encoding carries (a balance as ``str(Decimal)``) rather than as the object."""
 
+    def column_for(self, as_text: bool) -> Callable[[list[Any]], list[Any] | None]:
+        """The column converter: ``text_column`` for callers that only encode (when the field has one),
+        else ``column``."""
+        return self.text_column if as_text and self.text_column is not None else self.column
+
 
 def _row(
     name: str,

@@ -280,19 +280,16 @@ def _defaulted(
     return filled
 
 
-def _convert(
+def _declined(
     field: Field,
     values: list[Any],
     errors: list[list[FieldError] | None],
     now: datetime,
     column: Callable[[list[Any]], list[Any] | None],
-    converted: list[Any] | None,
 ) -> tuple[list[Any], bool]:
-    """``converted`` (the column converter's verdict on ``values``) when it took the column; else the
-    column with an optional field's defaults filled in (:func:`_defaulted`); else value by value. And
-    whether no record gives the field (an optional field's column is then its default throughout)."""
-    if converted is not None:
-        return converted, False
+    """A column its converter (``column``) declined: an optional field's default throughout when no record
+    gives it, else its defaults filled in around the converted rest (:func:`_defaulted`), else value by
+    value. And whether no record gives the field."""
     if field.default is not None:
         if _left_out(values):
             return [field.default(now)] * len(values), True
@@ -387,14 +384,14 @@ def _convert_columns(
     columns = []
     left_out: set[str] = set()
     for field, values in zip(FIELDS, gathered, strict=True):
-        column = field.text_column if as_text and field.text_column else field.column
+        column = field.column_for(as_text)
         converted = column(values)
         if converted is None:
             if check is not None:
                 if not check(gathered):
                     return None
                 check = None
-            converted, given_by_none = _convert(field, values, errors, now, column, None)
+            converted, given_by_none = _declined(field, values, errors, now, column)
             if given_by_none:  # the default throughout: the entry time is never beyond its own bound
                 left_out.add(field.name)
                 columns.append(converted)
@@ -483,8 +480,10 @@ def normalise_block(
         if not absent and not camel_given:
             # The common case: every record gives the field exactly once, not null.
             known += count
-            converter = field.text_column if as_text and field.text_column else field.column
-            column, _ = _convert(field, values, errors, now, converter, converter(values))
+            converter = field.column_for(as_text)
+            column = converter(values)
+            if column is None:
+                column, _ = _declined(field, values, errors, now, converter)
             if field.bounded:
                 _check_bound(field, column, errors, bound)
             columns.append(column)
@@ -501,8 +500,10 @@ def normalise_block(
                 values = (
                     _merge_spellings(field, values, others, given + given_camel, errors) if given else others
                 )
-        converter = field.text_column if as_text and field.text_column else field.column
-        column, given_by_none = _convert(field, values, errors, now, converter, converter(values))
+        converter = field.column_for(as_text)
+        column, given_by_none = converter(values), False
+        if column is None:
+            column, given_by_none = _declined(field, values, errors, now, converter)
         if given_by_none:
             left_out.add(field.name)
         elif field.bounded:
